@@ -1,0 +1,59 @@
+# python-s2i: build, test, images, benchmarks.  `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+TARGET   ?= x86_64-unknown-linux-gnu
+BIN_DIR  := build/bin
+BINARIES := assemble run save-artifacts usage
+PYTHON   ?= 3.11
+# Static executables without downloading another toolchain (static-pie, glibc).
+CARGO_STATIC := RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target $(TARGET)
+TESTS := cargo test --locked -p python-s2i-tests --test
+
+.PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all \
+        image demo bench bench-init clean
+
+all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
+
+$(BIN_DIR)/%: FORCE
+	@mkdir -p $(BIN_DIR)
+	$(CARGO_STATIC) -p python-s2i --bin $*
+	@install -m 0755 target/$(TARGET)/release/$* $@
+
+FORCE:
+
+help: ## this list
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+deps: ## install what building and testing need (Debian packages, test virtualenvs); idempotent
+	@for script in test/setup/[0-9]*.sh; do echo "== $$script"; bash "$$script"; done
+
+lint: ## rustfmt and clippy, warnings are errors
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+test: deps all lint test-unit test-init test-run test-assemble test-e2e ## everything (CI runs this)
+	@echo "make test: all suites passed"
+
+test-unit: ## unit tests of the library crates
+	cargo test --locked --workspace --exclude python-s2i-tests
+	$(TESTS) smoke
+
+test-init: all ## run as PID 1 and not: signals, reaping, exit codes
+	$(TESTS) init -- --test-threads=2
+
+test-run: all ## run's detection and every server, in host mode
+	@if [ -f test/tests/run.rs ]; then $(TESTS) run -- --test-threads=2; else echo "no run tests yet"; fi
+
+test-assemble: all ## assemble, save-artifacts and usage, in host mode
+	@if [ -f test/tests/assemble.rs ]; then $(TESTS) assemble -- --test-threads=2; else echo "no assemble tests yet"; fi
+
+test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them as an arbitrary UID
+	@if [ -f test/tests/e2e.rs ]; then E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1; else echo "no e2e tests yet"; fi
+
+test-e2e-all: all ## the end-to-end tests for every Python version
+	@for v in 2.7 3.9 3.11 3.13; do E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1; done
+
+clean: ## remove build outputs
+	cargo clean
+	rm -rf build

@@ -1,0 +1,216 @@
+//! The record `assemble` leaves for `run`.
+//!
+//! `assemble` introspects the application once (Python version, Django settings, the package it
+//! installed, which servers are in the virtualenv) and writes it to
+//! `$APP_ROOT/.python-s2i/facts.json`. `run` reads it so that it starts no Python of its own to
+//! find out the same things on every container start.
+//!
+//! Every field is optional or defaulted: a record written by an older `assemble` still loads,
+//! and `run` falls back to looking at the source tree when a fact is missing.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Directory under `$APP_ROOT` that holds the record and files generated for the app.
+pub const STATE_DIR: &str = ".python-s2i";
+/// File name of the record inside [`STATE_DIR`].
+pub const FACTS_FILE: &str = "facts.json";
+
+/// Everything `assemble` recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Facts {
+    /// Format version of this record.
+    pub version: u32,
+    /// The interpreter of the virtualenv.
+    pub python: Option<PythonFacts>,
+    /// The application home (cwd and first on `PYTHONPATH`), relative to `$APP_ROOT/src`.
+    pub app_home: Option<PathBuf>,
+    /// The package manager whose files were installed (`pip`, `pipenv`, `poetry`, `uv`, ...).
+    pub package_manager: Option<String>,
+    /// The package installed from setup.py / pyproject.toml, when there was one.
+    pub package: Option<PackageFacts>,
+    /// Django facts, when the application is a Django project.
+    pub django: Option<DjangoFacts>,
+    /// Server executables found in the virtualenv's `bin/` after the build
+    /// (`mod_wsgi-express`, `gunicorn`, `uwsgi`, `waitress-serve`, `uvicorn`, ...).
+    pub servers_installed: Vec<String>,
+}
+
+/// The virtualenv's interpreter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PythonFacts {
+    /// `major.minor`, e.g. `3.11`.
+    pub version: String,
+    /// Path of the interpreter inside the virtualenv.
+    pub executable: PathBuf,
+}
+
+/// A package installed from the source's setup.py / pyproject.toml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PackageFacts {
+    /// Distribution name.
+    pub name: String,
+    /// Importable top-level module(s) it provides.
+    pub modules: Vec<String>,
+}
+
+/// What Django's settings say, read once at build time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DjangoFacts {
+    /// `DJANGO_SETTINGS_MODULE` as the app sets it (from manage.py or the environment).
+    pub settings_module: String,
+    /// Settings module to run with when assemble had to supply STATIC_ROOT (a wrapper that
+    /// imports the app's settings); `None` when the app's own settings are complete.
+    pub wrapper_settings_module: Option<String>,
+    /// `WSGI_APPLICATION`, e.g. `mysite.wsgi.application`.
+    pub wsgi_application: Option<String>,
+    /// `ASGI_APPLICATION`, e.g. `mysite.asgi.application`.
+    pub asgi_application: Option<String>,
+    /// `STATIC_URL` (Django's default `/static/` applies when unset).
+    pub static_url: Option<String>,
+    /// Where collectstatic put the files (the app's STATIC_ROOT or the one assemble supplied).
+    pub static_root: Option<PathBuf>,
+    /// `django.contrib.staticfiles` is in INSTALLED_APPS.
+    pub staticfiles_installed: bool,
+}
+
+/// Why the record could not be read or written.
+#[derive(Debug)]
+pub enum FactsError {
+    /// The file exists but could not be read or written.
+    Io { path: PathBuf, source: io::Error },
+    /// The file is not a valid record.
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+impl std::fmt::Display for FactsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Self::Parse { path, source } => {
+                write!(
+                    f,
+                    "{} is not a valid build record: {source}",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for FactsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            Self::Parse { source, .. } => Some(source),
+        }
+    }
+}
+
+/// Current format version written by [`Facts::save`].
+pub const VERSION: u32 = 1;
+
+/// `$APP_ROOT/.python-s2i/facts.json`.
+#[must_use]
+pub fn path(app_root: &Path) -> PathBuf {
+    app_root.join(STATE_DIR).join(FACTS_FILE)
+}
+
+impl Facts {
+    /// Reads the record under `app_root`; `Ok(None)` when no build has written one.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or parsed.
+    pub fn load(app_root: &Path) -> Result<Option<Self>, FactsError> {
+        let path = path(app_root);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(FactsError::Io { path, source }),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| FactsError::Parse { path, source })
+    }
+
+    /// Writes the record under `app_root` atomically (temp file + rename).
+    ///
+    /// # Errors
+    /// The state directory or file cannot be written.
+    pub fn save(&self, app_root: &Path) -> Result<(), FactsError> {
+        let path = path(app_root);
+        let io_err = |source| FactsError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io_err)?;
+        }
+        let mut record = self.clone();
+        record.version = VERSION;
+        let text = serde_json::to_string_pretty(&record).map_err(|source| FactsError::Parse {
+            path: path.clone(),
+            source,
+        })?;
+        let tmp = path.with_extension("json.tmp");
+        fs::write(&tmp, text + "\n").map_err(io_err)?;
+        fs::rename(&tmp, &path).map_err(io_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_record_is_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(Facts::load(dir.path()).expect("load"), None);
+    }
+
+    #[test]
+    fn round_trip_and_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let facts = Facts {
+            django: Some(DjangoFacts {
+                settings_module: "mysite.settings".into(),
+                static_url: Some("/static/".into()),
+                ..DjangoFacts::default()
+            }),
+            servers_installed: vec!["mod_wsgi-express".into()],
+            ..Facts::default()
+        };
+        facts.save(dir.path()).expect("save");
+        let loaded = Facts::load(dir.path()).expect("load").expect("some");
+        assert_eq!(loaded.version, VERSION);
+        assert_eq!(loaded.django, facts.django);
+    }
+
+    #[test]
+    fn unknown_fields_and_old_records_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join(STATE_DIR)).expect("mkdir");
+        fs::write(path(dir.path()), r#"{"version":0,"future":1}"#).expect("write");
+        let loaded = Facts::load(dir.path()).expect("load").expect("some");
+        assert_eq!(loaded.django, None);
+    }
+
+    #[test]
+    fn garbage_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join(STATE_DIR)).expect("mkdir");
+        fs::write(path(dir.path()), "not json").expect("write");
+        let err = Facts::load(dir.path()).expect_err("garbage");
+        assert!(err.to_string().contains("facts.json"), "{err}");
+    }
+}

@@ -1,0 +1,175 @@
+//! Helpers shared by the test binaries in `test/tests/`.
+//!
+//! The tests exercise the real, static executables in `build/bin/` (built by `make`), real
+//! Python virtualenvs and real servers. Nothing here fakes what users run.
+#![allow(clippy::missing_panics_doc)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+/// The repository root.
+#[must_use]
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test/ has a parent")
+        .to_path_buf()
+}
+
+/// A built executable (`assemble`, `run`, `save-artifacts`, `usage`) from `$S2I_BIN_DIR`, or
+/// `build/bin/` by default.
+#[must_use]
+pub fn bin(name: &str) -> PathBuf {
+    let dir =
+        std::env::var_os("S2I_BIN_DIR").map_or_else(|| repo().join("build/bin"), PathBuf::from);
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make` first (or set S2I_BIN_DIR)",
+        path.display()
+    );
+    path
+}
+
+/// A fixture app under `test/fixtures/`.
+#[must_use]
+pub fn fixture(name: &str) -> PathBuf {
+    let path = repo().join("test/fixtures").join(name);
+    assert!(path.is_dir(), "no fixture {}", path.display());
+    path
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// A response: status and body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+    pub content_type: Option<String>,
+}
+
+/// GET `http://127.0.0.1:{port}{path}`; any status is a response, only transport errors fail.
+///
+/// # Errors
+/// The connection failed or timed out.
+pub fn get(port: u16, path: &str) -> Result<Response, String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let response = match agent.get(&url).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(format!("GET {url}: {e}")),
+    };
+    let status = response.status();
+    let content_type = response.header("content-type").map(str::to_owned);
+    let body = response
+        .into_string()
+        .map_err(|e| format!("GET {url}: reading body: {e}"))?;
+    Ok(Response {
+        status,
+        body,
+        content_type,
+    })
+}
+
+/// Waits until something accepts connections on `port`, or `timeout` passes.
+#[must_use]
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Waits until GET `path` answers 200, returning that response.
+///
+/// # Errors
+/// No 200 before `timeout`; the error carries the last answer seen.
+pub fn wait_for_ok(port: u16, path: &str, timeout: Duration) -> Result<Response, String> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::from("nothing answered");
+    while Instant::now() < deadline {
+        match get(port, path) {
+            Ok(r) if r.status == 200 => return Ok(r),
+            Ok(r) => last = format!("status {}: {}", r.status, r.body),
+            Err(e) => last = e,
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    Err(last)
+}
+
+/// A child process started in its own process group, killed with its group when dropped, so a
+/// failing test leaves nothing behind.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    /// Spawns `command` in a new process group.
+    ///
+    /// # Panics
+    /// The command cannot be started.
+    #[must_use]
+    pub fn spawn(command: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        let child = command
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
+        Self { child }
+    }
+
+    /// The process id (also the process group id).
+    #[must_use]
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits i32"))
+    }
+
+    /// Sends `signal` to the child only.
+    pub fn signal(&self, signal: Signal) {
+        let _ = nix::sys::signal::kill(self.pid(), signal);
+    }
+
+    /// Waits up to `timeout` for the child to exit; `None` if it is still running.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = killpg(self.pid(), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
