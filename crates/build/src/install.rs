@@ -342,7 +342,13 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
     }) {
         return Some(Diagnosis::PackageNotFound { name });
     }
-    if let Some(name) = after("No matching distribution found for ") {
+    if let Some(spec) = after("No matching distribution found for ") {
+        let name = spec
+            .split(['=', '<', '>', '!', '~', ';', '[', '@'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
         return Some(Diagnosis::PackageNotFound { name });
     }
     if lower.contains("certificate verify failed")
@@ -416,7 +422,7 @@ mod tests {
                 name: "djangoo-nope".into()
             })
         );
-        let pip = lines("ERROR: Could not find a version that satisfies the requirement djangoo-nope (from versions: none)\nERROR: No matching distribution found for djangoo-nope");
+        let pip = lines("ERROR: Could not find a version that satisfies the requirement djangoo-nope (from versions: none)\nERROR: No matching distribution found for djangoo-nope==1.0");
         assert_eq!(
             diagnose(&pip),
             Some(Diagnosis::PackageNotFound {

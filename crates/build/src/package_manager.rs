@@ -133,6 +133,10 @@ pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageMan
     }
     let install_package = match manager {
         Some(PackageManager::Poetry | PackageManager::Uv | PackageManager::Pipenv) => None,
+        Some(PackageManager::Pip) if requirements_install_app(&dir.join("requirements.txt")) => {
+            notes.push("requirements.txt installs the app itself (`-e .` or `.`): not installed a second time".to_owned());
+            None
+        }
         Some(PackageManager::Pip) | None => package_file(dir, env, &mut notes),
     };
     Ok(Plan {
@@ -163,6 +167,22 @@ fn package_file(dir: &Path, env: &BuildEnv, notes: &mut Vec<String>) -> Option<&
         }
     }
     None
+}
+
+/// requirements.txt has a line that installs the app directory (`.`, `-e .`, `--editable=.`).
+fn requirements_install_app(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.lines().any(|line| {
+            let line = line.split(" #").next().unwrap_or("").trim();
+            let target = line
+                .strip_prefix("--editable")
+                .map(|r| r.trim_start_matches([' ', '=']))
+                .or_else(|| line.strip_prefix("-e").map(str::trim_start))
+                .unwrap_or(line);
+            let target = target.split('[').next().unwrap_or("").trim_end_matches('/');
+            target == "." || target == "file:."
+        })
+    })
 }
 
 /// pip can build a pyproject.toml project when it declares a build system or a `[project]`.
@@ -255,6 +275,14 @@ mod tests {
                 .install_package,
             Some("pyproject.toml")
         );
+        fs::write(dir.path().join("requirements.txt"), "six\n-e .[extra]\n").expect("write");
+        assert_eq!(
+            determine(dir.path(), &env(&[]))
+                .expect("plan")
+                .install_package,
+            None
+        );
+        fs::write(dir.path().join("requirements.txt"), "six\n").expect("write");
         let off = env(&[("DISABLE_PYPROJECT_TOML_PROCESSING", "true")]);
         assert_eq!(
             determine(dir.path(), &off).expect("plan").install_package,
