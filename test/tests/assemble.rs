@@ -154,8 +154,8 @@ fn pip_requirements_output_shape_facts_and_permissions() {
         headers,
         [
             "-----> Installing the source",
-            "-----> Preparing the virtualenv",
             "-----> Reusing the previous build's artifacts",
+            "-----> Preparing the virtualenv",
             "-----> Running pre-build hooks",
             "-----> Installing dependencies",
             "-----> Installing the server",

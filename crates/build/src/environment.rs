@@ -186,6 +186,8 @@ impl BuildEnv {
                 fs::metadata(candidate)
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
             })
+            // Commands run in other directories: a relative PATH entry must not break them.
+            .map(|found| std::path::absolute(&found).unwrap_or(found))
     }
 }
 

@@ -93,6 +93,13 @@ pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
     }
 }
 
+/// Whether uv may be used at all (`S2I_INSTALLER` is not `pip`).
+#[must_use]
+pub fn wants_uv(env: &BuildEnv) -> bool {
+    !env.get("S2I_INSTALLER")
+        .is_some_and(|v| v.eq_ignore_ascii_case("pip"))
+}
+
 /// Chooses uv or pip for `venv` and makes sure uv is there when chosen.
 ///
 /// # Errors

@@ -150,21 +150,6 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         output::info(&format!("Application home: {}", app.display()));
     }
 
-    output::header("Preparing the virtualenv");
-    let venv = venv::ensure(app_root, &env)?;
-    output::info(&format!(
-        "Python {}.{}.{} ({})",
-        venv.version.0,
-        venv.version.1,
-        venv.version.2,
-        venv.python.display()
-    ));
-    env.set("VIRTUAL_ENV", app_root.to_string_lossy());
-    let path = env
-        .get("PATH")
-        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
-        .to_owned();
-    env.set("PATH", format!("{}:{path}", app_root.join("bin").display()));
     install::configure(&mut env, &state_dir.join("cache"));
     let caches: Vec<(&str, PathBuf)> = artifacts::CACHES
         .iter()
@@ -178,15 +163,10 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
             )
         })
         .collect();
-
     output::header("Reusing the previous build's artifacts");
     let digest = artifacts::dependency_digest(&app);
-    match artifacts::restore(
-        &options.artifacts_dir,
-        &caches,
-        &venv.short_version(),
-        &digest,
-    ) {
+    let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
+    match artifacts::restore(&options.artifacts_dir, &caches, &python_version, &digest) {
         Restored::None => output::info(&format!(
             "None in {}: a clean build",
             options.artifacts_dir.display()
@@ -194,6 +174,9 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         Restored::Ignored(why) => output::warning(&format!(
             "{why}.\nThe artifacts are not used: this is a clean build."
         )),
+        Restored::Reused { caches, .. } if caches.is_empty() => {
+            output::info("The artifacts hold no cache this build can use")
+        }
         Restored::Reused {
             caches,
             dependencies_changed,
@@ -208,6 +191,23 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
             }
         }
     }
+
+    output::header("Preparing the virtualenv");
+    let uv_on_path = install::wants_uv(&env).then(|| env.which("uv")).flatten();
+    let venv = venv::ensure(app_root, &env, uv_on_path.as_deref())?;
+    output::info(&format!(
+        "Python {}.{}.{} ({})",
+        venv.version.0,
+        venv.version.1,
+        venv.version.2,
+        venv.python.display()
+    ));
+    env.set("VIRTUAL_ENV", app_root.to_string_lossy());
+    let path = env
+        .get("PATH")
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
+        .to_owned();
+    env.set("PATH", format!("{}:{path}", app_root.join("bin").display()));
 
     output::header("Running pre-build hooks");
     let mut hooks_run: Vec<&str> = Vec::new();

@@ -54,11 +54,13 @@ pub fn exists(root: &Path) -> bool {
 }
 
 /// Uses the virtualenv at `root`, creating it with `$PYTHON` (default `python3`) when missing:
-/// `python -m venv`, or `python -m virtualenv` for interpreters without venv (Python 2.7).
+/// `uv venv --seed` when `uv` is given (fast; pip is seeded so hooks can use it), else (or when
+/// uv cannot, e.g. for Python 2.7) `python -m venv`, or `python -m virtualenv` for interpreters
+/// without venv.
 ///
 /// # Errors
 /// See [`CreateVenvError`].
-pub fn ensure(root: &Path, env: &BuildEnv) -> Result<Venv, CreateVenvError> {
+pub fn ensure(root: &Path, env: &BuildEnv, uv: Option<&Path>) -> Result<Venv, CreateVenvError> {
     if exists(root) {
         output::info(&format!("Using the virtualenv at {}", root.display()));
     } else {
@@ -67,20 +69,56 @@ pub fn ensure(root: &Path, env: &BuildEnv) -> Result<Venv, CreateVenvError> {
             "No virtualenv at {}: creating one with {python}",
             root.display()
         ));
-        let has_venv = env
-            .command(&python)
-            .args(["-c", "import venv, ensurepip"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        let mut command = env.command(&python);
-        if has_venv {
-            command.args(["-m", "venv"]);
-        } else {
-            command.args(["-m", "virtualenv"]);
+        let by_uv = uv.is_some_and(|uv| {
+            let mut command = env.command(uv);
+            command
+                .args(["venv", "--seed", "--allow-existing", "--python", &python])
+                .arg(root);
+            run(&mut command).is_ok() && exists(root)
+        });
+        if !by_uv {
+            create_with_python(root, env, &python)?;
         }
-        command.arg(root);
-        run(&mut command)?;
     }
+    inspect(root, env)
+}
+
+fn create_with_python(root: &Path, env: &BuildEnv, python: &str) -> Result<(), CreateVenvError> {
+    let has_venv = env
+        .command(python)
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut command = env.command(python);
+    if has_venv {
+        command.args(["-m", "venv"]);
+    } else {
+        command.args(["-m", "virtualenv"]);
+    }
+    command.arg(root);
+    run(&mut command)
+}
+
+/// `major.minor` of the interpreter the build will use: the virtualenv's when it exists, else
+/// `$PYTHON`'s. `None` when it does not run.
+#[must_use]
+pub fn planned_version(root: &Path, env: &BuildEnv) -> Option<String> {
+    let python = if exists(root) {
+        root.join("bin/python").into_os_string()
+    } else {
+        env.get("PYTHON").unwrap_or("python3").into()
+    };
+    let out = env
+        .command(python)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Reads the virtualenv's Python version.
+fn inspect(root: &Path, env: &BuildEnv) -> Result<Venv, CreateVenvError> {
     let python = root.join("bin/python");
     let out = env
         .command(&python)
