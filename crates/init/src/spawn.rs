@@ -1,0 +1,88 @@
+//! Starting the child: its own process group, an empty signal mask and default dispositions.
+//!
+//! The init blocks every asynchronous signal (it reads them from a signalfd), and a process
+//! started by a shell or `nohup` may have signals ignored; both would be inherited through
+//! exec. `std::process::Command` does not undo either for us: with posix_spawn the mask is
+//! kept and glibc leaves its internal signals ignored. So the child runs a small
+//! async-signal-safe step between fork and exec that empties the mask and sets every signal
+//! back to its default action.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use crate::errors::SpawnError;
+
+/// The running main child. Its pid is also its process group id.
+#[derive(Debug, Clone, Copy)]
+pub struct Child {
+    pub pid: Pid,
+}
+
+/// Spawns `command` as the leader of a new process group.
+///
+/// # Errors
+/// The program is missing (127) or cannot be executed (126).
+pub fn spawn(mut command: Command) -> Result<Child, SpawnError> {
+    command.process_group(0);
+    let last_signal = libc::SIGRTMAX();
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe calls (sigaction, pthread_sigmask) on values prepared before the fork;
+    // it allocates nothing and takes no lock.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || {
+            restore_default_signals(last_signal);
+            Ok(())
+        });
+    }
+    let program = PathBuf::from(command.get_program());
+    match command.spawn() {
+        // The init reaps with waitpid(-1); std's handle is not used to wait.
+        Ok(child) => Ok(Child {
+            pid: Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX)),
+        }),
+        Err(source) => {
+            let errno = source.raw_os_error().map(Errno::from_raw);
+            if matches!(errno, Some(Errno::ENOENT | Errno::ENOTDIR)) {
+                Err(SpawnError::NotFound {
+                    searched_path: !is_path(&program),
+                    program,
+                    source,
+                })
+            } else {
+                Err(SpawnError::NotExecutable { program, source })
+            }
+        }
+    }
+}
+
+/// In the forked child: every signal (standard and real-time, up to `last_signal`) back to
+/// its default action, then an empty mask. Dispositions first, so that no signal pending in
+/// the init's mask is delivered to an ignoring or stale disposition.
+fn restore_default_signals(last_signal: libc::c_int) {
+    for signal in 1..=last_signal {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no handler; glibc refuses its own internal signals
+        // (EINVAL), which is fine. Both calls are async-signal-safe.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+}
+
+/// A program name with a slash is a path; without one it is looked up in PATH.
+fn is_path(program: &Path) -> bool {
+    program.as_os_str().as_encoded_bytes().contains(&b'/')
+}
