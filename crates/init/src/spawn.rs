@@ -2,10 +2,9 @@
 //!
 //! The init blocks every asynchronous signal (it reads them from a signalfd), and a process
 //! started by a shell or `nohup` may have signals ignored; both would be inherited through
-//! exec. `std::process::Command` does not undo either for us: with posix_spawn the mask is
-//! kept and glibc leaves its internal signals ignored. So the child runs a small
-//! async-signal-safe step between fork and exec that empties the mask and sets every signal
-//! back to its default action.
+//! exec. `std::process::Command` does not undo either for us (checked: the mask is kept).
+//! So the child runs a small async-signal-safe step between fork and exec that empties the
+//! mask and sets every signal back to its default action.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -63,16 +62,41 @@ pub fn spawn(mut command: Command) -> Result<Child, SpawnError> {
 /// In the forked child: every signal (standard and real-time, up to `last_signal`) back to
 /// its default action, then an empty mask. Dispositions first, so that no signal pending in
 /// the init's mask is delivered to an ignoring or stale disposition.
+///
+/// The kernel call is made directly: glibc's `sigaction` refuses its two internal real-time
+/// signals (32, 33), which glibc's own `posix_spawn` leaves ignored in the processes it starts
+/// (a parent of `run` may well use it), and an ignored signal survives exec.
 fn restore_default_signals(last_signal: libc::c_int) {
+    /// The kernel's `struct sigaction` (x86_64 and the generic layout).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: libc::sighandler_t,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for signal in 1..=last_signal {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: SIG_DFL installs no handler; glibc refuses its own internal signals
-        // (EINVAL), which is fine. Both calls are async-signal-safe.
+        // SAFETY: rt_sigaction with SIG_DFL installs no handler; the struct matches the
+        // kernel's layout and the size argument is the kernel's sigset size (8 bytes). A raw
+        // system call is async-signal-safe.
         #[allow(unsafe_code)]
         unsafe {
-            libc::signal(signal, libc::SIG_DFL);
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                std::ptr::from_ref(&default),
+                std::ptr::null_mut::<KernelSigaction>(),
+                std::mem::size_of::<u64>(),
+            );
         }
     }
     let _ = nix::sys::signal::sigprocmask(
