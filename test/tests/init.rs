@@ -61,6 +61,7 @@ in_both_modes!(
     run_writes_nothing_to_stdout_and_says_its_role_in_debug,
     leftovers_of_the_group_are_ended_when_the_main_child_exits,
     bad_stop_grace_period_is_refused,
+    interactive_child_can_read_the_terminal,
 );
 
 /// A test helper program built with the tests (`test/src/bin/`).
@@ -480,4 +481,39 @@ fn bad_stop_grace_period_is_refused(mode: Mode) {
         );
         assert!(stderr.contains("e.g. STOP_GRACE_PERIOD=20"), "{stderr}");
     }
+}
+
+fn interactive_child_can_read_the_terminal(mode: Mode) {
+    // Under a terminal (script(1) makes one), the child's new process group must become the
+    // foreground group, or reading the terminal stops it with SIGTTIN and everything hangs.
+    let init = match mode {
+        Mode::Pid1 => "unshare --pid --fork --mount-proc ",
+        Mode::NotPid1 => "",
+    };
+    let inner = format!(
+        "{init}{} -- sh -c 'read line; echo got:$line'",
+        bin("run").display()
+    );
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &inner, "/dev/null"])
+        .stdout(Stdio::piped());
+    script.stdin(Stdio::piped());
+    let mut running = Running::spawn(&mut script);
+    std::io::Write::write_all(
+        running.child.stdin.as_mut().expect("piped stdin"),
+        b"hello\n",
+    )
+    .expect("type a line");
+    let status = running
+        .wait_timeout(PATIENCE)
+        .expect("the child reading the terminal hung (stopped by SIGTTIN?)");
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(
+        running.child.stdout.as_mut().expect("piped stdout"),
+        &mut stdout,
+    )
+    .expect("read stdout");
+    assert!(status.success(), "{status:?}: {stdout}");
+    assert!(stdout.contains("got:hello"), "{stdout:?}");
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nix::errno::Errno;
-use nix::unistd::Pid;
+use nix::unistd::{getpgrp, tcgetpgrp, tcsetpgrp, Pid};
 
 use crate::errors::SpawnError;
 
@@ -28,12 +28,18 @@ pub struct Child {
 pub fn spawn(mut command: Command) -> Result<Child, SpawnError> {
     command.process_group(0);
     let last_signal = libc::SIGRTMAX();
+    let take_terminal = owns_terminal();
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe calls (sigaction, pthread_sigmask) on values prepared before the fork;
-    // it allocates nothing and takes no lock.
+    // async-signal-safe calls (tcsetpgrp, rt_sigaction, pthread_sigmask) on values prepared
+    // before the fork; it allocates nothing and takes no lock.
     #[allow(unsafe_code)]
     unsafe {
         command.pre_exec(move || {
+            if take_terminal {
+                // Still under the init's mask, which blocks SIGTTOU: allowed from a
+                // background group. A failure leaves the terminal as it was.
+                let _ = tcsetpgrp(std::io::stdin(), getpgrp());
+            }
             restore_default_signals(last_signal);
             Ok(())
         });
@@ -104,6 +110,16 @@ fn restore_default_signals(last_signal: libc::c_int) {
         Some(&nix::sys::signal::SigSet::empty()),
         None,
     );
+}
+
+/// Whether stdin is a terminal whose foreground process group is the init's: then the child's
+/// new group takes the foreground (as tini does), so that an interactive child (`podman run -it
+/// IMAGE run -- bash`) can read the terminal instead of being stopped by SIGTTIN, and Ctrl-C
+/// reaches the child's whole group as it would without an init.
+fn owns_terminal() -> bool {
+    let stdin = std::io::stdin();
+    nix::unistd::isatty(&stdin).unwrap_or(false)
+        && tcgetpgrp(&stdin).is_ok_and(|group| group == getpgrp())
 }
 
 /// A program name with a slash is a path; without one it is looked up in PATH.
