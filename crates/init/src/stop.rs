@@ -60,17 +60,17 @@ pub fn end_leftovers(signals: &Signals, group: Pid, grace: Duration, debug: bool
 
 /// Reaps on every SIGCHLD until `group` is empty (true) or `timeout` passes (false).
 fn wait_until_gone(signals: &Signals, group: Pid, timeout: Duration, debug: bool) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         reap_all(group, debug);
         if !group_exists(group) {
             return true;
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
             return false;
         }
-        if let Err(e) = signals.wait(Some(left)) {
+        if let Err(e) = signals.wait(left) {
             crate::log::line(format_args!("waiting for signals failed: {e}"));
             std::thread::sleep(Duration::from_millis(100));
         }
