@@ -20,6 +20,8 @@ use python_s2i_tests::{bin, Running};
 /// How long any wait may take before the test fails (the machine may be busy).
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// The signals init.md says must be forwarded, written out here rather than taken from the
+/// library, so that a signal dropped from the library's list fails this test.
 const FORWARDED: [Signal; 9] = [
     Signal::SIGINT,
     Signal::SIGHUP,
