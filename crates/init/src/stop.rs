@@ -14,6 +14,11 @@ use crate::signals::{Event, Signals};
 /// process stuck in uninterruptible sleep cannot be helped).
 const AFTER_KILL: Duration = Duration::from_secs(5);
 
+/// While waiting for leftovers, how often to look at the group even without a SIGCHLD: the last
+/// process of the group may be the child of a process outside it (one that called `setsid`),
+/// whose exit the init is not told about.
+const RECHECK: Duration = Duration::from_millis(100);
+
 /// Sends SIGKILL to the child's whole group, and to the child itself in case it left the group.
 pub fn kill_all(child: Pid, debug: bool) {
     crate::log::debug(
@@ -70,7 +75,7 @@ fn wait_until_gone(signals: &Signals, group: Pid, timeout: Duration, debug: bool
         if left.is_some_and(|left| left.is_zero()) {
             return false;
         }
-        if let Err(e) = signals.wait(left) {
+        if let Err(e) = signals.wait(Some(left.map_or(RECHECK, |left| left.min(RECHECK)))) {
             crate::log::line(format_args!("waiting for signals failed: {e}"));
             std::thread::sleep(Duration::from_millis(100));
         }
