@@ -54,6 +54,9 @@ test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them 
 test-e2e-all: all ## the end-to-end tests for every Python version
 	@for v in 2.7 3.9 3.11 3.13; do E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1; done
 
+bench-init: all ## run as an init vs tini vs no init: wall time, peak RSS, sizes (one table)
+	bash test/bench/init.sh
+
 bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
 	bash test/setup/40-assemble.sh >/dev/null
 	bash test/bench/build.sh
