@@ -868,3 +868,55 @@ fn usage_explains_the_builder() {
         .expect("bash");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
+    let (_d, root) = app_root();
+    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    let built = assemble(
+        &fixture("assemble_pip_basic"),
+        &root,
+        &[("UPGRADE_PIP_TO_LATEST", "1"), ("S2I_INSTALLER", "pip")],
+    );
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains(&format!("Using the virtualenv at {}", root.display())));
+    assert!(
+        built.stdout.contains("-m pip install --upgrade pip"),
+        "{}",
+        built.stdout
+    );
+    assert!(built
+        .stdout
+        .contains("gunicorn is installed (chosen by APP_SERVER"));
+}
+
+#[test]
+fn pip_index_url_reaches_uv_and_user_variables_beat_environment_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::create_dir_all(app.join(".s2i")).expect("mkdir");
+    // The file would point at a dead index; the variable given to the build wins.
+    fs::write(
+        app.join(".s2i/environment"),
+        "PIP_INDEX_URL=http://127.0.0.1:9/simple\n",
+    )
+    .expect("write");
+    let root = dir.path().join("ok");
+    let built = assemble(&app, &root, &[("PIP_INDEX_URL", "https://pypi.org/simple")]);
+    built.assert_ok();
+    // Without the variable, the file's dead index is used by uv: the build fails to connect.
+    let mut command = assemble_command(&app, &dir.path().join("dead"));
+    command
+        .env("UV_CACHE_DIR", dir.path().join("fresh-cache"))
+        .env_remove("PIP_INDEX_URL");
+    let built = finish(&mut command);
+    assert_eq!(built.code, Some(1), "{}", built.all());
+    assert!(
+        built.stdout.contains(".s2i/environment sets PIP_INDEX_URL"),
+        "{}",
+        built.stdout
+    );
+    assert!(built.all().contains("127.0.0.1:9"), "{}", built.all());
+}
