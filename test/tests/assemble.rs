@@ -920,3 +920,64 @@ fn pip_index_url_reaches_uv_and_user_variables_beat_environment_files() {
     );
     assert!(built.all().contains("127.0.0.1:9"), "{}", built.all());
 }
+
+#[test]
+fn as_another_user_files_it_does_not_own_are_reported_not_fatal() {
+    // OpenShift builds as a non-root user. Build as `nobody` (member of group 0, as the image's
+    // user 1001 is) into an APP_ROOT holding a root-owned file it cannot change.
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let root = dir.path().join("app-root");
+    fs::create_dir(&root).expect("mkdir");
+    fs::write(root.join("root-owned.txt"), "x").expect("write");
+    fs::set_permissions(
+        root.join("root-owned.txt"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let home = dir.path().join("home");
+    fs::create_dir(&home).expect("mkdir");
+    for path in [&root, &home] {
+        std::os::unix::fs::chown(path, Some(65534), Some(0)).expect("chown to nobody");
+    }
+    let command = assemble_command(&fixture("assemble_pip_basic"), &root);
+    let assemble = command.get_program().to_owned();
+    let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<_> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let mut as_nobody = Command::new("setpriv");
+    as_nobody
+        .args(["--reuid=65534", "--regid=0", "--clear-groups", "--"])
+        .arg(assemble)
+        .args(args)
+        .env_clear()
+        .envs(envs)
+        .env("HOME", &home)
+        .env("UV_CACHE_DIR", home.join("uv-cache"))
+        .env("PIP_CACHE_DIR", home.join("pip-cache"))
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt");
+    let built = finish(&mut as_nobody);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("belong to another user and keep their permissions"),
+        "{}",
+        built.stdout
+    );
+    let meta = fs::metadata(root.join("src/wsgi.py")).expect("meta");
+    assert_eq!(meta.uid(), 65534);
+    assert_eq!(meta.gid(), 0);
+    assert_eq!(meta.permissions().mode() & 0o060, 0o060);
+    assert_eq!(
+        fs::metadata(root.join("root-owned.txt"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
