@@ -981,3 +981,29 @@ fn as_another_user_files_it_does_not_own_are_reported_not_fatal() {
         0o600
     );
 }
+
+#[test]
+fn unreadable_source_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let source = dir.path().join("private-src");
+    fs::create_dir(&source).expect("mkdir");
+    fs::write(source.join("app.py"), "").expect("write");
+    fs::set_permissions(&source, fs::Permissions::from_mode(0o700)).expect("chmod");
+    let root = dir.path().join("app-root");
+    fs::create_dir(&root).expect("mkdir");
+    std::os::unix::fs::chown(&root, Some(65534), Some(65534)).expect("chown");
+    let built = finish(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin("assemble"))
+            .arg(&source)
+            .env("APP_ROOT", &root),
+    );
+    built.assert_failed_with(&[
+        "Cannot read the source at",
+        "private-src",
+        "chmod -R a+rX",
+        "Permission denied",
+    ]);
+}
