@@ -750,6 +750,31 @@ fn rebuild_from_saved_artifacts_reuses_the_caches() {
         python(&second, "import six; print(six.__version__)"),
         "1.16.0"
     );
+
+    // Changed requirements: the caches still apply, the new dependency is installed.
+    let artifacts = dir.path().join("artifacts-2");
+    save_artifacts(&second, &artifacts);
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
+    let third = dir.path().join("third");
+    let mut command = assemble_command(&app, &third);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR")
+        .env("S2I_ARTIFACTS_DIR", &artifacts);
+    let built = finish(&mut command);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("The dependency files changed since that build"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(&third, "import idna, six; print(idna.__version__)"),
+        "3.7"
+    );
 }
 
 #[test]
@@ -1005,5 +1030,52 @@ fn unreadable_source_dir() {
         "private-src",
         "chmod -R a+rX",
         "Permission denied",
+    ]);
+}
+
+#[test]
+fn app_home_from_the_variable_or_warpdrive_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo_dir = dir.path().join("repo");
+    fs::create_dir(&repo_dir).expect("mkdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("assemble_pip_basic"))
+        .arg(repo_dir.join("backend"))
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let root = dir.path().join("by-variable");
+    assemble(&repo_dir, &root, &[("APP_HOME", "backend")]).assert_ok();
+    assert_eq!(facts(&root)["app_home"], "backend");
+    python(&root, "import six");
+
+    fs::create_dir(repo_dir.join(".warpdrive")).expect("mkdir");
+    fs::write(repo_dir.join(".warpdrive/home"), "backend\n").expect("write");
+    let root = dir.path().join("by-file");
+    assemble(&repo_dir, &root, &[]).assert_ok();
+    assert_eq!(facts(&root)["app_home"], "backend");
+
+    let root = dir.path().join("missing");
+    let built = assemble(&repo_dir, &root, &[("APP_HOME", "frontend")]);
+    built.assert_failed_with(&[
+        "The application home \"frontend\" is not a directory in the source",
+    ]);
+}
+
+#[test]
+fn bad_environment_file_line_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::create_dir_all(app.join(".s2i")).expect("mkdir");
+    fs::write(
+        app.join(".s2i/environment"),
+        "GOOD=1\nthis is not a variable\n",
+    )
+    .expect("write");
+    let built = assemble(&app, &dir.path().join("root"), &[]);
+    built.assert_failed_with(&[
+        ".s2i/environment line 2 is not KEY=VALUE",
+        "this is not a variable",
     ]);
 }
