@@ -93,6 +93,16 @@ pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
     }
 }
 
+/// Whether uv installs into Python `major.minor` (`version` as `3.11`).
+#[must_use]
+pub fn uv_supports(version: &str) -> bool {
+    let mut parts = version.split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= UV_MIN_PYTHON,
+        _ => false,
+    }
+}
+
 /// Whether uv may be used at all (`S2I_INSTALLER` is not `pip`).
 #[must_use]
 pub fn wants_uv(env: &BuildEnv) -> bool {
@@ -436,6 +446,12 @@ mod tests {
                 name: "djangoo-nope".into()
             })
         );
+    }
+
+    #[test]
+    fn uv_python_support() {
+        assert!(uv_supports("3.8") && uv_supports("3.13"));
+        assert!(!uv_supports("2.7") && !uv_supports("3.7") && !uv_supports(""));
     }
 
     #[test]

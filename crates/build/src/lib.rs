@@ -193,7 +193,10 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     }
 
     output::header("Preparing the virtualenv");
-    let uv_on_path = install::wants_uv(&env).then(|| env.which("uv")).flatten();
+    // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
+    let uv_on_path = (install::wants_uv(&env) && install::uv_supports(&python_version))
+        .then(|| env.which("uv"))
+        .flatten();
     let venv = venv::ensure(app_root, &env, uv_on_path.as_deref())?;
     output::info(&format!(
         "Python {}.{}.{} ({})",
