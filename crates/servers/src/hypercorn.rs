@@ -1,0 +1,41 @@
+//! hypercorn: ASGI (and WSGI), worker processes.
+
+use std::path::PathBuf;
+
+use s2i_detect::{Detection, Interface, Server, WebApp};
+
+use crate::passthrough::{has_option, server_args};
+use crate::{asgi_target, base, wsgi_wrapper, Context, Launch, ServerError};
+
+pub fn launch(
+    detection: &Detection,
+    cx: &Context<'_>,
+    web: &WebApp,
+    program: PathBuf,
+) -> Result<Launch, ServerError> {
+    let extra = server_args(&detection.src, Server::Hypercorn, cx.env)?;
+    let mut launch = base(detection, Server::Hypercorn, program, Vec::new());
+    let mut args: Vec<String> = vec![
+        "--bind".into(),
+        format!("0.0.0.0:{}", cx.settings.port),
+        "--access-logfile".into(),
+        "-".into(),
+        "--error-logfile".into(),
+        "-".into(),
+    ];
+    if !has_option(&extra, &["--workers", "-w"]) {
+        args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
+    }
+    if cx.settings.reload {
+        args.push("--reload".into());
+        launch.notes.push("reload mode: hypercorn --reload".into());
+    }
+    args.extend(extra);
+    let target = match web.interface {
+        Interface::Asgi => asgi_target(web, detection, &mut launch),
+        Interface::Wsgi => wsgi_wrapper::target(web, &detection.home, cx, &mut launch),
+    };
+    args.push(target);
+    launch.args = args;
+    Ok(launch)
+}
