@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 venv=build/test-venvs/servers
 packages=(
   mod_wsgi gunicorn pyuwsgi waitress uvicorn hypercorn granian
-  django whitenoise starlette
+  django starlette pastedeploy
 )
 stamp="$venv/.packages"
 want="${packages[*]}"

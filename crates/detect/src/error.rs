@@ -50,7 +50,9 @@ impl std::fmt::Display for DetectError {
             Self::ModeFoundNothing { mode, source, .. } => {
                 write!(f, "deploy mode {mode} ({source}) found nothing to run")
             }
-            Self::UnknownServer { value, source } => write!(f, "unknown server {value:?} ({source})"),
+            Self::UnknownServer { value, source } => {
+                write!(f, "unknown server {value:?} ({source})")
+            }
             Self::UnknownDeployMode { value, source } => {
                 write!(f, "unknown deploy mode {value:?} ({source})")
             }
@@ -62,13 +64,21 @@ impl std::fmt::Display for DetectError {
                 src.display()
             ),
             Self::HomeMissing { home, source } => {
-                write!(f, "application home {} ({source}) does not exist", home.display())
+                write!(
+                    f,
+                    "application home {} ({source}) does not exist",
+                    home.display()
+                )
             }
             Self::ScriptNotExecutable { path, source } => {
                 write!(f, "{} ({source}) is not executable", path.display())
             }
             Self::NamedFileMissing { path, variable } => {
-                write!(f, "{variable} names {}, which does not exist", path.display())
+                write!(
+                    f,
+                    "{variable} names {}, which does not exist",
+                    path.display()
+                )
             }
             Self::Read { path, error } => write!(f, "{}: {error}", path.display()),
         }

@@ -90,7 +90,10 @@ mod tests {
         assert_eq!(home, dir.path().join("web"));
         let env = Env::from([("APP_HOME".into(), "../..".into())]);
         let err = resolve(dir.path(), &env, None).expect_err("outside");
-        assert!(matches!(err, DetectError::HomeOutsideSource { .. }), "{err}");
+        assert!(
+            matches!(err, DetectError::HomeOutsideSource { .. }),
+            "{err}"
+        );
         let env = Env::from([("APP_HOME".into(), "nope".into())]);
         let err = resolve(dir.path(), &env, None).expect_err("missing");
         assert!(matches!(err, DetectError::HomeMissing { .. }), "{err}");

@@ -33,7 +33,11 @@ pub(crate) type Rule = fn(&Context<'_>) -> Result<Outcome, DetectError>;
 
 /// The rules in the order they are tried: name, the deploy mode kind it belongs to, function.
 pub(crate) const RULES: [(&str, ModeKind, Rule); 13] = [
-    ("APP_CONFIG / gunicorn.conf.py wsgi_app", ModeKind::Wsgi, gunicorn_config),
+    (
+        "APP_CONFIG / gunicorn.conf.py wsgi_app",
+        ModeKind::Wsgi,
+        gunicorn_config,
+    ),
     ("APP_SCRIPT", ModeKind::Shell, app_script),
     ("APP_FILE", ModeKind::Python, app_file),
     ("APP_MODULE", ModeKind::Wsgi, app_module),
@@ -55,7 +59,9 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
         verdicts.push(Verdict {
             rule: "deploy mode",
             matched: true,
-            why: format!("{source}: auto detection is off; {server} is configured by .warpdrive/server_args"),
+            why: format!(
+                "{source}: auto detection is off; {server} is configured by .warpdrive/server_args"
+            ),
         });
         return Ok((App::Manual { server: *server }, verdicts));
     }
@@ -100,10 +106,7 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
 }
 
 fn var<'a>(cx: &'a Context<'_>, name: &str) -> Option<&'a str> {
-    cx.env
-        .get(name)
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
+    cx.env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
 fn rel(cx: &Context<'_>, path: &Path) -> String {
@@ -280,10 +283,11 @@ fn app_module(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     let Some(value) = var(cx, "APP_MODULE") else {
         return Ok(Outcome::Skip("APP_MODULE is not set".to_owned()));
     };
-    let target = parse_module_spec(value, "application").map_err(|why| DetectError::BadAppModule {
-        value: value.to_owned(),
-        why,
-    })?;
+    let target =
+        parse_module_spec(value, "application").map_err(|why| DetectError::BadAppModule {
+            value: value.to_owned(),
+            why,
+        })?;
     let Target::Module { module, .. } = &target else {
         unreachable!("parse_module_spec gives a module target")
     };
@@ -421,7 +425,9 @@ fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
         return django_from_facts(cx, d, manage_py);
     }
     let Some(text) = read_optional(&manage)? else {
-        return Ok(Outcome::Skip("no manage.py and no Django in the build record".to_owned()));
+        return Ok(Outcome::Skip(
+            "no manage.py and no Django in the build record".to_owned(),
+        ));
     };
     let Some(settings) = settings_in_manage_py(&text) else {
         return Ok(Outcome::Skip(
@@ -461,7 +467,8 @@ fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
 fn settings_in_manage_py(text: &str) -> Option<String> {
     let at = text.find("DJANGO_SETTINGS_MODULE")?;
     let rest = &text[at + "DJANGO_SETTINGS_MODULE".len()..];
-    let rest = rest.trim_start_matches(|c: char| c == '"' || c == '\'' || c == ',' || c.is_whitespace());
+    let rest =
+        rest.trim_start_matches(|c: char| c == '"' || c == '\'' || c == ',' || c.is_whitespace());
     let end = rest.find(['"', '\''])?;
     let value = &rest[..end];
     is_module_path(value).then(|| value.to_owned())
@@ -477,10 +484,14 @@ fn django_from_facts(
         .clone()
         .unwrap_or_else(|| d.settings_module.clone());
     let asgi = d.asgi_application.as_deref().and_then(split_dotted);
-    let wsgi = d.wsgi_application.as_deref().and_then(split_dotted).or_else(|| {
-        let package = d.settings_module.rsplit_once('.').map(|(p, _)| p)?;
-        Some((format!("{package}.wsgi"), "application".to_owned()))
-    });
+    let wsgi = d
+        .wsgi_application
+        .as_deref()
+        .and_then(split_dotted)
+        .or_else(|| {
+            let package = d.settings_module.rsplit_once('.').map(|(p, _)| p)?;
+            Some((format!("{package}.wsgi"), "application".to_owned()))
+        });
     let interface = interface_for(cx, asgi.is_some());
     let chosen = match interface {
         Interface::Asgi => asgi.clone().or(wsgi.clone()),
@@ -497,19 +508,31 @@ fn django_from_facts(
     } else {
         Interface::Wsgi
     };
-    let url = d.static_url.clone().unwrap_or_else(|| "/static/".to_owned());
+    let url = d
+        .static_url
+        .clone()
+        .unwrap_or_else(|| "/static/".to_owned());
     let mut statics = Vec::new();
     let mut notes = Vec::new();
     match &d.static_root {
         Some(root) if url.starts_with('/') => {
-            let url = if url.ends_with('/') { url } else { format!("{url}/") };
-            notes.push(format!("STATIC_URL {url} is served from {}", root.display()));
+            let url = if url.ends_with('/') {
+                url
+            } else {
+                format!("{url}/")
+            };
+            notes.push(format!(
+                "STATIC_URL {url} is served from {}",
+                root.display()
+            ));
             statics.push(StaticMap {
                 url,
                 dir: root.clone(),
             });
         }
-        Some(_) => notes.push(format!("STATIC_URL {url} is not a path on this server; static files are not served here")),
+        Some(_) => notes.push(format!(
+            "STATIC_URL {url} is not a path on this server; static files are not served here"
+        )),
         None => notes.push("no STATIC_ROOT recorded; static files are not served".to_owned()),
     }
     let why = format!(
@@ -531,10 +554,12 @@ fn django_from_facts(
 }
 
 fn package(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    let from_facts = cx
-        .facts
-        .and_then(|f| f.package.as_ref())
-        .and_then(|p| p.modules.first().cloned().map(|m| (m, format!("build record: package {}", p.name))));
+    let from_facts = cx.facts.and_then(|f| f.package.as_ref()).and_then(|p| {
+        p.modules
+            .first()
+            .cloned()
+            .map(|m| (m, format!("build record: package {}", p.name)))
+    });
     let found = match from_facts {
         Some(found) => Some(found),
         None => {
@@ -561,7 +586,9 @@ fn package(cx: &Context<'_>) -> Result<Outcome, DetectError> {
         ));
     };
     if !is_module_path(&module) {
-        return Ok(Outcome::Skip(format!("{source}, but {module:?} is not importable")));
+        return Ok(Outcome::Skip(format!(
+            "{source}, but {module:?} is not importable"
+        )));
     }
     let text = match module_file(cx, &module) {
         Some(f) => read_optional(&f)?.unwrap_or_default(),
@@ -609,7 +636,10 @@ mod tests {
     #[test]
     fn manage_py_settings() {
         let text = "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')";
-        assert_eq!(settings_in_manage_py(text).as_deref(), Some("mysite.settings"));
+        assert_eq!(
+            settings_in_manage_py(text).as_deref(),
+            Some("mysite.settings")
+        );
         let text = "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\",\"x.y\")";
         assert_eq!(settings_in_manage_py(text).as_deref(), Some("x.y"));
     }

@@ -11,7 +11,12 @@ use crate::DetectError;
 pub fn read_optional(path: &Path) -> Result<Option<String>, DetectError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
             Ok(None)
         }
         Err(error) => Err(DetectError::Read {
@@ -78,9 +83,7 @@ pub fn pyproject_name(text: &str) -> Option<String> {
 /// Whether `text` is a Python identifier.
 pub fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
@@ -109,9 +112,9 @@ pub fn app_callable(text: &str) -> Option<&'static str> {
     ["application", "app"].into_iter().find(|name| {
         text.lines().any(|line| {
             let line = line.trim_start();
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="))
-                || line.starts_with(&format!("def {name}("))
+            line.strip_prefix(name).is_some_and(|rest| {
+                rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+            }) || line.starts_with(&format!("def {name}("))
                 || line.starts_with(&format!("async def {name}("))
         })
     })
@@ -155,7 +158,10 @@ mod tests {
 
     #[test]
     fn callables() {
-        assert_eq!(app_callable("def application(environ, start):"), Some("application"));
+        assert_eq!(
+            app_callable("def application(environ, start):"),
+            Some("application")
+        );
         assert_eq!(app_callable("app = FastAPI()"), Some("app"));
         assert_eq!(app_callable("if app == 1: pass"), None);
     }

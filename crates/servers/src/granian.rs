@@ -40,7 +40,9 @@ pub fn launch(
     }
     if cx.settings.reload {
         args.push("--reload".into());
-        launch.notes.push("reload mode: granian --reload (needs granian[reload])".into());
+        launch
+            .notes
+            .push("reload mode: granian --reload (needs granian[reload])".into());
     }
     args.extend(extra);
     let target = match web.interface {

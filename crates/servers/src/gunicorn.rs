@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use s2i_detect::{Detection, Server, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{base, wsgi_wrapper, Context, Launch, ServerError};
+use crate::{base, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
 
 /// The options the user already gives gunicorn (`GUNICORN_CMD_ARGS` and `server_args`).
-fn user_options(detection: &Detection, cx: &Context<'_>) -> Result<(Vec<String>, Vec<String>), ServerError> {
+fn user_options(
+    detection: &Detection,
+    cx: &Context<'_>,
+) -> Result<(Vec<String>, Vec<String>), ServerError> {
     let from_env = cx
         .env
         .get("GUNICORN_CMD_ARGS")
@@ -45,6 +48,9 @@ fn args(
     if !has_option(&user, &["--access-logfile"]) {
         args.extend(["--access-logfile".into(), "-".into()]);
     }
+    if !has_option(&user, &["--graceful-timeout"]) {
+        args.extend(["--graceful-timeout".into(), graceful_seconds(cx)]);
+    }
     if let Some(config) = config {
         // Options on the command line beat the config file: leave the worker shape to it and
         // give the tuned count as gunicorn's own default, WEB_CONCURRENCY.
@@ -66,14 +72,19 @@ fn args(
         }
     }
     if !from_env.is_empty() {
-        notes.push("GUNICORN_CMD_ARGS is read by gunicorn; its options replace run's defaults".into());
+        notes.push(
+            "GUNICORN_CMD_ARGS is read by gunicorn; its options replace run's defaults".into(),
+        );
     }
     if cx.settings.reload && !has_option(&user, &["--reload"]) {
         args.push("--reload".into());
         notes.push("reload mode: gunicorn --reload restarts workers when code changes".into());
     }
     if cx.serve_as.is_some() {
-        notes.push("running as root: gunicorn serves as root (run the container as a non-root user)".into());
+        notes.push(
+            "running as root: gunicorn serves as root (run the container as a non-root user)"
+                .into(),
+        );
     }
     args.extend(extra);
     Ok(args)

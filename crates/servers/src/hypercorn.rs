@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Interface, Server, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, wsgi_wrapper, Context, Launch, ServerError};
+use crate::{asgi_target, base, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
 
 pub fn launch(
     detection: &Detection,
@@ -22,9 +22,21 @@ pub fn launch(
         "-".into(),
         "--error-logfile".into(),
         "-".into(),
+        "--graceful-timeout".into(),
+        graceful_seconds(cx),
     ];
     if !has_option(&extra, &["--workers", "-w"]) {
-        args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
+        // With several workers, hypercorn's master terminates busy workers as soon as an idle
+        // one has stopped, cutting requests in flight (seen with hypercorn 0.17). One worker
+        // stops gracefully; WEB_CONCURRENCY asks for more anyway.
+        let workers = cx.settings.web_concurrency.unwrap_or(1);
+        args.extend(["--workers".into(), workers.to_string()]);
+        if cx.settings.web_concurrency.is_none() && cx.tuning.processes > 1 {
+            launch.notes.push(format!(
+                "hypercorn runs 1 worker (not {}): its multi-worker stop cuts requests in flight; WEB_CONCURRENCY overrides",
+                cx.tuning.processes
+            ));
+        }
     }
     if cx.settings.reload {
         args.push("--reload".into());

@@ -63,6 +63,9 @@ pub struct Context<'a> {
     pub runtime_dir: &'a Path,
     /// Where generated Python modules go; put on `PYTHONPATH`.
     pub python_dir: &'a Path,
+    /// Time the init gives the server between SIGTERM and SIGKILL; servers get a graceful
+    /// timeout a little shorter so they finish on their own.
+    pub grace: std::time::Duration,
     /// Account to serve as when `run` is root (`user`, `group`); `None` when not root.
     pub serve_as: Option<(String, String)>,
 }
@@ -236,7 +239,10 @@ fn choose(
     for (i, server) in preference.iter().enumerate() {
         if let Some(program) = find_program(server.executable(), cx.app_root, cx.env) {
             let reason = if i == 0 {
-                format!("{server} (auto: the default for {} applications)", web.interface)
+                format!(
+                    "{server} (auto: the default for {} applications)",
+                    web.interface
+                )
             } else {
                 format!(
                     "{server} (auto: {} is not installed; {server} is)",
@@ -286,7 +292,8 @@ fn manual(
             "--master".into(),
             "--http-socket".into(),
             format!(":{port}"),
-            "--die-on-term".into(),
+            "--hook-master-start".into(),
+            "unix_signal:15 gracefully_kill_them_all".into(),
         ],
         Server::Waitress => vec![format!("--listen=0.0.0.0:{port}")],
         Server::Uvicorn | Server::Granian => {
@@ -314,10 +321,14 @@ pub fn stop_signal(server: Server) -> StopSignal {
     match server {
         // Apache: SIGWINCH is graceful-stop, SIGTERM stops at once.
         Server::ModWsgi => StopSignal::Winch,
-        // uWSGI 2.0 with --die-on-term: SIGQUIT is the graceful shutdown.
-        Server::Uwsgi => StopSignal::Quit,
         _ => StopSignal::Term,
     }
+}
+
+/// Seconds a server may spend finishing requests after the stop signal: the init's grace
+/// period minus two seconds for the server's own exit, at least one.
+pub(crate) fn graceful_seconds(cx: &Context<'_>) -> String {
+    cx.grace.as_secs().saturating_sub(2).max(1).to_string()
 }
 
 /// Common shape of the per-server `launch` functions.
@@ -351,7 +362,8 @@ pub(crate) fn asgi_target(web: &WebApp, detection: &Detection, launch: &mut Laun
     wsgi_wrapper::importable(web, &detection.home).unwrap_or_else(|| match &web.target {
         s2i_detect::Target::Script { path, callable } => format!(
             "{}:{callable}",
-            path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+            path.file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
         ),
         other => other.import_spec().unwrap_or_default(),
     })

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, mod_wsgi_options, server_args};
-use crate::{base, Context, Launch, ServerError};
+use crate::{base, graceful_seconds, Context, Launch, ServerError};
 
 /// Writable server root for Apache's generated configuration, pid file and sockets.
 pub fn server_root(cx: &Context<'_>) -> PathBuf {
-    cx.runtime_dir.join(format!("mod_wsgi-{}", cx.settings.port))
+    cx.runtime_dir
+        .join(format!("mod_wsgi-{}", cx.settings.port))
 }
 
 /// `--user/--group` when `run` is root and the user chose no account: Apache refuses to serve
@@ -19,7 +20,12 @@ pub fn user_args(cx: &Context<'_>, user_args: &[String]) -> Vec<String> {
         Some((user, group))
             if !cx.env.contains_key("MOD_WSGI_USER") && !has_option(user_args, &["--user"]) =>
         {
-            vec!["--user".into(), user.clone(), "--group".into(), group.clone()]
+            vec![
+                "--user".into(),
+                user.clone(),
+                "--group".into(),
+                group.clone(),
+            ]
         }
         _ => Vec::new(),
     }
@@ -45,6 +51,8 @@ pub fn launch(
         cx.tuning.processes.to_string(),
         "--threads".into(),
         cx.tuning.threads.to_string(),
+        "--shutdown-timeout".into(),
+        graceful_seconds(cx),
         "--working-directory".into(),
         home.clone(),
         "--python-path".into(),
@@ -89,6 +97,14 @@ pub fn launch(
             s.dir.display()
         ));
     }
+    if !["LC_ALL", "LANG"]
+        .iter()
+        .any(|v| cx.env.get(*v).is_some_and(|l| !l.is_empty()))
+        && !cx.env.contains_key("MOD_WSGI_LOCALE")
+    {
+        // mod_wsgi-express would pick en_US.UTF-8, which slim images do not have.
+        args.extend(["--locale".into(), "C.UTF-8".into()]);
+    }
     let user = user_args(cx, &extra);
     if let Some(name) = user.get(1) {
         notes.push(format!(
@@ -97,7 +113,8 @@ pub fn launch(
     }
     args.extend(user);
     if cx.settings.reload {
-        notes.push("reload mode: worker processes restart when a loaded source file changes".into());
+        notes
+            .push("reload mode: worker processes restart when a loaded source file changes".into());
     }
     let passed = mod_wsgi_options(cx.env);
     if has_option(&passed, &["--processes", "--threads"]) {

@@ -152,10 +152,7 @@ mod tests {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        assert_eq!(
-            mod_wsgi_options(&env),
-            ["--access-log", "--processes", "3"]
-        );
+        assert_eq!(mod_wsgi_options(&env), ["--access-log", "--processes", "3"]);
     }
 
     #[test]
@@ -164,8 +161,11 @@ mod tests {
         let wd = dir.path().join(".warpdrive");
         std::fs::create_dir(&wd).expect("mkdir");
         let env: Env = [("PORT".to_owned(), "8123".to_owned())].into();
-        std::fs::write(wd.join("server_args"), "--timeout 30 --name 'a b' # c\n--x $PORT\n")
-            .expect("write");
+        std::fs::write(
+            wd.join("server_args"),
+            "--timeout 30 --name 'a b' # c\n--x $PORT\n",
+        )
+        .expect("write");
         assert_eq!(
             server_args(dir.path(), Server::Gunicorn, &env).expect("args"),
             ["--timeout", "30", "--name", "a b", "--x", "8123"]

@@ -32,29 +32,33 @@ impl Settings {
     /// # Errors
     /// `PORT` or `WEB_CONCURRENCY` is not a number in range.
     pub fn from_env(env: &Env) -> Result<Self, ServerError> {
-        let port = match env.get("PORT").map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            None => DEFAULT_PORT,
-            Some(v) => v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                ServerError::BadNumber {
-                    variable: "PORT".into(),
-                    value: v.into(),
-                    expected: "a port number from 1 to 65535".into(),
-                }
-            })?,
-        };
+        let port =
+            match env.get("PORT").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => DEFAULT_PORT,
+                Some(v) => v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    ServerError::BadNumber {
+                        variable: "PORT".into(),
+                        value: v.into(),
+                        expected: "a port number from 1 to 65535".into(),
+                    }
+                })?,
+            };
         let web_concurrency = match env
             .get("WEB_CONCURRENCY")
             .map(|v| v.trim())
             .filter(|v| !v.is_empty())
         {
             None => None,
-            Some(v) => Some(v.parse::<u32>().ok().filter(|n| (1..=1024).contains(n)).ok_or_else(
-                || ServerError::BadNumber {
-                    variable: "WEB_CONCURRENCY".into(),
-                    value: v.into(),
-                    expected: "a number of worker processes from 1 to 1024".into(),
-                },
-            )?),
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| ServerError::BadNumber {
+                        variable: "WEB_CONCURRENCY".into(),
+                        value: v.into(),
+                        expected: "a number of worker processes from 1 to 1024".into(),
+                    })?,
+            ),
         };
         let reload = env
             .get("MOD_WSGI_RELOAD_ON_CHANGES")

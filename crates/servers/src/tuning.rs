@@ -70,7 +70,9 @@ impl CgroupFs {
             let rel = self.self_cgroup.lines().find_map(|line| {
                 let mut parts = line.splitn(3, ':');
                 let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
-                list.split(',').any(|c| c == controller).then(|| path.to_owned())
+                list.split(',')
+                    .any(|c| c == controller)
+                    .then(|| path.to_owned())
             });
             let candidates: &[&str] = if controller == "cpu" {
                 &["cpu,cpuacct", "cpuacct,cpu", "cpu"]
@@ -134,11 +136,16 @@ impl CgroupFs {
             }
         } else {
             for dir in self.dirs(Some("cpu")) {
-                let quota = Self::read(&dir.join("cpu.cfs_quota_us")).and_then(|q| q.parse::<f64>().ok());
-                let period = Self::read(&dir.join("cpu.cfs_period_us")).and_then(|p| p.parse::<f64>().ok());
+                let quota =
+                    Self::read(&dir.join("cpu.cfs_quota_us")).and_then(|q| q.parse::<f64>().ok());
+                let period =
+                    Self::read(&dir.join("cpu.cfs_period_us")).and_then(|p| p.parse::<f64>().ok());
                 if let (Some(q), Some(p)) = (quota, period) {
                     if q > 0.0 && p > 0.0 {
-                        consider(q / p, format!("{}/cpu.cfs_quota_us = {q}, period {p}", dir.display()));
+                        consider(
+                            q / p,
+                            format!("{}/cpu.cfs_quota_us = {q}, period {p}", dir.display()),
+                        );
                     }
                 }
             }
@@ -169,8 +176,14 @@ impl CgroupFs {
         let host = host_cpus.max(1) as f64;
         let (cpus, cpu_source) = match self.cpu_quota() {
             Some((q, source)) if q < host => (q, source),
-            Some((_, source)) => (host, format!("{host_cpus} CPUs available ({source} allows more)")),
-            None => (host, format!("{host_cpus} CPUs available, no cgroup CPU quota")),
+            Some((_, source)) => (
+                host,
+                format!("{host_cpus} CPUs available ({source} allows more)"),
+            ),
+            None => (
+                host,
+                format!("{host_cpus} CPUs available, no cgroup CPU quota"),
+            ),
         };
         let (memory, memory_source) = match self.memory_limit() {
             Some((m, source)) => (Some(m), source),
@@ -195,9 +208,10 @@ pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
         .map(|bytes| (((bytes >> 20).saturating_sub(BASE_MIB)) / PER_PROCESS_MIB).max(1));
     let by_memory = by_memory.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
     let auto = cpus.min(by_memory.unwrap_or(u32::MAX)).min(MAX_PROCESSES);
-    let memory = limits
-        .memory
-        .map_or_else(|| "no memory limit".to_owned(), |m| format!("{} MiB", m >> 20));
+    let memory = limits.memory.map_or_else(
+        || "no memory limit".to_owned(),
+        |m| format!("{} MiB", m >> 20),
+    );
     let basis = format!(
         "{:.2} CPUs ({}), memory {memory} ({})",
         limits.cpus, limits.cpu_source, limits.memory_source
@@ -268,10 +282,22 @@ mod tests {
     fn cgroup_v1_quota_and_small_memory() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        write(&root.join("cpu,cpuacct/docker/abc/cpu.cfs_quota_us"), "400000");
-        write(&root.join("cpu,cpuacct/docker/abc/cpu.cfs_period_us"), "100000");
-        write(&root.join("memory/docker/abc/memory.limit_in_bytes"), "268435456");
-        write(&root.join("memory/memory.limit_in_bytes"), "9223372036854771712");
+        write(
+            &root.join("cpu,cpuacct/docker/abc/cpu.cfs_quota_us"),
+            "400000",
+        );
+        write(
+            &root.join("cpu,cpuacct/docker/abc/cpu.cfs_period_us"),
+            "100000",
+        );
+        write(
+            &root.join("memory/docker/abc/memory.limit_in_bytes"),
+            "268435456",
+        );
+        write(
+            &root.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712",
+        );
         let fs = CgroupFs {
             root: root.to_path_buf(),
             self_cgroup: "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n".into(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, Context, Launch, ServerError};
+use crate::{asgi_target, base, graceful_seconds, Context, Launch, ServerError};
 
 pub fn launch(
     detection: &Detection,
@@ -22,10 +22,18 @@ pub fn launch(
         cx.settings.port.to_string(),
         "--app-dir".into(),
         detection.home.display().to_string(),
+        "--timeout-graceful-shutdown".into(),
+        graceful_seconds(cx),
     ];
     if cx.settings.reload {
-        args.extend(["--reload".into(), "--reload-dir".into(), detection.home.display().to_string()]);
-        launch.notes.push("reload mode: uvicorn --reload (one process)".into());
+        args.extend([
+            "--reload".into(),
+            "--reload-dir".into(),
+            detection.home.display().to_string(),
+        ]);
+        launch
+            .notes
+            .push("reload mode: uvicorn --reload (one process)".into());
     } else if !has_option(&extra, &["--workers"]) && !cx.env.contains_key("UVICORN_WORKERS") {
         args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{base, Context, Launch, ServerError};
+use crate::{base, graceful_seconds, Context, Launch, ServerError};
 
 pub fn launch(
     detection: &Detection,
@@ -20,7 +20,12 @@ pub fn launch(
         "--master".into(),
         "--http-socket".into(),
         format!(":{}", cx.settings.port),
-        "--die-on-term".into(),
+        // uWSGI 2.0 turns SIGTERM into a brutal reload, and --die-on-term into an immediate
+        // stop; this hook makes SIGTERM the graceful shutdown (workers finish their requests).
+        "--hook-master-start".into(),
+        "unix_signal:15 gracefully_kill_them_all".into(),
+        "--worker-reload-mercy".into(),
+        graceful_seconds(cx),
         "--enable-threads".into(),
         "--thunder-lock".into(),
         "--single-interpreter".into(),
@@ -35,7 +40,9 @@ pub fn launch(
     ];
     let mut notes = Vec::new();
     // uWSGI reads UWSGI_<OPTION> variables itself; those replace the tuning.
-    if !cx.env.contains_key("UWSGI_PROCESSES") && !has_option(&extra, &["--processes", "-p", "--workers"]) {
+    if !cx.env.contains_key("UWSGI_PROCESSES")
+        && !has_option(&extra, &["--processes", "-p", "--workers"])
+    {
         args.extend(["--processes".into(), cx.tuning.processes.to_string()]);
     } else {
         notes.push("UWSGI_PROCESSES/server_args set the process count".into());
@@ -62,14 +69,20 @@ pub fn launch(
             "--static-map".into(),
             format!("{}={}", s.url.trim_end_matches('/'), s.dir.display()),
         ]);
-        notes.push(format!("static files: {} served from {} by uWSGI", s.url, s.dir.display()));
+        notes.push(format!(
+            "static files: {} served from {} by uWSGI",
+            s.url,
+            s.dir.display()
+        ));
     }
     if cx.settings.reload {
         args.extend(["--py-autoreload".into(), "1".into()]);
         notes.push("reload mode: uWSGI --py-autoreload restarts when code changes".into());
     }
     if cx.serve_as.is_some() {
-        notes.push("running as root: uWSGI serves as root (run the container as a non-root user)".into());
+        notes.push(
+            "running as root: uWSGI serves as root (run the container as a non-root user)".into(),
+        );
     }
     args.extend(extra);
     let mut launch = base(detection, Server::Uwsgi, program, args);

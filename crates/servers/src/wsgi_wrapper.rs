@@ -28,7 +28,12 @@ pub fn importable(web: &WebApp, home: &std::path::Path) -> Option<String> {
 
 /// The application spec to give the server: the app itself when it is importable and needs no
 /// static files, the wrapper otherwise (adding its environment and file to `launch`).
-pub fn target(web: &WebApp, home: &std::path::Path, cx: &Context<'_>, launch: &mut Launch) -> String {
+pub fn target(
+    web: &WebApp,
+    home: &std::path::Path,
+    cx: &Context<'_>,
+    launch: &mut Launch,
+) -> String {
     let direct = importable(web, home);
     if web.statics.is_empty() {
         if let Some(spec) = direct {
@@ -38,11 +43,17 @@ pub fn target(web: &WebApp, home: &std::path::Path, cx: &Context<'_>, launch: &m
     match (&web.target, direct) {
         (_, Some(spec)) => launch.env.push(("S2I_WSGI_MODULE".into(), spec)),
         (Target::Script { path, callable }, None) => {
-            launch.env.push(("S2I_WSGI_SCRIPT".into(), path.display().to_string()));
-            launch.env.push(("S2I_WSGI_CALLABLE".into(), callable.clone()));
+            launch
+                .env
+                .push(("S2I_WSGI_SCRIPT".into(), path.display().to_string()));
+            launch
+                .env
+                .push(("S2I_WSGI_CALLABLE".into(), callable.clone()));
         }
         (Target::Paste { config }, None) => {
-            launch.env.push(("S2I_WSGI_PASTE".into(), config.display().to_string()));
+            launch
+                .env
+                .push(("S2I_WSGI_PASTE".into(), config.display().to_string()));
         }
         (Target::Module { .. }, None) => unreachable!("modules are importable"),
     }
@@ -50,9 +61,17 @@ pub fn target(web: &WebApp, home: &std::path::Path, cx: &Context<'_>, launch: &m
         let pairs: Vec<String> = web
             .statics
             .iter()
-            .map(|s| format!("[{},{}]", json_string(&s.url), json_string(&s.dir.display().to_string())))
+            .map(|s| {
+                format!(
+                    "[{},{}]",
+                    json_string(&s.url),
+                    json_string(&s.dir.display().to_string())
+                )
+            })
             .collect();
-        launch.env.push(("S2I_WSGI_STATIC".into(), format!("[{}]", pairs.join(","))));
+        launch
+            .env
+            .push(("S2I_WSGI_STATIC".into(), format!("[{}]", pairs.join(","))));
         for s in &web.statics {
             launch.notes.push(format!(
                 "static files: {} served from {} by the s2i_wsgi wrapper",
@@ -61,9 +80,10 @@ pub fn target(web: &WebApp, home: &std::path::Path, cx: &Context<'_>, launch: &m
             ));
         }
     }
-    launch
-        .files
-        .push((cx.python_dir.join(format!("{MODULE}.py")), SOURCE.to_owned()));
+    launch.files.push((
+        cx.python_dir.join(format!("{MODULE}.py")),
+        SOURCE.to_owned(),
+    ));
     format!("{MODULE}:application")
 }
 

@@ -214,7 +214,10 @@ mod tests {
         let a = accounts(PASSWD);
         assert_eq!(a.len(), 2);
         assert_eq!(a[1].name, "nobody");
-        assert_eq!(group_name("root:x:0:\nnogroup:x:65534:\n", 65534).as_deref(), Some("nogroup"));
+        assert_eq!(
+            group_name("root:x:0:\nnogroup:x:65534:\n", 65534).as_deref(),
+            Some("nogroup")
+        );
     }
 
     #[test]
@@ -223,7 +226,12 @@ mod tests {
         let passwd = dir.path().join("passwd");
         fs::write(&passwd, PASSWD).expect("write");
         let p = ensure_entry(&request(dir.path(), &passwd, &[], 65534)).expect("ok");
-        assert_eq!(p, Provision::Present { name: "nobody".into() });
+        assert_eq!(
+            p,
+            Provision::Present {
+                name: "nobody".into()
+            }
+        );
     }
 
     #[test]
@@ -232,9 +240,17 @@ mod tests {
         let passwd = dir.path().join("passwd");
         fs::write(&passwd, PASSWD).expect("write");
         let p = ensure_entry(&request(dir.path(), &passwd, &[], 1000123)).expect("ok");
-        assert!(matches!(p, Provision::Appended { ref name, .. } if name == "default"), "{p:?}");
+        assert!(
+            matches!(p, Provision::Appended { ref name, .. } if name == "default"),
+            "{p:?}"
+        );
         let text = fs::read_to_string(&passwd).expect("read");
-        assert!(text.ends_with("default:x:1000123:0:Default Application User:/opt/app-root/src:/bin/sh\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "default:x:1000123:0:Default Application User:/opt/app-root/src:/bin/sh\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -263,6 +279,8 @@ mod tests {
     }
 
     fn nix_is_root() -> bool {
-        fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+        fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false)
     }
 }

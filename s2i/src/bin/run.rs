@@ -150,7 +150,7 @@ fn plan(dry_run: bool) -> Result<Plan, RunError> {
     warpdrive_environment(&src, &mut env);
     if !dry_run {
         if let Some(sourced) =
-            hooks::source_deploy_env(&src, &src, &env).map_err(RunError::Init)?
+            hooks::source_deploy_env(&src, &src, &env).map_err(RunError::DeployEnv)?
         {
             env = sourced;
         }
@@ -170,6 +170,7 @@ fn plan(dry_run: bool) -> Result<Plan, RunError> {
     let runtime_dir = state_dir(&app_root, "run", uid, dry_run);
     let python_dir = state_dir(&app_root, "python", uid, dry_run);
     let serve_as = (uid == 0).then(|| serve_as_for_root(&detection.home));
+    let init = s2i_init::Options::from_env().map_err(|e| RunError::Init(e.to_string()))?;
     let launch = s2i_servers::launch(
         &detection,
         &s2i_servers::Context {
@@ -179,6 +180,7 @@ fn plan(dry_run: bool) -> Result<Plan, RunError> {
             tuning: &tuning,
             runtime_dir: &runtime_dir,
             python_dir: &python_dir,
+            grace: init.grace,
             serve_as,
         },
     )
@@ -217,7 +219,10 @@ fn migrate_plan(
         return (None, None);
     };
     if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
-        return (None, Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")));
+        return (
+            None,
+            Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")),
+        );
     }
     let Some(manage_py) = &django.manage_py else {
         return (None, Some("migrate: skipped (no manage.py)".into()));
@@ -303,7 +308,7 @@ fn start(dry_run: bool) -> Result<u8, RunError> {
     for line in report(&plan, false).lines() {
         eprintln!("run: {line}");
     }
-    let options = s2i_init::Options::from_env().map_err(RunError::Init)?;
+    let options = s2i_init::Options::from_env().map_err(|e| RunError::Init(e.to_string()))?;
     let options = match plan.launch.stop {
         StopSignal::Term => options,
         other => options.translate(Signal::SIGTERM, signal(other)),
@@ -379,7 +384,11 @@ fn passwd_entry(plan: &Plan) -> Result<Option<Vec<(String, String)>>, RunError> 
             extra = env;
         }
     }
-    if plan.env.get("HOME").is_none_or(|h| h.is_empty() || h == "/") {
+    if plan
+        .env
+        .get("HOME")
+        .is_none_or(|h| h.is_empty() || h == "/")
+    {
         extra.push(("HOME".into(), plan.detection.src.display().to_string()));
     }
     Ok(Some(extra))

@@ -16,8 +16,15 @@ pub enum RunError {
     Server(ServerError),
     Passwd(s2i_userdb::ProvisionError),
     Init(String),
-    Migrate { command: String, status: String },
-    Prepare { path: PathBuf, error: std::io::Error },
+    DeployEnv(String),
+    Migrate {
+        command: String,
+        status: String,
+    },
+    Prepare {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 struct Message {
@@ -78,6 +85,12 @@ fn message(error: &RunError) -> Message {
             headline: "The init settings are invalid.".into(),
             found: vec![e.clone()],
             fix: vec!["Correct or unset the variable named above.".into()],
+            details: None,
+        },
+        RunError::DeployEnv(e) => Message {
+            headline: "The deploy-env hook failed; the server was not started.".into(),
+            found: vec![e.clone()],
+            fix: vec!["Fix .warpdrive/action_hooks/deploy-env (it is sourced by /bin/sh; its output is above).".into()],
             details: None,
         },
         RunError::Migrate { command, status } => Message {
@@ -190,30 +203,56 @@ fn detect_message(e: &DetectError) -> Message {
 
 fn server_message(e: &ServerError) -> Message {
     match e {
-        ServerError::NotInstalled { server, source, looked_in } => Message {
+        ServerError::NotInstalled {
+            server,
+            source,
+            looked_in,
+        } => Message {
             headline: format!("The server {server} was chosen but is not installed."),
             found: vec![
                 format!("{server} was chosen by {source}."),
                 format!("No `{}` in {}.", server.executable(), paths(looked_in)),
             ],
             fix: vec![
-                format!("Add `{}` to requirements.txt (or your project's dependencies) and rebuild, or", server.requirement()),
-                "choose an installed server with APP_SERVER (auto picks one that is installed).".into(),
+                format!(
+                    "Add `{}` to requirements.txt (or your project's dependencies) and rebuild, or",
+                    server.requirement()
+                ),
+                "choose an installed server with APP_SERVER (auto picks one that is installed)."
+                    .into(),
             ],
             details: None,
         },
-        ServerError::NoServerInstalled { interface, looked_in } => Message {
+        ServerError::NoServerInstalled {
+            interface,
+            looked_in,
+        } => Message {
             headline: format!("No {interface} server is installed to serve the application."),
-            found: vec![format!("Looked for server executables in {}.", paths(looked_in))],
+            found: vec![format!(
+                "Looked for server executables in {}.",
+                paths(looked_in)
+            )],
             fix: vec![match interface {
-                s2i_detect::Interface::Wsgi => "Add mod_wsgi (the default) or gunicorn to requirements.txt and rebuild.".into(),
-                s2i_detect::Interface::Asgi => "Add uvicorn (the default for ASGI) to requirements.txt and rebuild.".into(),
+                s2i_detect::Interface::Wsgi => {
+                    "Add mod_wsgi (the default) or gunicorn to requirements.txt and rebuild.".into()
+                }
+                s2i_detect::Interface::Asgi => {
+                    "Add uvicorn (the default for ASGI) to requirements.txt and rebuild.".into()
+                }
             }],
             details: None,
         },
-        ServerError::WrongInterface { server, source, interface, app } => Message {
+        ServerError::WrongInterface {
+            server,
+            source,
+            interface,
+            app,
+        } => Message {
             headline: format!("{server} cannot serve this {interface} application."),
-            found: vec![format!("Detected: {app}."), format!("{server} was chosen by {source}.")],
+            found: vec![
+                format!("Detected: {app}."),
+                format!("{server} was chosen by {source}."),
+            ],
             fix: vec![format!(
                 "Choose a server for {interface} applications: {}.",
                 Server::ALL
@@ -225,10 +264,16 @@ fn server_message(e: &ServerError) -> Message {
             )],
             details: None,
         },
-        ServerError::BadNumber { variable, value, expected } => Message {
+        ServerError::BadNumber {
+            variable,
+            value,
+            expected,
+        } => Message {
             headline: format!("{variable} is not valid."),
             found: vec![format!("{variable}={value:?} is not {expected}.")],
-            fix: vec![format!("Set {variable} to {expected}, or unset it for the default.")],
+            fix: vec![format!(
+                "Set {variable} to {expected}, or unset it for the default."
+            )],
             details: None,
         },
         ServerError::ServerArgs { path, why } => Message {

@@ -89,7 +89,11 @@ pub fn source_deploy_env(src: &Path, cwd: &Path, env: &Env) -> Result<Option<Env
         .output()
         .map_err(|e| format!("/bin/sh: {e}"))?;
     if !output.status.success() {
-        return Err(format!("sourcing {} failed ({})", path.display(), output.status));
+        return Err(format!(
+            "sourcing {} failed ({})",
+            path.display(),
+            output.status
+        ));
     }
     let mut out = Env::new();
     for entry in output.stdout.split(|b| *b == 0) {
@@ -125,8 +129,17 @@ pub fn run_deploy_hooks(src: &Path, cwd: &Path, env: &Env, runtime_dir: &Path) {
 ///
 /// # Errors
 /// It failed: the command line and status, for the message.
-pub fn migrate(python: &Path, manage_py: &Path, cwd: &Path, env: &Env) -> Result<(), (String, String)> {
-    let line = format!("{} {} migrate --noinput", python.display(), manage_py.display());
+pub fn migrate(
+    python: &Path,
+    manage_py: &Path,
+    cwd: &Path,
+    env: &Env,
+) -> Result<(), (String, String)> {
+    let line = format!(
+        "{} {} migrate --noinput",
+        python.display(),
+        manage_py.display()
+    );
     eprintln!("run: running `{line}` (DISABLE_MIGRATE=1 turns this off)");
     let status = command(python, cwd, env)
         .arg(manage_py)
