@@ -158,8 +158,8 @@ fn pip_requirements_output_shape_facts_and_permissions() {
             "-----> Preparing the virtualenv",
             "-----> Running pre-build hooks",
             "-----> Installing dependencies",
-            "-----> Installing the server",
             "-----> Running build hooks",
+            "-----> Installing the server",
             "-----> Recording what run needs",
             "-----> Fixing permissions for group 0",
             "-----> Summary",
@@ -179,7 +179,7 @@ fn pip_requirements_output_shape_facts_and_permissions() {
     );
     assert!(built
         .stdout
-        .contains("Server:       gunicorn (chosen by APP_SERVER (gunicorn))"));
+        .contains("Server:       gunicorn (chosen by APP_SERVER=gunicorn)"));
     // Installed for real.
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
@@ -492,7 +492,7 @@ fn django_with_static_root_records_facts_and_collects() {
     assert!(django["wrapper_settings_module"].is_null());
     let static_root = root.join("src/staticfiles");
     assert_eq!(django["static_root"], static_root.display().to_string());
-    assert!(static_root.join("admin/css/base.css").is_file());
+    assert!(static_root.join("site.css").is_file());
 }
 
 #[test]
@@ -514,7 +514,7 @@ fn django_without_static_root_gets_a_wrapper_settings_module() {
     );
     let static_root = root.join(".python-s2i/django_static_root");
     assert_eq!(django["static_root"], static_root.display().to_string());
-    assert!(static_root.join("admin/css/base.css").is_file());
+    assert!(static_root.join("site.css").is_file());
     let wrapper = fs::read_to_string(root.join(".python-s2i/python/python_s2i_django_settings.py"))
         .expect("wrapper");
     assert!(wrapper.contains("from mysite.settings import *"));
@@ -654,7 +654,7 @@ fn unknown_server_and_installer_names() {
         &root,
         &[("APP_SERVER", "gunicorm")],
     );
-    built.assert_failed_with(&["APP_SERVER names an unknown server: \"gunicorm\""]);
+    built.assert_failed_with(&["Unknown server \"gunicorm\" (APP_SERVER=gunicorm)"]);
     let (_d, root) = app_root();
     let built = assemble(
         &fixture("assemble_pip_basic"),
@@ -672,7 +672,7 @@ fn mod_wsgi_is_the_default_server_and_built_against_apache() {
     assert!(
         built
             .stdout
-            .contains("mod_wsgi-express is not installed yet (chosen by the default (auto))"),
+            .contains("mod_wsgi-express is not installed yet (chosen by auto: the default for "),
         "{}",
         built.stdout
     );
@@ -1078,4 +1078,60 @@ fn bad_environment_file_line_is_named() {
         ".s2i/environment line 2 is not KEY=VALUE",
         "this is not a variable",
     ]);
+}
+
+/// `run` in host mode for an assembled APP_ROOT, in its own process group.
+fn start_run(app_root: &Path, env: &[(&str, &str)]) -> (python_s2i_tests::Running, u16) {
+    let port = python_s2i_tests::free_port();
+    let mut command = Command::new(bin("run"));
+    command
+        .env("APP_ROOT", app_root)
+        .env("PORT", port.to_string())
+        .env_remove("APP_SERVER")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    (python_s2i_tests::Running::spawn(&mut command), port)
+}
+
+#[test]
+fn run_serves_what_assemble_built_django_with_static_files() {
+    use std::time::Duration;
+    let (_d, root) = app_root();
+    assemble(&fixture("assemble_django_no_static_root"), &root, &[]).assert_ok();
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(30)).expect("Django answers");
+    assert_eq!(page.body, "django ok\n");
+    let css = python_s2i_tests::wait_for_ok(port, "/static/site.css", Duration::from_secs(5))
+        .expect("collected static file served");
+    assert_eq!(css.body, "body { color: #123456; }\n");
+}
+
+#[test]
+fn auto_installs_the_server_run_picks_for_an_asgi_django_app() {
+    use std::time::Duration;
+    let (_d, root) = app_root();
+    // The fixture sets ASGI_APPLICATION: run's auto mode serves it with uvicorn.
+    let built = assemble(
+        &fixture("assemble_django_static_root"),
+        &root,
+        &[("APP_SERVER", "")],
+    );
+    built.assert_ok();
+    assert!(
+        built.stdout.contains(
+            "uvicorn is not installed yet (chosen by auto: the default for Django ASGI application"
+        ),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        facts(&root)["servers_installed"],
+        serde_json::json!(["uvicorn"])
+    );
+    let (_running, port) = start_run(&root, &[]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(30)).expect("Django answers");
+    assert_eq!(page.body, "django ok\n");
 }

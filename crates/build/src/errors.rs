@@ -300,7 +300,7 @@ fn install(e: &InstallError) -> Message {
 fn server_error(e: &server::ChooseServerError) -> Message {
     match e {
         server::ChooseServerError::Unknown { value, source_of_value } => msg(
-            format!("{source_of_value} names an unknown server: {value:?}"),
+            format!("Unknown server {value:?} ({source_of_value})"),
             "",
             &["Use one of: auto (mod_wsgi-express), mod_wsgi, gunicorn, uwsgi, waitress, uvicorn, hypercorn, granian."],
             vec![],

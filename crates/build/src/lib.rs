@@ -257,9 +257,30 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         )?;
     }
 
+    output::header("Running build hooks");
+    hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
+
+    let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
+
+    let helper = django::write_helper(&state_dir)?;
+    let mut facts = Facts {
+        python: Some(PythonFacts {
+            version: venv.short_version(),
+            executable: venv.python.clone(),
+        }),
+        app_home: Some(home.clone()),
+        package_manager: plan
+            .manager
+            .map(|m| m.name().to_owned())
+            .or_else(|| plan.install_package.map(|_| "pip".to_owned())),
+        package: package_facts(&venv.python, &helper, &src, &env),
+        django,
+        ..Facts::default()
+    };
+
     output::header("Installing the server");
     let python2 = venv.version.0 < 3;
-    let choice = server::choose(&env, &app, python2)?;
+    let choice = server::choose(&env, app_root, &facts, python2)?;
     let server = choice.server;
     if venv.bin(server.executable).is_file() {
         output::info(&format!(
@@ -279,29 +300,8 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         install.packages(&format!("installing {}", server.name), &[requirement], None)?;
     }
 
-    output::header("Running build hooks");
-    hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
-
-    let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
-
     output::header("Recording what run needs");
-    let helper = django::write_helper(&state_dir)?;
-    let package = package_facts(&venv.python, &helper, &src, &env);
-    let facts = Facts {
-        python: Some(PythonFacts {
-            version: venv.short_version(),
-            executable: venv.python.clone(),
-        }),
-        app_home: Some(home.clone()),
-        package_manager: plan
-            .manager
-            .map(|m| m.name().to_owned())
-            .or_else(|| plan.install_package.map(|_| "pip".to_owned())),
-        package,
-        django,
-        servers_installed: server::installed(app_root),
-        ..Facts::default()
-    };
+    facts.servers_installed = server::installed(app_root);
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
     let manifest = artifacts::Manifest {
