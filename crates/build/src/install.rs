@@ -86,6 +86,9 @@ pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
             env.set_default(uv, value);
         }
     }
+    if let Some(hosts) = env.get("PIP_TRUSTED_HOST").map(str::to_owned) {
+        env.set_default("UV_INSECURE_HOST", hosts);
+    }
     if let Some(cert) = env.get("PIP_CERT").map(str::to_owned) {
         env.set_default("SSL_CERT_FILE", cert);
     } else if let Some(cert) = env.get("SSL_CERT_FILE").map(str::to_owned) {

@@ -519,6 +519,7 @@ fn summary(
             hooks_run.join(", ")
         }
     ));
+    output::info(&format!("App:          {}", choice.app));
     output::info(&format!(
         "Server:       {} (chosen by {})",
         choice.server.executable, choice.reason

@@ -84,6 +84,8 @@ pub enum ChooseServerError {
 pub struct Choice {
     pub server: Server,
     pub reason: String,
+    /// What `run`'s detection found to serve, or why it found nothing.
+    pub app: String,
 }
 
 /// Picks the server `run` will start, with `run`'s own detection (crate `s2i-detect`) over the
@@ -104,6 +106,10 @@ pub fn choose(
         env: env.vars(),
         facts: Some(facts),
     });
+    let app = match &detected {
+        Ok(detection) => detection.app.describe(),
+        Err(e) => format!("nothing detected yet ({e})"),
+    };
     let (name, reason) = match detected {
         Ok(detection) => match (detection.server.server, &detection.app) {
             (Some(server), _) => (server.name(), detection.server.source.clone()),
@@ -142,7 +148,11 @@ pub fn choose(
             server: server.name,
         });
     }
-    Ok(Choice { server, reason })
+    Ok(Choice {
+        server,
+        reason,
+        app,
+    })
 }
 
 /// The server executables present in the virtualenv's `bin/`.
