@@ -169,16 +169,8 @@ pub fn installed(venv_root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::test_env as env;
     use std::fs;
-
-    fn env(pairs: &[(&str, &str)]) -> BuildEnv {
-        BuildEnv::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
-        .expect("env")
-    }
 
     fn app_root(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
