@@ -101,6 +101,13 @@ fn assemble(source: &Path, app_root: &Path, env: &[(&str, &str)]) -> Built {
     finish(&mut command)
 }
 
+/// A fresh APP_ROOT built from a fixture: its temp dir (keep it alive), the root, the result.
+fn build(name: &str, env: &[(&str, &str)]) -> (TempDir, PathBuf, Built) {
+    let (dir, root) = app_root();
+    let built = assemble(&fixture(name), &root, env);
+    (dir, root, built)
+}
+
 fn app_root() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("app-root");
@@ -265,8 +272,8 @@ fn requirements_with_editable_app_git_url_and_hashes() {
         serde_json::json!(["mypkg"])
     );
 
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_requirements_hashes"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_requirements_hashes", &[]);
+    built.assert_ok();
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
         "1.16.0"
@@ -275,8 +282,7 @@ fn requirements_with_editable_app_git_url_and_hashes() {
 
 #[test]
 fn setup_py_and_pyproject_are_installed_as_packages() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_setup_py"), &root, &[]);
+    let (_d, root, built) = build("assemble_setup_py", &[]);
     built.assert_ok();
     assert!(built
         .stdout
@@ -288,16 +294,14 @@ fn setup_py_and_pyproject_are_installed_as_packages() {
     );
     python(&root, "import six, setuppyapp");
 
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_pyproject"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_pyproject", &[]);
+    built.assert_ok();
     assert_eq!(facts(&root)["package"]["name"], "pyproj-app");
     python(&root, "import six, pyprojapp");
 
     // The sclorg switches turn it off.
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pyproject"),
-        &root,
+    let (_d, root, built) = build(
+        "assemble_pyproject",
         &[("DISABLE_PYPROJECT_TOML_PROCESSING", "1")],
     );
     built.assert_ok();
@@ -337,12 +341,7 @@ fn lock_files_of_uv_pipenv_and_poetry_install_default_packages_only() {
 
 #[test]
 fn pip_installer_can_be_forced_and_uv_is_installed_when_missing() {
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pip_basic"),
-        &root,
-        &[("S2I_INSTALLER", "pip")],
-    );
+    let (_d, root, built) = build("assemble_pip_basic", &[("S2I_INSTALLER", "pip")]);
     built.assert_ok();
     assert!(built.stdout.contains("Installer: pip (S2I_INSTALLER=pip)"));
     assert!(
@@ -401,8 +400,7 @@ fn ca_bundle_given_as_pip_cert_reaches_uv() {
 
 #[test]
 fn hooks_in_every_location_run_in_order_with_environment_files() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_hooks_all"), &root, &[]);
+    let (_d, root, built) = build("assemble_hooks_all", &[]);
     built.assert_ok();
     let log = fs::read_to_string(root.join("hooks.log")).expect("hooks.log");
     let venv_python = root.join("bin/python").display().to_string();
@@ -451,8 +449,7 @@ fn hooks_in_every_location_run_in_order_with_environment_files() {
 
 #[test]
 fn failing_hook_stops_the_build_naming_it_and_its_exit_code() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_hook_fails"), &root, &[]);
+    let (_d, _root, built) = build("assemble_hook_fails", &[]);
     built.assert_failed_with(&[
         "preparing assets",
         "The .s2i/action_hooks/pre-build hook failed: it exited with code 3",
@@ -465,8 +462,7 @@ fn failing_hook_stops_the_build_naming_it_and_its_exit_code() {
 
 #[test]
 fn non_executable_hook_is_an_error_not_skipped() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_hook_not_executable"), &root, &[]);
+    let (_d, _root, built) = build("assemble_hook_not_executable", &[]);
     built.assert_failed_with(&[
         "The .s2i/action_hooks/build hook is not executable",
         "chmod +x .s2i/action_hooks/build && git update-index --chmod=+x .s2i/action_hooks/build",
@@ -475,8 +471,7 @@ fn non_executable_hook_is_an_error_not_skipped() {
 
 #[test]
 fn django_with_static_root_records_facts_and_collects() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_static_root"), &root, &[]);
+    let (_d, root, built) = build("assemble_django_static_root", &[]);
     built.assert_ok();
     assert!(
         built.stdout.contains("manage.py collectstatic --noinput"),
@@ -497,8 +492,7 @@ fn django_with_static_root_records_facts_and_collects() {
 
 #[test]
 fn django_without_static_root_gets_a_wrapper_settings_module() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_no_static_root"), &root, &[]);
+    let (_d, root, built) = build("assemble_django_no_static_root", &[]);
     built.assert_ok();
     assert!(
         built
@@ -541,10 +535,8 @@ fn django_without_static_root_gets_a_wrapper_settings_module() {
     );
 
     // DISABLE_COLLECTSTATIC skips it (still recording the facts).
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_django_no_static_root"),
-        &root,
+    let (_d, root, built) = build(
+        "assemble_django_no_static_root",
         &[("DISABLE_COLLECTSTATIC", "1")],
     );
     built.assert_ok();
@@ -557,8 +549,7 @@ fn django_without_static_root_gets_a_wrapper_settings_module() {
 
 #[test]
 fn django_without_staticfiles_is_skipped_with_a_note() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_no_staticfiles"), &root, &[]);
+    let (_d, root, built) = build("assemble_django_no_staticfiles", &[]);
     built.assert_ok();
     assert!(built
         .stdout
@@ -568,8 +559,7 @@ fn django_without_staticfiles_is_skipped_with_a_note() {
 
 #[test]
 fn collectstatic_failure_shows_traceback_command_and_fix() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_collectstatic_fails"), &root, &[]);
+    let (_d, _root, built) = build("assemble_django_collectstatic_fails", &[]);
     built.assert_failed_with(&[
         "Django's collectstatic failed",
         "Traceback (most recent call last)",
@@ -581,32 +571,24 @@ fn collectstatic_failure_shows_traceback_command_and_fix() {
 
 #[test]
 fn unknown_package_is_named() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_bad_package"), &root, &[]);
+    let (_d, _root, built) = build("assemble_bad_package", &[]);
     built.assert_failed_with(&[
         "Package \"djangoo-restframework-nonexistent\" was not found",
         "Check the spelling",
     ]);
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_bad_package"),
-        &root,
-        &[("S2I_INSTALLER", "pip")],
-    );
+    let (_d, _root, built) = build("assemble_bad_package", &[("S2I_INSTALLER", "pip")]);
     built.assert_failed_with(&["Package \"djangoo-restframework-nonexistent\" was not found"]);
 }
 
 #[test]
 fn requirements_that_do_not_parse() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_bad_requirements"), &root, &[]);
+    let (_d, _root, built) = build("assemble_bad_requirements", &[]);
     built.assert_failed_with(&["A requirements file does not parse", "Django>>=4.2"]);
 }
 
 #[test]
 fn conflicting_package_managers_are_named() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_multiple_managers"), &root, &[]);
+    let (_d, _root, built) = build("assemble_multiple_managers", &[]);
     built.assert_failed_with(&[
         "Multiple package manager files were found",
         "requirements.txt (pip)",
@@ -614,10 +596,8 @@ fn conflicting_package_managers_are_named() {
         "S2I_PACKAGE_MANAGER",
     ]);
     // An explicit choice resolves it.
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_multiple_managers"),
-        &root,
+    let (_d, _root, built) = build(
+        "assemble_multiple_managers",
         &[("S2I_PACKAGE_MANAGER", "uv")],
     );
     built.assert_ok();
@@ -648,26 +628,15 @@ fn app_root_not_writable() {
 
 #[test]
 fn unknown_server_and_installer_names() {
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pip_basic"),
-        &root,
-        &[("APP_SERVER", "gunicorm")],
-    );
+    let (_d, _root, built) = build("assemble_pip_basic", &[("APP_SERVER", "gunicorm")]);
     built.assert_failed_with(&["Unknown server \"gunicorm\" (APP_SERVER=gunicorm)"]);
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pip_basic"),
-        &root,
-        &[("S2I_INSTALLER", "conda")],
-    );
+    let (_d, _root, built) = build("assemble_pip_basic", &[("S2I_INSTALLER", "conda")]);
     built.assert_failed_with(&["S2I_INSTALLER=conda is not an installer"]);
 }
 
 #[test]
 fn mod_wsgi_is_the_default_server_and_built_against_apache() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_pip_basic"), &root, &[("APP_SERVER", "")]);
+    let (_d, root, built) = build("assemble_pip_basic", &[("APP_SERVER", "")]);
     built.assert_ok();
     assert!(
         built
@@ -846,8 +815,8 @@ fn save_artifacts_without_a_build_and_into_a_closed_pipe() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to save"));
 
     // A reader that goes away early is not a crash.
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
     fs::write(
         root.join(".python-s2i/python-s2i-artifacts.json"),
         serde_json::json!({"format":1,"python_version":"3.11","dependency_digest":"x","caches":[["uv", root.join("lib")]]}).to_string(),
@@ -896,8 +865,8 @@ fn usage_explains_the_builder() {
 
 #[test]
 fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
     let built = assemble(
         &fixture("assemble_pip_basic"),
         &root,
@@ -1097,8 +1066,8 @@ fn start_run(app_root: &Path, env: &[(&str, &str)]) -> (python_s2i_tests::Runnin
 #[test]
 fn run_serves_what_assemble_built_django_with_static_files() {
     use std::time::Duration;
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_django_no_static_root"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_django_no_static_root", &[]);
+    built.assert_ok();
     let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
     let page =
         python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(30)).expect("Django answers");
