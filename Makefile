@@ -11,7 +11,7 @@ CARGO_STATIC := RUSTFLAGS="-C target-feature=+crt-static" cargo build --release 
 TESTS := cargo test --locked -p python-s2i-tests --test
 
 .PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all \
-        image demo bench bench-init bench-serve bench-build clean
+        image demo bench bench-init bench-serve bench-build bench-serving clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
 
@@ -63,6 +63,12 @@ bench-serve: all ## run's start-up overhead per server and requests/s of its tun
 bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
 	bash test/setup/40-assemble.sh >/dev/null
 	bash test/bench/build.sh
+
+bench-serving: all ## Django io/cpu/static at several concurrencies: python-s2i vs sclorg's commands vs mod_wsgi-express defaults
+	bash test/bench/serving.sh
+
+bench: all ## every benchmark against its baseline; rewrites docs/benchmarks.md from this run
+	bash test/bench/all.sh
 
 clean: ## remove build outputs
 	cargo clean
