@@ -266,7 +266,8 @@ fn install(e: &InstallError) -> Message {
                     format!("A requirements file does not parse ({what})"),
                     format!("{found}\n{detail}"),
                     &["Fix the line shown: one requirement per line, e.g. `Django>=4.2,<5`, `-e .`, `git+https://...#egg=name`.", "Check it locally with `pip install --dry-run -r requirements.txt`."],
-                    details,
+                    // The detail is the relevant part of the output.
+                    vec![],
                 ),
                 Some(Diagnosis::LockOutdated) => msg(
                     "uv.lock does not match pyproject.toml",

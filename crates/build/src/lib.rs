@@ -129,6 +129,9 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         src.join(&home)
     };
 
+    // Decided before anything slow, so conflicting files fail the build at once.
+    let plan = package_manager::determine(&app, &env)?;
+
     install::configure(&mut env, &state_dir.join("cache"));
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
@@ -165,7 +168,6 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     )?));
 
     output::header("Installing dependencies");
-    let plan = package_manager::determine(&app, &env)?;
     let install = Install {
         installer: install::choose(&venv, &env)?,
         venv: &venv,
