@@ -814,6 +814,21 @@ fn save_artifacts_without_a_build_and_into_a_closed_pipe() {
     assert_eq!(out.stdout.len(), 1024, "an empty tar is two zero blocks");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to save"));
 
+    // A damaged record: a warning and an empty tar, not a failed build.
+    fs::create_dir_all(dir.path().join(".python-s2i")).expect("mkdir");
+    fs::write(
+        dir.path().join(".python-s2i/python-s2i-artifacts.json"),
+        "{damaged",
+    )
+    .expect("write");
+    let out = Command::new(bin("save-artifacts"))
+        .env("APP_ROOT", dir.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), 1024);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is damaged"));
+
     // A reader that goes away early is not a crash.
     let (_d, root, built) = build("assemble_pip_basic", &[]);
     built.assert_ok();

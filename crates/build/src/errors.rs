@@ -369,6 +369,20 @@ fn django_error(e: &django::DjangoError) -> Message {
     }
 }
 
+/// The message when save-artifacts cannot write its stream.
+#[must_use]
+pub fn save_artifacts(error: &crate::artifacts::SaveArtifactsError) -> Message {
+    use crate::artifacts::SaveArtifactsError as E;
+    match error {
+        E::Write { path, source } => msg(
+            format!("save-artifacts could not stream {}", path.display()),
+            "",
+            &["Check that the cache directory is readable by the image's user."],
+            vec![source.to_string()],
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
