@@ -235,6 +235,7 @@ fn wsgi_py_under_mod_wsgi_by_default() {
     let server = root.serve(&[], "/");
     assert!(server.body("/").starts_with("Hello from wsgi.py"));
     assert_eq!(server.body("/static/style.css"), "body { color: teal; }\n");
+    assert_static_file_rules(&server);
     if nix::unistd::getuid().is_root() {
         assert!(
             server.body("/whoami").starts_with("nobody "),
@@ -258,7 +259,31 @@ fn wsgi_py_under(server_name: &str) {
         "body { color: teal; }\n",
         "{server_name} static files"
     );
+    assert_static_file_rules(&server);
     server.assert_graceful_stop();
+}
+
+/// Conditional requests get 304; an encoded `..` cannot read files outside the static directory.
+fn assert_static_file_rules(server: &Server) {
+    let url = format!("http://127.0.0.1:{}/static/style.css", server.port);
+    let first = ureq::get(&url).call().expect("GET static");
+    let last_modified = first
+        .header("last-modified")
+        .unwrap_or_else(|| panic!("no Last-Modified\n{}", server.log()))
+        .to_owned();
+    let response = ureq::get(&url)
+        .set("If-Modified-Since", &last_modified)
+        .call();
+    match response {
+        Err(ureq::Error::Status(304, _)) => {}
+        Ok(r) if r.status() == 304 => {}
+        other => panic!("expected 304, got {other:?}\n{}", server.log()),
+    }
+    let escaped = get(server.port, "/static/%2e%2e/%2e%2e/wsgi.py").expect("GET");
+    assert!(
+        !escaped.body.contains("import pwd"),
+        "static files escaped their directory"
+    );
 }
 
 #[test]
@@ -510,6 +535,44 @@ fn django_asgi_application_under_uvicorn() {
 }
 
 // ---------------------------------------------------------------- start-up behaviour
+
+/// MOD_WSGI_RELOAD_ON_CHANGES: a changed source file is served without a restart.
+fn reloads_on_changes(server_name: &str) {
+    let root = AppRoot::new("run_app_home");
+    let envs = [
+        ("APP_HOME", "web"),
+        ("APP_SERVER", server_name),
+        ("MOD_WSGI_RELOAD_ON_CHANGES", "1"),
+    ];
+    let server = root.serve(&envs, "/");
+    assert_eq!(server.body("/"), "Hello from APP_HOME");
+    let file = root.src().join("web/wsgi.py");
+    let source = fs::read_to_string(&file).expect("read");
+    thread::sleep(Duration::from_millis(1100));
+    fs::write(&file, source.replace("Hello from APP_HOME", "Reloaded")).expect("write");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if get(server.port, "/").is_ok_and(|r| r.body == "Reloaded") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn reload_on_changes_mod_wsgi() {
+    reloads_on_changes("mod_wsgi");
+}
+
+#[test]
+fn reload_on_changes_gunicorn() {
+    reloads_on_changes("gunicorn");
+}
 
 #[test]
 fn deploy_hooks_run_before_the_server() {
