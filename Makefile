@@ -11,7 +11,7 @@ CARGO_STATIC := RUSTFLAGS="-C target-feature=+crt-static" cargo build --release 
 TESTS := cargo test --locked -p python-s2i-tests --test
 
 .PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all \
-        image demo bench bench-init bench-serve clean
+        image demo bench bench-init bench-serve bench-build clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
 
@@ -54,8 +54,15 @@ test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them 
 test-e2e-all: all ## the end-to-end tests for every Python version
 	@for v in 2.7 3.9 3.11 3.13; do E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1; done
 
+bench-init: all ## run as an init vs tini vs no init: wall time, peak RSS, sizes (one table)
+	bash test/bench/init.sh
+
 bench-serve: all ## run's start-up overhead per server and requests/s of its tuning vs the peers' defaults
 	bash test/bench/serve.sh
+
+bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
+	bash test/setup/40-assemble.sh >/dev/null
+	bash test/bench/build.sh
 
 clean: ## remove build outputs
 	cargo clean

@@ -34,8 +34,10 @@ pub use supervisor::EXIT_KILLED_AFTER_GRACE;
 /// the grace period, 126/127 if it could not be started (the reason is on stderr), 125 if the
 /// init could not set up signal handling.
 ///
-/// Takes over the process's signal handling (blocks every asynchronous signal): call it once,
-/// from the main thread, and exit with the code it returns.
+/// Takes over the process's signal handling (blocks every asynchronous signal and reads them
+/// from a signalfd): call it once, from the main thread, before any other thread is started
+/// (a thread started earlier keeps an open mask and would take signals with their default
+/// action), and exit with the code it returns.
 #[must_use]
 pub fn supervise(command: Command, options: &Options) -> u8 {
     let signals = match signals::Signals::take_over() {

@@ -71,3 +71,16 @@ pub fn become_subreaper(debug: bool) {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Ended;
+
+    #[test]
+    fn exit_codes_are_the_childs_or_128_plus_the_signal() {
+        assert_eq!(Ended::Exited(0).exit_code(), 0);
+        assert_eq!(Ended::Exited(255).exit_code(), 255);
+        assert_eq!(Ended::Signaled(9).exit_code(), 137);
+        assert_eq!(Ended::Signaled(15).exit_code(), 143);
+    }
+}

@@ -14,6 +14,11 @@ use crate::signals::{Event, Signals};
 /// process stuck in uninterruptible sleep cannot be helped).
 const AFTER_KILL: Duration = Duration::from_secs(5);
 
+/// While waiting for leftovers, how often to look at the group even without a SIGCHLD: the last
+/// process of the group may be the child of a process outside it (one that called `setsid`),
+/// whose exit the init is not told about.
+const RECHECK: Duration = Duration::from_millis(100);
+
 /// Sends SIGKILL to the child's whole group, and to the child itself in case it left the group.
 pub fn kill_all(child: Pid, debug: bool) {
     crate::log::debug(
@@ -60,17 +65,17 @@ pub fn end_leftovers(signals: &Signals, group: Pid, grace: Duration, debug: bool
 
 /// Reaps on every SIGCHLD until `group` is empty (true) or `timeout` passes (false).
 fn wait_until_gone(signals: &Signals, group: Pid, timeout: Duration, debug: bool) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         reap_all(group, debug);
         if !group_exists(group) {
             return true;
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
             return false;
         }
-        if let Err(e) = signals.wait(Some(left)) {
+        if let Err(e) = signals.wait(Some(left.map_or(RECHECK, |left| left.min(RECHECK)))) {
             crate::log::line(format_args!("waiting for signals failed: {e}"));
             std::thread::sleep(Duration::from_millis(100));
         }

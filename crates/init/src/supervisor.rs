@@ -18,14 +18,15 @@ pub const EXIT_KILLED_AFTER_GRACE: u8 = 137;
 /// Runs until the main child has ended and its group is gone; returns the init's exit code.
 pub fn run(child: Child, signals: &Signals, options: &Options) -> u8 {
     let debug = options.debug;
-    let mut grace_ends: Option<Instant> = None;
+    // Set by the first stop signal; `None` inside: a grace period too long to represent.
+    let mut grace_ends: Option<Option<Instant>> = None;
     let mut killed = false;
     let ended = loop {
         if let Some(ended) = reap_all(child.pid, debug) {
             break ended;
         }
         let timeout = match grace_ends {
-            Some(end) if !killed => Some(end.saturating_duration_since(Instant::now())),
+            Some(Some(end)) if !killed => Some(end.saturating_duration_since(Instant::now())),
             _ => None,
         };
         if timeout.is_some_and(|left| left.is_zero()) {
@@ -60,7 +61,7 @@ pub fn run(child: Child, signals: &Signals, options: &Options) -> u8 {
                     debug,
                     format_args!("{received}: the child has {:?} to stop", options.grace),
                 );
-                grace_ends = Some(Instant::now() + options.grace);
+                grace_ends = Some(Instant::now().checked_add(options.grace));
             }
         }
     };

@@ -1,6 +1,6 @@
 //! Test helper for `test/tests/init.rs`: a child for the init to supervise.
 //!
-//! - `init-probe report DIR EXIT_SIGNAL`: blocks the signals the init forwards, writes
+//! - `init-probe report DIR EXIT_SIGNAL`: blocks every signal, writes
 //!   `DIR/ready` (its pid) once it can receive them, then appends the name of every signal it
 //!   receives to `DIR/received`, one per line; exits 0 after receiving EXIT_SIGNAL.
 //! - `init-probe kill-self SIGNAL`: kills itself with SIGNAL (exits 99 if it survives).
@@ -12,18 +12,6 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use nix::sys::signal::{raise, SigSet, SigmaskHow, Signal};
-
-const REPORTED: [Signal; 9] = [
-    Signal::SIGTERM,
-    Signal::SIGINT,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-    Signal::SIGTTIN,
-    Signal::SIGTTOU,
-];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,10 +43,9 @@ fn signal(name: &str) -> Signal {
 }
 
 fn report(dir: &Path, exit_signal: Signal) -> ExitCode {
-    let mut set = SigSet::empty();
-    for signal in REPORTED {
-        set.add(signal);
-    }
+    // Every signal, not only the ones the init should forward: anything the init sends is
+    // recorded, and nothing it sends can kill or stop the probe unseen.
+    let set = SigSet::all();
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).expect("block");
     let ready = dir.join("ready");
     let partial = dir.join("ready.partial");
