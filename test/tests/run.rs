@@ -525,10 +525,20 @@ fn django_asgi_application_under_uvicorn() {
         &root,
         r#"{"django":{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","asgi_application":"mysite.asgi.application"}}"#,
     );
-    let server = root.serve(&[("DISABLE_MIGRATE", "1")], "/");
+    // assemble records ASGI_APPLICATION for every project with an asgi.py: auto stays WSGI.
+    let out = root.dry_run(&[("DISABLE_MIGRATE", "1")]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("WSGI application mysite.wsgi:application"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Server:      mod_wsgi"), "{stdout}");
+    let server = root.serve(&[("DISABLE_MIGRATE", "1"), ("APP_SERVER", "uvicorn")], "/");
     assert_eq!(server.body("/"), "Hello from Django");
     assert!(
-        server.log().contains("Server:      uvicorn"),
+        server
+            .log()
+            .contains("ASGI application mysite.asgi:application"),
         "{}",
         server.log()
     );
