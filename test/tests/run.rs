@@ -904,3 +904,88 @@ fn unknown_argument_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown argument `--frobnicate`"));
 }
+
+// ---------------------------------------------------------------- tuning from real cgroups
+
+/// A cgroup made for one test (v1 `cpu` + `memory` hierarchies, or v2), removed on drop.
+struct TestCgroup {
+    dirs: Vec<PathBuf>,
+}
+
+impl TestCgroup {
+    /// Half a CPU and 256 MiB, or `None` when cgroups cannot be made here (not root, read-only).
+    fn half_cpu_256m() -> Option<Self> {
+        let name = format!("python-s2i-run-test-{}", std::process::id());
+        let base = Path::new("/sys/fs/cgroup");
+        let v2 = base.join("cgroup.controllers").exists();
+        let (cpu, memory) = if v2 {
+            let _ = fs::write(base.join("cgroup.subtree_control"), "+cpu +memory");
+            (base.join(&name), base.join(&name))
+        } else {
+            (
+                base.join("cpu").join(&name),
+                base.join("memory").join(&name),
+            )
+        };
+        let mut group = Self { dirs: Vec::new() };
+        for dir in [&cpu, &memory] {
+            if !group.dirs.contains(dir) {
+                fs::create_dir(dir).ok()?;
+                group.dirs.push(dir.clone());
+            }
+        }
+        let written = if v2 {
+            fs::write(cpu.join("cpu.max"), "50000 100000").is_ok()
+                && fs::write(memory.join("memory.max"), "268435456").is_ok()
+        } else {
+            fs::write(cpu.join("cpu.cfs_period_us"), "100000").is_ok()
+                && fs::write(cpu.join("cpu.cfs_quota_us"), "50000").is_ok()
+                && fs::write(memory.join("memory.limit_in_bytes"), "268435456").is_ok()
+        };
+        written.then_some(group)
+    }
+
+    /// A shell line that moves itself into the group, then execs the rest.
+    fn enter_and_exec(&self) -> String {
+        let moves: Vec<String> = self
+            .dirs
+            .iter()
+            .map(|d| format!("echo $$ > {}/cgroup.procs", d.display()))
+            .collect();
+        format!("{} && exec \"$@\"", moves.join(" && "))
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The tuning reads the limits of the cgroup `run` is in: 0.5 CPU -> 1 process; 256 MiB -> 1.
+#[test]
+fn tuning_follows_the_cgroup_limits() {
+    let Some(group) = TestCgroup::half_cpu_256m() else {
+        eprintln!("skipped: cannot create a cgroup here (needs root and a writable cgroupfs)");
+        return;
+    };
+    let root = AppRoot::new("run_wsgi_py");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(group.enter_and_exec())
+        .arg("sh")
+        .arg(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", root.path())
+        .env_remove("WEB_CONCURRENCY")
+        .env_remove("APP_SERVER")
+        .output()
+        .expect("run");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("0.50 CPUs"), "{stdout}");
+    assert!(stdout.contains("memory 256 MiB"), "{stdout}");
+    assert!(stdout.contains("--processes 1 --threads 8"), "{stdout}");
+}
