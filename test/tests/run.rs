@@ -989,3 +989,22 @@ fn tuning_follows_the_cgroup_limits() {
     assert!(stdout.contains("memory 256 MiB"), "{stdout}");
     assert!(stdout.contains("--processes 1 --threads 8"), "{stdout}");
 }
+
+#[test]
+fn unreadable_build_record_and_unknown_deploy_mode() {
+    let root = AppRoot::new("run_wsgi_py");
+    fails(
+        &root,
+        &[("WARPDRIVE_DEPLOY_MODE", "turbo")],
+        &[
+            "Unknown deploy mode `turbo`",
+            "auto, shell, python, wsgi, django",
+        ],
+    );
+    write_facts(&root, "{not json");
+    fails(
+        &root,
+        &[],
+        &["The build record cannot be read", "facts.json"],
+    );
+}
