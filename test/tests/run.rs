@@ -216,6 +216,17 @@ impl Server {
     }
 }
 
+/// `run` starts its server in a process group of its own, so killing `run`'s group would leave
+/// the server behind: stop it the way the platform does, with SIGTERM, and let `run` end it.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.running.child.try_wait(), Ok(None)) {
+            self.running.signal(Signal::SIGTERM);
+            let _ = self.running.wait_timeout(Duration::from_secs(40));
+        }
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
