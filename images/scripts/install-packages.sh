@@ -28,9 +28,30 @@ packages="
 export DEBIAN_FRONTEND=noninteractive
 say "\$ apt-get update"
 apt-get update -qq
-say "\$ apt-get install --no-install-recommends" $packages
-# shellcheck disable=SC2086 # word splitting of the package list is intended
-apt-get install -y -qq --no-install-recommends $packages >/dev/null
+install() {
+  say "\$ apt-get install --no-install-recommends" $packages
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  status=0
+  apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>/tmp/apt-errors || status=$?
+  cat /tmp/apt-errors >&2
+  return $status
+}
+if ! install; then
+  # A mirror that lists security updates but cannot serve some of them (seen with partial
+  # mirrors and caching proxies): with DEBIAN_SECURITY=auto, install from the release and its
+  # point updates alone, so that the Apache binary and its headers (apxs) stay the same version.
+  if [ "${DEBIAN_SECURITY:-auto}" = auto ] && grep -q -- '-security.*404' /tmp/apt-errors; then
+    say "WARNING: the mirror cannot serve some security updates (above); installing without the"
+    say "WARNING: security suite. Rebuild when the mirror is complete, or set DEBIAN_SECURITY=yes to fail."
+    printf 'Package: *\nPin: release l=Debian-Security\nPin-Priority: -1\n' \
+      >/etc/apt/preferences.d/python-s2i-no-security
+    install
+    rm /etc/apt/preferences.d/python-s2i-no-security
+  else
+    exit 1
+  fi
+fi
+rm -f /tmp/apt-errors
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \
        /var/log/apt /var/log/dpkg.log /var/log/alternatives.log

@@ -24,11 +24,16 @@ case $("$PYTHON" -c 'import sys; print(sys.version_info[0])') in
     # environments), run from a throw-away Python 3 environment.
     run python3 -m venv /tmp/virtualenv-tool
     run /tmp/virtualenv-tool/bin/pip install --quiet 'virtualenv<20.22'
+    export VIRTUALENV_OVERRIDE_APP_DATA=/tmp/virtualenv-data
     run /tmp/virtualenv-tool/bin/virtualenv --no-periodic-update -p "$PYTHON" "$APP_ROOT"
-    rm -rf /tmp/virtualenv-tool
-    # python3-venv was only needed for that: remove it and what it pulled in.
-    if dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q 'install ok installed'; then
-      DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq --auto-remove python3-venv python3 >/dev/null
+    rm -rf /tmp/virtualenv-tool /tmp/virtualenv-data
+    # python3-venv was only needed for that. (python3 itself stays: on bullseye apache2-dev
+    # needs it through debhelper.)
+    venv_packages=$(dpkg-query -W -f='${Package} ${Status}\n' 'python3*-venv' 2>/dev/null |
+      awk '/install ok installed/ {print $1}')
+    if [ -n "$venv_packages" ]; then
+      # shellcheck disable=SC2086 # a list of package names
+      DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $venv_packages >/dev/null
       rm -rf /var/log/apt /var/log/dpkg.log /var/log/alternatives.log
     fi
     ;;

@@ -4,7 +4,7 @@
 # for published ports. The project's podman settings are images/containers.conf, used through
 # CONTAINERS_CONF (set by the Makefile); /etc is not edited.
 set -euo pipefail
-packages=(podman runc conmon netavark aardvark-dns iptables debootstrap tar)
+packages=(podman runc conmon netavark aardvark-dns iptables debootstrap tar curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
