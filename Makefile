@@ -82,6 +82,9 @@ bench-images: all ## image sizes, clean vs incremental s2i build, container star
 	bash test/setup/20-podman.sh
 	test/bench/images.sh
 
+bench-init: all ## run as an init vs tini vs no init: wall time, peak RSS, sizes (one table)
+	bash test/bench/init.sh
+
 clean: ## remove build outputs
 	cargo clean
 	rm -rf build

@@ -1,0 +1,95 @@
+//! The init's main loop once the child runs: wait on the signalfd, forward, reap, and keep the
+//! grace-period clock. Nothing here returns early on an error: it is logged and the loop goes on.
+
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+
+use crate::options::Options;
+use crate::reaping::{reap_all, Ended};
+use crate::signals::{Event, Signals, STOPPING};
+use crate::spawn::Child;
+use crate::stop;
+
+/// Exit code after the grace period ran out and the child was killed (128 + SIGKILL).
+pub const EXIT_KILLED_AFTER_GRACE: u8 = 137;
+
+/// Runs until the main child has ended and its group is gone; returns the init's exit code.
+pub fn run(child: Child, signals: &Signals, options: &Options) -> u8 {
+    let debug = options.debug;
+    // Set by the first stop signal; `None` inside: a grace period too long to represent.
+    let mut grace_ends: Option<Option<Instant>> = None;
+    let mut killed = false;
+    let ended = loop {
+        if let Some(ended) = reap_all(child.pid, debug) {
+            break ended;
+        }
+        let timeout = match grace_ends {
+            Some(Some(end)) if !killed => Some(end.saturating_duration_since(Instant::now())),
+            _ => None,
+        };
+        if timeout.is_some_and(|left| left.is_zero()) {
+            crate::log::line(format_args!(
+                "the child did not stop within {:?} of the stop signal ({} is the setting): killing it",
+                options.grace,
+                crate::options::GRACE_VARIABLE
+            ));
+            stop::kill_all(child.pid, debug);
+            killed = true;
+            continue;
+        }
+        if let Err(e) = signals.wait(timeout) {
+            crate::log::line(format_args!("waiting for signals failed: {e}"));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let events = match signals.drain() {
+            Ok(events) => events,
+            Err(e) => {
+                crate::log::line(format_args!("reading signals failed: {e}"));
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        for event in events {
+            let Event::Forward(received) = event else {
+                continue; // SIGCHLD: reaped at the top of the loop.
+            };
+            forward(child, received, options);
+            if STOPPING.contains(&received) && grace_ends.is_none() {
+                crate::log::debug(
+                    debug,
+                    format_args!("{received}: the child has {:?} to stop", options.grace),
+                );
+                grace_ends = Some(Instant::now().checked_add(options.grace));
+            }
+        }
+    };
+    stop::end_leftovers(signals, child.pid, options.leftover_grace, debug);
+    if killed {
+        EXIT_KILLED_AFTER_GRACE
+    } else {
+        Ended::exit_code(ended)
+    }
+}
+
+/// Sends `received` (translated) to the main child only: servers such as Apache and gunicorn
+/// manage their own workers, and a TTIN/TTOU to a worker's group would stop the workers.
+fn forward(child: Child, received: Signal, options: &Options) {
+    let sent = options.translated(received);
+    if sent == received {
+        crate::log::debug(
+            options.debug,
+            format_args!("forwarding {received} to {}", child.pid),
+        );
+    } else {
+        crate::log::debug(
+            options.debug,
+            format_args!("forwarding {received} to {} as {sent}", child.pid),
+        );
+    }
+    match kill(child.pid, sent) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(e) => crate::log::line(format_args!("cannot forward {sent} to {}: {e}", child.pid)),
+    }
+}

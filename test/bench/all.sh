@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of the project, each against its baseline in the same run, then
+# docs/benchmarks.md regenerated from test/bench/benchmarks.md.in with this run's tables.
+# Each section's script prints its table (Markdown) on stdout and progress on stderr.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+results=build/bench/results
+mkdir -p "$results" docs/benchmarks
+
+# name | command; images only where podman works.
+sections=(
+  "init|test/bench/init.sh"
+  "startup|test/bench/serve.sh"
+  "serving|test/bench/serving.sh docs/benchmarks"
+  "build|test/bench/build.sh"
+)
+if command -v podman >/dev/null 2>&1; then
+  sections+=("images|test/bench/images.sh")
+fi
+
+started=$(date +%s)
+for entry in "${sections[@]}"; do
+  name=${entry%%|*}
+  cmd=${entry#*|}
+  echo "== bench: $name ($cmd)" >&2
+  t0=$(date +%s)
+  if bash -c "$cmd" >"$results/$name.md"; then
+    echo "== bench: $name done in $(( $(date +%s) - t0 )) s" >&2
+  else
+    echo "== bench: $name FAILED (exit $?): its table is missing from the page" >&2
+    echo "_This section failed in the last run; see the output of \`make bench\`._" >"$results/$name.md"
+  fi
+  cat "$results/$name.md"
+  echo
+done
+
+machine="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(uname -sr), $(. /etc/os-release; echo "$PRETTY_NAME")"
+python3 - "$results" "$machine" "$(git rev-parse --short HEAD)" "$(date -u +%Y-%m-%d)" "$(( $(date +%s) - started ))" <<'PY'
+import pathlib, sys
+results, machine, rev, day, seconds = sys.argv[1:]
+page = pathlib.Path("test/bench/benchmarks.md.in").read_text()
+page = page.replace("{{machine}}", machine).replace("{{rev}}", rev).replace("{{date}}", day)
+page = page.replace("{{seconds}}", seconds)
+for table in pathlib.Path(results).glob("*.md"):
+    page = page.replace("{{%s}}" % table.stem, table.read_text().strip())
+pathlib.Path("docs/benchmarks.md").write_text(page)
+PY
+echo "make bench: docs/benchmarks.md written ($(( $(date +%s) - started )) s)" >&2

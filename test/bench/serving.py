@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Serving benchmark: python-s2i's defaults against what users get from the alternatives.
+
+Every configuration serves the same Django site (test/fixtures/bench_django), built once with
+`assemble`, from the same virtualenv, on loopback. For each configuration, endpoint and
+concurrency, wrk runs for a fixed time; we record requests/s, p99 latency, errors, and the RSS
+of every process of the server (summed over its process tree) at the end of the run.
+
+Configurations:
+  python-s2i (auto)      `run`: mod_wsgi-express, tuned processes/threads, static files
+  python-s2i (gunicorn)  `APP_SERVER=gunicorn run`
+  sclorg gunicorn        the default OpenShift image's command: gunicorn, sync workers by its
+                         formula min(2 x cores, (MiB - 43) / 40, 12), access log to stdout
+  sclorg runserver       the default image's fallback when gunicorn is absent: Django runserver
+  mod_wsgi-express       mod_wsgi-express's own defaults (1 process x 5 threads) + static alias
+
+Prints a Markdown table and writes results.json and one PNG per endpoint (requests/s against
+concurrency) into --out.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ENDPOINTS = {
+    "io": "/io",  # 50 ms wait per request, as a database call would
+    "cpu": "/cpu",  # ~5 ms of pure-Python work
+    "static": "/static/bench/site.css",  # a 9 kB static file
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def descendants(pid):
+    """pid and every process below it, from /proc/PID/task/*/children."""
+    seen, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return seen
+
+
+def rss_mib(pid):
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def wait_ok(port, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(text):
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if sock:
+        errors += sum(int(g) for g in sock.groups())
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p99_ms": float(p99.group(1)) * UNITS[p99.group(2)] if p99 else None,
+        "errors": errors,
+    }
+
+
+def stop(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def configurations(args):
+    root = args.app_root
+    src = os.path.join(root, "src")
+    venv_bin = os.path.join(root, "bin")
+    with open(os.path.join(root, ".python-s2i", "facts.json")) as f:
+        facts = json.load(f)
+    static_root = facts["django"]["static_root"]
+    cores = os.cpu_count() or 1
+    sclorg_workers = max(1, min(2 * cores, 12))  # no memory limit on this host
+    env = dict(os.environ, APP_ROOT=root, PATH=f"{venv_bin}:{os.environ['PATH']}")
+    env.pop("WEB_CONCURRENCY", None)
+    user = ["--user", "nobody", "--group", "nogroup"] if os.getuid() == 0 else []
+    return [
+        ("python-s2i (auto)", [args.run], env, src),
+        ("python-s2i (gunicorn)", [args.run], dict(env, APP_SERVER="gunicorn"), src),
+        (
+            f"sclorg gunicorn ({sclorg_workers} sync workers)",
+            [f"{venv_bin}/gunicorn", "benchsite.wsgi", "--bind=0.0.0.0:{port}",
+             f"--workers={sclorg_workers}", "--access-logfile=-"],
+            env,
+            src,
+        ),
+        ("sclorg runserver", [f"{venv_bin}/python", "manage.py", "runserver", "0.0.0.0:{port}"], env, src),
+        (
+            "mod_wsgi-express defaults",
+            [f"{venv_bin}/mod_wsgi-express", "start-server", "--port", "{port}", "--log-to-terminal",
+             "--server-root", os.path.join(args.out_tmp, "mod_wsgi-defaults"),
+             "--python-path", src, "--application-type", "module", "--entry-point", "benchsite.wsgi",
+             "--url-alias", "/static/", static_root] + user,
+            env,
+            src,
+        ),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--app-root", required=True, help="APP_ROOT where assemble built the bench site")
+    parser.add_argument("--run", required=True, help="the run executable")
+    parser.add_argument("--out", required=True, help="directory for results.json and plots")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--only", help="comma-separated configuration name prefixes")
+    args = parser.parse_args()
+    args.out_tmp = os.path.join(args.app_root, "..", "bench-tmp")
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(args.out_tmp, exist_ok=True)
+    levels = [int(c) for c in args.concurrency.split(",")]
+    results = []
+    for name, argv, env, cwd in configurations(args):
+        if args.only and not any(name.startswith(p) for p in args.only.split(",")):
+            continue
+        port = free_port()
+        argv = [a.replace("{port}", str(port)) for a in argv]
+        log = open(os.path.join(args.out_tmp, re.sub(r"\W+", "_", name) + ".log"), "w")
+        started = time.time()
+        proc = subprocess.Popen(argv, env=dict(env, PORT=str(port)), cwd=cwd, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            if not wait_ok(port):
+                print(f"# {name}: did not answer 200 on / (see {log.name}); skipped", file=sys.stderr)
+                continue
+            print(f"# {name}: first 200 after {time.time() - started:.2f} s", file=sys.stderr)
+            for endpoint, path in ENDPOINTS.items():
+                for c in levels:
+                    out = subprocess.run(
+                        ["wrk", f"-t{min(2, c)}", f"-c{c}", f"-d{args.duration}s", "--latency",
+                         "--timeout", "10s", f"http://127.0.0.1:{port}{path}"],
+                        capture_output=True, text=True, check=True).stdout
+                    row = dict(config=name, endpoint=endpoint, concurrency=c, **parse_wrk(out),
+                               rss_mib=round(rss_mib(proc.pid), 1))
+                    results.append(row)
+                    print(f"#   {endpoint:6} c={c:<3} {row['rps']:9.1f} req/s  p99 {row['p99_ms']} ms  "
+                          f"errors {row['errors']}  rss {row['rss_mib']} MiB", file=sys.stderr)
+        finally:
+            stop(proc)
+            log.close()
+    with open(os.path.join(args.out, "serving.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print_table(results)
+    plot(results, levels, args.out)
+
+
+def print_table(results):
+    print("| configuration | endpoint | concurrency | requests/s | p99 (ms) | errors | RSS (MiB) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        p99 = f"{r['p99_ms']:.1f}" if r["p99_ms"] is not None else "-"
+        print(f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {r['rps']:.0f} | {p99} | "
+              f"{r['errors']} | {r['rss_mib']:.0f} |")
+
+
+def plot(results, levels, out):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("# matplotlib not available: no plots", file=sys.stderr)
+        return
+    for endpoint in ENDPOINTS:
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        for config in dict.fromkeys(r["config"] for r in results):
+            rows = [r for r in results if r["config"] == config and r["endpoint"] == endpoint]
+            # Requests that failed (non-2xx, e.g. static files a server does not serve) do not count.
+            ax.plot([r["concurrency"] for r in rows],
+                    [r["rps"] if r["errors"] == 0 else 0 for r in rows], marker="o", label=config)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(c) for c in levels])
+        ax.set_xlabel("concurrent connections")
+        ax.set_ylabel("successful requests/s")
+        ax.set_title(f"Django '{endpoint}' endpoint ({ENDPOINTS[endpoint]})")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, f"serving-{endpoint}.png"), dpi=90)
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
