@@ -6,7 +6,7 @@
 #   3. container start to the first HTTP 200: the demo app (run + mod_wsgi-express + Django)
 #      vs the same image running `python -m http.server` (podman's own start-up, the floor).
 # Environment: BENCH_VERSIONS (default "2.7 3.9 3.11 3.13": images built if missing),
-# BENCH_PYTHON (builder for 2 and 3, default 3.11), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
+# BENCH_PYTHON (builder for 2 and 3, default 3.11; BENCH_BUILDER names another), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
 # to skip the compressed sizes (they take ~20 s per image).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +15,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/images/containers.conf}
 versions=${BENCH_VERSIONS:-2.7 3.9 3.11 3.13}
 python=${BENCH_PYTHON:-3.11}
 runs=${BENCH_RUNS:-3}
-builder=localhost/python-s2i:$python
+builder=${BENCH_BUILDER:-localhost/python-s2i:$python}
 app=localhost/python-s2i-bench-django
 bundle=${CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
 ca=()
