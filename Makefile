@@ -18,7 +18,7 @@ export CA_BUNDLE
 IMAGE_VERSIONS := 2.7 3.9 3.11 3.13
 
 .PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all \
-        image images demo bench bench-init bench-images clean
+        image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
 
@@ -84,6 +84,19 @@ bench-images: all ## image sizes, clean vs incremental s2i build, container star
 
 bench-init: all ## run as an init vs tini vs no init: wall time, peak RSS, sizes (one table)
 	bash test/bench/init.sh
+
+bench-serve: all ## run's start-up overhead per server and requests/s of its tuning vs the peers' defaults
+	bash test/bench/serve.sh
+
+bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
+	bash test/setup/40-assemble.sh >/dev/null
+	bash test/bench/build.sh
+
+bench-serving: all ## Django io/cpu/static at several concurrencies: python-s2i vs sclorg's commands vs mod_wsgi-express defaults
+	bash test/bench/serving.sh
+
+bench: all ## every benchmark against its baseline; rewrites docs/benchmarks.md from this run
+	bash test/bench/all.sh
 
 clean: ## remove build outputs
 	cargo clean

@@ -1,20 +1,397 @@
 //! `run`: the container's PID 1.
 //!
 //! - `run -- COMMAND [ARGS...]`: runs COMMAND under the init (signals, reaping, exit codes).
-//! - `run` / `run --dry-run`: detect how the application is served and start it (issue 3).
+//! - `run`: detects how the application is served and starts it under the init.
+//! - `run --dry-run`: prints what it detected, why, and the exact command; exits 0.
+//!
+//! Detection lives in `crates/detect`, server command lines in `crates/servers`, the passwd
+//! entry for arbitrary UIDs in `crates/userdb`; user-facing messages in `run/errors.rs`.
+
+#[path = "run/errors.rs"]
+mod errors;
+#[path = "run/hooks.rs"]
+mod hooks;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use errors::RunError;
+use s2i_detect::{App, Detection, Env, Inputs};
+use s2i_init::Signal;
+use s2i_servers::tuning::{self, CgroupFs};
+use s2i_servers::{Launch, Settings, StopSignal};
+use s2i_userdb::Provision;
+
+const USAGE: &str = "\
+Usage: run              start the application (detects how it is served)
+       run --dry-run    print what would start, why, and the exact command
+       run -- COMMAND   run COMMAND under the init (signals, reaping, exit codes)
+";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    match args.first().and_then(|a| a.to_str()) {
-        Some("--") => run_command(&args[1..]),
-        _ => {
-            eprintln!("run: starting the application is not built yet; use `run -- COMMAND`");
-            ExitCode::from(2)
+    let result = match args.first().and_then(|a| a.to_str()) {
+        Some("--") => return run_command(&args[1..]),
+        None => start(false),
+        Some("--dry-run") if args.len() == 1 => start(true),
+        Some("-h" | "--help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(RunError::Usage(format!("unknown argument `{other}`"))),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprint!("{}", errors::render(&e));
+            ExitCode::from(errors::exit_code(&e))
         }
     }
+}
+
+/// Everything decided before anything is started.
+struct Plan {
+    app_root: PathBuf,
+    env: Env,
+    detection: Detection,
+    tuning_reason: String,
+    launch: Launch,
+    runtime_dir: PathBuf,
+    uid: u32,
+    passwd_note: String,
+    migrate: Option<(PathBuf, PathBuf)>,
+    migrate_note: Option<String>,
+}
+
+fn environment() -> Env {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `.warpdrive/environment`: `KEY=VALUE` lines that do not replace variables already set.
+fn warpdrive_environment(src: &Path, env: &mut Env) {
+    let Ok(text) = std::fs::read_to_string(src.join(".warpdrive/environment")) else {
+        return;
+    };
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            let expanded = s2i_servers::expand(v, env);
+            env.entry(k.trim().to_owned()).or_insert(expanded);
+        }
+    }
+}
+
+fn writable_dir(dir: &Path) -> bool {
+    std::fs::create_dir_all(dir).is_ok()
+        && nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+/// `$APP_ROOT/.python-s2i/<name>` when writable, else `/tmp/python-s2i-<uid>/<name>`.
+fn state_dir(app_root: &Path, name: &str, uid: u32, dry_run: bool) -> PathBuf {
+    let preferred = app_root.join(s2i_facts::STATE_DIR).join(name);
+    if dry_run {
+        let parent = app_root.join(s2i_facts::STATE_DIR);
+        if nix::unistd::access(&parent, nix::unistd::AccessFlags::W_OK).is_ok()
+            || (!parent.exists()
+                && nix::unistd::access(app_root, nix::unistd::AccessFlags::W_OK).is_ok())
+        {
+            return preferred;
+        }
+    } else if writable_dir(&preferred) {
+        return preferred;
+    }
+    std::env::temp_dir()
+        .join(format!("python-s2i-{uid}"))
+        .join(name)
+}
+
+/// The account a root-started server drops to: the owner of the application home when it is
+/// not root, else `nobody`.
+fn serve_as_for_root(home: &Path) -> (String, String) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let accounts = s2i_userdb::accounts(&passwd);
+    let owner = std::fs::metadata(home).map(|m| m.uid()).unwrap_or(0);
+    let account = accounts
+        .iter()
+        .find(|a| a.uid == owner && owner != 0)
+        .or_else(|| accounts.iter().find(|a| a.name == "nobody"));
+    match account {
+        Some(a) => (
+            a.name.clone(),
+            s2i_userdb::group_name(&group, a.gid).unwrap_or_else(|| a.gid.to_string()),
+        ),
+        None => ("nobody".into(), "nogroup".into()),
+    }
+}
+
+fn plan(dry_run: bool) -> Result<Plan, RunError> {
+    let mut env = environment();
+    let app_root = PathBuf::from(
+        env.get("APP_ROOT")
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "/opt/app-root".into()),
+    );
+    let src = app_root.join("src");
+    warpdrive_environment(&src, &mut env);
+    if !dry_run {
+        if let Some(sourced) =
+            hooks::source_deploy_env(&src, &src, &env).map_err(RunError::DeployEnv)?
+        {
+            env = sourced;
+        }
+    }
+    let facts = s2i_facts::Facts::load(&app_root).map_err(RunError::Facts)?;
+    let detection = s2i_detect::detect(Inputs {
+        app_root: &app_root,
+        env: &env,
+        facts: facts.as_ref(),
+    })
+    .map_err(RunError::Detect)?;
+    let settings = Settings::from_env(&env).map_err(RunError::Server)?;
+    let host_cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let limits = CgroupFs::system().limits(host_cpus);
+    let tuning = tuning::tune(&limits, settings.web_concurrency);
+    let uid = nix::unistd::getuid().as_raw();
+    let runtime_dir = state_dir(&app_root, "run", uid, dry_run);
+    let python_dir = state_dir(&app_root, "python", uid, dry_run);
+    let serve_as = (uid == 0).then(|| serve_as_for_root(&detection.home));
+    let init = s2i_init::Options::from_env().map_err(|e| RunError::Init(e.to_string()))?;
+    let launch = s2i_servers::launch(
+        &detection,
+        &s2i_servers::Context {
+            app_root: &app_root,
+            env: &env,
+            settings: &settings,
+            tuning: &tuning,
+            runtime_dir: &runtime_dir,
+            python_dir: &python_dir,
+            grace: init.grace,
+            serve_as,
+        },
+    )
+    .map_err(RunError::Server)?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd_note = if s2i_userdb::accounts(&passwd).iter().any(|a| a.uid == uid) {
+        format!("UID {uid} has a passwd entry")
+    } else {
+        format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")
+    };
+    let (migrate, migrate_note) = migrate_plan(&detection, &app_root, &env);
+    Ok(Plan {
+        app_root,
+        env,
+        detection,
+        tuning_reason: tuning.reason,
+        launch,
+        runtime_dir,
+        uid,
+        passwd_note,
+        migrate,
+        migrate_note,
+    })
+}
+
+/// Django `migrate` on start unless `DISABLE_MIGRATE` is set (docs/run.md: migrate policy).
+fn migrate_plan(
+    detection: &Detection,
+    app_root: &Path,
+    env: &Env,
+) -> (Option<(PathBuf, PathBuf)>, Option<String>) {
+    let App::Web(web) = &detection.app else {
+        return (None, None);
+    };
+    let Some(django) = &web.django else {
+        return (None, None);
+    };
+    if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
+        return (
+            None,
+            Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")),
+        );
+    }
+    let Some(manage_py) = &django.manage_py else {
+        return (None, Some("migrate: skipped (no manage.py)".into()));
+    };
+    let python = s2i_servers::find_program("python", app_root, env)
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let note = format!(
+        "migrate: `{} {} migrate --noinput` before the server (DISABLE_MIGRATE=1 turns it off)",
+        python.display(),
+        manage_py.display()
+    );
+    (Some((python, manage_py.clone())), Some(note))
+}
+
+fn report(plan: &Plan, dry_run: bool) -> String {
+    let d = &plan.detection;
+    let l = &plan.launch;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "App root:    {} (sources in {})",
+        plan.app_root.display(),
+        d.src.display()
+    );
+    let _ = writeln!(out, "Home:        {} ({})", d.home.display(), d.home_source);
+    let _ = writeln!(out, "Deploy mode: {}", d.mode.describe());
+    if dry_run {
+        out.push_str("Detection (first match wins):\n");
+        for v in &d.verdicts {
+            let mark = if v.matched { "MATCH" } else { "no" };
+            let _ = writeln!(out, "  [{mark:5}] {}: {}", v.rule, v.why);
+        }
+    }
+    let _ = writeln!(out, "Application: {}", d.app.describe());
+    let _ = writeln!(out, "Server:      {}", l.server_reason);
+    if l.server.is_some() {
+        let _ = writeln!(out, "Tuning:      {}", plan.tuning_reason);
+    }
+    let _ = writeln!(
+        out,
+        "Stop:        SIGTERM {}",
+        if l.stop == StopSignal::Term {
+            "is passed on (graceful stop)".to_owned()
+        } else {
+            format!("is sent as {} (graceful stop)", l.stop.name())
+        }
+    );
+    let mut before = vec![plan.passwd_note.clone()];
+    before.extend(plan.migrate_note.clone());
+    let hooks = hooks::present(&d.src);
+    if !hooks.is_empty() {
+        before.push(format!("hooks: {}", hooks.join(", ")));
+    }
+    for note in l.notes.iter().chain(&before) {
+        let _ = writeln!(out, "Note:        {note}");
+    }
+    let _ = writeln!(out, "Directory:   {}", l.cwd.display());
+    if dry_run {
+        out.push_str("Environment (set by run):\n");
+        for (k, v) in &l.env {
+            let _ = writeln!(out, "  {k}={v}");
+        }
+    }
+    let _ = writeln!(out, "Command:     {}", l.command_line());
+    out
+}
+
+fn signal(stop: StopSignal) -> Signal {
+    match stop {
+        StopSignal::Term => Signal::SIGTERM,
+        StopSignal::Int => Signal::SIGINT,
+        StopSignal::Quit => Signal::SIGQUIT,
+        StopSignal::Winch => Signal::SIGWINCH,
+    }
+}
+
+fn start(dry_run: bool) -> Result<u8, RunError> {
+    let plan = plan(dry_run)?;
+    if dry_run {
+        print!("{}", report(&plan, true));
+        return Ok(0);
+    }
+    for line in report(&plan, false).lines() {
+        eprintln!("run: {line}");
+    }
+    let options = s2i_init::Options::from_env().map_err(|e| RunError::Init(e.to_string()))?;
+    let options = match plan.launch.stop {
+        StopSignal::Term => options,
+        other => options.translate(Signal::SIGTERM, signal(other)),
+    };
+    let mut env = plan.env.clone();
+    env.extend(plan.launch.env.iter().cloned());
+    if let Some(extra) = passwd_entry(&plan)? {
+        env.extend(extra);
+    }
+    for (path, text) in &plan.launch.files {
+        if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|error| RunError::Prepare {
+                    path: dir.to_path_buf(),
+                    error,
+                })?;
+            }
+            std::fs::write(path, text).map_err(|error| RunError::Prepare {
+                path: path.clone(),
+                error,
+            })?;
+        }
+    }
+    let d = &plan.detection;
+    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
+    if let Some((python, manage_py)) = &plan.migrate {
+        hooks::migrate(python, manage_py, &d.home, &env)
+            .map_err(|(command, status)| RunError::Migrate { command, status })?;
+    }
+    let mut command = Command::new(&plan.launch.program);
+    command
+        .args(&plan.launch.args)
+        .current_dir(&plan.launch.cwd)
+        .env_clear()
+        .envs(&env);
+    Ok(s2i_init::supervise(command, &options))
+}
+
+/// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
+fn passwd_entry(plan: &Plan) -> Result<Option<Vec<(String, String)>>, RunError> {
+    let gid = nix::unistd::getgid().as_raw();
+    let libs: Vec<PathBuf> = s2i_userdb::NSS_WRAPPER_LIBS
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    let provision = s2i_userdb::ensure_entry(&s2i_userdb::Request {
+        uid: plan.uid,
+        gid,
+        home: &plan.detection.src,
+        passwd: Path::new("/etc/passwd"),
+        group: Path::new("/etc/group"),
+        state_dir: &plan.runtime_dir,
+        libs: &libs,
+    })
+    .map_err(RunError::Passwd)?;
+    let mut extra = Vec::new();
+    match provision {
+        Provision::Present { .. } => return Ok(None),
+        Provision::Appended { name, path } => eprintln!(
+            "run: UID {} had no passwd entry: added `{name}` to {}",
+            plan.uid,
+            path.display()
+        ),
+        Provision::NssWrapper { name, env } => {
+            eprintln!(
+                "run: UID {} had no passwd entry: `{name}` is provided through nss_wrapper ({})",
+                plan.uid,
+                env.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            extra = env;
+        }
+    }
+    if plan
+        .env
+        .get("HOME")
+        .is_none_or(|h| h.is_empty() || h == "/")
+    {
+        extra.push(("HOME".into(), plan.detection.src.display().to_string()));
+    }
+    Ok(Some(extra))
 }
 
 /// `run -- COMMAND [ARGS...]`.

@@ -1,8 +1,16 @@
-//! `usage`: not built yet (see the project's issues).
+//! `usage`: how to use the builder image (also what `s2i usage IMAGE` shows).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eprintln!("usage: not built yet in this version of python-s2i");
-    ExitCode::from(2)
+    let image = std::env::var("S2I_IMAGE_NAME")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "python-s2i:3.11".to_owned());
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`usage | head`) is not an error.
+    let _ = out.write_all(s2i_build::usage::text(&image).as_bytes());
+    let _ = out.flush();
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,395 @@
+//! Every message users read when the build stops: a headline, what was found, numbered steps
+//! to fix it, then the details. Printed once, by the binary, to stderr.
+
+use std::fmt;
+
+use crate::environment::BuildEnvError;
+use crate::install::{Diagnosis, InstallError};
+use crate::package_manager::DeterminePackageManagerError;
+use crate::{django, hooks, permissions, server, source, venv, AssembleError};
+
+/// A user-facing error message.
+#[derive(Debug, Default)]
+pub struct Message {
+    pub headline: String,
+    pub found: String,
+    pub steps: Vec<String>,
+    pub details: Vec<String>,
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, " !     ERROR: {}", self.headline)?;
+        if !self.found.is_empty() {
+            writeln!(f, " !")?;
+            for l in self.found.lines() {
+                writeln!(f, " !     {l}")?;
+            }
+        }
+        if !self.steps.is_empty() {
+            writeln!(f, " !")?;
+            writeln!(f, " !     To fix it:")?;
+            for (i, step) in self.steps.iter().enumerate() {
+                let mut lines = step.lines();
+                writeln!(f, " !       {}. {}", i + 1, lines.next().unwrap_or(""))?;
+                for l in lines {
+                    writeln!(f, " !          {l}")?;
+                }
+            }
+        }
+        if !self.details.is_empty() {
+            writeln!(f, " !")?;
+            writeln!(f, " !     Details:")?;
+            for l in &self.details {
+                writeln!(f, " !       {l}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn msg(
+    headline: impl Into<String>,
+    found: impl Into<String>,
+    steps: &[&str],
+    details: Vec<String>,
+) -> Message {
+    Message {
+        headline: headline.into(),
+        found: found.into(),
+        steps: steps.iter().map(|s| (*s).to_owned()).collect(),
+        details,
+    }
+}
+
+fn exit_code(code: Option<i32>) -> String {
+    code.map_or_else(
+        || "was killed by a signal".to_owned(),
+        |c| format!("exited with code {c}"),
+    )
+}
+
+/// The message for a stopped build.
+#[must_use]
+pub fn report(error: &AssembleError) -> Message {
+    match error {
+        AssembleError::AppRootNotWritable { path, source } => msg(
+            format!("APP_ROOT is not writable: {}", path.display()),
+            "assemble installs everything under $APP_ROOT and could not create or write this directory.",
+            &[
+                "Point APP_ROOT at a directory the build user can write (host mode: `APP_ROOT=/tmp/myapp assemble ./src`).",
+                "In an image, make $APP_ROOT owned by the build user or group 0 with group write (`chmod -R g+w`).",
+            ],
+            vec![source.to_string()],
+        ),
+        AssembleError::Environment(e) => environment(e),
+        AssembleError::Source(e) => source_error(e),
+        AssembleError::AppHome { home, path } => msg(
+            format!("The application home {home:?} is not a directory in the source"),
+            format!("APP_HOME or .warpdrive/home names {home:?}, so the app would live in {}, which does not exist.", path.display()),
+            &["Set APP_HOME (or .warpdrive/home) to a directory of your repository, relative to its root, e.g. `APP_HOME=backend`."],
+            vec![],
+        ),
+        AssembleError::Venv(e) => venv_error(e),
+        AssembleError::PackageManager(e) => package_manager(e),
+        AssembleError::Install(e) => install(e),
+        AssembleError::Server(e) => server_error(e),
+        AssembleError::Hook(e) => hook(e),
+        AssembleError::Django(e) => django_error(e),
+        AssembleError::Record(e) => msg(
+            "Could not write the build record",
+            "assemble writes what it found to $APP_ROOT/.python-s2i/facts.json for `run`.",
+            &["Make sure $APP_ROOT/.python-s2i is writable by the build user."],
+            vec![e.to_string()],
+        ),
+        AssembleError::Permissions(permissions::FixPermissionsError::Walk { path, source }) => msg(
+            format!("Could not fix permissions under {}", path.display()),
+            "",
+            &["Make sure $APP_ROOT exists and is readable by the build user."],
+            vec![source.to_string()],
+        ),
+    }
+}
+
+fn environment(e: &BuildEnvError) -> Message {
+    match e {
+        BuildEnvError::Refused { name, why } => msg(
+            format!("{name} is set, which would break the build"),
+            format!("{name} is set in the build environment: {why}."),
+            &["Remove it from .s2i/environment, the BuildConfig's environment or `s2i build -e`."],
+            vec![],
+        ),
+        BuildEnvError::Read { path, source } => msg(
+            format!("Could not read {}", path.display()),
+            "",
+            &["Make sure the file is readable (it is a KEY=VALUE file)."],
+            vec![source.to_string()],
+        ),
+        BuildEnvError::Parse { path, line, text } => msg(
+            format!("{} line {line} is not KEY=VALUE", path.display()),
+            format!("The line is: {text}"),
+            &["Write one variable per line as NAME=value (comments start with #)."],
+            vec![],
+        ),
+    }
+}
+
+fn source_error(e: &source::InstallSourceError) -> Message {
+    use source::InstallSourceError as E;
+    match e {
+        E::Missing { path } => msg(
+            format!("The source directory {} does not exist", path.display()),
+            "assemble copies the application from SOURCE_DIR (its argument; /tmp/src by default, where s2i puts the source).",
+            &["Give the directory of your application: `assemble ./myapp`.", "With s2i, check that the build's source (git URL or directory) is right."],
+            vec![],
+        ),
+        E::NotADirectory { path } => msg(
+            format!("The source {} is not a directory", path.display()),
+            "",
+            &["Give the directory that contains your application, not a file in it."],
+            vec![],
+        ),
+        E::Unreadable { path, source } => msg(
+            format!("Cannot read the source at {}", path.display()),
+            "",
+            &["Make the source readable by the build user (`chmod -R a+rX`)."],
+            vec![source.to_string()],
+        ),
+        E::Write { path, source } => msg(
+            format!("Cannot write {}", path.display()),
+            "assemble copies the source into $APP_ROOT/src.",
+            &["Make $APP_ROOT/src writable by the build user."],
+            vec![source.to_string()],
+        ),
+    }
+}
+
+fn venv_error(e: &venv::CreateVenvError) -> Message {
+    use venv::CreateVenvError as E;
+    let steps: &[&str] = &[
+        "Set PYTHON to an interpreter that exists, e.g. `PYTHON=/usr/bin/python3`.",
+        "On Debian install its venv module: `apt-get install python3-venv`; for Python 2.7 install virtualenv.",
+    ];
+    match e {
+        E::Spawn { command, source } => msg(
+            "Could not create the virtualenv",
+            format!("`{command}` could not start."),
+            steps,
+            vec![source.to_string()],
+        ),
+        E::Failed {
+            command,
+            code,
+            tail,
+        } => msg(
+            "Could not create the virtualenv",
+            format!("`{command}` {}.", exit_code(*code)),
+            steps,
+            tail.clone(),
+        ),
+        E::Version { python, detail } => msg(
+            format!("{} does not work", python.display()),
+            "The virtualenv's python did not report its version.",
+            &["Remove the broken virtualenv (host mode) so assemble creates a new one."],
+            vec![detail.clone()],
+        ),
+    }
+}
+
+fn package_manager(e: &DeterminePackageManagerError) -> Message {
+    use DeterminePackageManagerError as E;
+    match e {
+        E::MultipleFound(found) => {
+            let files: Vec<String> = found
+                .iter()
+                .map(|m| format!("{} ({})", m.file(), m.name()))
+                .collect();
+            msg(
+                "Multiple package manager files were found",
+                format!("The app has files of several package managers:\n  {}\nassemble cannot know which one lists the dependencies to install.", files.join("\n  ")),
+                &[
+                    "Delete the files of the package managers you do not use, or",
+                    "choose one explicitly: S2I_PACKAGE_MANAGER=pip|pipenv|poetry|uv in .s2i/environment (ENABLE_PIPENV=1 also chooses Pipfile.lock).",
+                ],
+                vec![],
+            )
+        }
+        E::Unknown { value } => msg(
+            format!("S2I_PACKAGE_MANAGER={value} is not a package manager assemble knows"),
+            "",
+            &["Use one of: pip, pipenv, poetry, uv."],
+            vec![],
+        ),
+        E::ChosenFileMissing { manager, how } => msg(
+            format!("{how}, but the app has no {}", manager.file()),
+            "",
+            &["Commit the file, or remove the setting so assemble detects the package manager."],
+            vec![],
+        ),
+    }
+}
+
+fn install(e: &InstallError) -> Message {
+    match e {
+        InstallError::UnknownInstaller { value } => msg(
+            format!("S2I_INSTALLER={value} is not an installer"),
+            "",
+            &["Use S2I_INSTALLER=uv, S2I_INSTALLER=pip, or leave it unset (auto: uv where the Python supports it)."],
+            vec![],
+        ),
+        InstallError::UvUnsupported { python, reason } => msg(
+            format!("uv cannot install into this Python {python}"),
+            format!("{reason}, but uv supports Python 3.8 and later only."),
+            &["Unset S2I_INSTALLER (pip is used for older Pythons), or", "use a builder image with a newer Python (uv.lock projects need one)."],
+            vec![],
+        ),
+        InstallError::Spawn { command, source } => msg(
+            "Could not start the installer",
+            format!("`{command}` could not start."),
+            &["Check that the virtualenv is complete and that uv/pip are on PATH."],
+            vec![source.to_string()],
+        ),
+        InstallError::Failed { what, command, code, tail, diagnosis } => {
+            let found = format!("`{command}` {} while {what}.", exit_code(*code));
+            let details = tail.iter().rev().take(15).rev().cloned().collect();
+            match diagnosis {
+                Some(Diagnosis::PackageNotFound { name }) => msg(
+                    format!("Package {name:?} was not found while {what}"),
+                    format!("{found}\nThe package index has no package named {name:?} (or no version matching the requirement)."),
+                    &[
+                        "Check the spelling of the name and the version in your requirements (https://pypi.org/search/).",
+                        "If it comes from a private index, set PIP_INDEX_URL or PIP_EXTRA_INDEX_URL in .s2i/environment.",
+                    ],
+                    details,
+                ),
+                Some(Diagnosis::RequirementsSyntax { detail }) => msg(
+                    format!("A requirements file does not parse ({what})"),
+                    format!("{found}\n{detail}"),
+                    &["Fix the line shown: one requirement per line, e.g. `Django>=4.2,<5`, `-e .`, `git+https://...#egg=name`.", "Check it locally with `pip install --dry-run -r requirements.txt`."],
+                    details,
+                ),
+                Some(Diagnosis::LockOutdated) => msg(
+                    "uv.lock does not match pyproject.toml",
+                    found,
+                    &["Run `uv lock` and commit the updated uv.lock."],
+                    details,
+                ),
+                Some(Diagnosis::BuildToolMissing { detail }) => msg(
+                    format!("A package could not be compiled while {what}"),
+                    format!("{found}\n{detail}"),
+                    &["mod_wsgi needs Apache's development files (apxs): `apt-get install apache2-dev` in the image.", "Packages with C code need a compiler and Python's headers (`build-essential python3-dev`), or pick a version with wheels."],
+                    details,
+                ),
+                Some(Diagnosis::Certificate { detail }) => msg(
+                    format!("TLS certificate verification failed while {what}"),
+                    format!("{found}\n{detail}\nA proxy that inspects TLS presents its own certificate authority."),
+                    &["Make the proxy's CA bundle available in the build and set PIP_CERT (or SSL_CERT_FILE) to its path; assemble passes it to both uv and pip."],
+                    details,
+                ),
+                None => msg(
+                    format!("Installing failed while {what}"),
+                    format!("{found}\nThe installer's output above says why."),
+                    &["Read the installer's error above; try the same install locally in a fresh virtualenv.", "To use pip instead of uv, set S2I_INSTALLER=pip."],
+                    details,
+                ),
+            }
+        }
+    }
+}
+
+fn server_error(e: &server::ChooseServerError) -> Message {
+    match e {
+        server::ChooseServerError::Unknown { value, source_of_value } => msg(
+            format!("{source_of_value} names an unknown server: {value:?}"),
+            "",
+            &["Use one of: auto (mod_wsgi-express), mod_wsgi, gunicorn, uwsgi, waitress, uvicorn, hypercorn, granian."],
+            vec![],
+        ),
+        server::ChooseServerError::NoPython2 { server } => msg(
+            format!("{server} does not run on Python 2"),
+            "",
+            &["Use mod_wsgi, gunicorn, uwsgi or waitress with Python 2.7."],
+            vec![],
+        ),
+    }
+}
+
+fn hook(e: &hooks::RunHookError) -> Message {
+    use hooks::RunHookError as E;
+    match e {
+        E::NotExecutable { hook } => msg(
+            format!("The {hook} hook is not executable"),
+            format!("{hook} exists but has no execute permission, so it cannot run. It is not skipped, so the build does not silently miss a step."),
+            &[
+                &format!("Make it executable and commit the mode: `chmod +x {hook} && git update-index --chmod=+x {hook}`."),
+                "Make sure its first line names its interpreter, e.g. `#!/bin/sh`.",
+            ],
+            vec![],
+        ),
+        E::Spawn { hook, source } => msg(
+            format!("The {hook} hook could not start"),
+            "",
+            &["Check its first line (`#!/bin/sh`, `#!/usr/bin/env python`) and that it uses Unix line endings."],
+            vec![source.to_string()],
+        ),
+        E::Failed { hook, code } => msg(
+            format!("The {hook} hook failed: it {}", exit_code(*code)),
+            "The hook's output is above.",
+            &[&format!("Fix the command in {hook} that failed; run it locally with `sh -x {hook}`.")],
+            vec![],
+        ),
+    }
+}
+
+fn django_error(e: &django::DjangoError) -> Message {
+    use django::DjangoError as E;
+    match e {
+        E::Io { path, source } => msg(format!("Could not run Django's step ({})", path.display()), "", &[], vec![source.to_string()]),
+        E::Introspect { settings_module, command, tail } => msg(
+            format!("Could not load the Django settings {settings_module}"),
+            format!("`{command}` failed, so assemble cannot tell run how to serve the app."),
+            &[
+                "Make sure Django is in your dependencies (requirements.txt, Pipfile, ...).",
+                "Make sure the settings import without services that only exist at run time; variables they need can be set in .s2i/environment.",
+                &format!("Check locally: `DJANGO_SETTINGS_MODULE={settings_module} python -c 'import django; django.setup()'`."),
+            ],
+            tail.iter().rev().take(20).rev().cloned().collect(),
+        ),
+        E::Collectstatic { command, code, tail } => msg(
+            "Django's collectstatic failed",
+            format!("`{command}` {}. Django's traceback is above.", exit_code(*code)),
+            &[
+                "Fix the error shown; run `python manage.py collectstatic --noinput` locally to reproduce it.",
+                "Settings or apps that need services at build time can be given variables in .s2i/environment.",
+                "To skip collectstatic, set DISABLE_COLLECTSTATIC=1 in .s2i/environment.",
+            ],
+            tail.iter().rev().take(10).rev().cloned().collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package_manager::PackageManager;
+
+    #[test]
+    fn multiple_package_managers_names_them_with_numbered_steps() {
+        let text = report(&AssembleError::PackageManager(
+            DeterminePackageManagerError::MultipleFound(vec![
+                PackageManager::Pip,
+                PackageManager::Uv,
+            ]),
+        ))
+        .to_string();
+        assert!(
+            text.contains("ERROR: Multiple package manager files"),
+            "{text}"
+        );
+        assert!(
+            text.contains("requirements.txt (pip)") && text.contains("uv.lock (uv)"),
+            "{text}"
+        );
+        assert!(text.contains("1. ") && text.contains("2. "), "{text}");
+    }
+}

@@ -1,0 +1,445 @@
+//! Installing packages into the virtualenv: uv where the interpreter supports it (Python 3.8
+//! and later), pip otherwise (Python 2.7). `S2I_INSTALLER=uv|pip|auto` forces the choice.
+//!
+//! uv comes from `PATH` (which starts with the virtualenv's `bin/`); when it is missing it is
+//! pip-installed into the virtualenv first (it is a PyPI package with a static binary).
+//! Index and certificate settings given the pip way (`PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL`,
+//! `PIP_CERT`) are passed to uv under its own names, and `SSL_CERT_FILE` to pip as `PIP_CERT`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::environment::BuildEnv;
+use crate::output;
+use crate::package_manager::PackageManager;
+use crate::venv::Venv;
+
+/// The oldest Python uv installs into.
+const UV_MIN_PYTHON: (u32, u32) = (3, 8);
+
+/// Why an install step failed.
+#[derive(Debug)]
+pub enum InstallError {
+    /// `S2I_INSTALLER` is neither `uv`, `pip` nor `auto`.
+    UnknownInstaller { value: String },
+    /// uv was required (forced, or a uv.lock) but cannot install into this Python.
+    UvUnsupported { python: String, reason: String },
+    /// A command could not be started.
+    Spawn { command: String, source: io::Error },
+    /// A command ran and failed.
+    Failed {
+        what: String,
+        command: String,
+        code: Option<i32>,
+        tail: Vec<String>,
+        diagnosis: Option<Diagnosis>,
+    },
+}
+
+/// What the tool's output says went wrong, when it is one of the common cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Diagnosis {
+    /// A requirement names a package the index does not have.
+    PackageNotFound { name: String },
+    /// A requirements file line could not be parsed.
+    RequirementsSyntax { detail: String },
+    /// The uv.lock does not match pyproject.toml.
+    LockOutdated,
+    /// A package with C code needs a compiler or headers (e.g. mod_wsgi needs Apache's apxs).
+    BuildToolMissing { detail: String },
+    /// TLS verification failed: a proxy with its own CA.
+    Certificate { detail: String },
+}
+
+/// The tool that installs packages.
+#[derive(Debug, Clone)]
+pub enum Installer {
+    Uv(PathBuf),
+    Pip,
+}
+
+/// Installs into one virtualenv with one installer.
+#[derive(Debug)]
+pub struct Install<'a> {
+    pub installer: Installer,
+    pub venv: &'a Venv,
+    pub env: &'a BuildEnv,
+}
+
+/// Sets the variables uv and pip read: caches, index and certificate settings under both
+/// tools' names, no version checks or prompts.
+pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
+    env.set_default("UV_CACHE_DIR", cache_root.join("uv").to_string_lossy());
+    env.set_default("PIP_CACHE_DIR", cache_root.join("pip").to_string_lossy());
+    env.set_default("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    env.set_default("PIP_NO_INPUT", "1");
+    env.set_default("PIP_PROGRESS_BAR", "off");
+    env.set_default("UV_PYTHON_DOWNLOADS", "never");
+    env.set_default("UV_NO_PROGRESS", "1");
+    env.set_default("PYTHONUNBUFFERED", "1");
+    for (pip, uv) in [
+        ("PIP_INDEX_URL", "UV_INDEX_URL"),
+        ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL"),
+    ] {
+        if let Some(value) = env.get(pip).map(str::to_owned) {
+            env.set_default(uv, value);
+        }
+    }
+    if let Some(cert) = env.get("PIP_CERT").map(str::to_owned) {
+        env.set_default("SSL_CERT_FILE", cert);
+    } else if let Some(cert) = env.get("SSL_CERT_FILE").map(str::to_owned) {
+        env.set_default("PIP_CERT", cert);
+    }
+}
+
+/// Whether uv may be used at all (`S2I_INSTALLER` is not `pip`).
+#[must_use]
+pub fn wants_uv(env: &BuildEnv) -> bool {
+    !env.get("S2I_INSTALLER")
+        .is_some_and(|v| v.eq_ignore_ascii_case("pip"))
+}
+
+/// Chooses uv or pip for `venv` and makes sure uv is there when chosen.
+///
+/// # Errors
+/// `S2I_INSTALLER` is unknown, or uv is forced where it cannot work or cannot be installed.
+pub fn choose(venv: &Venv, env: &BuildEnv) -> Result<Installer, InstallError> {
+    let choice = env
+        .get("S2I_INSTALLER")
+        .unwrap_or("auto")
+        .to_ascii_lowercase();
+    let uv_ok = (venv.version.0, venv.version.1) >= UV_MIN_PYTHON;
+    match choice.as_str() {
+        "pip" => {
+            output::info("Installer: pip (S2I_INSTALLER=pip)");
+            return Ok(Installer::Pip);
+        }
+        "uv" if !uv_ok => {
+            return Err(InstallError::UvUnsupported {
+                python: venv.short_version(),
+                reason: "S2I_INSTALLER=uv is set".to_owned(),
+            })
+        }
+        "uv" | "auto" => {}
+        _ => return Err(InstallError::UnknownInstaller { value: choice }),
+    }
+    if !uv_ok {
+        output::info(&format!(
+            "Installer: pip (uv needs Python 3.8 or later, this is {})",
+            venv.short_version()
+        ));
+        return Ok(Installer::Pip);
+    }
+    if let Some(uv) = env.which("uv") {
+        output::info(&format!("Installer: uv ({})", uv.display()));
+        return Ok(Installer::Uv(uv));
+    }
+    output::info("Installer: uv, which is not installed yet: installing it with pip");
+    let pip = Install {
+        installer: Installer::Pip,
+        venv,
+        env,
+    };
+    match pip.packages("uv (the installer)", &["uv"], None) {
+        Ok(()) if venv.bin("uv").is_file() => Ok(Installer::Uv(venv.bin("uv"))),
+        result if choice == "uv" => {
+            result?;
+            Err(InstallError::UvUnsupported {
+                python: venv.short_version(),
+                reason: format!(
+                    "pip installed uv but {} is missing",
+                    venv.bin("uv").display()
+                ),
+            })
+        }
+        _ => {
+            output::warning("uv could not be installed: installing with pip instead (slower)");
+            Ok(Installer::Pip)
+        }
+    }
+}
+
+impl Install<'_> {
+    /// The installer's name for the log.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self.installer {
+            Installer::Uv(_) => "uv",
+            Installer::Pip => "pip",
+        }
+    }
+
+    /// `uv pip install --python PY ARGS` or `PY -m pip install ARGS`.
+    fn pip_install(&self, args: &[&str]) -> Command {
+        let mut command = match &self.installer {
+            Installer::Uv(uv) => {
+                let mut c = self.env.command(uv);
+                c.args(["pip", "install", "--python"])
+                    .arg(&self.venv.python);
+                c
+            }
+            Installer::Pip => {
+                let mut c = self.env.command(&self.venv.python);
+                c.args(["-m", "pip", "install"]);
+                c
+            }
+        };
+        command.args(args);
+        command
+    }
+
+    /// Installs `args` (package specs or `-r FILE`), run in `cwd` when given.
+    ///
+    /// # Errors
+    /// The installer failed.
+    pub fn packages(
+        &self,
+        what: &str,
+        args: &[&str],
+        cwd: Option<&Path>,
+    ) -> Result<(), InstallError> {
+        let mut command = self.pip_install(args);
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        run(what, &mut command)
+    }
+
+    /// `UPGRADE_PIP_TO_LATEST`: the newest pip this Python supports.
+    ///
+    /// # Errors
+    /// The installer failed.
+    pub fn upgrade_pip(&self) -> Result<(), InstallError> {
+        self.packages("upgrading pip", &["--upgrade", "pip"], None)
+    }
+
+    /// Installs the dependencies of `manager`'s file in `app`.
+    ///
+    /// # Errors
+    /// The installer failed, or uv.lock on a Python uv does not support.
+    pub fn dependencies(
+        &self,
+        manager: PackageManager,
+        app: &Path,
+        state_dir: &Path,
+    ) -> Result<(), InstallError> {
+        match manager {
+            PackageManager::Pip => self.packages(
+                "installing requirements.txt",
+                &["-r", "requirements.txt"],
+                Some(app),
+            ),
+            PackageManager::Pipenv | PackageManager::Poetry => {
+                self.install_lock_export(manager, app, state_dir)
+            }
+            PackageManager::Uv => self.uv_sync(app),
+        }
+    }
+
+    /// Pipfile.lock and poetry.lock: micropipenv turns the lock into a hashed requirements file
+    /// (default packages only), which the installer then installs.
+    fn install_lock_export(
+        &self,
+        manager: PackageManager,
+        app: &Path,
+        state_dir: &Path,
+    ) -> Result<(), InstallError> {
+        let method = if manager == PackageManager::Poetry {
+            "poetry"
+        } else {
+            "pipenv"
+        };
+        let mut command = match &self.installer {
+            Installer::Uv(uv) => {
+                let mut c = self.env.command(uv);
+                c.args(["tool", "run", "--python"])
+                    .arg(&self.venv.python)
+                    .args(["--from", "micropipenv[toml]", "micropipenv"]);
+                c
+            }
+            Installer::Pip => {
+                self.packages("installing micropipenv", &["micropipenv[toml]"], None)?;
+                let mut c = self.env.command(&self.venv.python);
+                c.args(["-m", "micropipenv"]);
+                c
+            }
+        };
+        command
+            .args(["requirements", "--no-dev", "--method", method])
+            .current_dir(app);
+        let requirements = state_dir.join(format!("requirements-{method}.txt"));
+        let what = format!("exporting {} with micropipenv", manager.file());
+        let quoted = output::quote_command(&command);
+        let finished = output::run_to_file(&mut command, &requirements).map_err(|source| {
+            InstallError::Spawn {
+                command: quoted.clone(),
+                source,
+            }
+        })?;
+        check(&what, quoted, &finished)?;
+        let file = requirements.to_string_lossy();
+        self.packages(
+            &format!("installing {}", manager.file()),
+            &["-r", &file],
+            Some(app),
+        )
+    }
+
+    /// uv.lock: `uv sync --locked` into the virtualenv, keeping packages it did not install
+    /// (the server, uv itself).
+    fn uv_sync(&self, app: &Path) -> Result<(), InstallError> {
+        let Installer::Uv(uv) = &self.installer else {
+            return Err(InstallError::UvUnsupported {
+                python: self.venv.short_version(),
+                reason: "the app has a uv.lock, which only uv can install".to_owned(),
+            });
+        };
+        let mut command = self.env.command(uv);
+        command
+            .args(["sync", "--locked", "--no-dev", "--inexact", "--python"])
+            .arg(&self.venv.python)
+            .env("UV_PROJECT_ENVIRONMENT", &self.venv.root)
+            .current_dir(app);
+        run("installing uv.lock", &mut command)
+    }
+}
+
+fn run(what: &str, command: &mut Command) -> Result<(), InstallError> {
+    let quoted = output::quote_command(command);
+    let finished = output::run(command).map_err(|source| InstallError::Spawn {
+        command: quoted.clone(),
+        source,
+    })?;
+    check(what, quoted, &finished)
+}
+
+fn check(what: &str, command: String, finished: &output::Finished) -> Result<(), InstallError> {
+    if finished.status.success() {
+        return Ok(());
+    }
+    Err(InstallError::Failed {
+        what: what.to_owned(),
+        command,
+        code: finished.status.code(),
+        diagnosis: diagnose(&finished.tail),
+        tail: finished.tail.clone(),
+    })
+}
+
+/// Reads uv's and pip's error output for the common causes.
+#[must_use]
+pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
+    let text = tail.join("\n");
+    let after = |marker: &str| {
+        text.find(marker).map(|i| {
+            text[i + marker.len()..]
+                .split(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(')
+                .find(|w| !w.is_empty())
+                .unwrap_or("")
+                .trim_matches(['`', '\'', '"'])
+                .to_owned()
+        })
+    };
+    let lower = text.to_ascii_lowercase();
+    if let Some(name) = text.find("Because ").and_then(|i| {
+        let rest = &text[i + "Because ".len()..];
+        let end = rest.find(" was not found in the package registry")?;
+        Some(rest[..end].trim().to_owned())
+    }) {
+        return Some(Diagnosis::PackageNotFound { name });
+    }
+    if let Some(spec) = after("No matching distribution found for ") {
+        let name = spec
+            .split(['=', '<', '>', '!', '~', ';', '[', '@'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        return Some(Diagnosis::PackageNotFound { name });
+    }
+    if lower.contains("certificate verify failed")
+        || lower.contains("invalid peer certificate")
+        || lower.contains("unknownissuer")
+    {
+        let detail = tail
+            .iter()
+            .rev()
+            .find(|l| l.to_ascii_lowercase().contains("certificate"))
+            .cloned()
+            .unwrap_or_default();
+        return Some(Diagnosis::Certificate { detail });
+    }
+    if lower.contains("couldn't parse requirement")
+        || lower.contains("invalid requirement")
+        || lower.contains("unexpected character")
+        || lower.contains("expected package name")
+    {
+        let detail = tail
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .skip_while(|l| {
+                let l = l.to_ascii_lowercase();
+                !(l.contains("parse") || l.contains("invalid requirement"))
+            })
+            .take(4)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Some(Diagnosis::RequirementsSyntax { detail });
+    }
+    if lower.contains("lockfile needs to be updated")
+        || lower.contains("lock file needs to be updated")
+    {
+        return Some(Diagnosis::LockOutdated);
+    }
+    if lower.contains("apxs")
+        || lower.contains("gcc: not found")
+        || lower.contains("python.h: no such file")
+        || lower.contains("command 'gcc' failed")
+    {
+        let detail = tail
+            .iter()
+            .rev()
+            .find(|l| {
+                let l = l.to_ascii_lowercase();
+                l.contains("apxs") || l.contains("gcc") || l.contains("python.h")
+            })
+            .cloned()
+            .unwrap_or_default();
+        return Some(Diagnosis::BuildToolMissing { detail });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn uv_and_pip_missing_packages() {
+        let uv = lines("  × No solution found when resolving dependencies:\n  ╰─▶ Because djangoo-nope was not found in the package registry and you require djangoo-nope, we can conclude that your requirements are unsatisfiable.");
+        assert_eq!(
+            diagnose(&uv),
+            Some(Diagnosis::PackageNotFound {
+                name: "djangoo-nope".into()
+            })
+        );
+        let pip = lines("ERROR: Could not find a version that satisfies the requirement djangoo-nope (from versions: none)\nERROR: No matching distribution found for djangoo-nope==1.0");
+        assert_eq!(
+            diagnose(&pip),
+            Some(Diagnosis::PackageNotFound {
+                name: "djangoo-nope".into()
+            })
+        );
+    }
+
+    #[test]
+    fn nothing_recognised() {
+        assert_eq!(diagnose(&lines("something else")), None);
+    }
+}

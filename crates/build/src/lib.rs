@@ -1,0 +1,525 @@
+//! What `assemble`, `save-artifacts` and `usage` do. One module per decision:
+//!
+//! - [`source`]: copying the source into `$APP_ROOT/src`
+//! - [`environment`]: the explicit environment every command gets; `.s2i/environment`,
+//!   `.warpdrive/environment`
+//! - [`venv`]: the virtualenv (created in host mode)
+//! - [`artifacts`]: reusing the previous build's caches, and saving them
+//! - [`hooks`]: the apps' build hooks (s2i, warpdrive, mod_wsgi-docker, Heroku)
+//! - [`package_manager`]: which files drive the install
+//! - [`install`]: uv or pip, and how each package manager's files are installed
+//! - [`server`]: the server `run` will start, installed when missing
+//! - [`django`]: settings introspection, wrapper settings, collectstatic
+//! - [`permissions`]: group-0 permissions for arbitrary UIDs
+//! - [`output`]: the fixed shape of the build log
+//! - [`errors`]: every message users read when the build stops
+//! - [`usage`]: the text of `usage`
+
+pub mod artifacts;
+pub mod django;
+pub mod environment;
+pub mod errors;
+pub mod hooks;
+pub mod install;
+pub mod output;
+pub mod package_manager;
+pub mod permissions;
+pub mod server;
+pub mod source;
+pub mod usage;
+pub mod venv;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
+
+use crate::artifacts::Restored;
+use crate::environment::{BuildEnv, BuildEnvError};
+use crate::install::{Install, InstallError};
+use crate::package_manager::DeterminePackageManagerError;
+
+/// Where assemble reads from and writes to.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub source_dir: PathBuf,
+    pub app_root: PathBuf,
+    pub artifacts_dir: PathBuf,
+}
+
+impl Options {
+    /// `SOURCE_DIR` from the command line (default `/tmp/src`), `APP_ROOT` (default
+    /// `/opt/app-root`), `S2I_ARTIFACTS_DIR` (default `/tmp/artifacts`).
+    #[must_use]
+    pub fn new(source_dir: Option<PathBuf>) -> Self {
+        let var = |name: &str, default: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from(default), PathBuf::from)
+        };
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+        Self {
+            source_dir: absolute(source_dir.unwrap_or_else(|| PathBuf::from("/tmp/src"))),
+            app_root: absolute(var("APP_ROOT", "/opt/app-root")),
+            artifacts_dir: var("S2I_ARTIFACTS_DIR", "/tmp/artifacts"),
+        }
+    }
+
+    /// `$APP_ROOT/.python-s2i`.
+    #[must_use]
+    pub fn state_dir(&self) -> PathBuf {
+        self.app_root.join(s2i_facts::STATE_DIR)
+    }
+}
+
+/// Why the build stopped. The messages are in [`errors`].
+#[derive(Debug)]
+pub enum AssembleError {
+    AppRootNotWritable { path: PathBuf, source: io::Error },
+    Environment(BuildEnvError),
+    Source(source::InstallSourceError),
+    AppHome { home: String, path: PathBuf },
+    Venv(venv::CreateVenvError),
+    PackageManager(DeterminePackageManagerError),
+    Install(InstallError),
+    Server(server::ChooseServerError),
+    Hook(hooks::RunHookError),
+    Django(django::DjangoError),
+    Record(FactsError),
+    Permissions(permissions::FixPermissionsError),
+}
+
+macro_rules! from {
+    ($($variant:ident($ty:ty)),*) => {$(
+        impl From<$ty> for AssembleError {
+            fn from(e: $ty) -> Self { Self::$variant(e) }
+        }
+    )*};
+}
+from!(
+    Environment(BuildEnvError),
+    Source(source::InstallSourceError),
+    Venv(venv::CreateVenvError),
+    PackageManager(DeterminePackageManagerError),
+    Install(InstallError),
+    Server(server::ChooseServerError),
+    Hook(hooks::RunHookError),
+    Django(django::DjangoError),
+    Record(FactsError),
+    Permissions(permissions::FixPermissionsError)
+);
+
+/// Builds the app: see the module list above for the steps.
+///
+/// # Errors
+/// The first step that fails; [`errors::report`] says what to do about it.
+pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
+    let started = Instant::now();
+    let app_root = &options.app_root;
+    let state_dir = options.state_dir();
+    check_writable(&state_dir)?;
+    let mut env = BuildEnv::inherit()?;
+    let src = app_root.join("src");
+
+    output::header("Installing the source");
+    output::info(&format!(
+        "Copying {} to {}",
+        options.source_dir.display(),
+        src.display()
+    ));
+    let copied = source::install(&options.source_dir, &src)?;
+    output::info(&format!(
+        "{} files, {} directories, {} symlinks",
+        copied.files, copied.dirs, copied.symlinks
+    ));
+    for file in [".s2i/environment", ".warpdrive/environment"] {
+        let set = env.load_file(&src.join(file))?;
+        if !set.is_empty() {
+            output::info(&format!("{file} sets {}", set.join(", ")));
+        }
+    }
+    let home = app_home(&src, &env)?;
+    let app = if home.as_os_str().is_empty() {
+        src.clone()
+    } else {
+        src.join(&home)
+    };
+    if home != Path::new("") {
+        output::info(&format!("Application home: {}", app.display()));
+    }
+
+    install::configure(&mut env, &state_dir.join("cache"));
+    let caches: Vec<(&str, PathBuf)> = artifacts::CACHES
+        .iter()
+        .map(|name| {
+            (
+                *name,
+                PathBuf::from(
+                    env.get(&format!("{}_CACHE_DIR", name.to_ascii_uppercase()))
+                        .unwrap_or_default(),
+                ),
+            )
+        })
+        .collect();
+    output::header("Reusing the previous build's artifacts");
+    let digest = artifacts::dependency_digest(&app);
+    let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
+    match artifacts::restore(&options.artifacts_dir, &caches, &python_version, &digest) {
+        Restored::None => output::info(&format!(
+            "None in {}: a clean build",
+            options.artifacts_dir.display()
+        )),
+        Restored::Ignored(why) => output::warning(&format!(
+            "{why}.\nThe artifacts are not used: this is a clean build."
+        )),
+        Restored::Reused { caches, .. } if caches.is_empty() => {
+            output::info("The artifacts hold no cache this build can use")
+        }
+        Restored::Reused {
+            caches,
+            dependencies_changed,
+        } => {
+            output::info(&format!(
+                "Reusing the {} cache(s) from {}",
+                caches.join(" and "),
+                options.artifacts_dir.display()
+            ));
+            if dependencies_changed {
+                output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
+            }
+        }
+    }
+
+    output::header("Preparing the virtualenv");
+    let uv_on_path = install::wants_uv(&env).then(|| env.which("uv")).flatten();
+    let venv = venv::ensure(app_root, &env, uv_on_path.as_deref())?;
+    output::info(&format!(
+        "Python {}.{}.{} ({})",
+        venv.version.0,
+        venv.version.1,
+        venv.version.2,
+        venv.python.display()
+    ));
+    env.set("VIRTUAL_ENV", app_root.to_string_lossy());
+    let path = env
+        .get("PATH")
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
+        .to_owned();
+    env.set("PATH", format!("{}:{path}", app_root.join("bin").display()));
+
+    output::header("Running pre-build hooks");
+    let mut hooks_run: Vec<&str> = Vec::new();
+    if let Some(changed) = hooks::source_build_env(&app, &mut env)? {
+        hooks_run.push(hooks::BUILD_ENV);
+        if !changed.is_empty() {
+            output::info(&format!("{} sets {}", hooks::BUILD_ENV, changed.join(", ")));
+        }
+    }
+    hooks_run.extend(report_hooks(hooks::run(
+        &app,
+        hooks::Phase::PreBuild,
+        &env,
+    )?));
+
+    output::header("Installing dependencies");
+    let plan = package_manager::determine(&app, &env)?;
+    for note in &plan.notes {
+        output::info(note);
+    }
+    let installer = install::choose(&venv, &env)?;
+    let install = Install {
+        installer,
+        venv: &venv,
+        env: &env,
+    };
+    if env.flag("UPGRADE_PIP_TO_LATEST") {
+        install.upgrade_pip()?;
+    }
+    match plan.manager {
+        Some(manager) => {
+            output::info(&format!("Installing {} with {}", manager.file(), install.name()));
+            install.dependencies(manager, &app, &state_dir)?;
+        }
+        None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
+        None => {}
+    }
+    if let Some(file) = plan.install_package {
+        output::info(&format!("Installing the application as a package ({file})"));
+        install.packages(
+            &format!("installing the package from {file}"),
+            &["."],
+            Some(&app),
+        )?;
+    }
+
+    output::header("Installing the server");
+    let python2 = venv.version.0 < 3;
+    let choice = server::choose(&env, &app, python2)?;
+    let server = choice.server;
+    if venv.bin(server.executable).is_file() {
+        output::info(&format!(
+            "{} is installed (chosen by {})",
+            server.executable, choice.reason
+        ));
+    } else {
+        output::info(&format!(
+            "{} is not installed yet (chosen by {}): installing it",
+            server.executable, choice.reason
+        ));
+        let requirement = if python2 {
+            server.requirement_py2.unwrap_or(server.requirement)
+        } else {
+            server.requirement
+        };
+        install.packages(&format!("installing {}", server.name), &[requirement], None)?;
+    }
+
+    output::header("Running build hooks");
+    hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
+
+    let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
+
+    output::header("Recording what run needs");
+    let helper = django::write_helper(&state_dir)?;
+    let package = package_facts(&venv.python, &helper, &src, &env);
+    let facts = Facts {
+        python: Some(PythonFacts {
+            version: venv.short_version(),
+            executable: venv.python.clone(),
+        }),
+        app_home: Some(home.clone()),
+        package_manager: plan
+            .manager
+            .map(|m| m.name().to_owned())
+            .or_else(|| plan.install_package.map(|_| "pip".to_owned())),
+        package,
+        django,
+        servers_installed: server::installed(app_root),
+        ..Facts::default()
+    };
+    facts.save(app_root)?;
+    output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    let manifest = artifacts::Manifest {
+        format: artifacts::FORMAT,
+        python_version: venv.short_version(),
+        dependency_digest: digest,
+        caches: caches
+            .iter()
+            .map(|(n, p)| ((*n).to_owned(), p.clone()))
+            .collect(),
+    };
+    if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
+        output::warning(&format!(
+            "the next build cannot reuse this one's caches: {e}"
+        ));
+    }
+
+    output::header("Fixing permissions for group 0");
+    let perm_started = Instant::now();
+    let fixed = permissions::fix(app_root)?;
+    output::info(&format!(
+        "{} entries checked, {} modes and {} groups changed in {:.1?}",
+        fixed.seen,
+        fixed.chmod,
+        fixed.chgrp,
+        perm_started.elapsed()
+    ));
+    if fixed.not_permitted > 0 {
+        output::warning(&format!(
+            "{} entries under {} belong to another user and keep their permissions",
+            fixed.not_permitted,
+            app_root.display()
+        ));
+    }
+
+    summary(&facts, &choice, &hooks_run, install.name(), started);
+    Ok(facts)
+}
+
+fn check_writable(state_dir: &Path) -> Result<(), AssembleError> {
+    let err = |source| AssembleError::AppRootNotWritable {
+        path: state_dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(state_dir).map_err(err)?;
+    let probe = state_dir.join(".write-test");
+    fs::write(&probe, b"").map_err(err)?;
+    fs::remove_file(&probe).map_err(err)
+}
+
+/// `APP_HOME`, else `.warpdrive/home`, relative to the source root.
+fn app_home(src: &Path, env: &BuildEnv) -> Result<PathBuf, AssembleError> {
+    let home = env
+        .get("APP_HOME")
+        .map(str::to_owned)
+        .or_else(|| {
+            fs::read_to_string(src.join(".warpdrive/home"))
+                .ok()
+                .map(|t| t.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty());
+    let Some(home) = home else {
+        return Ok(PathBuf::new());
+    };
+    let relative = Path::new(&home)
+        .strip_prefix(src)
+        .unwrap_or(Path::new(&home));
+    let relative = relative.strip_prefix("/").unwrap_or(relative).to_owned();
+    if relative
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+        || !src.join(&relative).is_dir()
+    {
+        return Err(AssembleError::AppHome {
+            home,
+            path: src.join(relative),
+        });
+    }
+    Ok(relative)
+}
+
+fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
+    if ran.is_empty() {
+        output::info("None found");
+    }
+    ran
+}
+
+fn django_step(
+    venv: &venv::Venv,
+    app: &Path,
+    app_root: &Path,
+    state_dir: &Path,
+    env: &BuildEnv,
+) -> Result<Option<DjangoFacts>, AssembleError> {
+    let Some(settings_module) = django::detect(app, env) else {
+        return Ok(None);
+    };
+    output::header("Django");
+    output::info(&format!(
+        "manage.py sets DJANGO_SETTINGS_MODULE: {settings_module}"
+    ));
+    let settings = django::introspect(&venv.python, state_dir, app, &settings_module, env)?;
+    output::info(&format!(
+        "Django {}: WSGI_APPLICATION={}, ASGI_APPLICATION={}, STATIC_URL={}, STATIC_ROOT={}",
+        settings.django_version,
+        settings.wsgi_application.as_deref().unwrap_or("(unset)"),
+        settings.asgi_application.as_deref().unwrap_or("(unset)"),
+        settings.static_url.as_deref().unwrap_or("(unset)"),
+        settings.static_root.as_deref().unwrap_or("(unset)"),
+    ));
+    let python_dir = state_dir.join("python");
+    let mut facts = DjangoFacts {
+        settings_module: settings.settings_module.clone(),
+        wsgi_application: settings.wsgi_application.clone(),
+        asgi_application: settings.asgi_application.clone(),
+        static_url: settings.static_url.clone(),
+        static_root: settings.static_root.as_ref().map(|r| app.join(r)),
+        staticfiles_installed: settings.staticfiles_installed,
+        wrapper_settings_module: None,
+    };
+    if !settings.staticfiles_installed {
+        output::info("django.contrib.staticfiles is not in INSTALLED_APPS: collectstatic skipped");
+        return Ok(Some(facts));
+    }
+    if settings.static_root.is_none() {
+        let root = app_root.join(django::DEFAULT_STATIC_ROOT);
+        let module = django::write_wrapper(&python_dir, &settings.settings_module, &root)?;
+        output::info(&format!(
+            "STATIC_ROOT is not set: using {module} (the app's settings with STATIC_ROOT = {})",
+            root.display()
+        ));
+        facts.static_root = Some(root);
+        facts.wrapper_settings_module = Some(module);
+    }
+    if env.flag("DISABLE_COLLECTSTATIC") {
+        output::info("DISABLE_COLLECTSTATIC is set: collectstatic skipped");
+        return Ok(Some(facts));
+    }
+    django::collectstatic(
+        &venv.python,
+        app,
+        facts.wrapper_settings_module.as_deref(),
+        &python_dir,
+        env,
+    )?;
+    Ok(Some(facts))
+}
+
+fn package_facts(python: &Path, helper: &Path, src: &Path, env: &BuildEnv) -> Option<PackageFacts> {
+    let out = env
+        .command(python)
+        .arg(helper)
+        .arg("package")
+        .arg(src)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+    let name = value.get("name")?.as_str()?.to_owned();
+    let modules = value
+        .get("modules")?
+        .as_array()?
+        .iter()
+        .filter_map(|m| m.as_str().map(str::to_owned))
+        .collect();
+    output::info(&format!(
+        "The application is installed as the package {name}"
+    ));
+    Some(PackageFacts { name, modules })
+}
+
+fn summary(
+    facts: &Facts,
+    choice: &server::Choice,
+    hooks_run: &[&str],
+    installer: &str,
+    started: Instant,
+) {
+    output::header("Summary");
+    if let Some(python) = &facts.python {
+        output::info(&format!("Python:       {}", python.version));
+    }
+    output::info(&format!(
+        "Dependencies: {} (installed with {installer})",
+        facts.package_manager.as_deref().unwrap_or("none")
+    ));
+    if let Some(package) = &facts.package {
+        output::info(&format!(
+            "Package:      {} (modules: {})",
+            package.name,
+            package.modules.join(", ")
+        ));
+    }
+    if let Some(django) = &facts.django {
+        output::info(&format!(
+            "Django:       {}{}, static files in {}",
+            django.settings_module,
+            django
+                .wrapper_settings_module
+                .as_ref()
+                .map(|w| format!(" (run with {w})"))
+                .unwrap_or_default(),
+            django
+                .static_root
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
+        ));
+    }
+    output::info(&format!(
+        "Hooks run:    {}",
+        if hooks_run.is_empty() {
+            "none".to_owned()
+        } else {
+            hooks_run.join(", ")
+        }
+    ));
+    output::info(&format!(
+        "Server:       {} (chosen by {})",
+        choice.server.executable, choice.reason
+    ));
+    output::info("`run --dry-run` shows the exact command the container will start.");
+    output::info(&format!("Build finished in {:.1?}", started.elapsed()));
+}

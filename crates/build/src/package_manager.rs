@@ -1,0 +1,292 @@
+//! Which package manager's files the app has, and so how its dependencies are installed.
+//!
+//! | file                | manager  |
+//! |---------------------|----------|
+//! | `requirements.txt`  | pip      |
+//! | `Pipfile.lock`      | pipenv   |
+//! | `poetry.lock`       | poetry   |
+//! | `uv.lock`           | uv       |
+//!
+//! Several of them without an explicit choice (`S2I_PACKAGE_MANAGER`, or `ENABLE_PIPENV` /
+//! `ENABLE_MICROPIPENV` for Pipfile.lock) is an error naming them. Independently, a `setup.py` or
+//! `pyproject.toml` makes the app an installable package (pip and no-manager cases only; uv and
+//! poetry projects install their own project).
+
+use std::fmt;
+use std::path::Path;
+
+use crate::environment::BuildEnv;
+
+/// A package manager whose lock or requirements file drives the install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageManager {
+    Pip,
+    Pipenv,
+    Poetry,
+    Uv,
+}
+
+impl PackageManager {
+    pub const ALL: [Self; 4] = [Self::Pip, Self::Pipenv, Self::Poetry, Self::Uv];
+
+    /// The file that selects it.
+    #[must_use]
+    pub fn file(self) -> &'static str {
+        match self {
+            Self::Pip => "requirements.txt",
+            Self::Pipenv => "Pipfile.lock",
+            Self::Poetry => "poetry.lock",
+            Self::Uv => "uv.lock",
+        }
+    }
+
+    /// Its name, as users write it in `S2I_PACKAGE_MANAGER`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pip => "pip",
+            Self::Pipenv => "pipenv",
+            Self::Poetry => "poetry",
+            Self::Uv => "uv",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl fmt::Display for PackageManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why the package manager could not be determined.
+#[derive(Debug)]
+pub enum DeterminePackageManagerError {
+    /// Files of several package managers and no explicit choice.
+    MultipleFound(Vec<PackageManager>),
+    /// `S2I_PACKAGE_MANAGER` names no known package manager.
+    Unknown { value: String },
+    /// The chosen package manager's file is not in the app.
+    ChosenFileMissing {
+        manager: PackageManager,
+        how: String,
+    },
+}
+
+/// How the app's dependencies get installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub manager: Option<PackageManager>,
+    /// Install the app itself (`pip install .`): `setup.py` or `pyproject.toml` present and not
+    /// disabled.
+    pub install_package: Option<&'static str>,
+    /// Files seen but not used, with the reason (shown as notes).
+    pub notes: Vec<String>,
+}
+
+/// Looks at the files in `dir` (the app home).
+///
+/// # Errors
+/// See [`DeterminePackageManagerError`].
+pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageManagerError> {
+    let found: Vec<PackageManager> = PackageManager::ALL
+        .into_iter()
+        .filter(|m| dir.join(m.file()).is_file())
+        .collect();
+    let explicit = if let Some(value) = env.get("S2I_PACKAGE_MANAGER") {
+        let manager =
+            PackageManager::parse(value).ok_or_else(|| DeterminePackageManagerError::Unknown {
+                value: value.to_owned(),
+            })?;
+        Some((manager, format!("S2I_PACKAGE_MANAGER={value}")))
+    } else if env.flag("ENABLE_PIPENV") || env.flag("ENABLE_MICROPIPENV") {
+        let name = if env.flag("ENABLE_PIPENV") {
+            "ENABLE_PIPENV"
+        } else {
+            "ENABLE_MICROPIPENV"
+        };
+        Some((PackageManager::Pipenv, format!("{name} is set")))
+    } else {
+        None
+    };
+    let mut notes = Vec::new();
+    let manager = match explicit {
+        Some((manager, how)) => {
+            if !found.contains(&manager) {
+                return Err(DeterminePackageManagerError::ChosenFileMissing { manager, how });
+            }
+            for other in found.iter().filter(|m| **m != manager) {
+                notes.push(format!("{} is not used: {how}", other.file()));
+            }
+            Some(manager)
+        }
+        None if found.len() > 1 => return Err(DeterminePackageManagerError::MultipleFound(found)),
+        None => found.first().copied(),
+    };
+    if manager.is_none() && dir.join("Pipfile").is_file() {
+        notes.push("Pipfile has no Pipfile.lock next to it, so it is not used: run `pipenv lock` and commit Pipfile.lock".to_owned());
+    }
+    let install_package = match manager {
+        Some(PackageManager::Poetry | PackageManager::Uv | PackageManager::Pipenv) => None,
+        Some(PackageManager::Pip) if requirements_install_app(&dir.join("requirements.txt")) => {
+            notes.push("requirements.txt installs the app itself (`-e .` or `.`): not installed a second time".to_owned());
+            None
+        }
+        Some(PackageManager::Pip) | None => package_file(dir, env, &mut notes),
+    };
+    Ok(Plan {
+        manager,
+        install_package,
+        notes,
+    })
+}
+
+fn package_file(dir: &Path, env: &BuildEnv, notes: &mut Vec<String>) -> Option<&'static str> {
+    if dir.join("setup.py").is_file() {
+        if env.flag("DISABLE_SETUP_PY_PROCESSING") {
+            notes.push("setup.py is not installed: DISABLE_SETUP_PY_PROCESSING is set".to_owned());
+        } else {
+            return Some("setup.py");
+        }
+    }
+    if dir.join("pyproject.toml").is_file() {
+        if env.flag("DISABLE_PYPROJECT_TOML_PROCESSING") {
+            notes.push(
+                "pyproject.toml is not installed: DISABLE_PYPROJECT_TOML_PROCESSING is set"
+                    .to_owned(),
+            );
+        } else if has_build_system(&dir.join("pyproject.toml")) {
+            return Some("pyproject.toml");
+        } else {
+            notes.push("pyproject.toml has no [build-system] or [project] table: not installed as a package".to_owned());
+        }
+    }
+    None
+}
+
+/// requirements.txt has a line that installs the app directory (`.`, `-e .`, `--editable=.`).
+fn requirements_install_app(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.lines().any(|line| {
+            let line = line.split(" #").next().unwrap_or("").trim();
+            let target = line
+                .strip_prefix("--editable")
+                .map(|r| r.trim_start_matches([' ', '=']))
+                .or_else(|| line.strip_prefix("-e").map(str::trim_start))
+                .unwrap_or(line);
+            let target = target.split('[').next().unwrap_or("").trim_end_matches('/');
+            target == "." || target == "file:."
+        })
+    })
+}
+
+/// pip can build a pyproject.toml project when it declares a build system or a `[project]`.
+fn has_build_system(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("build-system") || t.contains_key("project"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn env(pairs: &[(&str, &str)]) -> BuildEnv {
+        BuildEnv::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .expect("env")
+    }
+
+    fn app(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in files {
+            let text = if *f == "pyproject.toml" {
+                "[project]\nname = 'x'\n"
+            } else {
+                ""
+            };
+            fs::write(dir.path().join(f), text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn single_files() {
+        for m in PackageManager::ALL {
+            let dir = app(&[m.file()]);
+            assert_eq!(
+                determine(dir.path(), &env(&[])).expect("plan").manager,
+                Some(m)
+            );
+        }
+    }
+
+    #[test]
+    fn several_is_an_error_naming_them() {
+        let dir = app(&["requirements.txt", "poetry.lock"]);
+        let err = determine(dir.path(), &env(&[])).expect_err("several");
+        assert!(
+            matches!(err, DeterminePackageManagerError::MultipleFound(ref v)
+            if v == &[PackageManager::Pip, PackageManager::Poetry])
+        );
+    }
+
+    #[test]
+    fn explicit_choice_wins() {
+        let dir = app(&["requirements.txt", "Pipfile.lock"]);
+        let plan = determine(dir.path(), &env(&[("ENABLE_MICROPIPENV", "1")])).expect("plan");
+        assert_eq!(plan.manager, Some(PackageManager::Pipenv));
+        let plan = determine(dir.path(), &env(&[("S2I_PACKAGE_MANAGER", "pip")])).expect("plan");
+        assert_eq!(plan.manager, Some(PackageManager::Pip));
+        assert!(matches!(
+            determine(dir.path(), &env(&[("S2I_PACKAGE_MANAGER", "uv")])),
+            Err(DeterminePackageManagerError::ChosenFileMissing { .. })
+        ));
+    }
+
+    #[test]
+    fn packages_and_their_switches() {
+        let dir = app(&["setup.py"]);
+        assert_eq!(
+            determine(dir.path(), &env(&[]))
+                .expect("plan")
+                .install_package,
+            Some("setup.py")
+        );
+        let off = env(&[("DISABLE_SETUP_PY_PROCESSING", "1")]);
+        assert_eq!(
+            determine(dir.path(), &off).expect("plan").install_package,
+            None
+        );
+        let dir = app(&["requirements.txt", "pyproject.toml"]);
+        assert_eq!(
+            determine(dir.path(), &env(&[]))
+                .expect("plan")
+                .install_package,
+            Some("pyproject.toml")
+        );
+        fs::write(dir.path().join("requirements.txt"), "six\n-e .[extra]\n").expect("write");
+        assert_eq!(
+            determine(dir.path(), &env(&[]))
+                .expect("plan")
+                .install_package,
+            None
+        );
+        fs::write(dir.path().join("requirements.txt"), "six\n").expect("write");
+        let off = env(&[("DISABLE_PYPROJECT_TOML_PROCESSING", "true")]);
+        assert_eq!(
+            determine(dir.path(), &off).expect("plan").install_package,
+            None
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! The virtualenv at `$APP_ROOT`: created when missing (host mode) with `$PYTHON`, and asked
+//! for its Python version.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::environment::BuildEnv;
+use crate::output;
+
+/// Why the virtualenv could not be created or inspected.
+#[derive(Debug)]
+pub enum CreateVenvError {
+    /// The interpreter could not be started.
+    Spawn { command: String, source: io::Error },
+    /// The command ran and failed.
+    Failed {
+        command: String,
+        code: Option<i32>,
+        tail: Vec<String>,
+    },
+    /// The virtualenv's python does not report a version.
+    Version { python: PathBuf, detail: String },
+}
+
+/// The virtualenv's interpreter and version.
+#[derive(Debug, Clone)]
+pub struct Venv {
+    pub root: PathBuf,
+    pub python: PathBuf,
+    /// `(major, minor, micro)`.
+    pub version: (u32, u32, u32),
+}
+
+impl Venv {
+    /// `major.minor`.
+    #[must_use]
+    pub fn short_version(&self) -> String {
+        format!("{}.{}", self.version.0, self.version.1)
+    }
+
+    /// `$APP_ROOT/bin/NAME`.
+    #[must_use]
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.root.join("bin").join(name)
+    }
+}
+
+/// Whether `root` already holds a virtualenv.
+#[must_use]
+pub fn exists(root: &Path) -> bool {
+    root.join("bin/python").exists()
+        && (root.join("pyvenv.cfg").is_file() || root.join("bin/activate").is_file())
+}
+
+/// Uses the virtualenv at `root`, creating it with `$PYTHON` (default `python3`) when missing:
+/// `uv venv --seed` when `uv` is given (fast; pip is seeded so hooks can use it), else (or when
+/// uv cannot, e.g. for Python 2.7) `python -m venv`, or `python -m virtualenv` for interpreters
+/// without venv.
+///
+/// # Errors
+/// See [`CreateVenvError`].
+pub fn ensure(root: &Path, env: &BuildEnv, uv: Option<&Path>) -> Result<Venv, CreateVenvError> {
+    if exists(root) {
+        output::info(&format!("Using the virtualenv at {}", root.display()));
+    } else {
+        let python = env.get("PYTHON").unwrap_or("python3").to_owned();
+        output::info(&format!(
+            "No virtualenv at {}: creating one with {python}",
+            root.display()
+        ));
+        let by_uv = uv.is_some_and(|uv| {
+            let mut command = env.command(uv);
+            command
+                .args(["venv", "--seed", "--allow-existing", "--python", &python])
+                .arg(root);
+            run(&mut command).is_ok() && exists(root)
+        });
+        if !by_uv {
+            create_with_python(root, env, &python)?;
+        }
+    }
+    inspect(root, env)
+}
+
+fn create_with_python(root: &Path, env: &BuildEnv, python: &str) -> Result<(), CreateVenvError> {
+    let has_venv = env
+        .command(python)
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut command = env.command(python);
+    if has_venv {
+        command.args(["-m", "venv"]);
+    } else {
+        command.args(["-m", "virtualenv"]);
+    }
+    command.arg(root);
+    run(&mut command)
+}
+
+/// `major.minor` of the interpreter the build will use: the virtualenv's when it exists, else
+/// `$PYTHON`'s. `None` when it does not run.
+#[must_use]
+pub fn planned_version(root: &Path, env: &BuildEnv) -> Option<String> {
+    let python = if exists(root) {
+        root.join("bin/python").into_os_string()
+    } else {
+        env.get("PYTHON").unwrap_or("python3").into()
+    };
+    let out = env
+        .command(python)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Reads the virtualenv's Python version.
+fn inspect(root: &Path, env: &BuildEnv) -> Result<Venv, CreateVenvError> {
+    let python = root.join("bin/python");
+    let out = env
+        .command(&python)
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+        .output()
+        .map_err(|e| CreateVenvError::Version {
+            python: python.clone(),
+            detail: e.to_string(),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = parse_version(text.trim()).ok_or_else(|| CreateVenvError::Version {
+        python: python.clone(),
+        detail: format!(
+            "{}{}",
+            text.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+    })?;
+    Ok(Venv {
+        root: root.to_owned(),
+        python,
+        version,
+    })
+}
+
+fn run(command: &mut Command) -> Result<(), CreateVenvError> {
+    let quoted = output::quote_command(command);
+    let finished = output::run(command).map_err(|source| CreateVenvError::Spawn {
+        command: quoted.clone(),
+        source,
+    })?;
+    if finished.status.success() {
+        Ok(())
+    } else {
+        Err(CreateVenvError::Failed {
+            command: quoted,
+            code: finished.status.code(),
+            tail: finished.tail,
+        })
+    }
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.split('.').map(str::parse::<u32>);
+    Some((
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("3.11.2"), Some((3, 11, 2)));
+        assert_eq!(parse_version("2.7"), None);
+        assert_eq!(parse_version("x"), None);
+    }
+}

@@ -1,0 +1,168 @@
+//! Small readers for the files detection looks at.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::DetectError;
+
+/// The file's text, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<String>, DetectError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(DetectError::Read {
+            path: path.to_path_buf(),
+            error,
+        }),
+    }
+}
+
+/// The first non-empty line of a one-value file (warpdrive's `home`, `deploy_mode`, ...).
+pub fn read_value(path: &Path) -> Result<Option<String>, DetectError> {
+    Ok(read_optional(path)?.and_then(|text| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+    }))
+}
+
+/// Whether any execute bit is set.
+pub fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+/// The `web:` command of a Procfile.
+pub fn procfile_web(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (name, command) = line.split_once(':')?;
+        (name.trim() == "web" && !command.trim().is_empty()).then(|| command.trim().to_owned())
+    })
+}
+
+/// The value assigned to `key` in a Python-ish or TOML file, by text (`name = "x"`,
+/// `name='x'`, `name="x",`). Good enough for `setup.py` / `pyproject.toml` / gunicorn configs.
+pub fn assigned_string(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.trim();
+        let rest = line.strip_prefix(key)?.trim_start();
+        let rest = rest.strip_prefix('=')?.trim_start();
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let value = &rest[1..];
+        value.find(quote).map(|end| value[..end].to_owned())
+    })
+}
+
+/// The `name` of the `[project]` table of a pyproject.toml (or `[tool.poetry]`).
+pub fn pyproject_name(text: &str) -> Option<String> {
+    let mut in_table = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line == "[project]" || line == "[tool.poetry]";
+            continue;
+        }
+        if in_table {
+            if let Some(name) = assigned_string(line, "name") {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `text` is a Python identifier.
+pub fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether `text` is a dotted module path.
+pub fn is_module_path(text: &str) -> bool {
+    text.split('.').all(is_identifier)
+}
+
+/// Whether Python source looks like an ASGI application (imports an ASGI framework).
+pub fn looks_asgi(text: &str) -> bool {
+    const MARKERS: [&str; 7] = [
+        "fastapi",
+        "starlette",
+        "quart",
+        "litestar",
+        "django.core.asgi",
+        "get_asgi_application",
+        "async def app(scope",
+    ];
+    MARKERS.iter().any(|m| text.contains(m))
+}
+
+/// The name of the application object a script defines: `application` (WSGI convention) or
+/// `app`, by looking for an assignment or definition.
+pub fn app_callable(text: &str) -> Option<&'static str> {
+    ["application", "app"].into_iter().find(|name| {
+        text.lines().any(|line| {
+            let line = line.trim_start();
+            line.strip_prefix(name).is_some_and(|rest| {
+                rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+            }) || line.starts_with(&format!("def {name}("))
+                || line.starts_with(&format!("async def {name}("))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn procfile() {
+        assert_eq!(
+            procfile_web("release: x\nweb: gunicorn app:app --log-file -\n").as_deref(),
+            Some("gunicorn app:app --log-file -")
+        );
+        assert_eq!(procfile_web("worker: celery\n"), None);
+    }
+
+    #[test]
+    fn assignments() {
+        assert_eq!(
+            assigned_string("    name='hello-app',", "name").as_deref(),
+            Some("hello-app")
+        );
+        assert_eq!(
+            assigned_string("wsgi_app = \"hello:app\"\n", "wsgi_app").as_deref(),
+            Some("hello:app")
+        );
+        assert_eq!(assigned_string("names = 'x'", "name"), None);
+        let toml = "[build-system]\nname = \"no\"\n[project]\nversion = \"1\"\nname = \"my-app\"\n";
+        assert_eq!(pyproject_name(toml).as_deref(), Some("my-app"));
+    }
+
+    #[test]
+    fn identifiers() {
+        assert!(is_module_path("mysite.wsgi"));
+        assert!(!is_module_path("app.py/x"));
+        assert!(!is_module_path("my-site"));
+        assert!(!is_module_path(""));
+    }
+
+    #[test]
+    fn callables() {
+        assert_eq!(
+            app_callable("def application(environ, start):"),
+            Some("application")
+        );
+        assert_eq!(app_callable("app = FastAPI()"), Some("app"));
+        assert_eq!(app_callable("if app == 1: pass"), None);
+    }
+}

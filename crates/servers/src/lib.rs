@@ -1,0 +1,370 @@
+//! The production servers `run` starts: one module per server builds its command line,
+//! environment and stop signal from what detection found.
+//!
+//! [`launch`] is the single entry point: it picks the server (auto mode or the user's choice),
+//! checks it is installed, tunes processes/threads ([`tuning`]) and returns a [`Launch`] that
+//! `run` prints (`--dry-run`) or hands to the init.
+
+mod error;
+mod passthrough;
+mod scripts;
+pub mod settings;
+pub mod tuning;
+mod wsgi_wrapper;
+
+mod granian;
+mod gunicorn;
+mod hypercorn;
+mod mod_wsgi;
+mod uvicorn;
+mod uwsgi;
+mod waitress;
+
+use std::path::{Path, PathBuf};
+
+use s2i_detect::{App, Detection, Env, Interface, Server, WebApp};
+
+pub use error::ServerError;
+pub use passthrough::{expand, mod_wsgi_options};
+pub use settings::Settings;
+pub use tuning::Tuning;
+
+/// What SIGTERM from the platform is turned into so the server stops gracefully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Term,
+    Int,
+    Quit,
+    Winch,
+}
+
+impl StopSignal {
+    /// Signal name as `kill -l` prints it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Term => "SIGTERM",
+            Self::Int => "SIGINT",
+            Self::Quit => "SIGQUIT",
+            Self::Winch => "SIGWINCH",
+        }
+    }
+}
+
+/// What `run` needs besides the detection.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// `$APP_ROOT` (the virtualenv).
+    pub app_root: &'a Path,
+    pub env: &'a Env,
+    pub settings: &'a Settings,
+    pub tuning: &'a Tuning,
+    /// A writable directory for server state (mod_wsgi-express's server root).
+    pub runtime_dir: &'a Path,
+    /// Where generated Python modules go; put on `PYTHONPATH`.
+    pub python_dir: &'a Path,
+    /// Time the init gives the server between SIGTERM and SIGKILL; servers get a graceful
+    /// timeout a little shorter so they finish on their own.
+    pub grace: std::time::Duration,
+    /// Account to serve as when `run` is root (`user`, `group`); `None` when not root.
+    pub serve_as: Option<(String, String)>,
+}
+
+/// The command to start, fully decided.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Set on top of the inherited environment.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// The server, when `run` starts one (not for app.sh / app.py / Procfile).
+    pub server: Option<Server>,
+    /// Why this server.
+    pub server_reason: String,
+    /// What SIGTERM is turned into.
+    pub stop: StopSignal,
+    /// Lines explaining choices, for the log and `--dry-run`.
+    pub notes: Vec<String>,
+    /// Files to write before starting (generated Python modules).
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl Launch {
+    /// The command as one shell-quoted line.
+    #[must_use]
+    pub fn command_line(&self) -> String {
+        let mut words = vec![self.program.display().to_string()];
+        words.extend(self.args.iter().cloned());
+        shell_words::join(words)
+    }
+}
+
+/// Finds an executable in the virtualenv's `bin/`, then on `PATH`.
+#[must_use]
+pub fn find_program(name: &str, app_root: &Path, env: &Env) -> Option<PathBuf> {
+    search_dirs(app_root, env)
+        .into_iter()
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable_file(p))
+}
+
+fn search_dirs(app_root: &Path, env: &Env) -> Vec<PathBuf> {
+    let mut dirs = vec![app_root.join("bin")];
+    if let Some(path) = env.get("PATH") {
+        dirs.extend(std::env::split_paths(path).filter(|d| d.is_absolute()));
+    }
+    dirs
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Decides the complete command for `detection`.
+///
+/// # Errors
+/// The server is unknown for this app, not installed, or its options cannot be read.
+pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerError> {
+    let mut launch = match &detection.app {
+        App::Shell { script } => scripts::shell(detection, cx, script),
+        App::Python { script } => scripts::python(detection, cx, script),
+        App::Procfile { command } => scripts::procfile(detection, cx, command),
+        App::GunicornConfig { config } => {
+            let (program, reason) = require(Server::Gunicorn, detection, cx)?;
+            gunicorn::with_config(detection, cx, program, reason, config)?
+        }
+        App::Manual { server } => {
+            let (program, reason) = require(*server, detection, cx)?;
+            manual(detection, cx, *server, program, reason)?
+        }
+        App::Web(web) => {
+            let (server, program, reason) = choose(detection, cx, web)?;
+            let mut launch = match server {
+                Server::ModWsgi => mod_wsgi::launch(detection, cx, web, program)?,
+                Server::Gunicorn => gunicorn::launch(detection, cx, web, program)?,
+                Server::Uwsgi => uwsgi::launch(detection, cx, web, program)?,
+                Server::Waitress => waitress::launch(detection, cx, web, program)?,
+                Server::Uvicorn => uvicorn::launch(detection, cx, web, program)?,
+                Server::Hypercorn => hypercorn::launch(detection, cx, web, program)?,
+                Server::Granian => granian::launch(detection, cx, web, program)?,
+            };
+            launch.server_reason = reason;
+            if let Some(django) = &web.django {
+                launch.env.push((
+                    "DJANGO_SETTINGS_MODULE".into(),
+                    django.settings_module.clone(),
+                ));
+            }
+            launch
+        }
+    };
+    let mut env = common_env(detection, cx);
+    env.append(&mut launch.env);
+    launch.env = env;
+    Ok(launch)
+}
+
+/// The environment every start gets: the virtualenv first on `PATH`, the home and the generated
+/// modules on `PYTHONPATH`, unbuffered output, `PORT`.
+fn common_env(detection: &Detection, cx: &Context<'_>) -> Vec<(String, String)> {
+    let bin = cx.app_root.join("bin");
+    let path = match cx.env.get("PATH") {
+        Some(p) if !p.is_empty() => format!("{}:{p}", bin.display()),
+        _ => format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+    };
+    let mut pythonpath = vec![
+        detection.home.display().to_string(),
+        cx.python_dir.display().to_string(),
+    ];
+    if let Some(existing) = cx.env.get("PYTHONPATH").filter(|p| !p.is_empty()) {
+        pythonpath.push(existing.clone());
+    }
+    vec![
+        ("PATH".into(), path),
+        ("VIRTUAL_ENV".into(), cx.app_root.display().to_string()),
+        ("PYTHONPATH".into(), pythonpath.join(":")),
+        ("PYTHONUNBUFFERED".into(), "1".into()),
+        ("PORT".into(), cx.settings.port.to_string()),
+    ]
+}
+
+/// The user's server if installed, with the reason.
+fn require(
+    server: Server,
+    detection: &Detection,
+    cx: &Context<'_>,
+) -> Result<(PathBuf, String), ServerError> {
+    find_program(server.executable(), cx.app_root, cx.env)
+        .map(|p| (p, format!("{server} ({})", detection.server.source)))
+        .ok_or_else(|| ServerError::NotInstalled {
+            server,
+            source: detection.server.source.clone(),
+            looked_in: search_dirs(cx.app_root, cx.env),
+        })
+}
+
+/// Auto mode: mod_wsgi-express for WSGI, then the other WSGI servers installed; uvicorn,
+/// hypercorn, granian for ASGI.
+fn choose(
+    detection: &Detection,
+    cx: &Context<'_>,
+    web: &WebApp,
+) -> Result<(Server, PathBuf, String), ServerError> {
+    if let Some(server) = detection.server.server {
+        if !server.serves(web.interface) {
+            return Err(ServerError::WrongInterface {
+                server,
+                source: detection.server.source.clone(),
+                interface: web.interface,
+                app: detection.app.describe(),
+            });
+        }
+        let (program, reason) = require(server, detection, cx)?;
+        return Ok((server, program, reason));
+    }
+    let preference: &[Server] = match web.interface {
+        Interface::Wsgi => &[
+            Server::ModWsgi,
+            Server::Gunicorn,
+            Server::Uwsgi,
+            Server::Waitress,
+            Server::Granian,
+            Server::Hypercorn,
+        ],
+        Interface::Asgi => &[Server::Uvicorn, Server::Hypercorn, Server::Granian],
+    };
+    let first = preference[0];
+    for (i, server) in preference.iter().enumerate() {
+        if let Some(program) = find_program(server.executable(), cx.app_root, cx.env) {
+            let reason = if i == 0 {
+                format!(
+                    "{server} (auto: the default for {} applications)",
+                    web.interface
+                )
+            } else {
+                format!(
+                    "{server} (auto: {} is not installed; {server} is)",
+                    first.executable()
+                )
+            };
+            return Ok((*server, program, reason));
+        }
+    }
+    Err(ServerError::NoServerInstalled {
+        interface: web.interface,
+        looked_in: search_dirs(cx.app_root, cx.env),
+    })
+}
+
+/// warpdrive's manual mode: port and logging defaults, the rest from `server_args`.
+fn manual(
+    detection: &Detection,
+    cx: &Context<'_>,
+    server: Server,
+    program: PathBuf,
+    reason: String,
+) -> Result<Launch, ServerError> {
+    let port = cx.settings.port.to_string();
+    let mut args: Vec<String> = match server {
+        Server::ModWsgi => {
+            let mut a = vec![
+                "start-server".into(),
+                "--log-to-terminal".into(),
+                "--startup-log".into(),
+                "--port".into(),
+                port,
+                "--server-root".into(),
+                mod_wsgi::server_root(cx).display().to_string(),
+            ];
+            a.extend(mod_wsgi::user_args(cx, &[]));
+            a.extend(mod_wsgi_options(cx.env));
+            a
+        }
+        Server::Gunicorn => vec![
+            "--bind".into(),
+            format!("0.0.0.0:{port}"),
+            "--access-logfile".into(),
+            "-".into(),
+        ],
+        Server::Uwsgi => vec![
+            "--master".into(),
+            "--http-socket".into(),
+            format!(":{port}"),
+            "--hook-master-start".into(),
+            "unix_signal:15 gracefully_kill_them_all".into(),
+        ],
+        Server::Waitress => vec![format!("--listen=0.0.0.0:{port}")],
+        Server::Uvicorn | Server::Granian => {
+            vec!["--host".into(), "0.0.0.0".into(), "--port".into(), port]
+        }
+        Server::Hypercorn => vec!["--bind".into(), format!("0.0.0.0:{port}")],
+    };
+    args.extend(passthrough::server_args(&detection.src, server, cx.env)?);
+    Ok(Launch {
+        program,
+        args,
+        env: Vec::new(),
+        cwd: detection.home.clone(),
+        server: Some(server),
+        server_reason: reason,
+        stop: stop_signal(server),
+        notes: vec!["manual mode: the application is configured by .warpdrive/server_args".into()],
+        files: Vec::new(),
+    })
+}
+
+/// The signal that stops each server gracefully (SIGTERM is translated to it).
+#[must_use]
+pub fn stop_signal(server: Server) -> StopSignal {
+    match server {
+        // Apache: SIGWINCH is graceful-stop, SIGTERM stops at once.
+        Server::ModWsgi => StopSignal::Winch,
+        _ => StopSignal::Term,
+    }
+}
+
+/// Seconds a server may spend finishing requests after the stop signal: the init's grace
+/// period minus two seconds for the server's own exit, at least one.
+pub(crate) fn graceful_seconds(cx: &Context<'_>) -> String {
+    cx.grace.as_secs().saturating_sub(2).max(1).to_string()
+}
+
+/// Common shape of the per-server `launch` functions.
+pub(crate) fn base(
+    detection: &Detection,
+    server: Server,
+    program: PathBuf,
+    args: Vec<String>,
+) -> Launch {
+    Launch {
+        program,
+        args,
+        env: Vec::new(),
+        cwd: detection.home.clone(),
+        server: Some(server),
+        server_reason: String::new(),
+        stop: stop_signal(server),
+        notes: Vec::new(),
+        files: Vec::new(),
+    }
+}
+
+/// `module:callable` for an ASGI server; static files are left to the application.
+pub(crate) fn asgi_target(web: &WebApp, detection: &Detection, launch: &mut Launch) -> String {
+    for s in &web.statics {
+        launch.notes.push(format!(
+            "static files: {} is not served by the ASGI server; serve it from the application (e.g. WhiteNoise)",
+            s.url
+        ));
+    }
+    wsgi_wrapper::importable(web, &detection.home).unwrap_or_else(|| match &web.target {
+        s2i_detect::Target::Script { path, callable } => format!(
+            "{}:{callable}",
+            path.file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+        ),
+        other => other.import_spec().unwrap_or_default(),
+    })
+}

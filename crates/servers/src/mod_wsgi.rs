@@ -1,0 +1,131 @@
+//! mod_wsgi-express: Apache with mod_wsgi in daemon mode. The default server for WSGI.
+
+use std::path::PathBuf;
+
+use s2i_detect::{Detection, Server, Target, WebApp};
+
+use crate::passthrough::{has_option, mod_wsgi_options, server_args};
+use crate::{base, graceful_seconds, Context, Launch, ServerError};
+
+/// Writable server root for Apache's generated configuration, pid file and sockets.
+pub fn server_root(cx: &Context<'_>) -> PathBuf {
+    cx.runtime_dir
+        .join(format!("mod_wsgi-{}", cx.settings.port))
+}
+
+/// `--user/--group` when `run` is root and the user chose no account: Apache refuses to serve
+/// as root.
+pub fn user_args(cx: &Context<'_>, user_args: &[String]) -> Vec<String> {
+    match &cx.serve_as {
+        Some((user, group))
+            if !cx.env.contains_key("MOD_WSGI_USER") && !has_option(user_args, &["--user"]) =>
+        {
+            vec![
+                "--user".into(),
+                user.clone(),
+                "--group".into(),
+                group.clone(),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub fn launch(
+    detection: &Detection,
+    cx: &Context<'_>,
+    web: &WebApp,
+    program: PathBuf,
+) -> Result<Launch, ServerError> {
+    let home = detection.home.display().to_string();
+    let extra = server_args(&detection.src, Server::ModWsgi, cx.env)?;
+    let mut args: Vec<String> = vec![
+        "start-server".into(),
+        "--server-root".into(),
+        server_root(cx).display().to_string(),
+        "--log-to-terminal".into(),
+        "--startup-log".into(),
+        "--port".into(),
+        cx.settings.port.to_string(),
+        "--processes".into(),
+        cx.tuning.processes.to_string(),
+        "--threads".into(),
+        cx.tuning.threads.to_string(),
+        "--shutdown-timeout".into(),
+        graceful_seconds(cx),
+        "--working-directory".into(),
+        home.clone(),
+        "--python-path".into(),
+        home,
+        "--python-path".into(),
+        cx.python_dir.display().to_string(),
+    ];
+    match &web.target {
+        Target::Module { module, callable } => args.extend([
+            "--application-type".into(),
+            "module".into(),
+            "--entry-point".into(),
+            module.clone(),
+            "--callable-object".into(),
+            callable.clone(),
+        ]),
+        Target::Script { path, callable } => args.extend([
+            "--application-type".into(),
+            "script".into(),
+            "--entry-point".into(),
+            path.display().to_string(),
+            "--callable-object".into(),
+            callable.clone(),
+        ]),
+        Target::Paste { config } => args.extend([
+            "--application-type".into(),
+            "paste".into(),
+            "--entry-point".into(),
+            config.display().to_string(),
+        ]),
+    }
+    let mut notes = Vec::new();
+    for s in &web.statics {
+        args.extend([
+            "--url-alias".into(),
+            s.url.clone(),
+            format!("{}/", s.dir.display().to_string().trim_end_matches('/')),
+        ]);
+        notes.push(format!(
+            "static files: {} served from {} by Apache",
+            s.url,
+            s.dir.display()
+        ));
+    }
+    if !["LC_ALL", "LANG"]
+        .iter()
+        .any(|v| cx.env.get(*v).is_some_and(|l| !l.is_empty()))
+        && !cx.env.contains_key("MOD_WSGI_LOCALE")
+    {
+        // mod_wsgi-express would pick en_US.UTF-8, which slim images do not have.
+        args.extend(["--locale".into(), "C.UTF-8".into()]);
+    }
+    let user = user_args(cx, &extra);
+    if let Some(name) = user.get(1) {
+        notes.push(format!(
+            "running as root: Apache serves as user {name} (set MOD_WSGI_USER/MOD_WSGI_GROUP to choose another account)"
+        ));
+    }
+    args.extend(user);
+    if cx.settings.reload {
+        notes
+            .push("reload mode: worker processes restart when a loaded source file changes".into());
+    }
+    let passed = mod_wsgi_options(cx.env);
+    if has_option(&passed, &["--processes", "--threads"]) {
+        notes.push("MOD_WSGI_PROCESSES/MOD_WSGI_THREADS override the automatic tuning".into());
+    }
+    args.extend(passed);
+    if cx.settings.reload {
+        args.push("--reload-on-changes".into());
+    }
+    args.extend(extra);
+    let mut launch = base(detection, Server::ModWsgi, program, args);
+    launch.notes = notes;
+    Ok(launch)
+}

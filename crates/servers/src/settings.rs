@@ -1,0 +1,111 @@
+//! The variables every server shares: `PORT`, `WEB_CONCURRENCY`, reload mode.
+
+use s2i_detect::Env;
+
+use crate::ServerError;
+
+/// Default listening port (the images EXPOSE it).
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// Validated common settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub port: u16,
+    /// `WEB_CONCURRENCY`: worker processes, replacing the automatic count.
+    pub web_concurrency: Option<u32>,
+    /// Restart workers when code changes (`MOD_WSGI_RELOAD_ON_CHANGES`).
+    pub reload: bool,
+}
+
+/// Whether a flag variable is set to a true value (`1`, `true`, `yes`, `on`).
+#[must_use]
+pub fn truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+impl Settings {
+    /// Reads and validates the variables.
+    ///
+    /// # Errors
+    /// `PORT` or `WEB_CONCURRENCY` is not a number in range.
+    pub fn from_env(env: &Env) -> Result<Self, ServerError> {
+        let port =
+            match env.get("PORT").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => DEFAULT_PORT,
+                Some(v) => v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    ServerError::BadNumber {
+                        variable: "PORT".into(),
+                        value: v.into(),
+                        expected: "a port number from 1 to 65535".into(),
+                    }
+                })?,
+            };
+        let web_concurrency = match env
+            .get("WEB_CONCURRENCY")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| ServerError::BadNumber {
+                        variable: "WEB_CONCURRENCY".into(),
+                        value: v.into(),
+                        expected: "a number of worker processes from 1 to 1024".into(),
+                    })?,
+            ),
+        };
+        let reload = env
+            .get("MOD_WSGI_RELOAD_ON_CHANGES")
+            .is_some_and(|v| truthy(v));
+        Ok(Self {
+            port,
+            web_concurrency,
+            reload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let s = Settings::from_env(&Env::new()).expect("defaults");
+        assert_eq!((s.port, s.web_concurrency, s.reload), (8080, None, false));
+        let s = Settings::from_env(&env(&[
+            ("PORT", "8123"),
+            ("WEB_CONCURRENCY", "3"),
+            ("MOD_WSGI_RELOAD_ON_CHANGES", "1"),
+        ]))
+        .expect("values");
+        assert_eq!((s.port, s.web_concurrency, s.reload), (8123, Some(3), true));
+    }
+
+    #[test]
+    fn bad_numbers() {
+        for (k, v) in [
+            ("PORT", "http"),
+            ("PORT", "0"),
+            ("PORT", "70000"),
+            ("WEB_CONCURRENCY", "many"),
+            ("WEB_CONCURRENCY", "0"),
+        ] {
+            let err = Settings::from_env(&env(&[(k, v)])).expect_err(v);
+            assert!(err.to_string().contains(k), "{err}");
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Worker processes and threads from the container's CPU and memory limits.
+//!
+//! Formula (documented in docs/run.md):
+//! - `cpus` = the cgroup CPU quota rounded up (`cpu.max` on cgroup v2, `cpu.cfs_quota_us /
+//!   cpu.cfs_period_us` on v1), no more than the CPUs the process may run on, at least 1;
+//! - memory allows `(limit_MiB - 64) / 128` processes (at least 1) when a limit is set;
+//! - processes = min(cpus, memory allowance), at most 12; threads per process = 8 (WSGI
+//!   applications are mostly I/O bound; threads share one copy of the app's memory);
+//! - `WEB_CONCURRENCY` replaces the process count.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Threads per process for threaded WSGI servers.
+pub const THREADS: u32 = 8;
+/// Upper bound on processes chosen automatically.
+pub const MAX_PROCESSES: u32 = 12;
+/// MiB kept for the server itself.
+const BASE_MIB: u64 = 64;
+/// MiB budgeted per application process.
+const PER_PROCESS_MIB: u64 = 128;
+
+/// The limits found and where they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// CPUs the container may use (a quota may be fractional).
+    pub cpus: f64,
+    pub cpu_source: String,
+    /// Memory limit in bytes, `None` when unlimited.
+    pub memory: Option<u64>,
+    pub memory_source: String,
+}
+
+/// The chosen worker shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuning {
+    pub processes: u32,
+    pub threads: u32,
+    /// Why, for `--dry-run`.
+    pub reason: String,
+}
+
+/// Where cgroup files are read (a fake tree in tests).
+#[derive(Debug, Clone)]
+pub struct CgroupFs {
+    /// Usually `/sys/fs/cgroup`.
+    pub root: PathBuf,
+    /// Contents of `/proc/self/cgroup`.
+    pub self_cgroup: String,
+}
+
+impl CgroupFs {
+    /// The running process's view.
+    #[must_use]
+    pub fn system() -> Self {
+        Self {
+            root: PathBuf::from("/sys/fs/cgroup"),
+            self_cgroup: fs::read_to_string("/proc/self/cgroup").unwrap_or_default(),
+        }
+    }
+
+    fn read(path: &Path) -> Option<String> {
+        fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+    }
+
+    /// Directories to look in for a controller, innermost first: the process's own cgroup, its
+    /// parents, and the mount root (inside a container the mount root is the container's cgroup).
+    fn dirs(&self, controller: Option<&str>) -> Vec<PathBuf> {
+        let (base, rel) = if let Some(controller) = controller {
+            let rel = self.self_cgroup.lines().find_map(|line| {
+                let mut parts = line.splitn(3, ':');
+                let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
+                list.split(',')
+                    .any(|c| c == controller)
+                    .then(|| path.to_owned())
+            });
+            let candidates: &[&str] = if controller == "cpu" {
+                &["cpu,cpuacct", "cpuacct,cpu", "cpu"]
+            } else {
+                &["memory"]
+            };
+            let base = candidates
+                .iter()
+                .map(|name| self.root.join(name))
+                .find(|dir| dir.is_dir())
+                .unwrap_or_else(|| self.root.join(controller));
+            (base, rel)
+        } else {
+            let rel = self
+                .self_cgroup
+                .lines()
+                .find_map(|line| line.strip_prefix("0::").map(str::to_owned));
+            (self.root.clone(), rel)
+        };
+        let mut dirs = Vec::new();
+        if let Some(rel) = rel {
+            let mut path = PathBuf::from(rel.trim_start_matches('/'));
+            loop {
+                dirs.push(base.join(&path));
+                if !path.pop() {
+                    break;
+                }
+            }
+        }
+        if !dirs.contains(&base) {
+            dirs.push(base);
+        }
+        dirs
+    }
+
+    fn is_v2(&self) -> bool {
+        self.root.join("cgroup.controllers").exists()
+    }
+
+    /// CPU quota in CPUs and the file it came from.
+    fn cpu_quota(&self) -> Option<(f64, String)> {
+        let mut best: Option<(f64, String)> = None;
+        let mut consider = |cpus: f64, source: String| {
+            if best.as_ref().is_none_or(|(b, _)| cpus < *b) {
+                best = Some((cpus, source));
+            }
+        };
+        if self.is_v2() {
+            for dir in self.dirs(None) {
+                let file = dir.join("cpu.max");
+                if let Some(text) = Self::read(&file) {
+                    let mut parts = text.split_whitespace();
+                    if let (Some(quota), Some(period)) = (parts.next(), parts.next()) {
+                        if let (Ok(q), Ok(p)) = (quota.parse::<f64>(), period.parse::<f64>()) {
+                            if q > 0.0 && p > 0.0 {
+                                consider(q / p, format!("{} = {text}", file.display()));
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            for dir in self.dirs(Some("cpu")) {
+                let quota =
+                    Self::read(&dir.join("cpu.cfs_quota_us")).and_then(|q| q.parse::<f64>().ok());
+                let period =
+                    Self::read(&dir.join("cpu.cfs_period_us")).and_then(|p| p.parse::<f64>().ok());
+                if let (Some(q), Some(p)) = (quota, period) {
+                    if q > 0.0 && p > 0.0 {
+                        consider(
+                            q / p,
+                            format!("{}/cpu.cfs_quota_us = {q}, period {p}", dir.display()),
+                        );
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// Memory limit in bytes and the file it came from.
+    fn memory_limit(&self) -> Option<(u64, String)> {
+        let (dirs, name) = if self.is_v2() {
+            (self.dirs(None), "memory.max")
+        } else {
+            (self.dirs(Some("memory")), "memory.limit_in_bytes")
+        };
+        dirs.into_iter()
+            .filter_map(|dir| {
+                let file = dir.join(name);
+                let value = Self::read(&file)?.parse::<u64>().ok()?;
+                // cgroup v1 reports "no limit" as a huge page-aligned number.
+                (value < (1 << 60)).then(|| (value, format!("{} = {value}", file.display())))
+            })
+            .min_by_key(|(v, _)| *v)
+    }
+
+    /// Reads the limits; `host_cpus` is what the scheduler lets the process use.
+    #[must_use]
+    pub fn limits(&self, host_cpus: usize) -> Limits {
+        let host = host_cpus.max(1) as f64;
+        let (cpus, cpu_source) = match self.cpu_quota() {
+            Some((q, source)) if q < host => (q, source),
+            Some((_, source)) => (
+                host,
+                format!("{host_cpus} CPUs available ({source} allows more)"),
+            ),
+            None => (
+                host,
+                format!("{host_cpus} CPUs available, no cgroup CPU quota"),
+            ),
+        };
+        let (memory, memory_source) = match self.memory_limit() {
+            Some((m, source)) => (Some(m), source),
+            None => (None, "no cgroup memory limit".to_owned()),
+        };
+        Limits {
+            cpus,
+            cpu_source,
+            memory,
+            memory_source,
+        }
+    }
+}
+
+/// Applies the formula; `web_concurrency` (the user's `WEB_CONCURRENCY`) wins.
+#[must_use]
+pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let cpus = (limits.cpus.ceil() as u32).max(1);
+    let by_memory = limits
+        .memory
+        .map(|bytes| (((bytes >> 20).saturating_sub(BASE_MIB)) / PER_PROCESS_MIB).max(1));
+    let by_memory = by_memory.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+    let auto = cpus.min(by_memory.unwrap_or(u32::MAX)).min(MAX_PROCESSES);
+    let memory = limits.memory.map_or_else(
+        || "no memory limit".to_owned(),
+        |m| format!("{} MiB", m >> 20),
+    );
+    let basis = format!(
+        "{:.2} CPUs ({}), memory {memory} ({})",
+        limits.cpus, limits.cpu_source, limits.memory_source
+    );
+    match web_concurrency {
+        Some(n) => Tuning {
+            processes: n,
+            threads: THREADS,
+            reason: format!("WEB_CONCURRENCY={n} processes; {THREADS} threads each; {basis}"),
+        },
+        None => Tuning {
+            processes: auto,
+            threads: THREADS,
+            reason: format!(
+                "{auto} processes = min(ceil(CPUs) {cpus}, memory allowance {}, {MAX_PROCESSES}); {THREADS} threads each; {basis}",
+                by_memory.map_or_else(|| "unlimited".to_owned(), |m| m.to_string())
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn cgroup_v2_quota_and_memory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(&root.join("cgroup.controllers"), "cpu memory");
+        write(&root.join("kubepods/pod1/cpu.max"), "150000 100000");
+        write(&root.join("kubepods/pod1/memory.max"), "536870912");
+        write(&root.join("kubepods/cpu.max"), "max 100000");
+        let fs = CgroupFs {
+            root: root.to_path_buf(),
+            self_cgroup: "0::/kubepods/pod1\n".into(),
+        };
+        let limits = fs.limits(8);
+        assert!((limits.cpus - 1.5).abs() < 1e-9, "{limits:?}");
+        assert_eq!(limits.memory, Some(512 << 20));
+        let t = tune(&limits, None);
+        // ceil(1.5) = 2 CPUs; (512 - 64) / 128 = 3 by memory.
+        assert_eq!((t.processes, t.threads), (2, THREADS));
+    }
+
+    #[test]
+    fn cgroup_v2_unlimited_uses_host_cpus() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(&dir.path().join("cgroup.controllers"), "cpu");
+        write(&dir.path().join("cpu.max"), "max 100000");
+        write(&dir.path().join("memory.max"), "max");
+        let fs = CgroupFs {
+            root: dir.path().to_path_buf(),
+            self_cgroup: "0::/\n".into(),
+        };
+        let limits = fs.limits(4);
+        assert_eq!(limits.memory, None);
+        assert_eq!(tune(&limits, None).processes, 4);
+        assert_eq!(tune(&limits, Some(7)).processes, 7);
+    }
+
+    #[test]
+    fn cgroup_v1_quota_and_small_memory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(
+            &root.join("cpu,cpuacct/docker/abc/cpu.cfs_quota_us"),
+            "400000",
+        );
+        write(
+            &root.join("cpu,cpuacct/docker/abc/cpu.cfs_period_us"),
+            "100000",
+        );
+        write(
+            &root.join("memory/docker/abc/memory.limit_in_bytes"),
+            "268435456",
+        );
+        write(
+            &root.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712",
+        );
+        let fs = CgroupFs {
+            root: root.to_path_buf(),
+            self_cgroup: "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n".into(),
+        };
+        let limits = fs.limits(16);
+        assert!((limits.cpus - 4.0).abs() < 1e-9, "{limits:?}");
+        assert_eq!(limits.memory, Some(256 << 20));
+        // (256 - 64) / 128 = 1 process by memory.
+        assert_eq!(tune(&limits, None).processes, 1);
+    }
+
+    #[test]
+    fn cap_on_big_machines() {
+        let limits = Limits {
+            cpus: 64.0,
+            cpu_source: String::new(),
+            memory: None,
+            memory_source: String::new(),
+        };
+        assert_eq!(tune(&limits, None).processes, MAX_PROCESSES);
+    }
+}

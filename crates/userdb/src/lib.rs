@@ -1,0 +1,286 @@
+//! Account database tasks for containers: a passwd entry for an arbitrary UID (OpenShift runs
+//! images as a random UID with GID 0 and no passwd entry, which breaks `getpwuid`, `whoami` and
+//! `~`), and the unprivileged account a root-started server drops to.
+//!
+//! Reads the files directly (no NSS calls): the binaries are static and containers use files.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// One line of a passwd file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+}
+
+/// Parses passwd text.
+#[must_use]
+pub fn accounts(passwd: &str) -> Vec<Account> {
+    passwd
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() < 7 {
+                return None;
+            }
+            Some(Account {
+                name: f[0].to_owned(),
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                home: f[5].to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The name of group `gid` in group-file text.
+#[must_use]
+pub fn group_name(group: &str, gid: u32) -> Option<String> {
+    group.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (f.len() >= 3 && f[2].parse::<u32>().ok() == Some(gid)).then(|| f[0].to_owned())
+    })
+}
+
+/// What was done so the UID has a passwd entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provision {
+    /// The UID already has an entry.
+    Present { name: String },
+    /// An entry was appended to the (writable) passwd file.
+    Appended { name: String, path: PathBuf },
+    /// A copy of the passwd file plus the entry was written; nss_wrapper must be preloaded with
+    /// these variables.
+    NssWrapper {
+        name: String,
+        env: Vec<(String, String)>,
+    },
+}
+
+/// Giving the UID an entry failed.
+#[derive(Debug)]
+pub enum ProvisionError {
+    /// Neither the passwd file was writable nor nss_wrapper available.
+    NoWay {
+        uid: u32,
+        passwd: PathBuf,
+        tried_libs: Vec<PathBuf>,
+    },
+    /// A file could not be read or written.
+    Io { path: PathBuf, error: io::Error },
+}
+
+impl std::fmt::Display for ProvisionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoWay {
+                uid,
+                passwd,
+                tried_libs,
+            } => write!(
+                f,
+                "UID {uid} has no entry in {} and it is not writable; nss_wrapper is not installed (looked for {})",
+                passwd.display(),
+                tried_libs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ProvisionError {}
+
+/// Where nss_wrapper is installed on Debian and Fedora-like systems.
+pub const NSS_WRAPPER_LIBS: [&str; 4] = [
+    "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
+    "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so",
+    "/usr/lib64/libnss_wrapper.so",
+    "/usr/lib/libnss_wrapper.so",
+];
+
+/// Inputs of [`ensure_entry`].
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub uid: u32,
+    pub gid: u32,
+    /// Home directory for a new entry.
+    pub home: &'a Path,
+    /// Usually `/etc/passwd`.
+    pub passwd: &'a Path,
+    /// Usually `/etc/group` (given to nss_wrapper).
+    pub group: &'a Path,
+    /// Writable directory for the nss_wrapper copy.
+    pub state_dir: &'a Path,
+    /// Candidate nss_wrapper libraries.
+    pub libs: &'a [PathBuf],
+}
+
+/// Makes sure `uid` has a passwd entry: nothing to do, append to a writable passwd file, or a
+/// copy for nss_wrapper.
+///
+/// # Errors
+/// No way to give the UID an entry, or a file cannot be read or written.
+pub fn ensure_entry(req: &Request<'_>) -> Result<Provision, ProvisionError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| ProvisionError::Io { path, error }
+    };
+    let text = fs::read_to_string(req.passwd).or_else(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            Ok(String::new())
+        } else {
+            Err(io_err(req.passwd)(e))
+        }
+    })?;
+    let existing = accounts(&text);
+    if let Some(a) = existing.iter().find(|a| a.uid == req.uid) {
+        return Ok(Provision::Present {
+            name: a.name.clone(),
+        });
+    }
+    let name = if existing.iter().any(|a| a.name == "default") {
+        format!("user{}", req.uid)
+    } else {
+        "default".to_owned()
+    };
+    let entry = format!(
+        "{name}:x:{}:{}:Default Application User:{}:/bin/sh\n",
+        req.uid,
+        req.gid,
+        req.home.display()
+    );
+    let separator = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    if let Ok(mut file) = OpenOptions::new().append(true).open(req.passwd) {
+        file.write_all(format!("{separator}{entry}").as_bytes())
+            .map_err(io_err(req.passwd))?;
+        return Ok(Provision::Appended {
+            name,
+            path: req.passwd.to_path_buf(),
+        });
+    }
+    let Some(lib) = req.libs.iter().find(|l| l.is_file()) else {
+        return Err(ProvisionError::NoWay {
+            uid: req.uid,
+            passwd: req.passwd.to_path_buf(),
+            tried_libs: req.libs.to_vec(),
+        });
+    };
+    fs::create_dir_all(req.state_dir).map_err(io_err(req.state_dir))?;
+    let copy = req.state_dir.join("passwd");
+    fs::write(&copy, format!("{text}{separator}{entry}")).map_err(io_err(&copy))?;
+    Ok(Provision::NssWrapper {
+        name,
+        env: vec![
+            ("LD_PRELOAD".into(), lib.display().to_string()),
+            ("NSS_WRAPPER_PASSWD".into(), copy.display().to_string()),
+            ("NSS_WRAPPER_GROUP".into(), req.group.display().to_string()),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+
+    fn request<'a>(dir: &'a Path, passwd: &'a Path, libs: &'a [PathBuf], uid: u32) -> Request<'a> {
+        Request {
+            uid,
+            gid: 0,
+            home: Path::new("/opt/app-root/src"),
+            passwd,
+            group: Path::new("/etc/group"),
+            state_dir: dir,
+            libs,
+        }
+    }
+
+    #[test]
+    fn parses_accounts_and_groups() {
+        let a = accounts(PASSWD);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[1].name, "nobody");
+        assert_eq!(
+            group_name("root:x:0:\nnogroup:x:65534:\n", 65534).as_deref(),
+            Some("nogroup")
+        );
+    }
+
+    #[test]
+    fn present_uid_is_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let passwd = dir.path().join("passwd");
+        fs::write(&passwd, PASSWD).expect("write");
+        let p = ensure_entry(&request(dir.path(), &passwd, &[], 65534)).expect("ok");
+        assert_eq!(
+            p,
+            Provision::Present {
+                name: "nobody".into()
+            }
+        );
+    }
+
+    #[test]
+    fn writable_passwd_gets_an_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let passwd = dir.path().join("passwd");
+        fs::write(&passwd, PASSWD).expect("write");
+        let p = ensure_entry(&request(dir.path(), &passwd, &[], 1000123)).expect("ok");
+        assert!(
+            matches!(p, Provision::Appended { ref name, .. } if name == "default"),
+            "{p:?}"
+        );
+        let text = fs::read_to_string(&passwd).expect("read");
+        assert!(
+            text.ends_with(
+                "default:x:1000123:0:Default Application User:/opt/app-root/src:/bin/sh\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn read_only_passwd_uses_nss_wrapper_copy() {
+        if nix_is_root() {
+            // root can write a 0444 file; the unprivileged case is covered by test/tests/run.rs.
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let passwd = dir.path().join("passwd");
+        fs::write(&passwd, PASSWD).expect("write");
+        fs::set_permissions(&passwd, fs::Permissions::from_mode(0o444)).expect("chmod");
+        let lib = dir.path().join("libnss_wrapper.so");
+        fs::write(&lib, "").expect("lib");
+        let libs = [lib];
+        let p = ensure_entry(&request(dir.path(), &passwd, &libs, 1000123)).expect("ok");
+        assert!(matches!(p, Provision::NssWrapper { .. }), "{p:?}");
+    }
+
+    #[test]
+    fn missing_passwd_dir_without_wrapper_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let passwd = dir.path().join("no/such/passwd");
+        let err = ensure_entry(&request(dir.path(), &passwd, &[], 1000123)).expect_err("no way");
+        assert!(err.to_string().contains("1000123"), "{err}");
+    }
+
+    fn nix_is_root() -> bool {
+        fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false)
+    }
+}

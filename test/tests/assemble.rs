@@ -1,0 +1,922 @@
+//! `assemble`, `save-artifacts` and `usage` in host mode: real virtualenvs (Debian's
+//! /usr/bin/python3), real uv and pip against PyPI, real Django.
+//!
+//! Downloads are cached across tests and runs in `build/test-cache/` (UV_CACHE_DIR,
+//! PIP_CACHE_DIR); the artifacts tests use their own cache so they see a real cold build.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use python_s2i_tests::{bin, fixture, repo};
+use tempfile::TempDir;
+
+/// A finished assemble: exit code and both streams.
+struct Built {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Built {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    fn assert_ok(&self) {
+        assert_eq!(self.code, Some(0), "assemble failed:\n{}", self.all());
+    }
+
+    #[track_caller]
+    fn assert_failed_with(&self, needles: &[&str]) {
+        assert_eq!(self.code, Some(1), "assemble should fail:\n{}", self.all());
+        assert!(
+            self.stderr.contains(" !     ERROR: "),
+            "no error headline:\n{}",
+            self.all()
+        );
+        for needle in needles {
+            assert!(
+                self.all().contains(needle),
+                "{needle:?} missing from:\n{}",
+                self.all()
+            );
+        }
+    }
+}
+
+fn cache_dir(name: &str) -> PathBuf {
+    let dir = repo().join("build/test-cache").join(name);
+    fs::create_dir_all(&dir).expect("cache dir");
+    dir
+}
+
+/// An assemble command for host mode with the shared caches, uv from `build/tools/bin`, and
+/// gunicorn as the server (pure Python, so most tests need no compiler; one test builds
+/// mod_wsgi).
+fn assemble_command(source: &Path, app_root: &Path) -> Command {
+    let path = format!(
+        "{}:{}",
+        repo().join("build/tools/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new(bin("assemble"));
+    command
+        .arg(source)
+        .env("APP_ROOT", app_root)
+        .env("PATH", path)
+        .env("PYTHON", "/usr/bin/python3")
+        .env("UV_CACHE_DIR", cache_dir("uv"))
+        .env("PIP_CACHE_DIR", cache_dir("pip"))
+        .env("S2I_ARTIFACTS_DIR", app_root.with_extension("no-artifacts"))
+        .env("APP_SERVER", "gunicorn");
+    for var in [
+        "APP_HOME",
+        "S2I_INSTALLER",
+        "S2I_PACKAGE_MANAGER",
+        "DISABLE_COLLECTSTATIC",
+        "DJANGO_SETTINGS_MODULE",
+        "VIRTUAL_ENV",
+        "PIP_FIND_LINKS",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn finish(command: &mut Command) -> Built {
+    let out: Output = command.output().expect("run assemble");
+    Built {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn assemble(source: &Path, app_root: &Path, env: &[(&str, &str)]) -> Built {
+    let mut command = assemble_command(source, app_root);
+    command.envs(env.iter().copied());
+    finish(&mut command)
+}
+
+fn app_root() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("app-root");
+    (dir, root)
+}
+
+fn facts(app_root: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(app_root.join(".python-s2i/facts.json")).expect("facts.json");
+    serde_json::from_str(&text).expect("facts.json parses")
+}
+
+/// Runs the virtualenv's python with `code`; returns stdout.
+fn python(app_root: &Path, code: &str) -> String {
+    let out = Command::new(app_root.join("bin/python"))
+        .args(["-c", code])
+        .output()
+        .expect("venv python");
+    assert!(
+        out.status.success(),
+        "python -c {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A copy of a fixture to modify.
+fn copy_fixture(name: &str, into: &Path) -> PathBuf {
+    let to = into.join(name);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture(name))
+        .arg(&to)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    to
+}
+
+#[test]
+fn pip_requirements_output_shape_facts_and_permissions() {
+    let (_dir, root) = app_root();
+    let built = assemble(&fixture("assemble_pip_basic"), &root, &[]);
+    built.assert_ok();
+    // Fixed shape: the step headers in order, commands quoted, a summary.
+    let headers: Vec<&str> = built
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("-----> "))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "-----> Installing the source",
+            "-----> Reusing the previous build's artifacts",
+            "-----> Preparing the virtualenv",
+            "-----> Running pre-build hooks",
+            "-----> Installing dependencies",
+            "-----> Installing the server",
+            "-----> Running build hooks",
+            "-----> Recording what run needs",
+            "-----> Fixing permissions for group 0",
+            "-----> Summary",
+        ],
+        "{}",
+        built.stdout
+    );
+    assert!(
+        built.stdout.contains("uv pip install --python "),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        built.stdout.contains(" -r requirements.txt"),
+        "{}",
+        built.stdout
+    );
+    assert!(built
+        .stdout
+        .contains("Server:       gunicorn (chosen by APP_SERVER (gunicorn))"));
+    // Installed for real.
+    assert_eq!(
+        python(&root, "import six; print(six.__version__)"),
+        "1.16.0"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+    assert!(root.join("src/wsgi.py").is_file());
+    // The record run reads.
+    let facts = facts(&root);
+    assert_eq!(facts["python"]["version"], "3.11");
+    assert_eq!(facts["package_manager"], "pip");
+    assert_eq!(facts["servers_installed"], serde_json::json!(["gunicorn"]));
+    // Group 0 can use everything: group rw, group x where the owner has x and on directories.
+    for path in [
+        root.join("src/wsgi.py"),
+        root.join("bin/python"),
+        root.join("src"),
+        root.join("lib"),
+    ] {
+        let meta = fs::symlink_metadata(&path).expect("meta");
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        let mode = meta.permissions().mode();
+        assert_eq!(meta.gid(), 0, "{}", path.display());
+        assert_eq!(mode & 0o060, 0o060, "{} mode {mode:o}", path.display());
+        if meta.is_dir() || mode & 0o100 != 0 {
+            assert_eq!(mode & 0o010, 0o010, "{} mode {mode:o}", path.display());
+        }
+    }
+}
+
+#[test]
+fn requirements_with_editable_app_git_url_and_hashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A git repository to install from with a git+file:// URL (no network host needed).
+    let repo_dir = dir.path().join("localdep");
+    fs::create_dir(&repo_dir).expect("mkdir");
+    fs::write(repo_dir.join("setup.py"), "from setuptools import setup\nsetup(name='localdep', version='2.0', py_modules=['localdep'])\n").expect("write");
+    fs::write(repo_dir.join("localdep.py"), "VALUE = 'from git'\n").expect("write");
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(&repo_dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    let app = copy_fixture("assemble_requirements_editable", dir.path());
+    fs::write(
+        app.join("requirements.txt"),
+        format!("-e .\nlocaldep @ git+file://{}\n", repo_dir.display()),
+    )
+    .expect("write");
+    let root = dir.path().join("root");
+    let built = assemble(&app, &root, &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("installs the app itself"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(&root, "import localdep; print(localdep.VALUE)"),
+        "from git"
+    );
+    assert_eq!(
+        python(
+            &root,
+            "import mypkg, os; print(os.path.dirname(mypkg.__file__))"
+        ),
+        root.join("src/mypkg").display().to_string()
+    );
+    assert_eq!(facts(&root)["package"]["name"], "mypkg");
+    assert_eq!(
+        facts(&root)["package"]["modules"],
+        serde_json::json!(["mypkg"])
+    );
+
+    let (_d, root) = app_root();
+    assemble(&fixture("assemble_requirements_hashes"), &root, &[]).assert_ok();
+    assert_eq!(
+        python(&root, "import six; print(six.__version__)"),
+        "1.16.0"
+    );
+}
+
+#[test]
+fn setup_py_and_pyproject_are_installed_as_packages() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_setup_py"), &root, &[]);
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains("Installing the application as a package (setup.py)"));
+    assert_eq!(facts(&root)["package"]["name"], "setuppy-app");
+    assert_eq!(
+        facts(&root)["package"]["modules"],
+        serde_json::json!(["setuppyapp"])
+    );
+    python(&root, "import six, setuppyapp");
+
+    let (_d, root) = app_root();
+    assemble(&fixture("assemble_pyproject"), &root, &[]).assert_ok();
+    assert_eq!(facts(&root)["package"]["name"], "pyproj-app");
+    python(&root, "import six, pyprojapp");
+
+    // The sclorg switches turn it off.
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_pyproject"),
+        &root,
+        &[("DISABLE_PYPROJECT_TOML_PROCESSING", "1")],
+    );
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains("DISABLE_PYPROJECT_TOML_PROCESSING is set"));
+    assert!(facts(&root)["package"].is_null());
+}
+
+#[test]
+fn lock_files_of_uv_pipenv_and_poetry_install_default_packages_only() {
+    for (name, manager) in [
+        ("assemble_uv_lock", "uv"),
+        ("assemble_pipenv", "pipenv"),
+        ("assemble_poetry", "poetry"),
+    ] {
+        let (_d, root) = app_root();
+        let built = assemble(&fixture(name), &root, &[]);
+        built.assert_ok();
+        assert_eq!(facts(&root)["package_manager"], manager, "{name}");
+        assert_eq!(
+            python(&root, "import six; print(six.__version__)"),
+            "1.16.0",
+            "{name}"
+        );
+        let dev = python(
+            &root,
+            "import importlib.util as u; print(u.find_spec('idna') is None)",
+        );
+        assert_eq!(dev, "True", "{name}: dev dependency installed");
+        assert!(
+            root.join("bin/gunicorn").is_file(),
+            "{name}: server kept after the lock install"
+        );
+    }
+}
+
+#[test]
+fn pip_installer_can_be_forced_and_uv_is_installed_when_missing() {
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_pip_basic"),
+        &root,
+        &[("S2I_INSTALLER", "pip")],
+    );
+    built.assert_ok();
+    assert!(built.stdout.contains("Installer: pip (S2I_INSTALLER=pip)"));
+    assert!(
+        built.stdout.contains("-m pip install -r requirements.txt"),
+        "{}",
+        built.stdout
+    );
+    python(&root, "import six");
+
+    // No uv on PATH: assemble pip-installs it into the virtualenv and uses it.
+    let (_d, root) = app_root();
+    let mut command = assemble_command(&fixture("assemble_pip_basic"), &root);
+    command.env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    let built = finish(&mut command);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("installing it with pip"),
+        "{}",
+        built.stdout
+    );
+    assert!(root.join("bin/uv").is_file());
+    assert!(built
+        .stdout
+        .contains(&format!("{} pip install", root.join("bin/uv").display())));
+}
+
+#[test]
+fn ca_bundle_given_as_pip_cert_reaches_uv() {
+    // This machine reaches PyPI through a TLS-inspecting proxy whose CA is only in the host
+    // bundle: without it uv fails; with PIP_CERT alone (translated to SSL_CERT_FILE) it works.
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |root: &Path, cert: Option<&str>| {
+        let mut command = assemble_command(&fixture("assemble_pip_basic"), root);
+        command
+            .env("UV_CACHE_DIR", dir.path().join("fresh-uv-cache"))
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
+            .env_remove("PIP_CERT");
+        if let Some(cert) = cert {
+            command.env("PIP_CERT", cert);
+        }
+        finish(&mut command)
+    };
+    let with = run(&dir.path().join("with"), Some(bundle));
+    with.assert_ok();
+    let empty = dir.path().join("empty.pem");
+    fs::write(&empty, "").expect("write");
+    let without = run(
+        &dir.path().join("without"),
+        Some(empty.to_str().expect("utf8")),
+    );
+    assert_eq!(without.code, Some(1), "{}", without.all());
+    assert!(without.stderr.contains("ERROR: "), "{}", without.all());
+}
+
+#[test]
+fn hooks_in_every_location_run_in_order_with_environment_files() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_hooks_all"), &root, &[]);
+    built.assert_ok();
+    let log = fs::read_to_string(root.join("hooks.log")).expect("hooks.log");
+    let venv_python = root.join("bin/python").display().to_string();
+    let lines: Vec<&str> = log.lines().collect();
+    let expected_order = [
+        ".s2i/action_hooks/pre-build",
+        ".warpdrive/action_hooks/pre-build",
+        ".docker/action_hooks/pre-build",
+        ".whiskey/action_hooks/pre-build",
+        "bin/pre_compile",
+        ".s2i/action_hooks/build",
+        "env from-warpdrive from-s2i-environment",
+        ".warpdrive/action_hooks/build",
+        ".docker/action_hooks/build",
+        ".whiskey/action_hooks/build",
+        "bin/post_compile",
+    ];
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            if l.starts_with("env ") {
+                *l
+            } else {
+                l.split(' ').next().unwrap_or("")
+            }
+        })
+        .collect();
+    assert_eq!(names, expected_order, "{log}");
+    for line in lines.iter().filter(|l| !l.starts_with("env ")) {
+        assert!(
+            line.contains("from-build-env"),
+            "build-env not sourced for: {line}"
+        );
+        assert!(
+            line.ends_with(&venv_python),
+            "virtualenv not first on PATH: {line}"
+        );
+    }
+    assert!(built
+        .stdout
+        .contains("bin/post_compile is not executable: making it executable, as Heroku does"));
+    assert!(built
+        .stdout
+        .contains("Sourcing the .warpdrive/action_hooks/build-env hook"));
+}
+
+#[test]
+fn failing_hook_stops_the_build_naming_it_and_its_exit_code() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_hook_fails"), &root, &[]);
+    built.assert_failed_with(&[
+        "preparing assets",
+        "The .s2i/action_hooks/pre-build hook failed: it exited with code 3",
+    ]);
+    assert!(
+        !built.stdout.contains("-----> Installing dependencies"),
+        "went on after the hook"
+    );
+}
+
+#[test]
+fn non_executable_hook_is_an_error_not_skipped() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_hook_not_executable"), &root, &[]);
+    built.assert_failed_with(&[
+        "The .s2i/action_hooks/build hook is not executable",
+        "chmod +x .s2i/action_hooks/build && git update-index --chmod=+x .s2i/action_hooks/build",
+    ]);
+}
+
+#[test]
+fn django_with_static_root_records_facts_and_collects() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_django_static_root"), &root, &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("manage.py collectstatic --noinput"),
+        "{}",
+        built.stdout
+    );
+    let django = &facts(&root)["django"];
+    assert_eq!(django["settings_module"], "mysite.settings");
+    assert_eq!(django["wsgi_application"], "mysite.wsgi.application");
+    assert_eq!(django["asgi_application"], "mysite.asgi.application");
+    assert_eq!(django["static_url"], "/static/");
+    assert_eq!(django["staticfiles_installed"], true);
+    assert!(django["wrapper_settings_module"].is_null());
+    let static_root = root.join("src/staticfiles");
+    assert_eq!(django["static_root"], static_root.display().to_string());
+    assert!(static_root.join("admin/css/base.css").is_file());
+}
+
+#[test]
+fn django_without_static_root_gets_a_wrapper_settings_module() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_django_no_static_root"), &root, &[]);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("--settings=python_s2i_django_settings"),
+        "{}",
+        built.stdout
+    );
+    let django = &facts(&root)["django"];
+    assert_eq!(
+        django["wrapper_settings_module"],
+        "python_s2i_django_settings"
+    );
+    let static_root = root.join(".python-s2i/django_static_root");
+    assert_eq!(django["static_root"], static_root.display().to_string());
+    assert!(static_root.join("admin/css/base.css").is_file());
+    let wrapper = fs::read_to_string(root.join(".python-s2i/python/python_s2i_django_settings.py"))
+        .expect("wrapper");
+    assert!(wrapper.contains("from mysite.settings import *"));
+    // The wrapper is importable the way run will use it.
+    let out = Command::new(root.join("bin/python"))
+        .args([
+            "-c",
+            "from django.conf import settings; print(settings.STATIC_ROOT, settings.SECRET_KEY)",
+        ])
+        .env(
+            "PYTHONPATH",
+            format!(
+                "{}:{}",
+                root.join(".python-s2i/python").display(),
+                root.join("src").display()
+            ),
+        )
+        .env("DJANGO_SETTINGS_MODULE", "python_s2i_django_settings")
+        .output()
+        .expect("python");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{} test-only-not-secret", static_root.display())
+    );
+
+    // DISABLE_COLLECTSTATIC skips it (still recording the facts).
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_django_no_static_root"),
+        &root,
+        &[("DISABLE_COLLECTSTATIC", "1")],
+    );
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains("DISABLE_COLLECTSTATIC is set: collectstatic skipped"));
+    assert!(!root.join(".python-s2i/django_static_root").exists());
+    assert_eq!(facts(&root)["django"]["settings_module"], "mysite.settings");
+}
+
+#[test]
+fn django_without_staticfiles_is_skipped_with_a_note() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_django_no_staticfiles"), &root, &[]);
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains("django.contrib.staticfiles is not in INSTALLED_APPS: collectstatic skipped"));
+    assert_eq!(facts(&root)["django"]["staticfiles_installed"], false);
+}
+
+#[test]
+fn collectstatic_failure_shows_traceback_command_and_fix() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_django_collectstatic_fails"), &root, &[]);
+    built.assert_failed_with(&[
+        "Django's collectstatic failed",
+        "Traceback (most recent call last)",
+        "missing-image.png",
+        "manage.py collectstatic --noinput` exited with code 1",
+        "DISABLE_COLLECTSTATIC=1",
+    ]);
+}
+
+#[test]
+fn unknown_package_is_named() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_bad_package"), &root, &[]);
+    built.assert_failed_with(&[
+        "Package \"djangoo-restframework-nonexistent\" was not found",
+        "Check the spelling",
+    ]);
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_bad_package"),
+        &root,
+        &[("S2I_INSTALLER", "pip")],
+    );
+    built.assert_failed_with(&["Package \"djangoo-restframework-nonexistent\" was not found"]);
+}
+
+#[test]
+fn requirements_that_do_not_parse() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_bad_requirements"), &root, &[]);
+    built.assert_failed_with(&["A requirements file does not parse", "Django>>=4.2"]);
+}
+
+#[test]
+fn conflicting_package_managers_are_named() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_multiple_managers"), &root, &[]);
+    built.assert_failed_with(&[
+        "Multiple package manager files were found",
+        "requirements.txt (pip)",
+        "uv.lock (uv)",
+        "S2I_PACKAGE_MANAGER",
+    ]);
+    // An explicit choice resolves it.
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_multiple_managers"),
+        &root,
+        &[("S2I_PACKAGE_MANAGER", "uv")],
+    );
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains("requirements.txt is not used: S2I_PACKAGE_MANAGER=uv"));
+}
+
+#[test]
+fn missing_or_file_source_dir() {
+    let (dir, root) = app_root();
+    let built = assemble(&dir.path().join("no-such-source"), &root, &[]);
+    built.assert_failed_with(&["The source directory", "no-such-source", "does not exist"]);
+    let file = dir.path().join("file");
+    fs::write(&file, "").expect("write");
+    let built = assemble(&file, &root, &[]);
+    built.assert_failed_with(&["is not a directory"]);
+}
+
+#[test]
+fn app_root_not_writable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    fs::write(&file, "").expect("write");
+    let built = assemble(&fixture("assemble_pip_basic"), &file.join("app-root"), &[]);
+    built.assert_failed_with(&["APP_ROOT is not writable", "Point APP_ROOT at a directory"]);
+}
+
+#[test]
+fn unknown_server_and_installer_names() {
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_pip_basic"),
+        &root,
+        &[("APP_SERVER", "gunicorm")],
+    );
+    built.assert_failed_with(&["APP_SERVER names an unknown server: \"gunicorm\""]);
+    let (_d, root) = app_root();
+    let built = assemble(
+        &fixture("assemble_pip_basic"),
+        &root,
+        &[("S2I_INSTALLER", "conda")],
+    );
+    built.assert_failed_with(&["S2I_INSTALLER=conda is not an installer"]);
+}
+
+#[test]
+fn mod_wsgi_is_the_default_server_and_built_against_apache() {
+    let (_d, root) = app_root();
+    let built = assemble(&fixture("assemble_pip_basic"), &root, &[("APP_SERVER", "")]);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("mod_wsgi-express is not installed yet (chosen by the default (auto))"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        facts(&root)["servers_installed"],
+        serde_json::json!(["mod_wsgi-express"])
+    );
+    let out = Command::new(root.join("bin/mod_wsgi-express"))
+        .arg("module-location")
+        .output()
+        .expect("mod_wsgi-express");
+    let module = String::from_utf8_lossy(&out.stdout);
+    assert!(Path::new(module.trim()).is_file(), "{module}");
+}
+
+fn save_artifacts(app_root: &Path, into: &Path) {
+    fs::create_dir_all(into).expect("mkdir");
+    let mut save = Command::new(bin("save-artifacts"))
+        .env("APP_ROOT", app_root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("save-artifacts");
+    let stdout = save.stdout.take().expect("stdout");
+    let untar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(into)
+        .stdin(stdout)
+        .status()
+        .expect("tar");
+    let out = save.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(untar.success());
+}
+
+#[test]
+fn rebuild_from_saved_artifacts_reuses_the_caches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = dir.path().join("first");
+    // Default cache locations (under $APP_ROOT), as in an image.
+    let mut command = assemble_command(&fixture("assemble_pip_basic"), &first);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR");
+    finish(&mut command).assert_ok();
+    let artifacts = dir.path().join("artifacts");
+    save_artifacts(&first, &artifacts);
+    assert!(artifacts.join("python-s2i-artifacts.json").is_file());
+    assert!(artifacts.join("uv").is_dir());
+
+    let second = dir.path().join("second");
+    let mut command = assemble_command(&fixture("assemble_pip_basic"), &second);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR")
+        .env("S2I_ARTIFACTS_DIR", &artifacts);
+    let built = finish(&mut command);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("Reusing the uv cache(s)"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        !built.all().contains("Downloading"),
+        "downloaded again:\n{}",
+        built.all()
+    );
+    assert_eq!(
+        python(&second, "import six; print(six.__version__)"),
+        "1.16.0"
+    );
+}
+
+#[test]
+fn corrupt_truncated_or_foreign_artifacts_give_a_warning_and_a_clean_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Truncated tar: the manifest (last entry) is missing.
+    let truncated = dir.path().join("truncated");
+    fs::create_dir_all(truncated.join("uv/archive-v0")).expect("mkdir");
+    fs::write(truncated.join("uv/archive-v0/half"), "garbage").expect("write");
+    // Another Python version.
+    let foreign = dir.path().join("foreign");
+    fs::create_dir_all(foreign.join("uv")).expect("mkdir");
+    fs::write(
+        foreign.join("python-s2i-artifacts.json"),
+        r#"{"format":1,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
+    )
+    .expect("write");
+    // Garbage manifest.
+    let corrupt = dir.path().join("corrupt");
+    fs::create_dir_all(&corrupt).expect("mkdir");
+    fs::write(
+        corrupt.join("python-s2i-artifacts.json"),
+        "\u{0}\u{1}not json",
+    )
+    .expect("write");
+    for (artifacts, warning) in [
+        (&truncated, "the artifacts are incomplete"),
+        (
+            &foreign,
+            "made with Python 2.7, this build uses Python 3.11",
+        ),
+        (&corrupt, "is corrupt"),
+    ] {
+        let root = dir.path().join(format!(
+            "root-{}",
+            artifacts
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("x")
+        ));
+        let mut command = assemble_command(&fixture("assemble_pip_basic"), &root);
+        command.env("S2I_ARTIFACTS_DIR", artifacts);
+        let built = finish(&mut command);
+        built.assert_ok();
+        assert!(
+            built.stdout.contains(" !     Warning: "),
+            "{}",
+            built.stdout
+        );
+        assert!(
+            built.stdout.contains(warning),
+            "{warning:?} not in:\n{}",
+            built.stdout
+        );
+        assert!(built.stdout.contains("this is a clean build"));
+        python(&root, "import six");
+    }
+}
+
+#[test]
+fn save_artifacts_without_a_build_and_into_a_closed_pipe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(bin("save-artifacts"))
+        .env("APP_ROOT", dir.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), 1024, "an empty tar is two zero blocks");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to save"));
+
+    // A reader that goes away early is not a crash.
+    let (_d, root) = app_root();
+    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    fs::write(
+        root.join(".python-s2i/python-s2i-artifacts.json"),
+        serde_json::json!({"format":1,"python_version":"3.11","dependency_digest":"x","caches":[["uv", root.join("lib")]]}).to_string(),
+    )
+    .expect("manifest pointing at a large directory");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' | head -c 100 > /dev/null; exit ${{PIPESTATUS[0]}}",
+            bin("save-artifacts").display()
+        ))
+        .env("APP_ROOT", &root)
+        .output()
+        .expect("bash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn usage_explains_the_builder() {
+    let out = Command::new(bin("usage")).output().expect("usage");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "s2i build",
+        "oc new-app",
+        "APP_SERVER",
+        "PIP_INDEX_URL",
+        "DISABLE_COLLECTSTATIC",
+        "S2I_INSTALLER",
+        "--incremental",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' | head -1 > /dev/null; exit ${{PIPESTATUS[0]}}",
+            bin("usage").display()
+        ))
+        .status()
+        .expect("bash");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
+    let (_d, root) = app_root();
+    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    let built = assemble(
+        &fixture("assemble_pip_basic"),
+        &root,
+        &[("UPGRADE_PIP_TO_LATEST", "1"), ("S2I_INSTALLER", "pip")],
+    );
+    built.assert_ok();
+    assert!(built
+        .stdout
+        .contains(&format!("Using the virtualenv at {}", root.display())));
+    assert!(
+        built.stdout.contains("-m pip install --upgrade pip"),
+        "{}",
+        built.stdout
+    );
+    assert!(built
+        .stdout
+        .contains("gunicorn is installed (chosen by APP_SERVER"));
+}
+
+#[test]
+fn pip_index_url_reaches_uv_and_user_variables_beat_environment_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::create_dir_all(app.join(".s2i")).expect("mkdir");
+    // The file would point at a dead index; the variable given to the build wins.
+    fs::write(
+        app.join(".s2i/environment"),
+        "PIP_INDEX_URL=http://127.0.0.1:9/simple\n",
+    )
+    .expect("write");
+    let root = dir.path().join("ok");
+    let built = assemble(&app, &root, &[("PIP_INDEX_URL", "https://pypi.org/simple")]);
+    built.assert_ok();
+    // Without the variable, the file's dead index is used by uv: the build fails to connect.
+    let mut command = assemble_command(&app, &dir.path().join("dead"));
+    command
+        .env("UV_CACHE_DIR", dir.path().join("fresh-cache"))
+        .env_remove("PIP_INDEX_URL");
+    let built = finish(&mut command);
+    assert_eq!(built.code, Some(1), "{}", built.all());
+    assert!(
+        built.stdout.contains(".s2i/environment sets PIP_INDEX_URL"),
+        "{}",
+        built.stdout
+    );
+    assert!(built.all().contains("127.0.0.1:9"), "{}", built.all());
+}
