@@ -1093,29 +1093,33 @@ fn run_serves_what_assemble_built_django_with_static_files() {
 }
 
 #[test]
-fn auto_installs_the_server_run_picks_for_an_asgi_django_app() {
+fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
     use std::time::Duration;
-    let (_d, root) = app_root();
-    // The fixture sets ASGI_APPLICATION: run's auto mode serves it with uvicorn.
-    let built = assemble(
-        &fixture("assemble_django_static_root"),
-        &root,
-        &[("APP_SERVER", "")],
-    );
+    // assemble asks run's own detection which server auto mode picks for this app.
+    let (_d, root, built) = build("assemble_django_static_root", &[("APP_SERVER", "")]);
     built.assert_ok();
+    let installed = facts(&root)["servers_installed"].clone();
+    let server = installed[0]
+        .as_str()
+        .expect("a server installed")
+        .to_owned();
+    assert_eq!(installed.as_array().map(Vec::len), Some(1), "{installed}");
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env("PORT", "8080")
+        .env_remove("APP_SERVER")
+        .output()
+        .expect("run --dry-run");
+    let text =
+        String::from_utf8_lossy(&dry.stdout).into_owned() + &String::from_utf8_lossy(&dry.stderr);
+    assert!(dry.status.success(), "{text}");
     assert!(
-        built.stdout.contains(
-            "uvicorn is not installed yet (chosen by auto: the default for Django ASGI application"
-        ),
-        "{}",
-        built.stdout
-    );
-    assert_eq!(
-        facts(&root)["servers_installed"],
-        serde_json::json!(["uvicorn"])
+        text.contains(&root.join("bin").join(&server).display().to_string()),
+        "run would not start {server}:\n{text}"
     );
     let (_running, port) = start_run(&root, &[]);
     let page =
-        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(30)).expect("Django answers");
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("Django answers");
     assert_eq!(page.body, "django ok\n");
 }
