@@ -9,9 +9,16 @@ PYTHON   ?= 3.11
 # Static executables without downloading another toolchain (static-pie, glibc).
 CARGO_STATIC := RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target $(TARGET)
 TESTS := cargo test --locked -p python-s2i-tests --test
+# Builder images (docs/images.md). podman reads the project's own settings (runc, ulimits).
+export CONTAINERS_CONF ?= $(CURDIR)/images/containers.conf
+# A PEM bundle trusted for HTTPS while building images and apps (TLS-inspecting proxies);
+# the host's system bundle by default, CA_BUNDLE= for none.
+CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+export CA_BUNDLE
+IMAGE_VERSIONS := 2.7 3.9 3.11 3.13
 
 .PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all \
-        image demo bench bench-init bench-serve bench-build clean
+        image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
 
@@ -49,10 +56,31 @@ test-assemble: all ## assemble, save-artifacts and usage, in host mode
 	@if [ -f test/tests/assemble.rs ]; then $(TESTS) assemble -- --test-threads=2; else echo "no assemble tests yet"; fi
 
 test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them as an arbitrary UID
-	@if [ -f test/tests/e2e.rs ]; then E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1; else echo "no e2e tests yet"; fi
+	bash test/setup/20-podman.sh
+	images/build 3.11
+	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1
 
-test-e2e-all: all ## the end-to-end tests for every Python version
-	@for v in 2.7 3.9 3.11 3.13; do E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1; done
+test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13)
+	bash test/setup/20-podman.sh
+	@for v in $(IMAGE_VERSIONS); do \
+	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 || exit 1; \
+	done
+
+image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13)
+	images/build $(PYTHON)
+
+images: all ## the builder images of every Python version
+	@for v in $(IMAGE_VERSIONS); do images/build $$v || exit 1; done
+
+demo: ## fresh machine: podman, the 3.11 builder, the example Django app built the s2i way, running
+	bash test/setup/20-podman.sh
+	$(MAKE) --no-print-directory all
+	images/build 3.11
+	images/demo
+
+bench-images: all ## image sizes, clean vs incremental s2i build, container start to first 200
+	bash test/setup/20-podman.sh
+	test/bench/images.sh
 
 bench-init: all ## run as an init vs tini vs no init: wall time, peak RSS, sizes (one table)
 	bash test/bench/init.sh
@@ -63,6 +91,12 @@ bench-serve: all ## run's start-up overhead per server and requests/s of its tun
 bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
 	bash test/setup/40-assemble.sh >/dev/null
 	bash test/bench/build.sh
+
+bench-serving: all ## Django io/cpu/static at several concurrencies: python-s2i vs sclorg's commands vs mod_wsgi-express defaults
+	bash test/bench/serving.sh
+
+bench: all ## every benchmark against its baseline; rewrites docs/benchmarks.md from this run
+	bash test/bench/all.sh
 
 clean: ## remove build outputs
 	cargo clean

@@ -91,7 +91,10 @@ def parse_wrk(text):
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     errors = int(non2xx.group(1)) if non2xx else 0
     if sock:
-        errors += sum(int(g) for g in sock.groups())
+        # Read errors are servers closing the connection after a response (runserver does so
+        # on every request, wrk reconnects); connect, write and timeout errors are failures.
+        connect, _read, write, timeout = (int(g) for g in sock.groups())
+        errors += connect + write + timeout
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
         "p99_ms": float(p99.group(1)) * UNITS[p99.group(2)] if p99 else None,
@@ -120,7 +123,8 @@ def configurations(args):
     static_root = facts["django"]["static_root"]
     cores = os.cpu_count() or 1
     sclorg_workers = max(1, min(2 * cores, 12))  # no memory limit on this host
-    env = dict(os.environ, APP_ROOT=root, PATH=f"{venv_bin}:{os.environ['PATH']}")
+    # The bench site has no database: no configuration migrates (run would by default).
+    env = dict(os.environ, APP_ROOT=root, PATH=f"{venv_bin}:{os.environ['PATH']}", DISABLE_MIGRATE="1")
     env.pop("WEB_CONCURRENCY", None)
     user = ["--user", "nobody", "--group", "nogroup"] if os.getuid() == 0 else []
     return [
@@ -139,7 +143,7 @@ def configurations(args):
             [f"{venv_bin}/mod_wsgi-express", "start-server", "--port", "{port}", "--log-to-terminal",
              "--server-root", os.path.join(args.out_tmp, "mod_wsgi-defaults"),
              "--python-path", src, "--application-type", "module", "--entry-point", "benchsite.wsgi",
-             "--url-alias", "/static/", static_root] + user,
+             "--url-alias", "/static/", static_root.rstrip("/") + "/"] + user,
             env,
             src,
         ),

@@ -84,7 +84,7 @@ pub enum Restored {
 #[must_use]
 pub fn restore(
     dir: &Path,
-    targets: &[(&str, PathBuf)],
+    targets: &[(String, PathBuf)],
     python_version: &str,
     digest: &str,
 ) -> Restored {
@@ -296,7 +296,7 @@ mod tests {
             .unpack(&unpacked)
             .expect("unpack");
         let target = root.path().join("new/uv");
-        let restored = restore(&unpacked, &[("uv", target.clone())], "3.11", "d");
+        let restored = restore(&unpacked, &[("uv".to_owned(), target.clone())], "3.11", "d");
         assert_eq!(
             restored,
             Restored::Reused {

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Builder image step 1 (as root): Debian packages and the application user.
+# Arguments come from the Containerfile's ARGs (PYTHON_PACKAGES).
+set -eu
+say() { echo "install-packages: $*"; }
+
+# Keep documentation and manual pages out of the image (copyright files stay).
+cat >/etc/dpkg/dpkg.cfg.d/01-python-s2i-nodoc <<'CFG'
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/locale/*
+path-exclude=/usr/share/lintian/*
+path-exclude=/usr/share/linda/*
+CFG
+
+python_packages=$(echo "${PYTHON_PACKAGES:-}" | tr ',' ' ')
+packages="
+  $python_packages
+  ca-certificates
+  apache2-bin apache2-dev media-types
+  gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
+  git
+  libnss-wrapper
+  tar gzip bzip2 xz-utils
+"
+export DEBIAN_FRONTEND=noninteractive
+say "\$ apt-get update"
+apt-get update -qq
+install() {
+  say "\$ apt-get install --no-install-recommends" $packages
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  status=0
+  apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>/tmp/apt-errors || status=$?
+  cat /tmp/apt-errors >&2
+  return $status
+}
+if ! install; then
+  # A mirror that lists security updates but cannot serve some of them (seen with partial
+  # mirrors and caching proxies): with DEBIAN_SECURITY=auto, install from the release and its
+  # point updates alone, so that the Apache binary and its headers (apxs) stay the same version.
+  if [ "${DEBIAN_SECURITY:-auto}" = auto ] && grep -q -- '-security.*404' /tmp/apt-errors; then
+    say "WARNING: the mirror cannot serve some security updates (above); installing without the"
+    say "WARNING: security suite. Rebuild when the mirror is complete, or set DEBIAN_SECURITY=yes to fail."
+    printf 'Package: *\nPin: release l=Debian-Security\nPin-Priority: -1\n' \
+      >/etc/apt/preferences.d/python-s2i-no-security
+    install
+    rm /etc/apt/preferences.d/python-s2i-no-security
+  else
+    exit 1
+  fi
+fi
+rm -f /tmp/apt-errors
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \
+       /var/log/apt /var/log/dpkg.log /var/log/alternatives.log
+
+# The application user of OpenShift builder images: 1001, primary group 0 (root group), so that
+# files it creates are usable by the arbitrary UID (always in group 0) the platform runs with.
+say "\$ useradd -u 1001 -g 0 -M -d /opt/app-root/src default"
+useradd -u 1001 -g 0 -M -d /opt/app-root/src -s /usr/sbin/nologin -c "Default Application User" default
+mkdir -p /usr/libexec/s2i

@@ -1,0 +1,530 @@
+//! End to end: fixture apps built into images the way `s2i build` does it (with
+//! `images/s2i-build`, podman), then run as an arbitrary UID in group 0, as OpenShift does.
+//!
+//! The builder is `localhost/python-s2i:$E2E_PYTHON` (default 3.11; `E2E_IMAGE` overrides the
+//! name); `make test-e2e` builds it first. Each test builds its own application image, starts
+//! it with `--user 1000680000:0` on a published port and checks real HTTP answers; containers
+//! and images are removed when the test ends, also when it fails.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
+
+/// The UID OpenShift's restricted SCC gives a pod: no passwd entry, group 0.
+const ARBITRARY_USER: &str = "1000680000:0";
+/// How long an application image may take to answer its first 200.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn python_version() -> String {
+    std::env::var("E2E_PYTHON").unwrap_or_else(|_| "3.11".to_owned())
+}
+
+fn is_python2() -> bool {
+    python_version().starts_with("2.")
+}
+
+/// podman with the project's settings (runc, ulimits), unless the caller chose others.
+fn podman() -> Command {
+    let mut command = Command::new("podman");
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+    }
+    command
+}
+
+fn output(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The builder image under test; it must have been built (`make image PYTHON=X`).
+fn builder() -> String {
+    let image = std::env::var("E2E_IMAGE")
+        .unwrap_or_else(|_| format!("localhost/python-s2i:{}", python_version()));
+    let exists = output(podman().args(["image", "exists", &image]));
+    assert!(
+        exists.status.success(),
+        "the builder image {image} does not exist: run `make image PYTHON={}` first",
+        python_version()
+    );
+    image
+}
+
+/// A name unique to this test process and call.
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An application image built by a test; removed (with the images an incremental rebuild left
+/// untagged) when dropped.
+struct AppImage {
+    name: String,
+    ids: Vec<String>,
+}
+
+impl AppImage {
+    fn new(fixture_name: &str) -> Self {
+        Self {
+            name: format!(
+                "localhost/{}:py{}",
+                unique(&format!(
+                    "python-s2i-e2e-{}",
+                    fixture_name.replace('_', "-")
+                )),
+                python_version()
+            ),
+            ids: Vec::new(),
+        }
+    }
+
+    /// Runs the build driver; returns its status and whole log.
+    fn build(&mut self, source: &Path, extra: &[&str]) -> (bool, String) {
+        let mut command = Command::new(repo().join("images/s2i-build"));
+        command.args(extra);
+        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if bundle.is_file() {
+            command.arg("--ca-bundle").arg(bundle);
+        }
+        command.arg(source).arg(builder()).arg(&self.name);
+        if std::env::var_os("CONTAINERS_CONF").is_none() {
+            command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+        }
+        let out = output(&mut command);
+        let log = text(&out);
+        eprintln!("---- build log of {}:\n{log}----", self.name);
+        if out.status.success() {
+            let id = output(podman().args(["image", "inspect", "--format", "{{.Id}}", &self.name]));
+            self.ids
+                .push(String::from_utf8_lossy(&id.stdout).trim().to_owned());
+        }
+        (out.status.success(), log)
+    }
+
+    fn build_ok(&mut self, source: &Path, extra: &[&str]) -> String {
+        let (ok, log) = self.build(source, extra);
+        assert!(ok, "the s2i build of {} failed:\n{log}", source.display());
+        log
+    }
+}
+
+impl Drop for AppImage {
+    fn drop(&mut self) {
+        let _ = podman().args(["rmi", "-f", &self.name]).output();
+        for id in &self.ids {
+            let _ = podman().args(["rmi", "-f", id]).output();
+        }
+    }
+}
+
+/// A container running an application image as the arbitrary UID; removed when dropped.
+struct App {
+    name: String,
+    port: u16,
+}
+
+impl App {
+    /// Starts `image` and waits for a 200 on `path`.
+    fn start(image: &AppImage, path: &str) -> (Self, Response) {
+        let app = Self {
+            name: unique("python-s2i-e2e"),
+            port: free_port(),
+        };
+        let out = output(podman().args([
+            "run",
+            "-d",
+            "--name",
+            &app.name,
+            "--user",
+            ARBITRARY_USER,
+            "-p",
+            &format!("127.0.0.1:{}:8080", app.port),
+            &image.name,
+        ]));
+        assert!(out.status.success(), "podman run failed: {}", text(&out));
+        let first = wait_for_ok(app.port, path, START_TIMEOUT).unwrap_or_else(|e| {
+            panic!(
+                "{} never answered 200 on {path}: {e}\ncontainer log:\n{}",
+                image.name,
+                app.logs()
+            )
+        });
+        (app, first)
+    }
+
+    fn logs(&self) -> String {
+        text(&output(podman().args(["logs", &self.name])))
+    }
+
+    fn get_ok(&self, path: &str) -> Response {
+        let response = get(self.port, path).unwrap_or_else(|e| panic!("{e}\n{}", self.logs()));
+        assert_eq!(
+            response.status,
+            200,
+            "GET {path}: {response:?}\ncontainer log:\n{}",
+            self.logs()
+        );
+        response
+    }
+
+    /// Runs a shell command in the container as its user.
+    fn exec(&self, script: &str) -> String {
+        let out = output(podman().args(["exec", &self.name, "/bin/sh", "-c", script]));
+        assert!(out.status.success(), "exec {script}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Processes of the container in the zombie state, as `PID NAME` lines.
+    fn zombies(&self) -> String {
+        self.exec(
+            "for s in /proc/[0-9]*/status; do \
+               awk '/^Name:/{n=$2} /^State:/{st=$2} /^Pid:/{p=$2} END{if (st==\"Z\") print p, n}' \"$s\" 2>/dev/null; \
+             done; true",
+        )
+    }
+
+    fn state(&self, field: &str) -> String {
+        let out = output(podman().args([
+            "inspect",
+            "--format",
+            &format!("{{{{.State.{field}}}}}"),
+            &self.name,
+        ]));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = podman().args(["rm", "-f", "-t", "0", &self.name]).output();
+    }
+}
+
+#[test]
+fn builder_image_follows_the_s2i_conventions() {
+    let image = builder();
+    let inspect = |format: &str| {
+        let out = output(podman().args(["image", "inspect", "--format", format, &image]));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(inspect("{{.Config.User}}"), "1001");
+    assert_eq!(inspect("{{.Config.WorkingDir}}"), "/opt/app-root/src");
+    assert_eq!(
+        inspect("{{json .Config.Cmd}}"),
+        r#"["/usr/libexec/s2i/usage"]"#
+    );
+    assert!(inspect("{{json .Config.ExposedPorts}}").contains("8080/tcp"));
+    assert_eq!(
+        inspect(r#"{{index .Config.Labels "io.openshift.s2i.scripts-url"}}"#),
+        "image:///usr/libexec/s2i"
+    );
+    assert_eq!(
+        inspect(r#"{{index .Config.Labels "io.openshift.expose-services"}}"#),
+        "8080:http"
+    );
+    let tags = inspect(r#"{{index .Config.Labels "io.openshift.tags"}}"#);
+    assert_eq!(
+        tags,
+        format!("builder,python,python{}", python_version().replace('.', ""))
+    );
+    let env = inspect("{{json .Config.Env}}");
+    for var in [
+        "APP_ROOT=/opt/app-root",
+        "HOME=/opt/app-root/src",
+        "STI_SCRIPTS_PATH=/usr/libexec/s2i",
+        "LANG=C.UTF-8",
+    ] {
+        assert!(
+            env.contains(var),
+            "{var} not in the image environment {env}"
+        );
+    }
+}
+
+#[test]
+fn builder_image_has_what_builds_need_for_any_uid() {
+    let image = builder();
+    let version = python_version();
+    // Everything checked as the arbitrary UID, which has no passwd entry.
+    let script = r#"set -e
+python -c 'import sys; print("python %d.%d" % sys.version_info[:2])'
+python -c 'import sys; print("prefix " + sys.prefix)'
+python -c 'import locale, sys; print("encoding " + sys.getfilesystemencoding().lower())'
+test -x /opt/app-root/bin/pip && echo pip
+mod_wsgi-express module-location >/dev/null && echo mod_wsgi-express
+if ldd "$(mod_wsgi-express module-location)" | grep -q 'not found'; then echo 'mod_wsgi: unresolved'; fi
+test -x /usr/bin/apxs && echo apxs
+command -v gcc >/dev/null && echo gcc
+command -v git >/dev/null && echo git
+command -v tar >/dev/null && echo tar
+ls /usr/lib/*/libnss_wrapper.so >/dev/null && echo nss_wrapper
+for b in assemble run save-artifacts usage; do test -x /usr/libexec/s2i/$b && echo "s2i $b"; done
+touch /opt/app-root/written-by-any-uid /opt/app-root/src/written /opt/app-root/lib/written && echo group-writable
+command -v uv >/dev/null && echo uv || true
+"#;
+    let out = output(podman().args([
+        "run",
+        "--rm",
+        "--user",
+        ARBITRARY_USER,
+        &image,
+        "/bin/sh",
+        "-c",
+        script,
+    ]));
+    let log = text(&out);
+    assert!(out.status.success(), "checks failed in {image}:\n{log}");
+    for expected in [
+        format!("python {version}"),
+        "prefix /opt/app-root".to_owned(),
+        "encoding utf-8".to_owned(),
+        "pip".to_owned(),
+        "mod_wsgi-express".to_owned(),
+        "apxs".to_owned(),
+        "gcc".to_owned(),
+        "git".to_owned(),
+        "tar".to_owned(),
+        "nss_wrapper".to_owned(),
+        "s2i assemble".to_owned(),
+        "s2i run".to_owned(),
+        "s2i save-artifacts".to_owned(),
+        "s2i usage".to_owned(),
+        "group-writable".to_owned(),
+    ] {
+        assert!(
+            log.lines().any(|l| l == expected),
+            "{image}: no `{expected}` in:\n{log}"
+        );
+    }
+    assert!(!log.contains("unresolved"), "{log}");
+    // uv where the interpreter supports it (3.8 and later), never on 2.7.
+    assert_eq!(log.lines().any(|l| l == "uv"), !is_python2(), "{log}");
+}
+
+#[test]
+fn builder_image_prints_its_usage_by_default() {
+    let image = builder();
+    let out = output(podman().args(["run", "--rm", "--user", ARBITRARY_USER, &image]));
+    let log = text(&out);
+    assert!(out.status.success(), "usage failed:\n{log}");
+    assert!(log.contains("s2i build"), "no s2i build example in:\n{log}");
+}
+
+#[test]
+fn bare_wsgi_py_serves_whoami_reaps_orphans_and_stops_gracefully() {
+    let mut image = AppImage::new("e2e_wsgi");
+    image.build_ok(&fixture("e2e_wsgi"), &[]);
+    let (app, first) = App::start(&image, "/");
+    assert_eq!(
+        first.body,
+        format!("Hello from e2e_wsgi on Python {}\n", python_version())
+    );
+
+    let static_file = app.get_ok("/static/hello.txt");
+    assert_eq!(static_file.body, "static file of e2e_wsgi\n");
+
+    // The arbitrary UID has a passwd entry for the app's processes.
+    let whoami = app.get_ok("/whoami").body;
+    assert!(
+        whoami.starts_with("uid=1000680000 gid=0 whoami=") && whoami.contains(" status=0 "),
+        "whoami does not work for the arbitrary UID: {whoami}"
+    );
+    let name = whoami
+        .split("whoami=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default();
+    assert!(!name.is_empty(), "whoami printed no name: {whoami}");
+
+    // Orphans of the app's subprocesses are reaped.
+    for _ in 0..5 {
+        assert!(app.get_ok("/spawn").body.contains("shell status 0"));
+    }
+    thread::sleep(Duration::from_secs(2));
+    let zombies = app.zombies();
+    assert!(
+        zombies.trim().is_empty(),
+        "zombies left in the container: {zombies}"
+    );
+
+    // The platform's stop (SIGTERM) is a graceful stop: the request in flight is answered.
+    let port = app.port;
+    let slow = thread::spawn(move || get(port, "/slow?seconds=3"));
+    thread::sleep(Duration::from_secs(1));
+    let stop = output(podman().args(["stop", "-t", "30", &app.name]));
+    assert!(stop.status.success(), "podman stop: {}", text(&stop));
+    let answer = slow.join().expect("the slow request thread");
+    let answer = answer.unwrap_or_else(|e| panic!("the slow request failed: {e}\n{}", app.logs()));
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, "slow request done after 3.0 seconds\n"),
+        "{}",
+        app.logs()
+    );
+    assert_eq!(
+        app.state("ExitCode"),
+        "0",
+        "the stop was not clean:\n{}",
+        app.logs()
+    );
+}
+
+#[test]
+fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
+    let source = fixture("demo_django");
+    let mut image = AppImage::new("demo_django");
+    image.build_ok(&source, &["--incremental"]);
+    {
+        let (app, page) = App::start(&image, "/");
+        assert!(
+            page.body.contains("<h1>Hello from python-s2i</h1>")
+                && page.body.contains("UID 1000680000"),
+            "{}",
+            page.body
+        );
+        let css = app.get_ok("/static/hello/style.css");
+        assert!(css.body.contains("python-s2i demo"), "{}", css.body);
+        assert!(
+            css.content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("text/css")),
+            "{:?}",
+            css.content_type
+        );
+    }
+
+    // The second build gets the first image's artifacts in /tmp/artifacts and reuses them.
+    let log = image.build_ok(&source, &["--incremental"]);
+    assert!(
+        log.contains("incremental: saving the artifacts of"),
+        "no artifacts saved:\n{log}"
+    );
+    assert!(
+        !log.contains("wrote nothing, this is a clean build"),
+        "save-artifacts wrote nothing:\n{log}"
+    );
+    // assemble says which caches it took from /tmp/artifacts ("Reusing the uv cache(s) from
+    // /tmp/artifacts"), or why it did not.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Reusing") && l.contains("/tmp/artifacts")),
+        "assemble did not reuse /tmp/artifacts:\n{log}"
+    );
+    let (app, page) = App::start(&image, "/");
+    assert!(page.body.contains("Hello from python-s2i"), "{}", page.body);
+    app.get_ok("/static/hello/style.css");
+}
+
+#[test]
+fn setup_py_package_is_installed_and_served() {
+    let mut image = AppImage::new("e2e_setup_py");
+    image.build_ok(&fixture("e2e_setup_py"), &[]);
+    let (_app, page) = App::start(&image, "/");
+    assert_eq!(
+        page.body,
+        format!(
+            "Hello from the e2e_setup_py package on Python {}\n",
+            python_version()
+        )
+    );
+}
+
+#[test]
+fn app_sh_starts_the_applications_own_server() {
+    let mut image = AppImage::new("e2e_app_sh");
+    image.build_ok(&fixture("e2e_app_sh"), &[]);
+    let (app, page) = App::start(&image, "/");
+    assert_eq!(
+        page.body,
+        format!("Hello from app.sh on Python {}\n", python_version())
+    );
+    assert!(
+        app.logs().contains("e2e_app_sh: starting on port 8080"),
+        "{}",
+        app.logs()
+    );
+}
+
+#[test]
+fn asgi_app_is_served_by_an_asgi_server() {
+    if is_python2() {
+        eprintln!("not applicable: ASGI applications need Python 3");
+        return;
+    }
+    let mut image = AppImage::new("e2e_asgi");
+    image.build_ok(&fixture("e2e_asgi"), &[]);
+    let (_app, page) = App::start(&image, "/");
+    assert_eq!(
+        page.body,
+        format!("Hello from ASGI on Python {}\n", python_version())
+    );
+}
+
+#[test]
+fn failing_build_fails_with_its_message_and_commits_nothing() {
+    let mut image = AppImage::new("e2e_failing_build");
+    let (ok, log) = image.build(&fixture("e2e_failing_build"), &[]);
+    assert!(!ok, "the build should have failed:\n{log}");
+    assert!(
+        log.contains("e2e_failing_build: this build hook fails on purpose"),
+        "the hook's message is not in the build log:\n{log}"
+    );
+    assert!(
+        log.contains("assemble failed with exit status"),
+        "the driver did not report the failure:\n{log}"
+    );
+    let exists = output(podman().args(["image", "exists", &image.name]));
+    assert!(!exists.status.success(), "an image was committed anyway");
+}
+
+#[test]
+fn build_driver_rejects_bad_usage() {
+    let driver = repo().join("images/s2i-build");
+    let out = output(Command::new(&driver).arg("only-one-argument"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("expected SOURCE_DIR BUILDER_IMAGE OUTPUT_IMAGE"),
+        "{}",
+        text(&out)
+    );
+
+    let out = output(Command::new(&driver).args(["/nonexistent-source", "b", "o"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("the source directory /nonexistent-source does not exist"),
+        "{}",
+        text(&out)
+    );
+
+    let source = fixture("e2e_wsgi");
+    let out = output(
+        Command::new(&driver)
+            .arg("-e")
+            .arg("NOT A VAR")
+            .arg(&source)
+            .args(["b", "o"]),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("-e expects NAME=VALUE, found: NOT A VAR"),
+        "{}",
+        text(&out)
+    );
+}
