@@ -165,6 +165,8 @@ struct Server {
     running: Running,
     port: u16,
     log: Arc<Mutex<String>>,
+    /// Where the platform's SIGTERM goes: `run` (by default the process started).
+    term_pid: Option<nix::unistd::Pid>,
 }
 
 impl Server {
@@ -183,7 +185,12 @@ impl Server {
             running.child.stderr.take().expect("stderr"),
             Arc::clone(&log),
         );
-        Self { running, port, log }
+        Self {
+            running,
+            port,
+            log,
+            term_pid: None,
+        }
     }
 
     fn log(&self) -> String {
@@ -201,7 +208,10 @@ impl Server {
         let port = self.port;
         let slow = thread::spawn(move || get(port, "/slow"));
         thread::sleep(Duration::from_millis(1000));
-        self.running.signal(Signal::SIGTERM);
+        match self.term_pid {
+            Some(pid) => nix::sys::signal::kill(pid, Signal::SIGTERM).expect("kill"),
+            None => self.running.signal(Signal::SIGTERM),
+        }
         let response = slow.join().expect("thread");
         let status = self.running.wait_timeout(Duration::from_secs(40));
         let log = self.log();
@@ -1018,4 +1028,39 @@ fn unreadable_build_record_and_unknown_deploy_mode() {
         &[],
         &["The build record cannot be read", "facts.json"],
     );
+}
+
+/// As in a container: `run` is PID 1 of a new PID namespace; SIGTERM from outside still ends in
+/// gunicorn's graceful stop, and the request in flight completes.
+#[test]
+fn gunicorn_under_run_as_pid1_stops_gracefully() {
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("skipped: needs root for unshare --pid");
+        return;
+    }
+    let root = AppRoot::new("run_wsgi_py");
+    let port = free_port();
+    let mut command = Command::new("unshare");
+    command
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(bin("run"));
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    command
+        .env("APP_ROOT", root.path())
+        .env("PORT", port.to_string())
+        .env("APP_SERVER", "gunicorn");
+    let mut server = Server::start(command, port);
+    wait_for_ok(port, "/", START).unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let unshare = server.running.pid();
+    let children = fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+        .expect("children of unshare");
+    let run_pid: i32 = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("run's pid");
+    server.term_pid = Some(nix::unistd::Pid::from_raw(run_pid));
+    server.assert_graceful_stop();
 }
