@@ -166,10 +166,15 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// SIGTERM first, so that an init such as `run` stops the server it started in a process
+    /// group of its own; SIGKILL to the whole group after a few seconds.
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = killpg(self.pid(), Signal::SIGKILL);
-            let _ = self.child.wait();
+            self.signal(Signal::SIGTERM);
+            if self.wait_timeout(Duration::from_secs(5)).is_none() {
+                let _ = killpg(self.pid(), Signal::SIGKILL);
+                let _ = self.child.wait();
+            }
         }
     }
 }

@@ -484,6 +484,26 @@ fn leftovers_of_the_group_are_ended_when_the_main_child_exits(mode: Mode) {
     }
 }
 
+/// `run` killed outright (SIGKILL, the OOM killer) when it is not PID 1 takes its child along
+/// through the child's parent-death signal, though the child runs in its own process group
+/// (servers started by `run` would otherwise keep serving, orphaned). As PID 1 the kernel ends
+/// the whole namespace, so this case exists only outside one.
+#[test]
+fn child_dies_when_the_init_is_killed() {
+    let mode = Mode::NotPid1;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("child");
+    let script = format!("echo $$ > {}; exec sleep 1000", pid_file.display());
+    let mut started = Started::spawn(run(mode, &["--", "sh", "-c", &script]), mode);
+    wait_for_file(&pid_file);
+    started.signal(Signal::SIGKILL);
+    started.wait();
+    wait_for("the child to be gone", || {
+        let pid = Pid::from_raw(fs::read_to_string(&pid_file).ok()?.trim().parse().ok()?);
+        (kill(pid, None) == Err(Errno::ESRCH) || state(pid) == Some('Z')).then_some(())
+    });
+}
+
 fn bad_stop_grace_period_is_refused(mode: Mode) {
     for value in ["soon", "-5", "20s"] {
         let out = output(run(mode, &["--", "true"]).env("STOP_GRACE_PERIOD", value));

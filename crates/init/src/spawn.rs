@@ -29,6 +29,7 @@ pub fn spawn(mut command: Command) -> Result<Child, SpawnError> {
     command.process_group(0);
     let last_signal = libc::SIGRTMAX();
     let take_terminal = owns_terminal();
+    let init_pid = nix::unistd::getpid();
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe calls (tcsetpgrp, rt_sigaction, pthread_sigmask) on values prepared
     // before the fork; it allocates nothing and takes no lock.
@@ -41,7 +42,7 @@ pub fn spawn(mut command: Command) -> Result<Child, SpawnError> {
                 let _ = tcsetpgrp(std::io::stdin(), getpgrp());
             }
             restore_default_signals(last_signal);
-            Ok(())
+            die_with_the_init(init_pid)
         });
     }
     let program = PathBuf::from(command.get_program());
@@ -110,6 +111,26 @@ fn restore_default_signals(last_signal: libc::c_int) {
         Some(&nix::sys::signal::SigSet::empty()),
         None,
     );
+}
+
+/// In the forked child: SIGKILL when the init dies, so that a server never outlives a `run`
+/// that was itself killed (SIGKILL, OOM killer) when `run` is not PID 1: the server runs in its
+/// own process group and nothing else would end it. As PID 1 the kernel already ends the whole
+/// namespace. The parent check closes the race where the init died before the prctl.
+fn die_with_the_init(init_pid: Pid) -> std::io::Result<()> {
+    // SAFETY: prctl and getppid are async-signal-safe system calls with plain integer args.
+    #[allow(unsafe_code)]
+    let parent = unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::getppid()
+    };
+    if parent == init_pid.as_raw() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "the init exited before its child started",
+        ))
+    }
 }
 
 /// Whether stdin is a terminal whose foreground process group is the init's: then the child's
