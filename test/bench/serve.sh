@@ -68,15 +68,17 @@ start_times() { # LABEL ROOT ENV...
   port=$(free_port)
   # One real start writes the generated modules (s2i_wsgi, s2i_waitress) for both variants.
   env "$@" APP_ROOT="$root" PORT="$port" python3 test/bench/first_ok.py "$port" 60 -- "$run" >/dev/null
-  via_run=$(for _ in $(seq "$starts"); do
+  # Alternate the two so load from elsewhere hits both alike.
+  : >"$work/via_run" && : >"$work/direct"
+  for _ in $(seq "$starts"); do
     port=$(free_port)
-    env "$@" APP_ROOT="$root" PORT="$port" python3 test/bench/first_ok.py "$port" 60 -- "$run"
-  done | median)
-  direct=$(for _ in $(seq "$starts"); do
+    env "$@" APP_ROOT="$root" PORT="$port" python3 test/bench/first_ok.py "$port" 60 -- "$run" >>"$work/via_run"
     port=$(free_port)
     direct_script "$root" "$port" "$@" >"$script"
-    env "$@" python3 test/bench/first_ok.py "$port" 60 -- bash "$script"
-  done | median)
+    env "$@" python3 test/bench/first_ok.py "$port" 60 -- bash "$script" >>"$work/direct"
+  done
+  via_run=$(median <"$work/via_run")
+  direct=$(median <"$work/direct")
   printf "%-10s %12s %12s %+10d\n" "$label" "$via_run" "$direct" "$((via_run - direct))"
 }
 
@@ -89,6 +91,16 @@ start_times waitress "$wsgi_root" APP_SERVER=waitress
 start_times granian "$wsgi_root" APP_SERVER=granian
 start_times hypercorn "$wsgi_root" APP_SERVER=hypercorn
 start_times uvicorn "$asgi_root" APP_MODULE=main:app
+
+echo
+echo "== run's own work before it execs the server (detection, tuning, files): run --dry-run"
+if command -v hyperfine >/dev/null; then
+  APP_ROOT="$wsgi_root" hyperfine -N --warmup 5 --runs 200 --style none --export-json "$work/dry.json" \
+    "$run --dry-run" >/dev/null 2>&1
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("mean %.2f ms, min %.2f ms (%d runs)" % (r["mean"]*1000, r["min"]*1000, len(r["times"])))' "$work/dry.json"
+else
+  echo "(hyperfine not installed)"
+fi
 
 # Throughput.
 serve_bg() { # PORT COMMAND... (own process group; pid recorded for cleanup)

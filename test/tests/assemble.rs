@@ -101,6 +101,13 @@ fn assemble(source: &Path, app_root: &Path, env: &[(&str, &str)]) -> Built {
     finish(&mut command)
 }
 
+/// A fresh APP_ROOT built from a fixture: its temp dir (keep it alive), the root, the result.
+fn build(name: &str, env: &[(&str, &str)]) -> (TempDir, PathBuf, Built) {
+    let (dir, root) = app_root();
+    let built = assemble(&fixture(name), &root, env);
+    (dir, root, built)
+}
+
 fn app_root() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("app-root");
@@ -158,8 +165,8 @@ fn pip_requirements_output_shape_facts_and_permissions() {
             "-----> Preparing the virtualenv",
             "-----> Running pre-build hooks",
             "-----> Installing dependencies",
-            "-----> Installing the server",
             "-----> Running build hooks",
+            "-----> Installing the server",
             "-----> Recording what run needs",
             "-----> Fixing permissions for group 0",
             "-----> Summary",
@@ -179,7 +186,7 @@ fn pip_requirements_output_shape_facts_and_permissions() {
     );
     assert!(built
         .stdout
-        .contains("Server:       gunicorn (chosen by APP_SERVER (gunicorn))"));
+        .contains("Server:       gunicorn (chosen by APP_SERVER=gunicorn)"));
     // Installed for real.
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
@@ -265,8 +272,8 @@ fn requirements_with_editable_app_git_url_and_hashes() {
         serde_json::json!(["mypkg"])
     );
 
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_requirements_hashes"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_requirements_hashes", &[]);
+    built.assert_ok();
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
         "1.16.0"
@@ -275,8 +282,7 @@ fn requirements_with_editable_app_git_url_and_hashes() {
 
 #[test]
 fn setup_py_and_pyproject_are_installed_as_packages() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_setup_py"), &root, &[]);
+    let (_d, root, built) = build("assemble_setup_py", &[]);
     built.assert_ok();
     assert!(built
         .stdout
@@ -288,16 +294,14 @@ fn setup_py_and_pyproject_are_installed_as_packages() {
     );
     python(&root, "import six, setuppyapp");
 
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_pyproject"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_pyproject", &[]);
+    built.assert_ok();
     assert_eq!(facts(&root)["package"]["name"], "pyproj-app");
     python(&root, "import six, pyprojapp");
 
     // The sclorg switches turn it off.
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pyproject"),
-        &root,
+    let (_d, root, built) = build(
+        "assemble_pyproject",
         &[("DISABLE_PYPROJECT_TOML_PROCESSING", "1")],
     );
     built.assert_ok();
@@ -337,12 +341,7 @@ fn lock_files_of_uv_pipenv_and_poetry_install_default_packages_only() {
 
 #[test]
 fn pip_installer_can_be_forced_and_uv_is_installed_when_missing() {
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pip_basic"),
-        &root,
-        &[("S2I_INSTALLER", "pip")],
-    );
+    let (_d, root, built) = build("assemble_pip_basic", &[("S2I_INSTALLER", "pip")]);
     built.assert_ok();
     assert!(built.stdout.contains("Installer: pip (S2I_INSTALLER=pip)"));
     assert!(
@@ -401,8 +400,7 @@ fn ca_bundle_given_as_pip_cert_reaches_uv() {
 
 #[test]
 fn hooks_in_every_location_run_in_order_with_environment_files() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_hooks_all"), &root, &[]);
+    let (_d, root, built) = build("assemble_hooks_all", &[]);
     built.assert_ok();
     let log = fs::read_to_string(root.join("hooks.log")).expect("hooks.log");
     let venv_python = root.join("bin/python").display().to_string();
@@ -451,8 +449,7 @@ fn hooks_in_every_location_run_in_order_with_environment_files() {
 
 #[test]
 fn failing_hook_stops_the_build_naming_it_and_its_exit_code() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_hook_fails"), &root, &[]);
+    let (_d, _root, built) = build("assemble_hook_fails", &[]);
     built.assert_failed_with(&[
         "preparing assets",
         "The .s2i/action_hooks/pre-build hook failed: it exited with code 3",
@@ -465,8 +462,7 @@ fn failing_hook_stops_the_build_naming_it_and_its_exit_code() {
 
 #[test]
 fn non_executable_hook_is_an_error_not_skipped() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_hook_not_executable"), &root, &[]);
+    let (_d, _root, built) = build("assemble_hook_not_executable", &[]);
     built.assert_failed_with(&[
         "The .s2i/action_hooks/build hook is not executable",
         "chmod +x .s2i/action_hooks/build && git update-index --chmod=+x .s2i/action_hooks/build",
@@ -475,8 +471,7 @@ fn non_executable_hook_is_an_error_not_skipped() {
 
 #[test]
 fn django_with_static_root_records_facts_and_collects() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_static_root"), &root, &[]);
+    let (_d, root, built) = build("assemble_django_static_root", &[]);
     built.assert_ok();
     assert!(
         built.stdout.contains("manage.py collectstatic --noinput"),
@@ -492,13 +487,12 @@ fn django_with_static_root_records_facts_and_collects() {
     assert!(django["wrapper_settings_module"].is_null());
     let static_root = root.join("src/staticfiles");
     assert_eq!(django["static_root"], static_root.display().to_string());
-    assert!(static_root.join("admin/css/base.css").is_file());
+    assert!(static_root.join("site.css").is_file());
 }
 
 #[test]
 fn django_without_static_root_gets_a_wrapper_settings_module() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_no_static_root"), &root, &[]);
+    let (_d, root, built) = build("assemble_django_no_static_root", &[]);
     built.assert_ok();
     assert!(
         built
@@ -514,7 +508,7 @@ fn django_without_static_root_gets_a_wrapper_settings_module() {
     );
     let static_root = root.join(".python-s2i/django_static_root");
     assert_eq!(django["static_root"], static_root.display().to_string());
-    assert!(static_root.join("admin/css/base.css").is_file());
+    assert!(static_root.join("site.css").is_file());
     let wrapper = fs::read_to_string(root.join(".python-s2i/python/python_s2i_django_settings.py"))
         .expect("wrapper");
     assert!(wrapper.contains("from mysite.settings import *"));
@@ -541,10 +535,8 @@ fn django_without_static_root_gets_a_wrapper_settings_module() {
     );
 
     // DISABLE_COLLECTSTATIC skips it (still recording the facts).
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_django_no_static_root"),
-        &root,
+    let (_d, root, built) = build(
+        "assemble_django_no_static_root",
         &[("DISABLE_COLLECTSTATIC", "1")],
     );
     built.assert_ok();
@@ -557,8 +549,7 @@ fn django_without_static_root_gets_a_wrapper_settings_module() {
 
 #[test]
 fn django_without_staticfiles_is_skipped_with_a_note() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_no_staticfiles"), &root, &[]);
+    let (_d, root, built) = build("assemble_django_no_staticfiles", &[]);
     built.assert_ok();
     assert!(built
         .stdout
@@ -568,8 +559,7 @@ fn django_without_staticfiles_is_skipped_with_a_note() {
 
 #[test]
 fn collectstatic_failure_shows_traceback_command_and_fix() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_django_collectstatic_fails"), &root, &[]);
+    let (_d, _root, built) = build("assemble_django_collectstatic_fails", &[]);
     built.assert_failed_with(&[
         "Django's collectstatic failed",
         "Traceback (most recent call last)",
@@ -581,32 +571,24 @@ fn collectstatic_failure_shows_traceback_command_and_fix() {
 
 #[test]
 fn unknown_package_is_named() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_bad_package"), &root, &[]);
+    let (_d, _root, built) = build("assemble_bad_package", &[]);
     built.assert_failed_with(&[
         "Package \"djangoo-restframework-nonexistent\" was not found",
         "Check the spelling",
     ]);
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_bad_package"),
-        &root,
-        &[("S2I_INSTALLER", "pip")],
-    );
+    let (_d, _root, built) = build("assemble_bad_package", &[("S2I_INSTALLER", "pip")]);
     built.assert_failed_with(&["Package \"djangoo-restframework-nonexistent\" was not found"]);
 }
 
 #[test]
 fn requirements_that_do_not_parse() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_bad_requirements"), &root, &[]);
+    let (_d, _root, built) = build("assemble_bad_requirements", &[]);
     built.assert_failed_with(&["A requirements file does not parse", "Django>>=4.2"]);
 }
 
 #[test]
 fn conflicting_package_managers_are_named() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_multiple_managers"), &root, &[]);
+    let (_d, _root, built) = build("assemble_multiple_managers", &[]);
     built.assert_failed_with(&[
         "Multiple package manager files were found",
         "requirements.txt (pip)",
@@ -614,10 +596,8 @@ fn conflicting_package_managers_are_named() {
         "S2I_PACKAGE_MANAGER",
     ]);
     // An explicit choice resolves it.
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_multiple_managers"),
-        &root,
+    let (_d, _root, built) = build(
+        "assemble_multiple_managers",
         &[("S2I_PACKAGE_MANAGER", "uv")],
     );
     built.assert_ok();
@@ -648,31 +628,20 @@ fn app_root_not_writable() {
 
 #[test]
 fn unknown_server_and_installer_names() {
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pip_basic"),
-        &root,
-        &[("APP_SERVER", "gunicorm")],
-    );
-    built.assert_failed_with(&["APP_SERVER names an unknown server: \"gunicorm\""]);
-    let (_d, root) = app_root();
-    let built = assemble(
-        &fixture("assemble_pip_basic"),
-        &root,
-        &[("S2I_INSTALLER", "conda")],
-    );
+    let (_d, _root, built) = build("assemble_pip_basic", &[("APP_SERVER", "gunicorm")]);
+    built.assert_failed_with(&["Unknown server \"gunicorm\" (APP_SERVER=gunicorm)"]);
+    let (_d, _root, built) = build("assemble_pip_basic", &[("S2I_INSTALLER", "conda")]);
     built.assert_failed_with(&["S2I_INSTALLER=conda is not an installer"]);
 }
 
 #[test]
 fn mod_wsgi_is_the_default_server_and_built_against_apache() {
-    let (_d, root) = app_root();
-    let built = assemble(&fixture("assemble_pip_basic"), &root, &[("APP_SERVER", "")]);
+    let (_d, root, built) = build("assemble_pip_basic", &[("APP_SERVER", "")]);
     built.assert_ok();
     assert!(
         built
             .stdout
-            .contains("mod_wsgi-express is not installed yet (chosen by the default (auto))"),
+            .contains("mod_wsgi-express is not installed yet (chosen by auto: the default for "),
         "{}",
         built.stdout
     );
@@ -750,6 +719,31 @@ fn rebuild_from_saved_artifacts_reuses_the_caches() {
         python(&second, "import six; print(six.__version__)"),
         "1.16.0"
     );
+
+    // Changed requirements: the caches still apply, the new dependency is installed.
+    let artifacts = dir.path().join("artifacts-2");
+    save_artifacts(&second, &artifacts);
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
+    let third = dir.path().join("third");
+    let mut command = assemble_command(&app, &third);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR")
+        .env("S2I_ARTIFACTS_DIR", &artifacts);
+    let built = finish(&mut command);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("The dependency files changed since that build"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(&third, "import idna, six; print(idna.__version__)"),
+        "3.7"
+    );
 }
 
 #[test]
@@ -820,9 +814,24 @@ fn save_artifacts_without_a_build_and_into_a_closed_pipe() {
     assert_eq!(out.stdout.len(), 1024, "an empty tar is two zero blocks");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to save"));
 
+    // A damaged record: a warning and an empty tar, not a failed build.
+    fs::create_dir_all(dir.path().join(".python-s2i")).expect("mkdir");
+    fs::write(
+        dir.path().join(".python-s2i/python-s2i-artifacts.json"),
+        "{damaged",
+    )
+    .expect("write");
+    let out = Command::new(bin("save-artifacts"))
+        .env("APP_ROOT", dir.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), 1024);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is damaged"));
+
     // A reader that goes away early is not a crash.
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
     fs::write(
         root.join(".python-s2i/python-s2i-artifacts.json"),
         serde_json::json!({"format":1,"python_version":"3.11","dependency_digest":"x","caches":[["uv", root.join("lib")]]}).to_string(),
@@ -871,8 +880,8 @@ fn usage_explains_the_builder() {
 
 #[test]
 fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
-    let (_d, root) = app_root();
-    assemble(&fixture("assemble_pip_basic"), &root, &[]).assert_ok();
+    let (_d, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
     let built = assemble(
         &fixture("assemble_pip_basic"),
         &root,
@@ -919,4 +928,198 @@ fn pip_index_url_reaches_uv_and_user_variables_beat_environment_files() {
         built.stdout
     );
     assert!(built.all().contains("127.0.0.1:9"), "{}", built.all());
+}
+
+#[test]
+fn as_another_user_files_it_does_not_own_are_reported_not_fatal() {
+    // OpenShift builds as a non-root user. Build as `nobody` (member of group 0, as the image's
+    // user 1001 is) into an APP_ROOT holding a root-owned file it cannot change.
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let root = dir.path().join("app-root");
+    fs::create_dir(&root).expect("mkdir");
+    fs::write(root.join("root-owned.txt"), "x").expect("write");
+    fs::set_permissions(
+        root.join("root-owned.txt"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let home = dir.path().join("home");
+    fs::create_dir(&home).expect("mkdir");
+    for path in [&root, &home] {
+        std::os::unix::fs::chown(path, Some(65534), Some(0)).expect("chown to nobody");
+    }
+    let command = assemble_command(&fixture("assemble_pip_basic"), &root);
+    let assemble = command.get_program().to_owned();
+    let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<_> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let mut as_nobody = Command::new("setpriv");
+    as_nobody
+        .args(["--reuid=65534", "--regid=0", "--clear-groups", "--"])
+        .arg(assemble)
+        .args(args)
+        .env_clear()
+        .envs(envs)
+        .env("HOME", &home)
+        .env("UV_CACHE_DIR", home.join("uv-cache"))
+        .env("PIP_CACHE_DIR", home.join("pip-cache"))
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt");
+    let built = finish(&mut as_nobody);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("belong to another user and keep their permissions"),
+        "{}",
+        built.stdout
+    );
+    let meta = fs::metadata(root.join("src/wsgi.py")).expect("meta");
+    assert_eq!(meta.uid(), 65534);
+    assert_eq!(meta.gid(), 0);
+    assert_eq!(meta.permissions().mode() & 0o060, 0o060);
+    assert_eq!(
+        fs::metadata(root.join("root-owned.txt"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn unreadable_source_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let source = dir.path().join("private-src");
+    fs::create_dir(&source).expect("mkdir");
+    fs::write(source.join("app.py"), "").expect("write");
+    fs::set_permissions(&source, fs::Permissions::from_mode(0o700)).expect("chmod");
+    let root = dir.path().join("app-root");
+    fs::create_dir(&root).expect("mkdir");
+    std::os::unix::fs::chown(&root, Some(65534), Some(65534)).expect("chown");
+    let built = finish(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin("assemble"))
+            .arg(&source)
+            .env("APP_ROOT", &root),
+    );
+    built.assert_failed_with(&[
+        "Cannot read the source at",
+        "private-src",
+        "chmod -R a+rX",
+        "Permission denied",
+    ]);
+}
+
+#[test]
+fn app_home_from_the_variable_or_warpdrive_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo_dir = dir.path().join("repo");
+    fs::create_dir(&repo_dir).expect("mkdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("assemble_pip_basic"))
+        .arg(repo_dir.join("backend"))
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let root = dir.path().join("by-variable");
+    assemble(&repo_dir, &root, &[("APP_HOME", "backend")]).assert_ok();
+    assert_eq!(facts(&root)["app_home"], "backend");
+    python(&root, "import six");
+
+    fs::create_dir(repo_dir.join(".warpdrive")).expect("mkdir");
+    fs::write(repo_dir.join(".warpdrive/home"), "backend\n").expect("write");
+    let root = dir.path().join("by-file");
+    assemble(&repo_dir, &root, &[]).assert_ok();
+    assert_eq!(facts(&root)["app_home"], "backend");
+
+    let root = dir.path().join("missing");
+    let built = assemble(&repo_dir, &root, &[("APP_HOME", "frontend")]);
+    built.assert_failed_with(&[
+        "The application home \"frontend\" is not a directory in the source",
+    ]);
+}
+
+#[test]
+fn bad_environment_file_line_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::create_dir_all(app.join(".s2i")).expect("mkdir");
+    fs::write(
+        app.join(".s2i/environment"),
+        "GOOD=1\nthis is not a variable\n",
+    )
+    .expect("write");
+    let built = assemble(&app, &dir.path().join("root"), &[]);
+    built.assert_failed_with(&[
+        ".s2i/environment line 2 is not KEY=VALUE",
+        "this is not a variable",
+    ]);
+}
+
+/// `run` in host mode for an assembled APP_ROOT, in its own process group.
+fn start_run(app_root: &Path, env: &[(&str, &str)]) -> (python_s2i_tests::Running, u16) {
+    let port = python_s2i_tests::free_port();
+    let mut command = Command::new(bin("run"));
+    command
+        .env("APP_ROOT", app_root)
+        .env("PORT", port.to_string())
+        .env_remove("APP_SERVER")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    (python_s2i_tests::Running::spawn(&mut command), port)
+}
+
+#[test]
+fn run_serves_what_assemble_built_django_with_static_files() {
+    use std::time::Duration;
+    let (_d, root, built) = build("assemble_django_no_static_root", &[]);
+    built.assert_ok();
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(30)).expect("Django answers");
+    assert_eq!(page.body, "django ok\n");
+    let css = python_s2i_tests::wait_for_ok(port, "/static/site.css", Duration::from_secs(5))
+        .expect("collected static file served");
+    assert_eq!(css.body, "body { color: #123456; }\n");
+}
+
+#[test]
+fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
+    use std::time::Duration;
+    // assemble asks run's own detection which server auto mode picks for this app.
+    let (_d, root, built) = build("assemble_django_static_root", &[("APP_SERVER", "")]);
+    built.assert_ok();
+    let installed = facts(&root)["servers_installed"].clone();
+    let server = installed[0]
+        .as_str()
+        .expect("a server installed")
+        .to_owned();
+    assert_eq!(installed.as_array().map(Vec::len), Some(1), "{installed}");
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env("PORT", "8080")
+        .env_remove("APP_SERVER")
+        .output()
+        .expect("run --dry-run");
+    let text =
+        String::from_utf8_lossy(&dry.stdout).into_owned() + &String::from_utf8_lossy(&dry.stderr);
+    assert!(dry.status.success(), "{text}");
+    assert!(
+        text.contains(&root.join("bin").join(&server).display().to_string()),
+        "run would not start {server}:\n{text}"
+    );
+    let (_running, port) = start_run(&root, &[]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("Django answers");
+    assert_eq!(page.body, "django ok\n");
 }

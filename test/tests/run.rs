@@ -165,6 +165,8 @@ struct Server {
     running: Running,
     port: u16,
     log: Arc<Mutex<String>>,
+    /// Where the platform's SIGTERM goes: `run` (by default the process started).
+    term_pid: Option<nix::unistd::Pid>,
 }
 
 impl Server {
@@ -183,7 +185,12 @@ impl Server {
             running.child.stderr.take().expect("stderr"),
             Arc::clone(&log),
         );
-        Self { running, port, log }
+        Self {
+            running,
+            port,
+            log,
+            term_pid: None,
+        }
     }
 
     fn log(&self) -> String {
@@ -201,7 +208,10 @@ impl Server {
         let port = self.port;
         let slow = thread::spawn(move || get(port, "/slow"));
         thread::sleep(Duration::from_millis(1000));
-        self.running.signal(Signal::SIGTERM);
+        match self.term_pid {
+            Some(pid) => nix::sys::signal::kill(pid, Signal::SIGTERM).expect("kill"),
+            None => self.running.signal(Signal::SIGTERM),
+        }
         let response = slow.join().expect("thread");
         let status = self.running.wait_timeout(Duration::from_secs(40));
         let log = self.log();
@@ -213,6 +223,17 @@ impl Server {
             status.code() == Some(0) || status.code() == Some(143),
             "exit status {status:?}\n{log}"
         );
+    }
+}
+
+/// `run` starts its server in a process group of its own, so killing `run`'s group would leave
+/// the server behind: stop it the way the platform does, with SIGTERM, and let `run` end it.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.running.child.try_wait(), Ok(None)) {
+            self.running.signal(Signal::SIGTERM);
+            let _ = self.running.wait_timeout(Duration::from_secs(40));
+        }
     }
 }
 
@@ -235,6 +256,7 @@ fn wsgi_py_under_mod_wsgi_by_default() {
     let server = root.serve(&[], "/");
     assert!(server.body("/").starts_with("Hello from wsgi.py"));
     assert_eq!(server.body("/static/style.css"), "body { color: teal; }\n");
+    assert_static_file_rules(&server);
     if nix::unistd::getuid().is_root() {
         assert!(
             server.body("/whoami").starts_with("nobody "),
@@ -258,7 +280,31 @@ fn wsgi_py_under(server_name: &str) {
         "body { color: teal; }\n",
         "{server_name} static files"
     );
+    assert_static_file_rules(&server);
     server.assert_graceful_stop();
+}
+
+/// Conditional requests get 304; an encoded `..` cannot read files outside the static directory.
+fn assert_static_file_rules(server: &Server) {
+    let url = format!("http://127.0.0.1:{}/static/style.css", server.port);
+    let first = ureq::get(&url).call().expect("GET static");
+    let last_modified = first
+        .header("last-modified")
+        .unwrap_or_else(|| panic!("no Last-Modified\n{}", server.log()))
+        .to_owned();
+    let response = ureq::get(&url)
+        .set("If-Modified-Since", &last_modified)
+        .call();
+    match response {
+        Err(ureq::Error::Status(304, _)) => {}
+        Ok(r) if r.status() == 304 => {}
+        other => panic!("expected 304, got {other:?}\n{}", server.log()),
+    }
+    let escaped = get(server.port, "/static/%2e%2e/%2e%2e/wsgi.py").expect("GET");
+    assert!(
+        !escaped.body.contains("import pwd"),
+        "static files escaped their directory"
+    );
 }
 
 #[test]
@@ -500,16 +546,64 @@ fn django_asgi_application_under_uvicorn() {
         &root,
         r#"{"django":{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","asgi_application":"mysite.asgi.application"}}"#,
     );
-    let server = root.serve(&[("DISABLE_MIGRATE", "1")], "/");
+    // assemble records ASGI_APPLICATION for every project with an asgi.py: auto stays WSGI.
+    let out = root.dry_run(&[("DISABLE_MIGRATE", "1")]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("WSGI application mysite.wsgi:application"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Server:      mod_wsgi"), "{stdout}");
+    let server = root.serve(&[("DISABLE_MIGRATE", "1"), ("APP_SERVER", "uvicorn")], "/");
     assert_eq!(server.body("/"), "Hello from Django");
     assert!(
-        server.log().contains("Server:      uvicorn"),
+        server
+            .log()
+            .contains("ASGI application mysite.asgi:application"),
         "{}",
         server.log()
     );
 }
 
 // ---------------------------------------------------------------- start-up behaviour
+
+/// MOD_WSGI_RELOAD_ON_CHANGES: a changed source file is served without a restart.
+fn reloads_on_changes(server_name: &str) {
+    let root = AppRoot::new("run_app_home");
+    let envs = [
+        ("APP_HOME", "web"),
+        ("APP_SERVER", server_name),
+        ("MOD_WSGI_RELOAD_ON_CHANGES", "1"),
+    ];
+    let server = root.serve(&envs, "/");
+    assert_eq!(server.body("/"), "Hello from APP_HOME");
+    let file = root.src().join("web/wsgi.py");
+    let source = fs::read_to_string(&file).expect("read");
+    thread::sleep(Duration::from_millis(1100));
+    fs::write(&file, source.replace("Hello from APP_HOME", "Reloaded")).expect("write");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if get(server.port, "/").is_ok_and(|r| r.body == "Reloaded") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn reload_on_changes_mod_wsgi() {
+    reloads_on_changes("mod_wsgi");
+}
+
+#[test]
+fn reload_on_changes_gunicorn() {
+    reloads_on_changes("gunicorn");
+}
 
 #[test]
 fn deploy_hooks_run_before_the_server() {
@@ -830,4 +924,143 @@ fn unknown_argument_is_a_usage_error() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown argument `--frobnicate`"));
+}
+
+// ---------------------------------------------------------------- tuning from real cgroups
+
+/// A cgroup made for one test (v1 `cpu` + `memory` hierarchies, or v2), removed on drop.
+struct TestCgroup {
+    dirs: Vec<PathBuf>,
+}
+
+impl TestCgroup {
+    /// Half a CPU and 256 MiB, or `None` when cgroups cannot be made here (not root, read-only).
+    fn half_cpu_256m() -> Option<Self> {
+        let name = format!("python-s2i-run-test-{}", std::process::id());
+        let base = Path::new("/sys/fs/cgroup");
+        let v2 = base.join("cgroup.controllers").exists();
+        let (cpu, memory) = if v2 {
+            let _ = fs::write(base.join("cgroup.subtree_control"), "+cpu +memory");
+            (base.join(&name), base.join(&name))
+        } else {
+            (
+                base.join("cpu").join(&name),
+                base.join("memory").join(&name),
+            )
+        };
+        let mut group = Self { dirs: Vec::new() };
+        for dir in [&cpu, &memory] {
+            if !group.dirs.contains(dir) {
+                fs::create_dir(dir).ok()?;
+                group.dirs.push(dir.clone());
+            }
+        }
+        let written = if v2 {
+            fs::write(cpu.join("cpu.max"), "50000 100000").is_ok()
+                && fs::write(memory.join("memory.max"), "268435456").is_ok()
+        } else {
+            fs::write(cpu.join("cpu.cfs_period_us"), "100000").is_ok()
+                && fs::write(cpu.join("cpu.cfs_quota_us"), "50000").is_ok()
+                && fs::write(memory.join("memory.limit_in_bytes"), "268435456").is_ok()
+        };
+        written.then_some(group)
+    }
+
+    /// A shell line that moves itself into the group, then execs the rest.
+    fn enter_and_exec(&self) -> String {
+        let moves: Vec<String> = self
+            .dirs
+            .iter()
+            .map(|d| format!("echo $$ > {}/cgroup.procs", d.display()))
+            .collect();
+        format!("{} && exec \"$@\"", moves.join(" && "))
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The tuning reads the limits of the cgroup `run` is in: 0.5 CPU -> 1 process; 256 MiB -> 1.
+#[test]
+fn tuning_follows_the_cgroup_limits() {
+    let Some(group) = TestCgroup::half_cpu_256m() else {
+        eprintln!("skipped: cannot create a cgroup here (needs root and a writable cgroupfs)");
+        return;
+    };
+    let root = AppRoot::new("run_wsgi_py");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(group.enter_and_exec())
+        .arg("sh")
+        .arg(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", root.path())
+        .env_remove("WEB_CONCURRENCY")
+        .env_remove("APP_SERVER")
+        .output()
+        .expect("run");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("0.50 CPUs"), "{stdout}");
+    assert!(stdout.contains("memory 256 MiB"), "{stdout}");
+    assert!(stdout.contains("--processes 1 --threads 8"), "{stdout}");
+}
+
+#[test]
+fn unreadable_build_record_and_unknown_deploy_mode() {
+    let root = AppRoot::new("run_wsgi_py");
+    fails(
+        &root,
+        &[("WARPDRIVE_DEPLOY_MODE", "turbo")],
+        &[
+            "Unknown deploy mode `turbo`",
+            "auto, shell, python, wsgi, django",
+        ],
+    );
+    write_facts(&root, "{not json");
+    fails(
+        &root,
+        &[],
+        &["The build record cannot be read", "facts.json"],
+    );
+}
+
+/// As in a container: `run` is PID 1 of a new PID namespace; SIGTERM from outside still ends in
+/// gunicorn's graceful stop, and the request in flight completes.
+#[test]
+fn gunicorn_under_run_as_pid1_stops_gracefully() {
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("skipped: needs root for unshare --pid");
+        return;
+    }
+    let root = AppRoot::new("run_wsgi_py");
+    let port = free_port();
+    let mut command = Command::new("unshare");
+    command
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(bin("run"));
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    command
+        .env("APP_ROOT", root.path())
+        .env("PORT", port.to_string())
+        .env("APP_SERVER", "gunicorn");
+    let mut server = Server::start(command, port);
+    wait_for_ok(port, "/", START).unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let unshare = server.running.pid();
+    let children = fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+        .expect("children of unshare");
+    let run_pid: i32 = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("run's pid");
+    server.term_pid = Some(nix::unistd::Pid::from_raw(run_pid));
+    server.assert_graceful_stop();
 }

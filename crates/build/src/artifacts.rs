@@ -84,7 +84,7 @@ pub enum Restored {
 #[must_use]
 pub fn restore(
     dir: &Path,
-    targets: &[(&str, PathBuf)],
+    targets: &[(String, PathBuf)],
     python_version: &str,
     digest: &str,
 ) -> Restored {
@@ -175,8 +175,6 @@ pub fn write_manifest(state_dir: &Path, manifest: &Manifest) -> io::Result<()> {
 /// Why save-artifacts failed.
 #[derive(Debug)]
 pub enum SaveArtifactsError {
-    /// The manifest exists but cannot be read.
-    Manifest { path: PathBuf, detail: String },
     /// Writing the tar failed (other than a closed pipe).
     Write { path: PathBuf, source: io::Error },
 }
@@ -196,21 +194,23 @@ pub struct Saved {
 /// See [`SaveArtifactsError`].
 pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsError> {
     let manifest_path = state_dir.join(MANIFEST);
+    // A damaged record only costs the next build its caches: warn, stream an empty tar.
     let manifest: Option<Manifest> = match fs::read_to_string(&manifest_path) {
-        Ok(text) => {
-            Some(
-                serde_json::from_str(&text).map_err(|e| SaveArtifactsError::Manifest {
-                    path: manifest_path.clone(),
-                    detail: e.to_string(),
-                })?,
-            )
-        }
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| {
+                eprintln!(
+                    "save-artifacts: warning: {} is damaged ({e}): nothing saved, the next build is a clean one",
+                    manifest_path.display()
+                );
+            })
+            .ok(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => {
-            return Err(SaveArtifactsError::Manifest {
-                path: manifest_path,
-                detail: e.to_string(),
-            })
+            eprintln!(
+                "save-artifacts: warning: cannot read {} ({e}): nothing saved, the next build is a clean one",
+                manifest_path.display()
+            );
+            None
         }
     };
     let mut saved = Saved::default();
@@ -232,7 +232,7 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
             }
             tar.append_path_with_name(&manifest_path, MANIFEST)
                 .map_err(|e| (manifest_path.clone(), e))?;
-        } else {
+        } else if !manifest_path.exists() {
             eprintln!(
                 "save-artifacts: no build record in {}: nothing to save",
                 state_dir.display()
@@ -296,7 +296,7 @@ mod tests {
             .unpack(&unpacked)
             .expect("unpack");
         let target = root.path().join("new/uv");
-        let restored = restore(&unpacked, &[("uv", target.clone())], "3.11", "d");
+        let restored = restore(&unpacked, &[("uv".to_owned(), target.clone())], "3.11", "d");
         assert_eq!(
             restored,
             Restored::Reused {

@@ -191,6 +191,17 @@ impl BuildEnv {
     }
 }
 
+/// A build environment of exactly these variables, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)]) -> BuildEnv {
+    BuildEnv::from_vars(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
+    .expect("not refused")
+}
+
 fn unquote(value: &str) -> String {
     for q in ['"', '\''] {
         if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
@@ -202,16 +213,8 @@ fn unquote(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::test_env as env;
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> BuildEnv {
-        BuildEnv::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
-        .expect("not refused")
-    }
 
     #[test]
     fn pythonhome_is_refused() {

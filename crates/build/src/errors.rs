@@ -266,7 +266,8 @@ fn install(e: &InstallError) -> Message {
                     format!("A requirements file does not parse ({what})"),
                     format!("{found}\n{detail}"),
                     &["Fix the line shown: one requirement per line, e.g. `Django>=4.2,<5`, `-e .`, `git+https://...#egg=name`.", "Check it locally with `pip install --dry-run -r requirements.txt`."],
-                    details,
+                    // The detail is the relevant part of the output.
+                    vec![],
                 ),
                 Some(Diagnosis::LockOutdated) => msg(
                     "uv.lock does not match pyproject.toml",
@@ -300,7 +301,7 @@ fn install(e: &InstallError) -> Message {
 fn server_error(e: &server::ChooseServerError) -> Message {
     match e {
         server::ChooseServerError::Unknown { value, source_of_value } => msg(
-            format!("{source_of_value} names an unknown server: {value:?}"),
+            format!("Unknown server {value:?} ({source_of_value})"),
             "",
             &["Use one of: auto (mod_wsgi-express), mod_wsgi, gunicorn, uwsgi, waitress, uvicorn, hypercorn, granian."],
             vec![],
@@ -364,6 +365,20 @@ fn django_error(e: &django::DjangoError) -> Message {
                 "To skip collectstatic, set DISABLE_COLLECTSTATIC=1 in .s2i/environment.",
             ],
             tail.iter().rev().take(10).rev().cloned().collect(),
+        ),
+    }
+}
+
+/// The message when save-artifacts cannot write its stream.
+#[must_use]
+pub fn save_artifacts(error: &crate::artifacts::SaveArtifactsError) -> Message {
+    use crate::artifacts::SaveArtifactsError as E;
+    match error {
+        E::Write { path, source } => msg(
+            format!("save-artifacts could not stream {}", path.display()),
+            "",
+            &["Check that the cache directory is readable by the image's user."],
+            vec![source.to_string()],
         ),
     }
 }

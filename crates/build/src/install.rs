@@ -86,10 +86,23 @@ pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
             env.set_default(uv, value);
         }
     }
+    if let Some(hosts) = env.get("PIP_TRUSTED_HOST").map(str::to_owned) {
+        env.set_default("UV_INSECURE_HOST", hosts);
+    }
     if let Some(cert) = env.get("PIP_CERT").map(str::to_owned) {
         env.set_default("SSL_CERT_FILE", cert);
     } else if let Some(cert) = env.get("SSL_CERT_FILE").map(str::to_owned) {
         env.set_default("PIP_CERT", cert);
+    }
+}
+
+/// Whether uv installs into Python `major.minor` (`version` as `3.11`).
+#[must_use]
+pub fn uv_supports(version: &str) -> bool {
+    let mut parts = version.split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= UV_MIN_PYTHON,
+        _ => false,
     }
 }
 
@@ -436,6 +449,12 @@ mod tests {
                 name: "djangoo-nope".into()
             })
         );
+    }
+
+    #[test]
+    fn uv_python_support() {
+        assert!(uv_supports("3.8") && uv_supports("3.13"));
+        assert!(!uv_supports("2.7") && !uv_supports("3.7") && !uv_supports(""));
     }
 
     #[test]

@@ -122,78 +122,27 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     check_writable(&state_dir)?;
     let mut env = BuildEnv::inherit()?;
     let src = app_root.join("src");
-
-    output::header("Installing the source");
-    output::info(&format!(
-        "Copying {} to {}",
-        options.source_dir.display(),
-        src.display()
-    ));
-    let copied = source::install(&options.source_dir, &src)?;
-    output::info(&format!(
-        "{} files, {} directories, {} symlinks",
-        copied.files, copied.dirs, copied.symlinks
-    ));
-    for file in [".s2i/environment", ".warpdrive/environment"] {
-        let set = env.load_file(&src.join(file))?;
-        if !set.is_empty() {
-            output::info(&format!("{file} sets {}", set.join(", ")));
-        }
-    }
-    let home = app_home(&src, &env)?;
+    let home = install_source(options, &src, &mut env)?;
     let app = if home.as_os_str().is_empty() {
         src.clone()
     } else {
         src.join(&home)
     };
-    if home != Path::new("") {
-        output::info(&format!("Application home: {}", app.display()));
-    }
+
+    // Decided before anything slow, so conflicting files fail the build at once.
+    let plan = package_manager::determine(&app, &env)?;
 
     install::configure(&mut env, &state_dir.join("cache"));
-    let caches: Vec<(&str, PathBuf)> = artifacts::CACHES
-        .iter()
-        .map(|name| {
-            (
-                *name,
-                PathBuf::from(
-                    env.get(&format!("{}_CACHE_DIR", name.to_ascii_uppercase()))
-                        .unwrap_or_default(),
-                ),
-            )
-        })
-        .collect();
-    output::header("Reusing the previous build's artifacts");
+    let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
-    match artifacts::restore(&options.artifacts_dir, &caches, &python_version, &digest) {
-        Restored::None => output::info(&format!(
-            "None in {}: a clean build",
-            options.artifacts_dir.display()
-        )),
-        Restored::Ignored(why) => output::warning(&format!(
-            "{why}.\nThe artifacts are not used: this is a clean build."
-        )),
-        Restored::Reused { caches, .. } if caches.is_empty() => {
-            output::info("The artifacts hold no cache this build can use")
-        }
-        Restored::Reused {
-            caches,
-            dependencies_changed,
-        } => {
-            output::info(&format!(
-                "Reusing the {} cache(s) from {}",
-                caches.join(" and "),
-                options.artifacts_dir.display()
-            ));
-            if dependencies_changed {
-                output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
-            }
-        }
-    }
+    restore_artifacts(options, &caches, &python_version, &digest);
 
     output::header("Preparing the virtualenv");
-    let uv_on_path = install::wants_uv(&env).then(|| env.which("uv")).flatten();
+    // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
+    let uv_on_path = (install::wants_uv(&env) && install::uv_supports(&python_version))
+        .then(|| env.which("uv"))
+        .flatten();
     let venv = venv::ensure(app_root, &env, uv_on_path.as_deref())?;
     output::info(&format!(
         "Python {}.{}.{} ({})",
@@ -202,12 +151,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         venv.version.2,
         venv.python.display()
     ));
-    env.set("VIRTUAL_ENV", app_root.to_string_lossy());
-    let path = env
-        .get("PATH")
-        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
-        .to_owned();
-    env.set("PATH", format!("{}:{path}", app_root.join("bin").display()));
+    activate(&mut env, app_root);
 
     output::header("Running pre-build hooks");
     let mut hooks_run: Vec<&str> = Vec::new();
@@ -224,23 +168,153 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     )?));
 
     output::header("Installing dependencies");
-    let plan = package_manager::determine(&app, &env)?;
-    for note in &plan.notes {
-        output::info(note);
-    }
-    let installer = install::choose(&venv, &env)?;
     let install = Install {
-        installer,
+        installer: install::choose(&venv, &env)?,
         venv: &venv,
         env: &env,
     };
-    if env.flag("UPGRADE_PIP_TO_LATEST") {
+    install_dependencies(&plan, &install, &app, &state_dir)?;
+
+    output::header("Running build hooks");
+    hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
+
+    let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
+    let helper = django::write_helper(&state_dir)?;
+    let mut facts = Facts {
+        python: Some(PythonFacts {
+            version: venv.short_version(),
+            executable: venv.python.clone(),
+        }),
+        app_home: Some(home),
+        package_manager: plan
+            .manager
+            .map(|m| m.name().to_owned())
+            .or_else(|| plan.install_package.map(|_| "pip".to_owned())),
+        package: package_facts(&venv.python, &helper, &src, &env),
+        django,
+        ..Facts::default()
+    };
+
+    let choice = install_server(&install, &facts)?;
+
+    output::header("Recording what run needs");
+    facts.servers_installed = server::installed(app_root);
+    facts.save(app_root)?;
+    output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    let manifest = artifacts::Manifest {
+        format: artifacts::FORMAT,
+        python_version: venv.short_version(),
+        dependency_digest: digest,
+        caches,
+    };
+    if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
+        output::warning(&format!(
+            "the next build cannot reuse this one's caches: {e}"
+        ));
+    }
+
+    fix_permissions(app_root)?;
+    summary(&facts, &choice, &hooks_run, install.name(), started);
+    Ok(facts)
+}
+
+/// Copies the source, reads its environment files; returns the app home (relative).
+fn install_source(
+    options: &Options,
+    src: &Path,
+    env: &mut BuildEnv,
+) -> Result<PathBuf, AssembleError> {
+    output::header("Installing the source");
+    output::info(&format!(
+        "Copying {} to {}",
+        options.source_dir.display(),
+        src.display()
+    ));
+    let copied = source::install(&options.source_dir, src)?;
+    output::info(&format!(
+        "{} files, {} directories, {} symlinks",
+        copied.files, copied.dirs, copied.symlinks
+    ));
+    for file in [".s2i/environment", ".warpdrive/environment"] {
+        let set = env.load_file(&src.join(file))?;
+        if !set.is_empty() {
+            output::info(&format!("{file} sets {}", set.join(", ")));
+        }
+    }
+    let home = app_home(src, env)?;
+    if !home.as_os_str().is_empty() {
+        output::info(&format!("Application home: {}", src.join(&home).display()));
+    }
+    Ok(home)
+}
+
+/// Where each cache of [`artifacts::CACHES`] lives (`UV_CACHE_DIR`, `PIP_CACHE_DIR`).
+fn cache_dirs(env: &BuildEnv) -> Vec<(String, PathBuf)> {
+    artifacts::CACHES
+        .iter()
+        .map(|name| {
+            let var = format!("{}_CACHE_DIR", name.to_ascii_uppercase());
+            (
+                (*name).to_owned(),
+                PathBuf::from(env.get(&var).unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &str, digest: &str) {
+    output::header("Reusing the previous build's artifacts");
+    let dir = &options.artifacts_dir;
+    match artifacts::restore(dir, caches, python, digest) {
+        Restored::None => output::info(&format!("None in {}: a clean build", dir.display())),
+        Restored::Ignored(why) => output::warning(&format!(
+            "{why}.\nThe artifacts are not used: this is a clean build."
+        )),
+        Restored::Reused { caches, .. } if caches.is_empty() => {
+            output::info("The artifacts hold no cache this build can use");
+        }
+        Restored::Reused {
+            caches,
+            dependencies_changed,
+        } => {
+            output::info(&format!(
+                "Reusing the {} cache(s) from {}",
+                caches.join(" and "),
+                dir.display()
+            ));
+            if dependencies_changed {
+                output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
+            }
+        }
+    }
+}
+
+/// Every later command runs "inside" the virtualenv.
+fn activate(env: &mut BuildEnv, app_root: &Path) {
+    env.set("VIRTUAL_ENV", app_root.to_string_lossy());
+    let path = env
+        .get("PATH")
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
+        .to_owned();
+    env.set("PATH", format!("{}:{path}", app_root.join("bin").display()));
+}
+
+fn install_dependencies(
+    plan: &package_manager::Plan,
+    install: &Install<'_>,
+    app: &Path,
+    state_dir: &Path,
+) -> Result<(), AssembleError> {
+    for note in &plan.notes {
+        output::info(note);
+    }
+    if install.env.flag("UPGRADE_PIP_TO_LATEST") {
         install.upgrade_pip()?;
     }
     match plan.manager {
         Some(manager) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
-            install.dependencies(manager, &app, &state_dir)?;
+            install.dependencies(manager, app, state_dir)?;
         }
         None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
         None => {}
@@ -250,81 +324,49 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         install.packages(
             &format!("installing the package from {file}"),
             &["."],
-            Some(&app),
+            Some(app),
         )?;
     }
+    Ok(())
+}
 
+/// Installs the server `run` will pick, when it is not installed yet.
+fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice, AssembleError> {
     output::header("Installing the server");
+    let venv = install.venv;
     let python2 = venv.version.0 < 3;
-    let choice = server::choose(&env, &app, python2)?;
+    let choice = server::choose(install.env, &venv.root, facts, python2)?;
     let server = choice.server;
     if venv.bin(server.executable).is_file() {
         output::info(&format!(
             "{} is installed (chosen by {})",
             server.executable, choice.reason
         ));
+        return Ok(choice);
+    }
+    output::info(&format!(
+        "{} is not installed yet (chosen by {}): installing it",
+        server.executable, choice.reason
+    ));
+    let requirement = if python2 {
+        server.requirement_py2.unwrap_or(server.requirement)
     } else {
-        output::info(&format!(
-            "{} is not installed yet (chosen by {}): installing it",
-            server.executable, choice.reason
-        ));
-        let requirement = if python2 {
-            server.requirement_py2.unwrap_or(server.requirement)
-        } else {
-            server.requirement
-        };
-        install.packages(&format!("installing {}", server.name), &[requirement], None)?;
-    }
-
-    output::header("Running build hooks");
-    hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
-
-    let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
-
-    output::header("Recording what run needs");
-    let helper = django::write_helper(&state_dir)?;
-    let package = package_facts(&venv.python, &helper, &src, &env);
-    let facts = Facts {
-        python: Some(PythonFacts {
-            version: venv.short_version(),
-            executable: venv.python.clone(),
-        }),
-        app_home: Some(home.clone()),
-        package_manager: plan
-            .manager
-            .map(|m| m.name().to_owned())
-            .or_else(|| plan.install_package.map(|_| "pip".to_owned())),
-        package,
-        django,
-        servers_installed: server::installed(app_root),
-        ..Facts::default()
+        server.requirement
     };
-    facts.save(app_root)?;
-    output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
-    let manifest = artifacts::Manifest {
-        format: artifacts::FORMAT,
-        python_version: venv.short_version(),
-        dependency_digest: digest,
-        caches: caches
-            .iter()
-            .map(|(n, p)| ((*n).to_owned(), p.clone()))
-            .collect(),
-    };
-    if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
-        output::warning(&format!(
-            "the next build cannot reuse this one's caches: {e}"
-        ));
-    }
+    install.packages(&format!("installing {}", server.name), &[requirement], None)?;
+    Ok(choice)
+}
 
+fn fix_permissions(app_root: &Path) -> Result<(), AssembleError> {
     output::header("Fixing permissions for group 0");
-    let perm_started = Instant::now();
+    let started = Instant::now();
     let fixed = permissions::fix(app_root)?;
     output::info(&format!(
         "{} entries checked, {} modes and {} groups changed in {:.1?}",
         fixed.seen,
         fixed.chmod,
         fixed.chgrp,
-        perm_started.elapsed()
+        started.elapsed()
     ));
     if fixed.not_permitted > 0 {
         output::warning(&format!(
@@ -333,9 +375,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
             app_root.display()
         ));
     }
-
-    summary(&facts, &choice, &hooks_run, install.name(), started);
-    Ok(facts)
+    Ok(())
 }
 
 fn check_writable(state_dir: &Path) -> Result<(), AssembleError> {
@@ -516,6 +556,7 @@ fn summary(
             hooks_run.join(", ")
         }
     ));
+    output::info(&format!("App:          {}", choice.app));
     output::info(&format!(
         "Server:       {} (chosen by {})",
         choice.server.executable, choice.reason

@@ -196,16 +196,8 @@ fn has_build_system(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::test_env as env;
     use std::fs;
-
-    fn env(pairs: &[(&str, &str)]) -> BuildEnv {
-        BuildEnv::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
-        .expect("env")
-    }
 
     fn app(files: &[&str]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -2,8 +2,9 @@
 //! `.warpdrive/server_type`), `auto` meaning mod_wsgi-express. Installed into the virtualenv
 //! when its executable is not there yet.
 
-use std::fs;
 use std::path::Path;
+
+use s2i_detect::{App, DetectError, Facts, Interface};
 
 use crate::environment::BuildEnv;
 
@@ -83,38 +84,64 @@ pub enum ChooseServerError {
 pub struct Choice {
     pub server: Server,
     pub reason: String,
+    /// What `run`'s detection found to serve, or why it found nothing.
+    pub app: String,
 }
 
-/// Picks the server from the variables and warpdrive's file in `app`.
+/// Picks the server `run` will start, with `run`'s own detection (crate `s2i-detect`) over the
+/// source, the environment and what the build found so far: the user's choice (`APP_SERVER`,
+/// `WARPDRIVE_SERVER_TYPE`, `.warpdrive/server_type`, warpdrive's manual deploy mode), else
+/// uvicorn for an ASGI application and mod_wsgi-express for everything else.
 ///
 /// # Errors
 /// An unknown server name, or a Python 3-only server on Python 2.
-pub fn choose(env: &BuildEnv, app: &Path, python2: bool) -> Result<Choice, ChooseServerError> {
-    let warpdrive_file = fs::read_to_string(app.join(".warpdrive/server_type"))
-        .ok()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty());
-    let (value, source_of_value) = if let Some(v) = env.get("APP_SERVER") {
-        (v.to_owned(), "APP_SERVER".to_owned())
-    } else if let Some(v) = env.get("WARPDRIVE_SERVER_TYPE") {
-        (v.to_owned(), "WARPDRIVE_SERVER_TYPE".to_owned())
-    } else if let Some(v) = warpdrive_file {
-        (v, ".warpdrive/server_type".to_owned())
-    } else {
-        ("auto".to_owned(), "the default".to_owned())
+pub fn choose(
+    env: &BuildEnv,
+    app_root: &Path,
+    facts: &Facts,
+    python2: bool,
+) -> Result<Choice, ChooseServerError> {
+    let detected = s2i_detect::detect(s2i_detect::Inputs {
+        app_root,
+        env: env.vars(),
+        facts: Some(facts),
+    });
+    let app = match &detected {
+        Ok(detection) => detection.app.describe(),
+        Err(e) => format!("nothing detected yet ({e})"),
     };
-    let name = value.trim().to_ascii_lowercase().replace('-', "_");
-    let name = match name.as_str() {
-        "auto" | "mod_wsgi_express" => "mod_wsgi",
-        other => other,
+    let (name, reason) = match detected {
+        Ok(detection) => match (detection.server.server, &detection.app) {
+            (Some(server), _) => (server.name(), detection.server.source.clone()),
+            (None, App::Manual { server }) => {
+                (server.name(), "warpdrive's manual deploy mode".to_owned())
+            }
+            (None, App::Web(web)) if web.interface == Interface::Asgi => (
+                "uvicorn",
+                format!("auto: the default for {}", detection.app.describe()),
+            ),
+            (None, app) => (
+                "mod_wsgi",
+                format!("auto: the default for {}", app.describe()),
+            ),
+        },
+        Err(DetectError::UnknownServer { value, source }) => {
+            return Err(ChooseServerError::Unknown {
+                value,
+                source_of_value: source,
+            })
+        }
+        // Nothing to serve found yet (run then shows mod_wsgi-express's default page) or a
+        // setting run will report: the default server.
+        Err(_) => ("mod_wsgi", "auto: the default".to_owned()),
     };
     let server = SERVERS
         .iter()
         .find(|s| s.name == name)
         .copied()
         .ok_or_else(|| ChooseServerError::Unknown {
-            value: value.clone(),
-            source_of_value: source_of_value.clone(),
+            value: name.to_owned(),
+            source_of_value: reason.clone(),
         })?;
     if python2 && server.requirement_py2.is_none() {
         return Err(ChooseServerError::NoPython2 {
@@ -123,7 +150,8 @@ pub fn choose(env: &BuildEnv, app: &Path, python2: bool) -> Result<Choice, Choos
     }
     Ok(Choice {
         server,
-        reason: format!("{source_of_value} ({value})"),
+        reason,
+        app,
     })
 }
 
@@ -141,50 +169,57 @@ pub fn installed(venv_root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::test_env as env;
+    use std::fs;
 
-    fn env(pairs: &[(&str, &str)]) -> BuildEnv {
-        BuildEnv::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
-        .expect("env")
+    fn app_root(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in files {
+            let path = dir.path().join("src").join(name);
+            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    fn name(
+        env_pairs: &[(&str, &str)],
+        root: &Path,
+        python2: bool,
+    ) -> Result<&'static str, ChooseServerError> {
+        choose(&env(env_pairs), root, &Facts::default(), python2).map(|c| c.server.name)
     }
 
     #[test]
     fn precedence_and_names() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        assert_eq!(
-            choose(&env(&[]), dir.path(), false)
-                .expect("auto")
-                .server
-                .name,
-            "mod_wsgi"
-        );
-        fs::create_dir(dir.path().join(".warpdrive")).expect("mkdir");
-        fs::write(dir.path().join(".warpdrive/server_type"), "waitress\n").expect("write");
-        assert_eq!(
-            choose(&env(&[]), dir.path(), false)
-                .expect("file")
-                .server
-                .name,
-            "waitress"
-        );
-        let e = env(&[
+        let wsgi = "def application(environ, start_response):\n    pass\n";
+        let dir = app_root(&[("wsgi.py", wsgi)]);
+        assert_eq!(name(&[], dir.path(), false).expect("auto"), "mod_wsgi");
+        fs::create_dir_all(dir.path().join("src/.warpdrive")).expect("mkdir");
+        fs::write(dir.path().join("src/.warpdrive/server_type"), "waitress\n").expect("write");
+        assert_eq!(name(&[], dir.path(), false).expect("file"), "waitress");
+        let e = [
             ("APP_SERVER", "gunicorn"),
             ("WARPDRIVE_SERVER_TYPE", "uwsgi"),
-        ]);
-        assert_eq!(
-            choose(&e, dir.path(), false).expect("env").server.name,
-            "gunicorn"
-        );
+        ];
+        assert_eq!(name(&e, dir.path(), false).expect("env"), "gunicorn");
         assert!(matches!(
-            choose(&env(&[("APP_SERVER", "gunicorm")]), dir.path(), false),
+            name(&[("APP_SERVER", "gunicorm")], dir.path(), false),
             Err(ChooseServerError::Unknown { .. })
         ));
         assert!(matches!(
-            choose(&env(&[("APP_SERVER", "uvicorn")]), dir.path(), true),
+            name(&[("APP_SERVER", "uvicorn")], dir.path(), true),
             Err(ChooseServerError::NoPython2 { .. })
         ));
+    }
+
+    #[test]
+    fn asgi_apps_get_uvicorn_and_empty_apps_mod_wsgi() {
+        let asgi = "async def application(scope, receive, send):\n    pass\n";
+        let dir = app_root(&[("asgi.py", asgi)]);
+        let chosen = name(&[], dir.path(), false).expect("auto");
+        assert_eq!(chosen, "uvicorn");
+        let empty = app_root(&[]);
+        assert_eq!(name(&[], empty.path(), false).expect("auto"), "mod_wsgi");
     }
 }

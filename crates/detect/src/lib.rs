@@ -97,3 +97,157 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
         verdicts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// An app root whose `src/` holds `files` (`name` -> content; names ending in `*` are made
+    /// executable).
+    fn root(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, content) in files {
+            let executable = name.ends_with('*');
+            let path = dir.path().join("src").join(name.trim_end_matches('*'));
+            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            fs::write(&path, content).expect("write");
+            if executable {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
+        }
+        dir
+    }
+
+    fn detect_in(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Result<Detection, DetectError> {
+        let env: Env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        detect(Inputs {
+            app_root: dir.path(),
+            env: &env,
+            facts: None,
+        })
+    }
+
+    fn matched(d: &Detection) -> &'static str {
+        d.verdicts
+            .iter()
+            .find(|v| v.matched)
+            .map(|v| v.rule)
+            .expect("a match")
+    }
+
+    const WSGI: &str = "def application(environ, start_response):\n    pass\n";
+
+    #[test]
+    fn order_follows_the_seeds() {
+        let all = [
+            ("app.sh*", "#!/bin/sh\n"),
+            ("app.py", ""),
+            ("paste.ini", ""),
+            ("wsgi.py", WSGI),
+            (
+                "manage.py",
+                "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site.settings')",
+            ),
+        ];
+        let expected = ["app.sh", "app.py", "paste.ini", "wsgi.py"];
+        for (skip, rule) in expected.iter().enumerate() {
+            let dir = root(&all[skip..]);
+            let d = detect_in(&dir, &[]).expect("detect");
+            assert_eq!(matched(&d), *rule);
+        }
+    }
+
+    #[test]
+    fn variables_and_procfile_come_before_files() {
+        let dir = root(&[
+            ("Procfile", "web: gunicorn x:y\n"),
+            ("wsgi.py", WSGI),
+            ("app.py", ""),
+        ]);
+        let d = detect_in(&dir, &[]).expect("detect");
+        assert_eq!(matched(&d), "Procfile web:");
+        let d = detect_in(&dir, &[("APP_MODULE", "wsgi:application")]).expect("detect");
+        assert_eq!(matched(&d), "APP_MODULE");
+        let d = detect_in(&dir, &[("APP_FILE", "app.py")]).expect("detect");
+        assert!(matches!(d.app, App::Python { .. }));
+    }
+
+    #[test]
+    fn django_comes_before_the_package() {
+        let dir = root(&[
+            ("setup.py", "setup(name='mysite')"),
+            (
+                "manage.py",
+                "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')",
+            ),
+            ("mysite/__init__.py", ""),
+            ("mysite/wsgi.py", WSGI),
+        ]);
+        let d = detect_in(&dir, &[]).expect("detect");
+        assert_eq!(matched(&d), "Django");
+        let App::Web(web) = &d.app else {
+            panic!("{:?}", d.app)
+        };
+        assert_eq!(
+            web.target.import_spec().as_deref(),
+            Some("mysite.wsgi:application")
+        );
+    }
+
+    #[test]
+    fn asgi_module_is_recognised() {
+        let dir = root(&[("main.py", "from fastapi import FastAPI\napp = FastAPI()\n")]);
+        let d = detect_in(&dir, &[("APP_MODULE", "main:app")]).expect("detect");
+        let App::Web(web) = &d.app else {
+            panic!("{:?}", d.app)
+        };
+        assert_eq!(web.interface, Interface::Asgi);
+        // A WSGI-only server asked for explicitly keeps it WSGI (and the server step refuses).
+        let d = detect_in(
+            &dir,
+            &[("APP_MODULE", "main:app"), ("APP_SERVER", "gunicorn")],
+        )
+        .expect("detect");
+        let App::Web(web) = &d.app else {
+            panic!("{:?}", d.app)
+        };
+        assert_eq!(web.interface, Interface::Wsgi);
+    }
+
+    #[test]
+    fn deploy_mode_restricts_the_rules() {
+        let dir = root(&[("app.py", ""), ("wsgi.py", WSGI)]);
+        let d = detect_in(&dir, &[("WARPDRIVE_DEPLOY_MODE", "wsgi")]).expect("detect");
+        assert_eq!(matched(&d), "wsgi.py");
+        let err = detect_in(&dir, &[("WARPDRIVE_DEPLOY_MODE", "shell")]).expect_err("no shell");
+        assert!(matches!(err, DetectError::ModeFoundNothing { .. }), "{err}");
+    }
+
+    #[test]
+    fn bad_inputs() {
+        let dir = root(&[("app.sh", "#!/bin/sh\n")]);
+        assert!(matches!(
+            detect_in(&dir, &[]),
+            Err(DetectError::ScriptNotExecutable { .. })
+        ));
+        let dir = root(&[("README", "")]);
+        let Err(DetectError::NothingFound { verdicts, .. }) = detect_in(&dir, &[]) else {
+            panic!("expected NothingFound")
+        };
+        assert_eq!(verdicts.len(), rule_names().len());
+        assert!(matches!(
+            detect_in(&dir, &[("APP_SCRIPT", "start.sh")]),
+            Err(DetectError::NamedFileMissing { .. })
+        ));
+        assert!(matches!(
+            detect_in(&dir, &[("APP_MODULE", "a b")]),
+            Err(DetectError::BadAppModule { .. })
+        ));
+    }
+}

@@ -492,10 +492,17 @@ fn django_from_facts(
             let package = d.settings_module.rsplit_once('.').map(|(p, _)| p)?;
             Some((format!("{package}.wsgi"), "application".to_owned()))
         });
-    let interface = interface_for(cx, asgi.is_some());
+    // WSGI unless an ASGI server was asked for: assemble records ASGI_APPLICATION whenever the
+    // project has an asgi.py (every startproject does), which says nothing about intent.
+    let interface = match cx.server.server {
+        Some(server) if !server.serves(Interface::Wsgi) => Interface::Asgi,
+        Some(server) if server.serves(Interface::Asgi) && asgi.is_some() => Interface::Asgi,
+        _ if wsgi.is_none() => Interface::Asgi,
+        _ => Interface::Wsgi,
+    };
     let chosen = match interface {
         Interface::Asgi => asgi.clone().or(wsgi.clone()),
-        Interface::Wsgi => wsgi.clone().or(asgi.clone()),
+        Interface::Wsgi => wsgi.clone(),
     };
     let Some((module, callable)) = chosen else {
         return Ok(Outcome::Skip(format!(

@@ -12,9 +12,14 @@ import sys
 import time
 
 import waitress
-from waitress import runner, wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer
+from waitress import runner
+
+try:
+    from waitress import wasyncore
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer
+except ImportError:  # waitress 1.x (Python 2.7): no graceful stop, plain waitress-serve
+    wasyncore = None
 
 
 def _busy(channels):
@@ -53,4 +58,8 @@ def _serve(app, **kw):
 
 
 if __name__ == "__main__":
-    runner.run(argv=["waitress-serve"] + sys.argv[1:], _serve=_serve)
+    if wasyncore is None:
+        sys.stderr.write("waitress (python-s2i): this waitress has no wasyncore; SIGTERM stops at once\n")
+        runner.run(argv=["waitress-serve"] + sys.argv[1:])
+    else:
+        runner.run(argv=["waitress-serve"] + sys.argv[1:], _serve=_serve)

@@ -1,4 +1,4 @@
-"""WSGI entry point written by python-s2i's `run` (do not edit: rewritten on every start).
+"""WSGI entry point (Python 2.7 and 3) written by python-s2i's `run` (do not edit: rewritten on every start).
 
 Loads the application named by the environment and serves static files in front of it, for
 servers that cannot serve files themselves (gunicorn, waitress, hypercorn, granian):
@@ -71,14 +71,12 @@ class StaticFiles:
         if not stat.S_ISREG(info.st_mode):
             return None
         last_modified = email.utils.formatdate(info.st_mtime, usegmt=True)
-        since = environ.get("HTTP_IF_MODIFIED_SINCE")
-        if since:
-            try:
-                if int(info.st_mtime) <= email.utils.parsedate_to_datetime(since).timestamp():
-                    start_response("304 Not Modified", [("Last-Modified", last_modified)])
-                    return []
-            except (TypeError, ValueError):
-                pass
+        since = email.utils.parsedate_tz(environ.get("HTTP_IF_MODIFIED_SINCE") or "")
+        if since is not None and int(info.st_mtime) <= email.utils.mktime_tz(since):
+            start_response("304 Not Modified", [("Last-Modified", last_modified)])
+            # One empty chunk, not an empty list: hypercorn only sends the status line when
+            # the application yields something.
+            return [b""]
         content_type, encoding = mimetypes.guess_type(full)
         headers = [
             ("Content-Type", content_type or "application/octet-stream"),
@@ -90,7 +88,7 @@ class StaticFiles:
             headers.append(("Content-Encoding", encoding))
         start_response("200 OK", headers)
         if environ["REQUEST_METHOD"] == "HEAD":
-            return []
+            return [b""]
         handle = open(full, "rb")
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper:

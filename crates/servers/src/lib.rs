@@ -174,10 +174,8 @@ fn common_env(detection: &Detection, cx: &Context<'_>) -> Vec<(String, String)> 
         Some(p) if !p.is_empty() => format!("{}:{p}", bin.display()),
         _ => format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
     };
-    let mut pythonpath = vec![
-        detection.home.display().to_string(),
-        cx.python_dir.display().to_string(),
-    ];
+    let mut pythonpath = vec![detection.home.display().to_string()];
+    pythonpath.extend(python_dirs(cx).iter().map(|d| d.display().to_string()));
     if let Some(existing) = cx.env.get("PYTHONPATH").filter(|p| !p.is_empty()) {
         pythonpath.push(existing.clone());
     }
@@ -188,6 +186,17 @@ fn common_env(detection: &Detection, cx: &Context<'_>) -> Vec<(String, String)> 
         ("PYTHONUNBUFFERED".into(), "1".into()),
         ("PORT".into(), cx.settings.port.to_string()),
     ]
+}
+
+/// Directories of generated modules: where `run` writes its own, and assemble's
+/// `$APP_ROOT/.python-s2i/python` (wrapper settings modules) when that is another directory.
+pub(crate) fn python_dirs(cx: &Context<'_>) -> Vec<PathBuf> {
+    let mut dirs = vec![cx.python_dir.to_path_buf()];
+    let assembled = cx.app_root.join(".python-s2i/python");
+    if assembled != cx.python_dir && assembled.is_dir() {
+        dirs.push(assembled);
+    }
+    dirs
 }
 
 /// The user's server if installed, with the reason.

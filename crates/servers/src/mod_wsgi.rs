@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, mod_wsgi_options, server_args};
-use crate::{base, graceful_seconds, Context, Launch, ServerError};
+use crate::{base, graceful_seconds, python_dirs, Context, Launch, ServerError};
 
 /// Writable server root for Apache's generated configuration, pid file and sockets.
 pub fn server_root(cx: &Context<'_>) -> PathBuf {
@@ -57,9 +57,10 @@ pub fn launch(
         home.clone(),
         "--python-path".into(),
         home,
-        "--python-path".into(),
-        cx.python_dir.display().to_string(),
     ];
+    for dir in python_dirs(cx) {
+        args.extend(["--python-path".into(), dir.display().to_string()]);
+    }
     match &web.target {
         Target::Module { module, callable } => args.extend([
             "--application-type".into(),

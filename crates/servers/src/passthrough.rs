@@ -80,22 +80,39 @@ pub fn expand(text: &str, env: &Env) -> String {
 /// `MOD_WSGI_*` variables that configure the build or `run` itself, not a server option.
 const NOT_OPTIONS: [&str; 3] = ["MODULES_DIRECTORY", "EXPRESS", "RELOAD_ON_CHANGES"];
 
-/// mod_wsgi-express options that take no value.
-const FLAGS: [&str; 14] = [
-    "ACCESS_LOG",
-    "ENABLE_DEBUGGER",
+/// mod_wsgi-express options that take no value (from `mod_wsgi-express start-server --help`,
+/// mod_wsgi 5/6; `RELOAD_ON_CHANGES` is handled as reload mode).
+const FLAGS: [&str; 30] = [
+    "HTTP2",
+    "SSL_ENVIRONMENT",
+    "HTTPS_ONLY",
+    "ALLOW_LOCALHOST",
+    "ENABLE_SENDFILE",
+    "DISABLE_RELOADING",
+    "DIRECTORY_LISTING",
+    "ERROR_OVERRIDE",
+    "TRUST_PROXY",
+    "COMPRESS_RESPONSES",
+    "SERVER_METRICS",
+    "ENABLE_TELEMETRY",
+    "FREE_THREADING",
     "SERVER_STATUS",
+    "ACCESS_LOG",
+    "STARTUP_LOG",
+    "LOG_TO_TERMINAL",
+    "ROTATE_LOGS",
+    "CHUNKED_REQUEST",
+    "WITH_CGI",
+    "ORPHAN_INTERPRETER",
+    "EMBEDDED_MODE",
+    "ENABLE_DOCS",
+    "DEBUG_MODE",
+    "ENABLE_DEBUGGER",
+    "DEBUGGER_STARTUP",
     "ENABLE_COVERAGE",
     "ENABLE_PROFILER",
     "ENABLE_RECORDER",
     "ENABLE_GDB",
-    "LOG_TO_TERMINAL",
-    "STARTUP_LOG",
-    "ENABLE_SENDFILE",
-    "PROXY_HEADERS",
-    "TRUST_PROXY_HEADERS",
-    "COMPRESS_RESPONSES",
-    "DIRECTORY_LISTING",
 ];
 
 /// Every `MOD_WSGI_<OPTION>=value` as `--option value` (`--option` alone for flags set to a

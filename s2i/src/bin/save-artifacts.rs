@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("save-artifacts: {e:?}");
+            eprint!("{}", s2i_build::errors::save_artifacts(&e));
             ExitCode::FAILURE
         }
     }
