@@ -330,7 +330,28 @@ fn builder_image_prints_its_usage_by_default() {
 #[test]
 fn bare_wsgi_py_serves_whoami_reaps_orphans_and_stops_gracefully() {
     let mut image = AppImage::new("e2e_wsgi");
-    image.build_ok(&fixture("e2e_wsgi"), &[]);
+    image.build_ok(
+        &fixture("e2e_wsgi"),
+        &["-e", "E2E_FROM_CLI=yes", "-e", "E2E_OVERRIDDEN=by -e"],
+    );
+    // As with s2i, .s2i/environment and -e (which wins) are kept in the image.
+    let env = output(
+        podman()
+            .args(["image", "inspect", "--format", "{{json .Config.Env}}"])
+            .arg(&image.name),
+    );
+    let env = String::from_utf8_lossy(&env.stdout);
+    for var in [
+        "E2E_FROM_S2I_ENVIRONMENT=from .s2i/environment",
+        "E2E_FROM_CLI=yes",
+        "E2E_OVERRIDDEN=by -e",
+    ] {
+        assert!(
+            env.contains(var),
+            "{var} not in the image environment {env}"
+        );
+    }
+    assert!(!env.contains("E2E_OVERRIDDEN=by the file"), "{env}");
     let (app, first) = App::start(&image, "/");
     assert_eq!(
         first.body,
@@ -390,7 +411,11 @@ fn bare_wsgi_py_serves_whoami_reaps_orphans_and_stops_gracefully() {
 fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
     let source = fixture("demo_django");
     let mut image = AppImage::new("demo_django");
-    image.build_ok(&source, &["--incremental"]);
+    let log = image.build_ok(&source, &["--incremental"]);
+    assert!(
+        log.contains("does not exist yet, this is a clean build"),
+        "{log}"
+    );
     {
         let (app, page) = App::start(&image, "/");
         assert!(
