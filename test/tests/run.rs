@@ -253,9 +253,15 @@ fn write_facts(root: &AppRoot, json: &str) {
 #[test]
 fn wsgi_py_under_mod_wsgi_by_default() {
     let root = AppRoot::new("run_wsgi_py");
-    let server = root.serve(&[], "/");
+    // What container images set: mod_wsgi-express alone would turn it into en_US.UTF-8.
+    let server = root.serve(&[("LC_ALL", "C.UTF-8")], "/");
     assert!(server.body("/").starts_with("Hello from wsgi.py"));
     assert_eq!(server.body("/static/style.css"), "body { color: teal; }\n");
+    assert!(
+        !server.log().contains("Unsupported locale"),
+        "Apache was given a locale the system lacks:\n{}",
+        server.log()
+    );
     assert_static_file_rules(&server);
     if nix::unistd::getuid().is_root() {
         assert!(

@@ -98,13 +98,15 @@ pub fn launch(
             s.dir.display()
         ));
     }
-    if !["LC_ALL", "LANG"]
-        .iter()
-        .any(|v| cx.env.get(*v).is_some_and(|l| !l.is_empty()))
-        && !cx.env.contains_key("MOD_WSGI_LOCALE")
-    {
-        // mod_wsgi-express would pick en_US.UTF-8, which slim images do not have.
-        args.extend(["--locale".into(), "C.UTF-8".into()]);
+    if !cx.env.contains_key("MOD_WSGI_LOCALE") {
+        // Left to itself, mod_wsgi-express turns C and C.UTF-8 (what containers set) into
+        // en_US.UTF-8, which slim images do not have: Apache then warns on every start.
+        // So the locale is always given: the environment's, else C.UTF-8.
+        let locale = ["LC_ALL", "LANG"]
+            .iter()
+            .find_map(|v| cx.env.get(*v).filter(|l| !l.is_empty()))
+            .map_or("C.UTF-8", String::as_str);
+        args.extend(["--locale".into(), locale.into()]);
     }
     let user = user_args(cx, &extra);
     if let Some(name) = user.get(1) {
