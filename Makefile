@@ -101,7 +101,7 @@ bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, per
 bench-serving: all ## Django io/cpu/static at several concurrencies: python-s2i vs sclorg's commands vs mod_wsgi-express defaults
 	bash test/bench/serving.sh
 
-bench: all ## every benchmark against its baseline; rewrites docs/benchmarks.md from this run
+bench: deps all ## every benchmark against its baseline; rewrites docs/benchmarks.md from this run
 	bash test/bench/all.sh
 
 clean: ## remove build outputs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark of the project, each against its baseline in the same run, then
+# `make bench` (after `make deps`): every benchmark of the project, each against its baseline in the same run, then
 # docs/benchmarks.md regenerated from test/bench/benchmarks.md.in with this run's tables.
 # Each section's script prints its table (Markdown) on stdout and progress on stderr.
 set -euo pipefail
@@ -25,10 +25,17 @@ if command -v podman >/dev/null 2>&1; then
   sections+=("images|BENCH_VERSIONS='${BENCH_VERSIONS:-$versions}' test/bench/images.sh")
 fi
 
+# `all.sh SECTION...` reruns only those sections; the page still shows every section's last table.
+only=" $* "
+ran=()
 started=$(date +%s)
 for entry in "${sections[@]}"; do
   name=${entry%%|*}
   cmd=${entry#*|}
+  if [ $# -gt 0 ] && [[ $only != *" $name "* ]]; then
+    continue
+  fi
+  ran+=("$name")
   echo "== bench: $name ($cmd)" >&2
   t0=$(date +%s)
   if bash -c "$cmd" >"$results/$name.md"; then
@@ -41,17 +48,28 @@ for entry in "${sections[@]}"; do
   echo
 done
 
+# The page's header describes the last full run; sections rerun alone since are listed.
+if [ $# -eq 0 ]; then
+  printf '%s\n' "$(git rev-parse --short HEAD)" "$(date -u +%Y-%m-%d)" "$(( $(date +%s) - started ))" >"$results/run-info"
+  : >"$results/reruns"
+elif [ ${#ran[@]} -gt 0 ]; then
+  echo "- Rerun alone since: ${ran[*]} ($(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)\`)." >>"$results/reruns"
+fi
+mapfile -t info <"$results/run-info"
 machine="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(uname -sr), $(. /etc/os-release; echo "$PRETTY_NAME")"
-python3 - "$results" "$machine" "$(git rev-parse --short HEAD)" "$(date -u +%Y-%m-%d)" "$(( $(date +%s) - started ))" <<'PY'
-import pathlib, sys
+python3 - "$results" "$machine" "${info[0]}" "${info[1]}" "${info[2]}" <<'PY'
+import pathlib, re, sys
 results, machine, rev, day, seconds = sys.argv[1:]
 page = pathlib.Path("test/bench/benchmarks.md.in").read_text()
 page = page.replace("{{machine}}", machine).replace("{{rev}}", rev).replace("{{date}}", day)
 page = page.replace("{{seconds}}", seconds)
+page = page.replace("{{reruns}}", pathlib.Path(results, "reruns").read_text().strip())
 for table in pathlib.Path(results).glob("*.md"):
     text = table.read_text().strip()
-    if not text.startswith("|") and not text.startswith("_"):
+    if not any(line.startswith("|") for line in text.splitlines()):
         text = "```text\n" + text + "\n```"  # a script's plain-text table, kept aligned
+    else:
+        text = re.sub(r"^(#+) ", r"\1# ", text, flags=re.M)  # its headings go under the section's
     page = page.replace("{{%s}}" % table.stem, text)
 pathlib.Path("docs/benchmarks.md").write_text(page)
 PY

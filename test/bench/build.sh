@@ -28,6 +28,7 @@ timed() { # name command...
   took[$name]=$(awk -v a="$(now)" -v b="$start" 'BEGIN { printf "%.3f", a - b }')
 }
 
+command -v uv >/dev/null || { echo "uv is missing from build/tools/bin: run test/setup/40-assemble.sh (make deps)" >&2; exit 1; }
 echo "python-s2i build benchmark ($(nproc) cores, $($python --version), $(uv --version))"
 
 baseline() {
