@@ -122,35 +122,16 @@ impl BuildEnv {
                 })
             }
         };
+        let vars = s2i_envfile::parse(&text).map_err(|e| BuildEnvError::Parse {
+            path: path.to_owned(),
+            line: e.line,
+            text: e.text,
+        })?;
         let mut set = Vec::new();
-        for (index, raw) in text.lines().enumerate() {
-            let l = raw.trim();
-            if l.is_empty() || l.starts_with('#') {
-                continue;
-            }
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let Some((key, value)) = l.split_once('=') else {
-                return Err(BuildEnvError::Parse {
-                    path: path.to_owned(),
-                    line: index + 1,
-                    text: raw.to_owned(),
-                });
-            };
-            let key = key.trim();
-            let valid = !key.is_empty()
-                && !key.starts_with(|c: char| c.is_ascii_digit())
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(BuildEnvError::Parse {
-                    path: path.to_owned(),
-                    line: index + 1,
-                    text: raw.to_owned(),
-                });
-            }
-            let value = unquote(value.trim());
-            if self.get(key).is_none() {
-                self.set(key, value);
-                set.push(key.to_owned());
+        for (key, value) in vars {
+            if self.get(&key).is_none() {
+                self.set(&key, value);
+                set.push(key);
             }
         }
         Ok(set)
@@ -200,15 +181,6 @@ pub(crate) fn test_env(pairs: &[(&str, &str)]) -> BuildEnv {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     )
     .expect("not refused")
-}
-
-fn unquote(value: &str) -> String {
-    for q in ['"', '\''] {
-        if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
-            return value[1..value.len() - 1].to_owned();
-        }
-    }
-    value.to_owned()
 }
 
 #[cfg(test)]

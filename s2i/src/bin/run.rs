@@ -77,20 +77,18 @@ fn environment() -> Env {
         .collect()
 }
 
-/// `.warpdrive/environment`: `KEY=VALUE` lines that do not replace variables already set.
+/// `.warpdrive/environment`: `KEY=VALUE` lines (`$VARS` expanded, as warpdrive sources it) that
+/// do not replace variables already set. `assemble` refused a malformed file at build time.
 fn warpdrive_environment(src: &Path, env: &mut Env) {
     let Ok(text) = std::fs::read_to_string(src.join(".warpdrive/environment")) else {
         return;
     };
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
-            let v = v.trim().trim_matches('"').trim_matches('\'');
-            let expanded = s2i_servers::expand(v, env);
-            env.entry(k.trim().to_owned()).or_insert(expanded);
-        }
+    let Ok(vars) = s2i_envfile::parse(&text) else {
+        return;
+    };
+    for (key, value) in vars {
+        let expanded = s2i_servers::expand(&value, env);
+        env.entry(key).or_insert(expanded);
     }
 }
 
