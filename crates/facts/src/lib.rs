@@ -36,7 +36,9 @@ pub struct Facts {
     /// Django facts, when the application is a Django project.
     pub django: Option<DjangoFacts>,
     /// Server executables found in the virtualenv's `bin/` after the build
-    /// (`mod_wsgi-express`, `gunicorn`, `uwsgi`, `waitress-serve`, `uvicorn`, ...).
+    /// (`mod_wsgi-express`, `gunicorn`, `uwsgi`, `waitress-serve`, `uvicorn`, ...), for the
+    /// build summary and users. `run` does not rely on it: it looks for the executable it is
+    /// about to start in the virtualenv.
     pub servers_installed: Vec<String>,
 }
 
