@@ -1186,3 +1186,42 @@ fn a_gunicorn_configuration_naming_wsgi_app_installs_and_starts_gunicorn() {
     );
     assert_assemble_and_run_agree(&root, &built, &[]);
 }
+
+#[test]
+fn an_environment_file_value_is_the_same_at_build_and_at_start() {
+    use std::time::Duration;
+    let (_d, root, built) = build("env_rules", &[]);
+    built.assert_ok();
+    let at_build = fs::read_to_string(root.join("src/build-time-price.txt")).expect("hook ran");
+    assert_eq!(at_build, "costs $5, not ${HOME}");
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
+    let page = python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(30)).expect("answers");
+    assert_eq!(page.body, at_build);
+}
+
+#[test]
+fn zero_means_not_disabled_for_collectstatic_and_migrate_alike() {
+    let (_d, root, built) = build(
+        "assemble_django_static_root",
+        &[("DISABLE_COLLECTSTATIC", "0"), ("DISABLE_MIGRATE", "0")],
+    );
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("collectstatic --noinput"),
+        "collectstatic did not run:\n{}",
+        built.stdout
+    );
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env("DISABLE_MIGRATE", "0")
+        .env_remove("APP_SERVER")
+        .output()
+        .expect("run --dry-run");
+    let report = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success(), "{report}");
+    assert!(
+        report.contains(" migrate --noinput` before the server"),
+        "migrate is not planned:\n{report}"
+    );
+}

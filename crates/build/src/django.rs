@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::environment::BuildEnv;
 use crate::output;
+use s2i_env::Env;
 
 /// The helper, written next to the record so it can be run (and read) later.
 pub const INTROSPECT_PY: &str = include_str!("python/introspect.py");
@@ -54,7 +54,7 @@ pub struct Settings {
 /// The settings module of a Django project in `app`: `DJANGO_SETTINGS_MODULE` from the
 /// environment, else the one manage.py sets. `None` when there is no manage.py naming one.
 #[must_use]
-pub fn detect(app: &Path, env: &BuildEnv) -> Option<String> {
+pub fn detect(app: &Path, env: &Env) -> Option<String> {
     let manage = fs::read_to_string(app.join("manage.py")).ok()?;
     let at = manage.find("DJANGO_SETTINGS_MODULE")?;
     if let Some(module) = env.get("DJANGO_SETTINGS_MODULE") {
@@ -89,7 +89,7 @@ pub fn introspect(
     state_dir: &Path,
     app: &Path,
     settings_module: &str,
-    env: &BuildEnv,
+    env: &Env,
 ) -> Result<Settings, DjangoError> {
     let helper = write_helper(state_dir)?;
     let mut command = env.command(python);
@@ -177,7 +177,7 @@ pub fn collectstatic(
     app: &Path,
     wrapper: Option<&str>,
     python_dir: &Path,
-    env: &BuildEnv,
+    env: &Env,
 ) -> Result<(), DjangoError> {
     let mut command = env.command(python);
     command

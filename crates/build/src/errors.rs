@@ -1,10 +1,10 @@
 //! Every message users read when the build stops: a headline, what was found, numbered steps
 //! to fix it, then the details. Printed once, by the binary, to stderr.
 
-use crate::environment::BuildEnvError;
 use crate::install::{Diagnosis, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
 use crate::{django, hooks, permissions, server, source, venv, AssembleError};
+use s2i_env::EnvError;
 
 pub use s2i_message::Message;
 
@@ -74,21 +74,21 @@ pub fn report(error: &AssembleError) -> Message {
     }
 }
 
-fn environment(e: &BuildEnvError) -> Message {
+fn environment(e: &EnvError) -> Message {
     match e {
-        BuildEnvError::Refused { name, why } => msg(
+        EnvError::Refused { name, why, source } => msg(
             format!("{name} is set, which would break the build"),
-            format!("{name} is set in the build environment: {why}."),
-            &["Remove it from .s2i/environment, the BuildConfig's environment or `s2i build -e`."],
+            format!("{name} is set in {source}: {why}."),
+            &["Remove it from there (.s2i/environment, .warpdrive/environment, an env hook, the BuildConfig's environment or `s2i build -e`)."],
             vec![],
         ),
-        BuildEnvError::Read { path, source } => msg(
+        EnvError::Read { path, source } => msg(
             format!("Could not read {}", path.display()),
             "",
             &["Make sure the file is readable (it is a KEY=VALUE file)."],
             vec![source.to_string()],
         ),
-        BuildEnvError::Parse { path, line, text } => msg(
+        EnvError::Parse { path, line, text } => msg(
             format!("{} line {line} is not KEY=VALUE", path.display()),
             format!("The line is: {text}"),
             &["Write one variable per line as NAME=value (comments start with #)."],
@@ -324,6 +324,7 @@ fn hook(e: &hooks::RunHookError) -> Message {
             &[&format!("Fix the command in {hook} that failed; run it locally with `sh -x {hook}`.")],
             vec![],
         ),
+        E::Environment(e) => environment(e),
     }
 }
 

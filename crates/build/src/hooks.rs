@@ -10,14 +10,13 @@
 //! build too (it is never skipped silently), except Heroku's `bin/pre_compile` and
 //! `bin/post_compile`, which are made executable first, as Heroku does.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::environment::BuildEnv;
 use crate::output;
+use s2i_env::{Env, SourceError};
 
 /// When a hook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +51,8 @@ pub enum RunHookError {
     Spawn { hook: String, source: io::Error },
     /// The hook exited non-zero (or was killed: `code` is `None`).
     Failed { hook: String, code: Option<i32> },
+    /// The env hook set a refused variable.
+    Environment(s2i_env::EnvError),
 }
 
 /// The hooks of `phase` present in `app`, in run order.
@@ -72,7 +73,7 @@ pub fn present(app: &Path, phase: Phase) -> Vec<&'static str> {
 ///
 /// # Errors
 /// The first hook that is not executable, cannot start, or fails.
-pub fn run(app: &Path, phase: Phase, env: &BuildEnv) -> Result<Vec<&'static str>, RunHookError> {
+pub fn run(app: &Path, phase: Phase, env: &Env) -> Result<Vec<&'static str>, RunHookError> {
     let hooks = present(app, phase);
     for hook in &hooks {
         let path = app.join(hook);
@@ -121,54 +122,37 @@ fn ensure_executable(path: &Path, hook: &str) -> Result<(), RunHookError> {
     })
 }
 
-/// Sources warpdrive's `build-env` hook (when present) in `sh` and takes the environment it
-/// leaves as the build environment. Returns the names it added or changed.
+/// Sources warpdrive's `build-env` hook (when present) with `s2i_env::source_hook`, the
+/// sourcer `run` uses for `deploy-env`, and takes the environment it leaves as the build
+/// environment. Returns the names it added or changed.
 ///
 /// # Errors
-/// The hook fails (non-zero exit of the sourcing shell).
-pub fn source_build_env(
-    app: &Path,
-    env: &mut BuildEnv,
-) -> Result<Option<Vec<String>>, RunHookError> {
+/// The hook fails (non-zero exit of the sourcing shell) or sets a refused variable.
+pub fn source_build_env(app: &Path, env: &mut Env) -> Result<Option<Vec<String>>, RunHookError> {
     let path: PathBuf = app.join(BUILD_ENV);
     if !path.is_file() {
         return Ok(None);
     }
     output::info(&format!("Sourcing the {BUILD_ENV} hook"));
-    let mut command = env.command("sh");
-    command
-        .args(["-c", r#". "$1" 1>&2 && env -0"#, "sh"])
-        .arg(&path)
-        .current_dir(app);
-    let out = command
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|source| RunHookError::Spawn {
-            hook: BUILD_ENV.to_owned(),
-            source,
+    let sourced =
+        s2i_env::source_hook(&path, app, env, s2i_env::Phase::Build).map_err(|e| match e {
+            SourceError::Spawn { source, .. } => RunHookError::Spawn {
+                hook: BUILD_ENV.to_owned(),
+                source,
+            },
+            SourceError::Failed { code, .. } => RunHookError::Failed {
+                hook: BUILD_ENV.to_owned(),
+                code,
+            },
+            SourceError::Env(e) => RunHookError::Environment(e),
         })?;
-    if !out.status.success() {
-        return Err(RunHookError::Failed {
-            hook: BUILD_ENV.to_owned(),
-            code: out.status.code(),
-        });
-    }
-    let vars: BTreeMap<String, String> = out
-        .stdout
-        .split(|b| *b == 0)
-        .filter_map(|entry| {
-            let text = String::from_utf8_lossy(entry);
-            let (k, v) = text.split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
-        })
-        .filter(|(k, _)| !matches!(k.as_str(), "PWD" | "SHLVL" | "_" | "OLDPWD"))
-        .collect();
-    let changed: Vec<String> = vars
+    let changed: Vec<String> = sourced
+        .vars()
         .iter()
         .filter(|(k, v)| env.vars().get(*k) != Some(*v))
         .map(|(k, _)| k.clone())
         .collect();
-    env.replace(vars);
+    *env = sourced;
     Ok(Some(changed))
 }
 
@@ -183,8 +167,8 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
     }
 
-    fn env() -> BuildEnv {
-        BuildEnv::from_vars([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]).expect("env")
+    fn env() -> Env {
+        Env::of(&[("PATH", "/usr/bin:/bin")])
     }
 
     #[test]

@@ -10,10 +10,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::environment::BuildEnv;
 use crate::output;
 use crate::package_manager::PackageManager;
 use crate::venv::Venv;
+use s2i_env::Env;
 
 /// The oldest Python uv installs into.
 const UV_MIN_PYTHON: (u32, u32) = (3, 8);
@@ -64,12 +64,12 @@ pub enum Installer {
 pub struct Install<'a> {
     pub installer: Installer,
     pub venv: &'a Venv,
-    pub env: &'a BuildEnv,
+    pub env: &'a Env,
 }
 
 /// Sets the variables uv and pip read: caches, index and certificate settings under both
 /// tools' names, no version checks or prompts.
-pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
+pub fn configure(env: &mut Env, cache_root: &Path) {
     env.set_default("UV_CACHE_DIR", cache_root.join("uv").to_string_lossy());
     env.set_default("PIP_CACHE_DIR", cache_root.join("pip").to_string_lossy());
     env.set_default("PIP_DISABLE_PIP_VERSION_CHECK", "1");
@@ -108,7 +108,7 @@ pub fn uv_supports(version: &str) -> bool {
 
 /// Whether uv may be used at all (`S2I_INSTALLER` is not `pip`).
 #[must_use]
-pub fn wants_uv(env: &BuildEnv) -> bool {
+pub fn wants_uv(env: &Env) -> bool {
     !env.get("S2I_INSTALLER")
         .is_some_and(|v| v.eq_ignore_ascii_case("pip"))
 }
@@ -117,7 +117,7 @@ pub fn wants_uv(env: &BuildEnv) -> bool {
 ///
 /// # Errors
 /// `S2I_INSTALLER` is unknown, or uv is forced where it cannot work or cannot be installed.
-pub fn choose(venv: &Venv, env: &BuildEnv) -> Result<Installer, InstallError> {
+pub fn choose(venv: &Venv, env: &Env) -> Result<Installer, InstallError> {
     let choice = env
         .get("S2I_INSTALLER")
         .unwrap_or("auto")

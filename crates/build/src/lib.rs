@@ -1,8 +1,6 @@
 //! What `assemble`, `save-artifacts` and `usage` do. One module per decision:
 //!
 //! - [`source`]: copying the source into `$APP_ROOT/src`
-//! - [`environment`]: the explicit environment every command gets; `.s2i/environment`,
-//!   `.warpdrive/environment`
 //! - [`venv`]: the virtualenv (created in host mode)
 //! - [`artifacts`]: reusing the previous build's caches, and saving them
 //! - [`hooks`]: the apps' build hooks (s2i, warpdrive, mod_wsgi-docker, Heroku)
@@ -17,7 +15,6 @@
 
 pub mod artifacts;
 pub mod django;
-pub mod environment;
 pub mod errors;
 pub mod hooks;
 pub mod install;
@@ -37,9 +34,9 @@ use std::time::Instant;
 use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
 
 use crate::artifacts::Restored;
-use crate::environment::{BuildEnv, BuildEnvError};
 use crate::install::{Install, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
+use s2i_env::{Env, EnvError, Phase};
 
 /// Where assemble reads from and writes to.
 #[derive(Debug, Clone)]
@@ -54,11 +51,8 @@ impl Options {
     /// `/opt/app-root`), `S2I_ARTIFACTS_DIR` (default `/tmp/artifacts`).
     #[must_use]
     pub fn new(source_dir: Option<PathBuf>) -> Self {
-        let var = |name: &str, default: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map_or_else(|| PathBuf::from(default), PathBuf::from)
-        };
+        let env = Env::from_process();
+        let var = |name: &str, default: &str| PathBuf::from(env.get(name).unwrap_or(default));
         let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         Self {
             source_dir: absolute(source_dir.unwrap_or_else(|| PathBuf::from("/tmp/src"))),
@@ -78,7 +72,7 @@ impl Options {
 #[derive(Debug)]
 pub enum AssembleError {
     AppRootNotWritable { path: PathBuf, source: io::Error },
-    Environment(BuildEnvError),
+    Environment(EnvError),
     Source(source::InstallSourceError),
     AppHome { home: String, path: PathBuf },
     Venv(venv::CreateVenvError),
@@ -99,7 +93,7 @@ macro_rules! from {
     )*};
 }
 from!(
-    Environment(BuildEnvError),
+    Environment(EnvError),
     Source(source::InstallSourceError),
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
@@ -120,7 +114,8 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let app_root = &options.app_root;
     let state_dir = options.state_dir();
     check_writable(&state_dir)?;
-    let mut env = BuildEnv::inherit()?;
+    let mut env = Env::from_process();
+    env.check_refused(Phase::Build, "the build environment")?;
     let src = app_root.join("src");
     let home = install_source(options, &src, &mut env)?;
     let app = if home.as_os_str().is_empty() {
@@ -219,11 +214,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
 }
 
 /// Copies the source, reads its environment files; returns the app home (relative).
-fn install_source(
-    options: &Options,
-    src: &Path,
-    env: &mut BuildEnv,
-) -> Result<PathBuf, AssembleError> {
+fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBuf, AssembleError> {
     output::header("Installing the source");
     output::info(&format!(
         "Copying {} to {}",
@@ -236,7 +227,7 @@ fn install_source(
         copied.files, copied.dirs, copied.symlinks
     ));
     for file in [".s2i/environment", ".warpdrive/environment"] {
-        let set = env.load_file(&src.join(file))?;
+        let set = env.load_file(&src.join(file), Phase::Build)?;
         if !set.is_empty() {
             output::info(&format!("{file} sets {}", set.join(", ")));
         }
@@ -249,7 +240,7 @@ fn install_source(
 }
 
 /// Where each cache of [`artifacts::CACHES`] lives (`UV_CACHE_DIR`, `PIP_CACHE_DIR`).
-fn cache_dirs(env: &BuildEnv) -> Vec<(String, PathBuf)> {
+fn cache_dirs(env: &Env) -> Vec<(String, PathBuf)> {
     artifacts::CACHES
         .iter()
         .map(|name| {
@@ -290,7 +281,7 @@ fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &s
 }
 
 /// Every later command runs "inside" the virtualenv.
-fn activate(env: &mut BuildEnv, app_root: &Path) {
+fn activate(env: &mut Env, app_root: &Path) {
     env.set("VIRTUAL_ENV", app_root.to_string_lossy());
     let path = env
         .get("PATH")
@@ -397,7 +388,7 @@ fn check_writable(state_dir: &Path) -> Result<(), AssembleError> {
 }
 
 /// `APP_HOME`, else `.warpdrive/home`, relative to the source root.
-fn app_home(src: &Path, env: &BuildEnv) -> Result<PathBuf, AssembleError> {
+fn app_home(src: &Path, env: &Env) -> Result<PathBuf, AssembleError> {
     let home = env
         .get("APP_HOME")
         .map(str::to_owned)
@@ -439,7 +430,7 @@ fn django_step(
     app: &Path,
     app_root: &Path,
     state_dir: &Path,
-    env: &BuildEnv,
+    env: &Env,
 ) -> Result<Option<DjangoFacts>, AssembleError> {
     let Some(settings_module) = django::detect(app, env) else {
         return Ok(None);
@@ -495,7 +486,7 @@ fn django_step(
     Ok(Some(facts))
 }
 
-fn package_facts(python: &Path, helper: &Path, src: &Path, env: &BuildEnv) -> Option<PackageFacts> {
+fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<PackageFacts> {
     let out = env
         .command(python)
         .arg(helper)

@@ -15,7 +15,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::environment::BuildEnv;
+use s2i_env::Env;
 
 /// A package manager whose lock or requirements file drives the install.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub struct Plan {
 ///
 /// # Errors
 /// See [`DeterminePackageManagerError`].
-pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageManagerError> {
+pub fn determine(dir: &Path, env: &Env) -> Result<Plan, DeterminePackageManagerError> {
     let found: Vec<PackageManager> = PackageManager::ALL
         .into_iter()
         .filter(|m| dir.join(m.file()).is_file())
@@ -146,7 +146,7 @@ pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageMan
     })
 }
 
-fn package_file(dir: &Path, env: &BuildEnv, notes: &mut Vec<String>) -> Option<&'static str> {
+fn package_file(dir: &Path, env: &Env, notes: &mut Vec<String>) -> Option<&'static str> {
     if dir.join("setup.py").is_file() {
         if env.flag("DISABLE_SETUP_PY_PROCESSING") {
             notes.push("setup.py is not installed: DISABLE_SETUP_PY_PROCESSING is set".to_owned());
@@ -196,7 +196,9 @@ fn has_build_system(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::environment::test_env as env;
+    fn env(pairs: &[(&str, &str)]) -> s2i_env::Env {
+        s2i_env::Env::of(pairs)
+    }
     use std::fs;
 
     fn app(files: &[&str]) -> tempfile::TempDir {

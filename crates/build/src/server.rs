@@ -8,7 +8,7 @@ use s2i_detect::{
     auto_server, DetectError, Facts, Interface, Server, ServerChoice, ServerPolicyError,
 };
 
-use crate::environment::BuildEnv;
+use s2i_env::Env;
 
 /// Why no server could be chosen.
 #[derive(Debug)]
@@ -51,14 +51,14 @@ impl Choice {
 /// An unknown server name, a server that cannot serve the app, or a Python 3-only server on
 /// Python 2.
 pub fn choose(
-    env: &BuildEnv,
+    env: &Env,
     app_root: &Path,
     facts: &Facts,
     python2: bool,
 ) -> Result<Choice, ChooseServerError> {
     let detected = s2i_detect::detect(s2i_detect::Inputs {
         app_root,
-        env: env.vars(),
+        env,
         facts: Some(facts),
     });
     let (server, app) = match detected {
@@ -107,7 +107,9 @@ pub fn installed(venv_root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::environment::test_env as env;
+    fn env(pairs: &[(&str, &str)]) -> s2i_env::Env {
+        s2i_env::Env::of(pairs)
+    }
     use std::fs;
 
     fn app_root(files: &[(&str, &str)]) -> tempfile::TempDir {

@@ -5,8 +5,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::environment::BuildEnv;
 use crate::output;
+use s2i_env::Env;
 
 /// Why the virtualenv could not be created or inspected.
 #[derive(Debug)]
@@ -60,7 +60,7 @@ pub fn exists(root: &Path) -> bool {
 ///
 /// # Errors
 /// See [`CreateVenvError`].
-pub fn ensure(root: &Path, env: &BuildEnv, uv: Option<&Path>) -> Result<Venv, CreateVenvError> {
+pub fn ensure(root: &Path, env: &Env, uv: Option<&Path>) -> Result<Venv, CreateVenvError> {
     if exists(root) {
         output::info(&format!("Using the virtualenv at {}", root.display()));
     } else {
@@ -83,7 +83,7 @@ pub fn ensure(root: &Path, env: &BuildEnv, uv: Option<&Path>) -> Result<Venv, Cr
     inspect(root, env)
 }
 
-fn create_with_python(root: &Path, env: &BuildEnv, python: &str) -> Result<(), CreateVenvError> {
+fn create_with_python(root: &Path, env: &Env, python: &str) -> Result<(), CreateVenvError> {
     let has_venv = env
         .command(python)
         .args(["-c", "import venv, ensurepip"])
@@ -102,7 +102,7 @@ fn create_with_python(root: &Path, env: &BuildEnv, python: &str) -> Result<(), C
 /// `major.minor` of the interpreter the build will use: the virtualenv's when it exists, else
 /// `$PYTHON`'s. `None` when it does not run.
 #[must_use]
-pub fn planned_version(root: &Path, env: &BuildEnv) -> Option<String> {
+pub fn planned_version(root: &Path, env: &Env) -> Option<String> {
     let python = if exists(root) {
         root.join("bin/python").into_os_string()
     } else {
@@ -118,7 +118,7 @@ pub fn planned_version(root: &Path, env: &BuildEnv) -> Option<String> {
 }
 
 /// Reads the virtualenv's Python version.
-fn inspect(root: &Path, env: &BuildEnv) -> Result<Venv, CreateVenvError> {
+fn inspect(root: &Path, env: &Env) -> Result<Venv, CreateVenvError> {
     let python = root.join("bin/python");
     let out = env
         .command(&python)

@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn default_is_src() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (home, source) = resolve(dir.path(), &Env::new(), None).expect("home");
+        let (home, source) = resolve(dir.path(), &Env::default(), None).expect("home");
         assert_eq!(home, dir.path());
         assert_eq!(source, "the source root");
     }
@@ -85,16 +85,16 @@ mod tests {
     fn app_home_inside_and_outside() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("web")).expect("mkdir");
-        let env = Env::from([("APP_HOME".into(), "web".into())]);
+        let env = Env::of(&[("APP_HOME", "web")]);
         let (home, _) = resolve(dir.path(), &env, None).expect("home");
         assert_eq!(home, dir.path().join("web"));
-        let env = Env::from([("APP_HOME".into(), "../..".into())]);
+        let env = Env::of(&[("APP_HOME", "../..")]);
         let err = resolve(dir.path(), &env, None).expect_err("outside");
         assert!(
             matches!(err, DetectError::HomeOutsideSource { .. }),
             "{err}"
         );
-        let env = Env::from([("APP_HOME".into(), "nope".into())]);
+        let env = Env::of(&[("APP_HOME", "nope")]);
         let err = resolve(dir.path(), &env, None).expect_err("missing");
         assert!(matches!(err, DetectError::HomeMissing { .. }), "{err}");
     }

@@ -14,7 +14,6 @@ mod rules;
 mod server;
 mod source;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
@@ -26,8 +25,8 @@ pub use server::{
     AUTO_ASGI, AUTO_WSGI, OWN_SERVER, SERVERS,
 };
 
-/// The environment `run` was started with.
-pub type Env = BTreeMap<String, String>;
+/// The environment detection reads (crate `s2i-env`: empty means unset).
+pub use s2i_env::Env;
 
 /// What detection looks at.
 #[derive(Debug, Clone, Copy)]
@@ -125,10 +124,7 @@ mod tests {
     }
 
     fn detect_in(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Result<Detection, DetectError> {
-        let env: Env = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let env = Env::of(env);
         detect(Inputs {
             app_root: dir.path(),
             env: &env,

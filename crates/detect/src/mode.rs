@@ -147,9 +147,9 @@ mod tests {
     #[test]
     fn modes() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let env = |k: &str, v: &str| Env::from([(k.to_owned(), v.to_owned())]);
+        let env = |k: &str, v: &str| Env::of(&[(k, v)]);
         assert!(matches!(
-            deploy_mode(dir.path(), &Env::new()),
+            deploy_mode(dir.path(), &Env::default()),
             Ok(DeployMode::Auto { .. })
         ));
         assert!(matches!(
@@ -162,7 +162,7 @@ mod tests {
         std::fs::create_dir(dir.path().join(".warpdrive")).expect("mkdir");
         std::fs::write(dir.path().join(".warpdrive/deploy_mode"), "django\n").expect("write");
         assert!(matches!(
-            deploy_mode(dir.path(), &Env::new()),
+            deploy_mode(dir.path(), &Env::default()),
             Ok(DeployMode::Only {
                 kind: ModeKind::Django,
                 ..
@@ -180,10 +180,10 @@ mod tests {
         let auto = DeployMode::Auto {
             source: "default".into(),
         };
-        let env = Env::from([("APP_SERVER".to_owned(), "nginx".to_owned())]);
+        let env = Env::of(&[("APP_SERVER", "nginx")]);
         let err = server_request(dir.path(), &env, &auto).expect_err("unknown");
         assert!(err.to_string().contains("nginx"), "{err}");
-        let env = Env::from([("WARPDRIVE_SERVER_TYPE".to_owned(), "uwsgi".to_owned())]);
+        let env = Env::of(&[("WARPDRIVE_SERVER_TYPE", "uwsgi")]);
         let req = server_request(dir.path(), &env, &auto).expect("uwsgi");
         assert_eq!(req.server, Some(Server::Uwsgi));
     }

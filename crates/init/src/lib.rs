@@ -3,7 +3,7 @@
 //! API used by `run` (both `run -- COMMAND` and the server `run` starts):
 //!
 //! ```ignore
-//! let opts = s2i_init::Options::from_env()?;          // STOP_GRACE_PERIOD, RUN_DEBUG
+//! let opts = s2i_init::Options::from_env(&s2i_env::Env::from_process())?;          // STOP_GRACE_PERIOD, RUN_DEBUG
 //! let opts = opts.translate(Signal::SIGTERM, Signal::SIGWINCH); // e.g. Apache graceful stop
 //! let code: u8 = s2i_init::supervise(command, &opts); // never panics once the child started
 //! std::process::exit(code.into());

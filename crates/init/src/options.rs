@@ -1,10 +1,10 @@
 //! What the init is told by its caller and by the environment: the stop grace period, signal
 //! translations, debug lines.
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use s2i_env::Env;
 
 use crate::errors::OptionsError;
 
@@ -46,25 +46,17 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Options from the environment: `STOP_GRACE_PERIOD` (seconds) and `RUN_DEBUG`.
+    /// Options from the environment: `STOP_GRACE_PERIOD` (seconds) and `RUN_DEBUG` (a
+    /// boolean, by `s2i_env`'s one rule).
     ///
     /// # Errors
     /// A variable is set to something that is not a valid value; the message says which.
-    pub fn from_env() -> Result<Self, OptionsError> {
-        Self::from_vars(|name| std::env::var_os(name))
-    }
-
-    /// Options from variables looked up with `var` (what [`Options::from_env`] does with the
-    /// process environment).
-    ///
-    /// # Errors
-    /// As [`Options::from_env`].
-    pub fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> Result<Self, OptionsError> {
+    pub fn from_env(env: &Env) -> Result<Self, OptionsError> {
         let mut options = Self::default();
-        if let Some(value) = var(GRACE_VARIABLE).filter(|v| !v.is_empty()) {
-            options.grace = parse_seconds(GRACE_VARIABLE, &value)?;
+        if let Some(value) = env.get(GRACE_VARIABLE) {
+            options.grace = parse_seconds(GRACE_VARIABLE, value)?;
         }
-        options.debug = var(DEBUG_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0");
+        options.debug = env.flag(DEBUG_VARIABLE);
         Ok(options)
     }
 
@@ -88,12 +80,12 @@ impl Options {
 }
 
 /// A non-negative number of seconds, whole or decimal (`20`, `2.5`).
-fn parse_seconds(variable: &'static str, value: &OsString) -> Result<Duration, OptionsError> {
+fn parse_seconds(variable: &'static str, value: &str) -> Result<Duration, OptionsError> {
     let invalid = || OptionsError::InvalidSeconds {
         variable,
-        value: value.to_string_lossy().into_owned(),
+        value: value.to_owned(),
     };
-    let text = value.to_str().ok_or_else(invalid)?.trim();
+    let text = value.trim();
     let is_plain_number = !text.is_empty()
         && text.chars().all(|c| c.is_ascii_digit() || c == '.')
         && text.chars().filter(|c| *c == '.').count() <= 1
@@ -110,11 +102,14 @@ mod tests {
     use super::*;
 
     fn with(grace: Option<&str>, debug: Option<&str>) -> Result<Options, OptionsError> {
-        Options::from_vars(|name| match name {
-            GRACE_VARIABLE => grace.map(OsString::from),
-            DEBUG_VARIABLE => debug.map(OsString::from),
-            _ => None,
-        })
+        let mut env = Env::default();
+        if let Some(grace) = grace {
+            env.set(GRACE_VARIABLE, grace);
+        }
+        if let Some(debug) = debug {
+            env.set(DEBUG_VARIABLE, debug);
+        }
+        Options::from_env(&env)
     }
 
     #[test]
@@ -165,11 +160,13 @@ mod tests {
     }
 
     #[test]
-    fn debug_is_on_for_any_value_but_empty_and_zero() {
+    fn debug_follows_the_one_boolean_rule() {
         assert!(with(None, Some("1")).expect("valid").debug);
         assert!(with(None, Some("yes")).expect("valid").debug);
         assert!(!with(None, Some("")).expect("valid").debug);
         assert!(!with(None, Some("0")).expect("valid").debug);
+        assert!(!with(None, Some("false")).expect("valid").debug);
+        assert!(!with(None, Some("off")).expect("valid").debug);
     }
 
     #[test]

@@ -29,12 +29,12 @@ pub fn launch(
         "--working-dir".into(),
         detection.home.display().to_string(),
     ];
-    if !has_option(&extra, &["--workers"]) && !cx.env.contains_key("GRANIAN_WORKERS") {
+    if !has_option(&extra, &["--workers"]) && !cx.env.contains("GRANIAN_WORKERS") {
         args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
     }
     if web.interface == Interface::Wsgi
         && !has_option(&extra, &["--blocking-threads"])
-        && !cx.env.contains_key("GRANIAN_BLOCKING_THREADS")
+        && !cx.env.contains("GRANIAN_BLOCKING_THREADS")
     {
         args.extend(["--blocking-threads".into(), cx.tuning.threads.to_string()]);
     }

@@ -55,7 +55,7 @@ fn args(
         // Options on the command line beat the config file: leave the worker shape to it and
         // give the tuned count as gunicorn's own default, WEB_CONCURRENCY.
         args.extend(["--config".into(), config.display().to_string()]);
-        if !cx.env.contains_key("WEB_CONCURRENCY") {
+        if !cx.env.contains("WEB_CONCURRENCY") {
             launch_env.push(("WEB_CONCURRENCY".into(), cx.tuning.processes.to_string()));
         }
         notes.push(format!(

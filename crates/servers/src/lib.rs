@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use s2i_detect::{auto_server, App, Detection, Env, Server, ServerPolicyError, WebApp};
 
 pub use error::ServerError;
-pub use passthrough::{expand, mod_wsgi_options};
+pub use passthrough::mod_wsgi_options;
 pub use settings::Settings;
 pub use tuning::Tuning;
 
@@ -181,7 +181,7 @@ fn common_env(detection: &Detection, cx: &Context<'_>) -> Vec<(String, String)> 
     let mut pythonpath = vec![detection.home.display().to_string()];
     pythonpath.extend(python_dirs(cx).iter().map(|d| d.display().to_string()));
     if let Some(existing) = cx.env.get("PYTHONPATH").filter(|p| !p.is_empty()) {
-        pythonpath.push(existing.clone());
+        pythonpath.push(existing.to_owned());
     }
     vec![
         ("PATH".into(), path),

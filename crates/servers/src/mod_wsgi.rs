@@ -18,7 +18,7 @@ pub fn server_root(cx: &Context<'_>) -> PathBuf {
 pub fn user_args(cx: &Context<'_>, user_args: &[String]) -> Vec<String> {
     match &cx.serve_as {
         Some((user, group))
-            if !cx.env.contains_key("MOD_WSGI_USER") && !has_option(user_args, &["--user"]) =>
+            if !cx.env.contains("MOD_WSGI_USER") && !has_option(user_args, &["--user"]) =>
         {
             vec![
                 "--user".into(),
@@ -98,14 +98,14 @@ pub fn launch(
             s.dir.display()
         ));
     }
-    if !cx.env.contains_key("MOD_WSGI_LOCALE") {
+    if !cx.env.contains("MOD_WSGI_LOCALE") {
         // Left to itself, mod_wsgi-express turns C and C.UTF-8 (what containers set) into
         // en_US.UTF-8, which slim images do not have: Apache then warns on every start.
         // So the locale is always given: the environment's, else C.UTF-8.
         let locale = ["LC_ALL", "LANG"]
             .iter()
-            .find_map(|v| cx.env.get(*v).filter(|l| !l.is_empty()))
-            .map_or("C.UTF-8", String::as_str);
+            .find_map(|v| cx.env.get(v))
+            .unwrap_or("C.UTF-8");
         args.extend(["--locale".into(), locale.into()]);
     }
     let user = user_args(cx, &extra);

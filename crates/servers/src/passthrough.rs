@@ -5,7 +5,6 @@ use std::path::Path;
 
 use s2i_detect::{Env, Server};
 
-use crate::settings::truthy;
 use crate::ServerError;
 
 /// Extra arguments from `.warpdrive/server_args`: a file for every server, or a directory with
@@ -36,45 +35,12 @@ pub fn server_args(src: &Path, server: Server, env: &Env) -> Result<Vec<String>,
         .filter(|l| !l.trim_start().starts_with('#'))
         .collect::<Vec<_>>()
         .join("\n");
-    shell_words::split(&expand(&text, env)).map_err(|e| ServerError::ServerArgs {
-        path,
-        why: e.to_string(),
+    shell_words::split(&s2i_env::expand(&text, |n| env.get(n))).map_err(|e| {
+        ServerError::ServerArgs {
+            path,
+            why: e.to_string(),
+        }
     })
-}
-
-/// Expands `$NAME` and `${NAME}` (unset names become empty).
-#[must_use]
-pub fn expand(text: &str, env: &Env) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        let braced = chars.peek() == Some(&'{');
-        if braced {
-            chars.next();
-        }
-        let mut name = String::new();
-        while let Some(&n) = chars.peek() {
-            if n.is_ascii_alphanumeric() || n == '_' {
-                name.push(n);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        if braced && chars.peek() == Some(&'}') {
-            chars.next();
-        }
-        if name.is_empty() {
-            out.push('$');
-        } else {
-            out.push_str(env.get(&name).map_or("", String::as_str));
-        }
-    }
-    out
 }
 
 /// `MOD_WSGI_*` variables that configure the build or `run` itself, not a server option.
@@ -129,7 +95,7 @@ pub fn mod_wsgi_options(env: &Env) -> Vec<String> {
         }
         let flag = format!("--{}", option.to_ascii_lowercase().replace('_', "-"));
         if FLAGS.contains(&option) {
-            if truthy(value) {
+            if s2i_env::flag(value) {
                 args.push(flag);
             }
         } else {
@@ -158,17 +124,14 @@ mod tests {
 
     #[test]
     fn mod_wsgi_variables() {
-        let env: Env = [
+        let env = Env::of(&[
             ("MOD_WSGI_PROCESSES", "3"),
             ("MOD_WSGI_ACCESS_LOG", "1"),
             ("MOD_WSGI_SERVER_STATUS", "0"),
             ("MOD_WSGI_MODULES_DIRECTORY", "/x"),
             ("MOD_WSGI_RELOAD_ON_CHANGES", "1"),
             ("OTHER", "1"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+        ]);
         assert_eq!(mod_wsgi_options(&env), ["--access-log", "--processes", "3"]);
     }
 
@@ -177,7 +140,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let wd = dir.path().join(".warpdrive");
         std::fs::create_dir(&wd).expect("mkdir");
-        let env: Env = [("PORT".to_owned(), "8123".to_owned())].into();
+        let env = Env::of(&[("PORT", "8123")]);
         std::fs::write(
             wd.join("server_args"),
             "--timeout 30 --name 'a b' # c\n--x $PORT\n",

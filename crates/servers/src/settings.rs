@@ -17,15 +17,6 @@ pub struct Settings {
     pub reload: bool,
 }
 
-/// Whether a flag variable is set to a true value (`1`, `true`, `yes`, `on`).
-#[must_use]
-pub fn truthy(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
-}
-
 impl Settings {
     /// Reads and validates the variables.
     ///
@@ -60,9 +51,7 @@ impl Settings {
                     })?,
             ),
         };
-        let reload = env
-            .get("MOD_WSGI_RELOAD_ON_CHANGES")
-            .is_some_and(|v| truthy(v));
+        let reload = env.flag("MOD_WSGI_RELOAD_ON_CHANGES");
         Ok(Self {
             port,
             web_concurrency,
@@ -76,15 +65,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        Env::of(pairs)
     }
 
     #[test]
     fn defaults_and_values() {
-        let s = Settings::from_env(&Env::new()).expect("defaults");
+        let s = Settings::from_env(&Env::default()).expect("defaults");
         assert_eq!((s.port, s.web_concurrency, s.reload), (8080, None, false));
         let s = Settings::from_env(&env(&[
             ("PORT", "8123"),

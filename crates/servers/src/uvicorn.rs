@@ -34,7 +34,7 @@ pub fn launch(
         launch
             .notes
             .push("reload mode: uvicorn --reload (one process)".into());
-    } else if !has_option(&extra, &["--workers"]) && !cx.env.contains_key("UVICORN_WORKERS") {
+    } else if !has_option(&extra, &["--workers"]) && !cx.env.contains("UVICORN_WORKERS") {
         args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
     }
     args.extend(extra);

@@ -40,14 +40,14 @@ pub fn launch(
     ];
     let mut notes = Vec::new();
     // uWSGI reads UWSGI_<OPTION> variables itself; those replace the tuning.
-    if !cx.env.contains_key("UWSGI_PROCESSES")
+    if !cx.env.contains("UWSGI_PROCESSES")
         && !has_option(&extra, &["--processes", "-p", "--workers"])
     {
         args.extend(["--processes".into(), cx.tuning.processes.to_string()]);
     } else {
         notes.push("UWSGI_PROCESSES/server_args set the process count".into());
     }
-    if !cx.env.contains_key("UWSGI_THREADS") && !has_option(&extra, &["--threads"]) {
+    if !cx.env.contains("UWSGI_THREADS") && !has_option(&extra, &["--threads"]) {
         args.extend(["--threads".into(), cx.tuning.threads.to_string()]);
     }
     match &web.target {

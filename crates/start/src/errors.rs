@@ -16,6 +16,8 @@ pub enum RunError {
     Server(ServerError),
     Passwd(s2i_userdb::ProvisionError),
     Init(String),
+    /// A refused variable, or an environment file that cannot be read.
+    Env(s2i_env::EnvError),
     DeployEnv(String),
     Migrate {
         command: String,
@@ -80,6 +82,17 @@ pub fn message(error: &RunError) -> Message {
             headline: "The init settings are invalid.".into(),
             found: vec![e.clone()],
             fixes: vec!["Correct or unset the variable named above.".into()],
+            details: Vec::new(),
+        },
+        RunError::Env(e) => Message {
+            headline: match e {
+                s2i_env::EnvError::Refused { name, .. } => {
+                    format!("{name} is set, which would break the application's virtualenv.")
+                }
+                _ => "An environment file cannot be read.".into(),
+            },
+            found: vec![e.to_string()],
+            fixes: vec!["Remove or correct it where it is set (named above), then start again.".into()],
             details: Vec::new(),
         },
         RunError::DeployEnv(e) => Message {

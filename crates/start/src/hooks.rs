@@ -9,9 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use s2i_detect::Env;
+use s2i_env::{Env, SourceError};
 
-use crate::PREFIX;
+use crate::{RunError, PREFIX};
 
 /// `deploy` hook locations, in the order they run.
 pub const DEPLOY_HOOKS: [&str; 4] = [
@@ -47,7 +47,7 @@ pub fn present(src: &Path) -> Vec<String> {
 
 fn command(program: &Path, cwd: &Path, env: &Env) -> Command {
     let mut c = Command::new(program);
-    c.current_dir(cwd).env_clear().envs(env);
+    c.current_dir(cwd).env_clear().envs(env.vars());
     c
 }
 
@@ -73,38 +73,22 @@ fn run_hook(path: &Path, cwd: &Path, env: &Env) {
     }
 }
 
-/// Sources `deploy-env` in `/bin/sh` and returns the resulting environment.
+/// Sources `deploy-env` with `s2i_env::source_hook` (the sourcer assemble uses for
+/// `build-env`) and returns the resulting environment.
 ///
 /// # Errors
-/// The script fails; the message names it.
-pub fn source_deploy_env(src: &Path, cwd: &Path, env: &Env) -> Result<Option<Env>, String> {
+/// The script fails or sets a refused variable.
+pub fn source_deploy_env(src: &Path, cwd: &Path, env: &Env) -> Result<Option<Env>, RunError> {
     let path = src.join(DEPLOY_ENV);
     if !path.is_file() {
         return Ok(None);
     }
     eprintln!("{PREFIX}sourcing {}", path.display());
-    let output = command(Path::new("/bin/sh"), cwd, env)
-        .arg("-c")
-        .arg(r#". "$0" >&2 && exec env -0"#)
-        .arg(&path)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("/bin/sh: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "sourcing {} failed ({})",
-            path.display(),
-            output.status
-        ));
+    match s2i_env::source_hook(&path, cwd, env, s2i_env::Phase::Start) {
+        Ok(sourced) => Ok(Some(sourced)),
+        Err(SourceError::Env(e)) => Err(RunError::Env(e)),
+        Err(e) => Err(RunError::DeployEnv(e.to_string())),
     }
-    let mut out = Env::new();
-    for entry in output.stdout.split(|b| *b == 0) {
-        let entry = String::from_utf8_lossy(entry);
-        if let Some((k, v)) = entry.split_once('=') {
-            out.insert(k.to_owned(), v.to_owned());
-        }
-    }
-    Ok(Some(out))
 }
 
 /// Runs `deploy-cfg` (first start of this container only) and the `deploy` hooks.

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use errors::RunError;
-use s2i_detect::{App, Detection, Env, Inputs};
+use s2i_detect::{App, Detection, Inputs};
+use s2i_env::{Env, Phase};
 use s2i_init::Signal;
 use s2i_servers::tuning::{self, CgroupFs, Limits};
 use s2i_servers::{Launch, Settings, StopSignal};
@@ -69,7 +70,7 @@ impl PlanInputs {
     pub fn from_process(dry_run: bool) -> Self {
         let host_cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
-            env: environment(),
+            env: Env::from_process(),
             uid: nix::unistd::getuid().as_raw(),
             limits: CgroupFs::system().limits(host_cpus),
             dry_run,
@@ -90,18 +91,15 @@ impl Plan {
             limits,
             dry_run,
         } = inputs;
-        let app_root = PathBuf::from(
-            env.get("APP_ROOT")
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .unwrap_or_else(|| "/opt/app-root".into()),
-        );
+        let app_root = PathBuf::from(env.get("APP_ROOT").unwrap_or("/opt/app-root"));
         let src = app_root.join("src");
-        warpdrive_environment(&src, &mut env);
+        env.check_refused(Phase::Start, "the environment run was started with")
+            .map_err(RunError::Env)?;
+        // `.warpdrive/environment` is read and expanded as assemble read it.
+        env.load_file(&src.join(".warpdrive/environment"), Phase::Start)
+            .map_err(RunError::Env)?;
         if !dry_run {
-            if let Some(sourced) =
-                hooks::source_deploy_env(&src, &src, &env).map_err(RunError::DeployEnv)?
-            {
+            if let Some(sourced) = hooks::source_deploy_env(&src, &src, &env)? {
                 env = sourced;
             }
         }
@@ -117,8 +115,7 @@ impl Plan {
         let runtime_dir = state_dir(&app_root, "run", uid, dry_run);
         let python_dir = state_dir(&app_root, "python", uid, dry_run);
         let serve_as = (uid == 0).then(|| serve_as_for_root(&detection.home));
-        let init = s2i_init::Options::from_vars(|name| env.get(name).map(OsString::from))
-            .map_err(|e| RunError::Init(e.to_string()))?;
+        let init = s2i_init::Options::from_env(&env).map_err(|e| RunError::Init(e.to_string()))?;
         let launch = s2i_servers::launch(
             &detection,
             &s2i_servers::Context {
@@ -159,32 +156,6 @@ impl Plan {
     #[must_use]
     pub fn report(&self, dry_run: bool) -> String {
         report(self, dry_run)
-    }
-}
-
-fn environment() -> Env {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        })
-        .collect()
-}
-
-/// `.warpdrive/environment`: `KEY=VALUE` lines (`$VARS` expanded, as warpdrive sources it) that
-/// do not replace variables already set. `assemble` refused a malformed file at build time.
-fn warpdrive_environment(src: &Path, env: &mut Env) {
-    let Ok(text) = std::fs::read_to_string(src.join(".warpdrive/environment")) else {
-        return;
-    };
-    let Ok(vars) = s2i_envfile::parse(&text) else {
-        return;
-    };
-    for (key, value) in vars {
-        let expanded = s2i_servers::expand(&value, env);
-        env.entry(key).or_insert(expanded);
     }
 }
 
@@ -244,7 +215,8 @@ fn migrate_plan(
     let Some(django) = &web.django else {
         return (None, None);
     };
-    if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
+    if env.flag("DISABLE_MIGRATE") {
+        let v = env.get("DISABLE_MIGRATE").unwrap_or_default();
         return (
             None,
             Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")),
@@ -373,7 +345,7 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         .args(&plan.launch.args)
         .current_dir(&plan.launch.cwd)
         .env_clear()
-        .envs(&env);
+        .envs(env.vars());
     Ok(s2i_init::supervise(command, &options))
 }
 
@@ -431,7 +403,7 @@ pub fn run_command(argv: &[OsString]) -> u8 {
         eprintln!("{PREFIX}`run --` needs a command to run, e.g. `run -- python app.py`");
         return 2;
     };
-    let options = match s2i_init::Options::from_env() {
+    let options = match s2i_init::Options::from_env(&Env::from_process()) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("{PREFIX}{e}");
@@ -476,12 +448,9 @@ mod tests {
     }
 
     fn plan(root: &Path, vars: &[(&str, &str)]) -> Result<Plan, RunError> {
-        let mut env: Env = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        env.insert("APP_ROOT".into(), root.display().to_string());
-        env.insert("PATH".into(), "/usr/bin:/bin".into());
+        let mut env = Env::of(&[("PATH", "/usr/bin:/bin")]);
+        env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.set("APP_ROOT", root.display().to_string());
         Plan::make(PlanInputs {
             env,
             uid: 4242,
@@ -519,6 +488,11 @@ mod tests {
         let planned = plan(root.path(), &[]).expect("plan");
         let (_, manage_py) = planned.migrate.expect("migrate planned");
         assert_eq!(manage_py, root.path().join("src/manage.py"));
+        let zero = plan(root.path(), &[("DISABLE_MIGRATE", "0")]).expect("plan");
+        assert!(
+            zero.migrate.is_some(),
+            "DISABLE_MIGRATE=0 means not disabled"
+        );
         let skipped = plan(root.path(), &[("DISABLE_MIGRATE", "1")]).expect("plan");
         assert!(skipped.migrate.is_none());
         assert_eq!(

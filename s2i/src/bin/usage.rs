@@ -4,13 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let image = std::env::var("S2I_IMAGE_NAME")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "python-s2i:3.11".to_owned());
+    let env = s2i_env::Env::from_process();
+    let image = env.get("S2I_IMAGE_NAME").unwrap_or("python-s2i:3.11");
     let mut out = std::io::stdout().lock();
     // A closed pipe (`usage | head`) is not an error.
-    let _ = out.write_all(s2i_build::usage::text(&image).as_bytes());
+    let _ = out.write_all(s2i_build::usage::text(image).as_bytes());
     let _ = out.flush();
     ExitCode::SUCCESS
 }

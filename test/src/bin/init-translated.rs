@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         eprintln!("usage: init-translated -- COMMAND [ARGS...]");
         return ExitCode::from(2);
     };
-    let options = match Options::from_env() {
+    let options = match Options::from_env(&s2i_env::Env::from_process()) {
         Ok(options) => options.translate(Signal::SIGTERM, Signal::SIGWINCH),
         Err(e) => {
             eprintln!("init-translated: {e}");

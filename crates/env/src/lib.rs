@@ -1,0 +1,633 @@
+//! The one environment type `assemble` and `run` read every setting through, so that a
+//! variable means the same thing at build time and at start:
+//!
+//! - [`Env::get`]: empty means unset; one pair of matching surrounding quotes is dropped (s2i
+//!   passes `.s2i/environment` values verbatim, quotes included).
+//! - [`Env::flag`] / [`flag`]: the one rule for every boolean variable (`DISABLE_*`,
+//!   `ENABLE_*`, `MOD_WSGI_RELOAD_ON_CHANGES`, `RUN_DEBUG`, ...): unset, empty, `0`, `false`,
+//!   `no` and `off` (any case) are off; any other value is on.
+//! - [`Env::load_file`]: `.s2i/environment` and `.warpdrive/environment`, read by [`parse`] and
+//!   expanded by [`expand`] the same way at build and at start; a variable already set keeps its
+//!   value.
+//! - [`REFUSED`]: variables that break the virtualenv, refused from every source (the
+//!   inherited environment, environment files, env hooks).
+//! - [`source_hook`]: warpdrive's `build-env` / `deploy-env`, sourced by `/bin/sh`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// When a variable is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `assemble`.
+    Build,
+    /// `run`.
+    Start,
+}
+
+/// A variable that would make the virtualenv load or install outside itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub name: &'static str,
+    pub why: &'static str,
+    /// Also refused by `run` (the others only matter while installing).
+    pub at_start: bool,
+}
+
+/// The refused variables.
+pub const REFUSED: [Refused; 4] = [
+    Refused {
+        name: "PYTHONHOME",
+        why: "it makes the virtualenv's Python load another installation's library",
+        at_start: true,
+    },
+    Refused {
+        name: "PIP_TARGET",
+        why: "it makes pip install outside the virtualenv",
+        at_start: false,
+    },
+    Refused {
+        name: "PIP_PREFIX",
+        why: "it makes pip install outside the virtualenv",
+        at_start: false,
+    },
+    Refused {
+        name: "PIP_USER",
+        why: "it makes pip install into the user's home, outside the virtualenv",
+        at_start: false,
+    },
+];
+
+/// Why an environment could not be read.
+#[derive(Debug)]
+pub enum EnvError {
+    /// A refused variable is set; `source` says where (a file, a hook, the environment).
+    Refused {
+        name: String,
+        why: &'static str,
+        source: String,
+    },
+    /// An environment file could not be read.
+    Read { path: PathBuf, source: io::Error },
+    /// A line of an environment file is not `KEY=VALUE`.
+    Parse {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+}
+
+impl std::fmt::Display for EnvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused { name, why, source } => {
+                write!(f, "{name} is set ({source}): {why}")
+            }
+            Self::Read { path, source } => write!(f, "{}: {source}", path.display()),
+            Self::Parse { path, line, text } => {
+                write!(f, "{} line {line} is not KEY=VALUE: {text}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Whether a boolean variable's value means on: anything but empty, `0`, `false`, `no`, `off`
+/// (any case, surrounding blanks and one pair of quotes ignored).
+#[must_use]
+pub fn flag(value: &str) -> bool {
+    let value = unquote(value.trim()).trim().to_ascii_lowercase();
+    !matches!(value.as_str(), "" | "0" | "false" | "no" | "off")
+}
+
+/// Variables, as every part of python-s2i reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl FromIterator<(String, String)> for Env {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Self {
+            vars: iter.into_iter().collect(),
+        }
+    }
+}
+
+impl Extend<(String, String)> for Env {
+    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
+        self.vars.extend(iter);
+    }
+}
+
+impl<'a> IntoIterator for &'a Env {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.vars.iter()
+    }
+}
+
+impl Env {
+    /// This process's environment (names and values that are not UTF-8 are read lossily).
+    #[must_use]
+    pub fn from_process() -> Self {
+        std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Exactly these variables.
+    #[must_use]
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// A variable's value: `None` when unset or empty; one pair of matching surrounding quotes
+    /// is dropped (`APP_MODULE="pkg:app"` as s2i passes it means `pkg:app`).
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| unquote(v))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A boolean variable, by the one rule of [`flag`].
+    #[must_use]
+    pub fn flag(&self, name: &str) -> bool {
+        self.get(name).is_some_and(flag)
+    }
+
+    /// Whether the variable is set (even to an empty value).
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
+
+    /// Sets a variable.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.vars.insert(name.to_owned(), value.into());
+    }
+
+    /// Sets a variable only when it is not set already (users' values win).
+    pub fn set_default(&mut self, name: &str, value: impl Into<String>) {
+        if self.get(name).is_none() {
+            self.set(name, value);
+        }
+    }
+
+    /// Removes a variable.
+    pub fn remove(&mut self, name: &str) {
+        self.vars.remove(name);
+    }
+
+    /// All variables, as set.
+    #[must_use]
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
+    /// Refuses the variables of [`REFUSED`] that apply to `phase`; `source` names where the
+    /// variables came from, for the message.
+    ///
+    /// # Errors
+    /// [`EnvError::Refused`] for the first one set.
+    pub fn check_refused(&self, phase: Phase, source: &str) -> Result<(), EnvError> {
+        for refused in &REFUSED {
+            if (phase == Phase::Build || refused.at_start) && self.get(refused.name).is_some() {
+                return Err(EnvError::Refused {
+                    name: refused.name.to_owned(),
+                    why: refused.why,
+                    source: source.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a `KEY=VALUE` file (`.s2i/environment`, `.warpdrive/environment`; see [`parse`])
+    /// and sets the variables that are not set yet (`s2i build -e` and the platform win).
+    /// Values are expanded by [`expand`] from the variables set so far, except single-quoted
+    /// ones, which are literal. Returns the names set. A missing file sets nothing.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read, a line is not `KEY=VALUE`, or it sets a refused
+    /// variable.
+    pub fn load_file(&mut self, path: &Path, phase: Phase) -> Result<Vec<String>, EnvError> {
+        let text = match fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Ok(Vec::new())
+            }
+            Err(source) => {
+                return Err(EnvError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        let lines = parse(&text).map_err(|e| EnvError::Parse {
+            path: path.to_owned(),
+            line: e.line,
+            text: e.text,
+        })?;
+        let mut file = Env::default();
+        let mut set = Vec::new();
+        for line in lines {
+            if self.get(&line.key).is_some() {
+                continue;
+            }
+            let value = match line.quoting {
+                Quoting::Single => line.value,
+                Quoting::None | Quoting::Double => expand(&line.value, |n| self.get(n)),
+            };
+            file.set(&line.key, value.clone());
+            self.set(&line.key, value);
+            set.push(line.key);
+        }
+        file.check_refused(phase, &path.display().to_string())?;
+        Ok(set)
+    }
+
+    /// A command with exactly this environment.
+    #[must_use]
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.env_clear().envs(&self.vars);
+        command
+    }
+
+    /// Looks `program` up on this environment's `PATH` (absolute path of an executable file).
+    #[must_use]
+    pub fn which(&self, program: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.get("PATH")?;
+        std::env::split_paths(path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| {
+                fs::metadata(candidate)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            // Commands run in other directories: a relative PATH entry must not break them.
+            .map(|found| std::path::absolute(&found).unwrap_or(found))
+    }
+}
+
+/// How a value was quoted in an environment file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quoting {
+    None,
+    Single,
+    Double,
+}
+
+/// One `KEY=VALUE` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub key: String,
+    /// Without its quotes.
+    pub value: String,
+    pub quoting: Quoting,
+}
+
+/// A line that is not `KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: usize,
+    /// The line as written.
+    pub text: String,
+}
+
+/// The lines of an environment file, in file order: blank lines and `#` comments are skipped,
+/// an `export ` prefix and a leading UTF-8 byte order mark are allowed, keys are shell variable
+/// names, and a value wrapped in matching single or double quotes is unquoted.
+///
+/// # Errors
+/// The first line that is not a comment, blank, or `KEY=VALUE` with a valid variable name.
+pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let error = || ParseError {
+            line: index + 1,
+            text: raw.to_owned(),
+        };
+        let (key, value) = line.split_once('=').ok_or_else(error)?;
+        let key = key.trim();
+        if !is_variable_name(key) {
+            return Err(error());
+        }
+        let value = value.trim();
+        let quoting = match quote_of(value) {
+            Some('\'') => Quoting::Single,
+            Some(_) => Quoting::Double,
+            None => Quoting::None,
+        };
+        lines.push(Line {
+            key: key.to_owned(),
+            value: unquote(value).to_owned(),
+            quoting,
+        });
+    }
+    Ok(lines)
+}
+
+fn is_variable_name(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn quote_of(value: &str) -> Option<char> {
+    ['"', '\'']
+        .into_iter()
+        .find(|q| value.len() >= 2 && value.starts_with(*q) && value.ends_with(*q))
+}
+
+/// `value` without one pair of matching surrounding quotes.
+#[must_use]
+pub fn unquote(value: &str) -> &str {
+    match quote_of(value) {
+        Some(_) => &value[1..value.len() - 1],
+        None => value,
+    }
+}
+
+/// Expands `$NAME` and `${NAME}` with `lookup` (unset names become empty); `\$` is a literal
+/// `$`. The one expansion rule of environment files and `.warpdrive/server_args`.
+#[must_use]
+pub fn expand<'a>(text: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'$') {
+            out.push('$');
+            chars.next();
+            continue;
+        }
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let braced = chars.peek() == Some(&'{');
+        if braced {
+            chars.next();
+        }
+        let mut name = String::new();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphanumeric() || n == '_' {
+                name.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if braced && chars.peek() == Some(&'}') {
+            chars.next();
+        }
+        if name.is_empty() {
+            out.push('$');
+        } else {
+            out.push_str(lookup(&name).unwrap_or(""));
+        }
+    }
+    out
+}
+
+/// Variables a shell sets for itself, not the hook's.
+const SHELL_OWN: [&str; 4] = ["PWD", "OLDPWD", "SHLVL", "_"];
+
+/// Why an env hook could not be sourced.
+#[derive(Debug)]
+pub enum SourceError {
+    /// `/bin/sh` could not be started.
+    Spawn { hook: PathBuf, source: io::Error },
+    /// The sourcing shell exited non-zero (`None`: killed by a signal).
+    Failed { hook: PathBuf, code: Option<i32> },
+    /// The hook set a refused variable.
+    Env(EnvError),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Spawn { hook, source } => write!(f, "sourcing {}: {source}", hook.display()),
+            Self::Failed { hook, code } => match code {
+                Some(code) => write!(f, "sourcing {} failed (exit code {code})", hook.display()),
+                None => write!(f, "sourcing {} was killed by a signal", hook.display()),
+            },
+            Self::Env(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// Sources an env hook (warpdrive's `build-env` / `deploy-env`) in `/bin/sh` with `env`, in
+/// `cwd`, and returns the environment it leaves (the shell's own `PWD`, `OLDPWD`, `SHLVL`, `_`
+/// left out). What the hook prints goes to stderr.
+///
+/// # Errors
+/// The shell cannot start, the hook fails, or it sets a refused variable.
+pub fn source_hook(hook: &Path, cwd: &Path, env: &Env, phase: Phase) -> Result<Env, SourceError> {
+    let out = env
+        .command("/bin/sh")
+        .args(["-c", r#". "$1" >&2 && exec env -0"#, "sh"])
+        .arg(hook)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| SourceError::Spawn {
+            hook: hook.to_owned(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(SourceError::Failed {
+            hook: hook.to_owned(),
+            code: out.status.code(),
+        });
+    }
+    let sourced: Env = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter_map(|entry| {
+            let text = String::from_utf8_lossy(entry);
+            let (k, v) = text.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .filter(|(k, _)| !SHELL_OWN.contains(&k.as_str()))
+        .collect();
+    sourced
+        .check_refused(phase, &hook.display().to_string())
+        .map_err(SourceError::Env)?;
+    Ok(sourced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_export_quotes_and_bom() {
+        let text = "\u{feff}# a comment\n\nA=1\nexport B = \"two words\"\nC='x'\nD=\n";
+        let lines = parse(text).expect("parses");
+        let got: Vec<(&str, &str, Quoting)> = lines
+            .iter()
+            .map(|l| (l.key.as_str(), l.value.as_str(), l.quoting))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("A", "1", Quoting::None),
+                ("B", "two words", Quoting::Double),
+                ("C", "x", Quoting::Single),
+                ("D", "", Quoting::None),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        for (text, line) in [("A=1\nnot a variable\n", 2), ("1A=x", 1), ("A B=x", 1)] {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.line, line, "{text}");
+        }
+    }
+
+    #[test]
+    fn one_boolean_rule() {
+        for off in [
+            "", "0", "false", "FALSE", "no", "Off", " 0 ", "\"0\"", "'false'",
+        ] {
+            assert!(!flag(off), "{off:?}");
+        }
+        for on in ["1", "true", "yes", "on", "y", "enabled", "2"] {
+            assert!(flag(on), "{on:?}");
+        }
+        let env = Env::of(&[("DISABLE_MIGRATE", "0"), ("DISABLE_COLLECTSTATIC", "0")]);
+        assert_eq!(
+            env.flag("DISABLE_MIGRATE"),
+            env.flag("DISABLE_COLLECTSTATIC")
+        );
+        assert!(!env.flag("DISABLE_MIGRATE"));
+        assert!(!env.flag("UNSET"));
+    }
+
+    #[test]
+    fn get_treats_empty_as_unset_and_drops_one_pair_of_quotes() {
+        let env = Env::of(&[
+            ("E", ""),
+            ("Q", "\"pkg:app\""),
+            ("S", "'x'"),
+            ("QQ", "\"\""),
+        ]);
+        assert_eq!(env.get("E"), None);
+        assert!(env.contains("E"));
+        assert_eq!(env.get("Q"), Some("pkg:app"));
+        assert_eq!(env.get("S"), Some("x"));
+        assert_eq!(env.get("QQ"), None);
+    }
+
+    #[test]
+    fn expansion_rule() {
+        let env = Env::of(&[("HOME", "/h"), ("X", "1")]);
+        let get = |n: &str| env.get(n);
+        assert_eq!(expand("$HOME/a ${X}b $NOPE.", get), "/h/a 1b .");
+        assert_eq!(expand(r"cost \$5 $", get), "cost $5 $");
+    }
+
+    #[test]
+    fn files_expand_except_in_single_quotes_and_never_override() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("environment");
+        fs::write(
+            &file,
+            "A=$BASE/a\nB='$BASE/b'\nC=\"$A:c\"\nD=\\$BASE\nKEEP=file\n",
+        )
+        .expect("write");
+        let mut env = Env::of(&[("BASE", "/base"), ("KEEP", "user")]);
+        let set = env.load_file(&file, Phase::Start).expect("loads");
+        assert_eq!(set, ["A", "B", "C", "D"]);
+        assert_eq!(env.get("A"), Some("/base/a"));
+        assert_eq!(env.get("B"), Some("$BASE/b"));
+        assert_eq!(env.get("C"), Some("/base/a:c"));
+        assert_eq!(env.get("D"), Some("$BASE"));
+        assert_eq!(env.get("KEEP"), Some("user"));
+        assert!(env
+            .load_file(&dir.path().join("missing"), Phase::Build)
+            .expect("missing is empty")
+            .is_empty());
+    }
+
+    #[test]
+    fn refused_variables_from_every_source() {
+        let env = Env::of(&[("PYTHONHOME", "/usr")]);
+        assert!(matches!(
+            env.check_refused(Phase::Start, "the environment"),
+            Err(EnvError::Refused { .. })
+        ));
+        let env = Env::of(&[("PIP_USER", "1")]);
+        assert!(env.check_refused(Phase::Build, "x").is_err());
+        assert!(env.check_refused(Phase::Start, "x").is_ok());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("environment");
+        fs::write(&file, "PIP_TARGET=/elsewhere\n").expect("write");
+        let err = Env::default()
+            .load_file(&file, Phase::Build)
+            .expect_err("refused");
+        assert!(err.to_string().contains("PIP_TARGET"), "{err}");
+        assert!(err.to_string().contains("environment"), "{err}");
+
+        let hook = dir.path().join("deploy-env");
+        fs::write(&hook, "export PYTHONHOME=/usr\n").expect("write");
+        let env = Env::of(&[("PATH", "/usr/bin:/bin")]);
+        let err = source_hook(&hook, dir.path(), &env, Phase::Start).expect_err("refused");
+        assert!(
+            matches!(err, SourceError::Env(EnvError::Refused { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hooks_are_sourced_without_the_shells_own_variables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hook = dir.path().join("build-env");
+        fs::write(&hook, "export FROM_HOOK=yes\necho noise\n").expect("write");
+        let env = Env::of(&[("PATH", "/usr/bin:/bin")]);
+        let sourced = source_hook(&hook, dir.path(), &env, Phase::Build).expect("sourced");
+        assert_eq!(sourced.get("FROM_HOOK"), Some("yes"));
+        assert_eq!(sourced.get("PATH"), Some("/usr/bin:/bin"));
+        assert_eq!(sourced.get("PWD"), None);
+        fs::write(&hook, "false\n").expect("write");
+        assert!(matches!(
+            source_hook(&hook, dir.path(), &env, Phase::Build),
+            Err(SourceError::Failed { .. })
+        ));
+    }
+}
