@@ -22,6 +22,7 @@ pub use error::DetectError;
 pub use mode::DeployMode;
 pub use s2i_facts::Facts;
 pub use server::{Interface, Server, ServerRequest};
+pub use source::{is_executable, procfile_process};
 
 /// The environment `run` was started with.
 pub type Env = BTreeMap<String, String>;

@@ -3,9 +3,12 @@
 //! - `run -- COMMAND [ARGS...]`: runs COMMAND under the init (signals, reaping, exit codes).
 //! - `run`: detects how the application is served and starts it under the init.
 //! - `run --dry-run`: prints what it detected, why, and the exact command; exits 0.
+//! - `run --release`: the release phase: Django's migrate and the release commands, then exits.
+//! - `run --check-ready [PATH]` / `run --check-live`: the readiness and liveness probes.
 //!
 //! Detection lives in `crates/detect`, server command lines in `crates/servers`, the passwd
-//! entry for arbitrary UIDs in `crates/userdb`; user-facing messages in `run/errors.rs`.
+//! entry for arbitrary UIDs in `crates/userdb`, migrate, the release phase and the probes in
+//! `crates/release`; user-facing messages in `run/errors.rs`.
 
 #[path = "run/errors.rs"]
 mod errors;
@@ -19,16 +22,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use errors::RunError;
-use s2i_detect::{App, Detection, Env, Inputs};
+use s2i_detect::{Detection, Env, Inputs};
 use s2i_init::Signal;
+use s2i_release::{Check, Migrate, Phase, StateFile, When};
 use s2i_servers::tuning::{self, CgroupFs};
 use s2i_servers::{Launch, Settings, StopSignal};
 use s2i_userdb::Provision;
 
 const USAGE: &str = "\
-Usage: run              start the application (detects how it is served)
-       run --dry-run    print what would start, why, and the exact command
-       run -- COMMAND   run COMMAND under the init (signals, reaping, exit codes)
+Usage: run                     start the application (detects how it is served)
+       run --dry-run           print what would start, why, and the exact command
+       run --release           the release phase: Django's migrate (under a database lock)
+                               and the release hook / Procfile release: line, then exit
+       run --check-ready [PATH]
+                               readiness probe: exit 0 once migrations are done and the
+                               server answers GET PATH (default /) on $PORT below 500
+       run --check-live        liveness probe: exit 0 while starting or migrating, then
+                               while the server accepts connections on $PORT
+       run -- COMMAND          run COMMAND under the init (signals, reaping, exit codes)
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +48,14 @@ fn main() -> ExitCode {
         Some("--") => return run_command(&args[1..]),
         None => start(false),
         Some("--dry-run") if args.len() == 1 => start(true),
+        Some("--release") if args.len() == 1 => release(),
+        Some("--check-live") if args.len() == 1 => return probe(&Check::Live),
+        Some("--check-ready") if args.len() <= 2 => {
+            let path = args
+                .get(1)
+                .map_or_else(|| "/".to_owned(), |p| p.to_string_lossy().into_owned());
+            return probe(&Check::Ready { path });
+        }
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -62,7 +81,8 @@ struct Plan {
     runtime_dir: PathBuf,
     uid: u32,
     passwd_note: String,
-    migrate: Option<(PathBuf, PathBuf)>,
+    port: u16,
+    migrate: Option<Migrate>,
     migrate_note: Option<String>,
 }
 
@@ -136,14 +156,18 @@ fn serve_as_for_root(home: &Path) -> (String, String) {
     }
 }
 
-fn plan(dry_run: bool) -> Result<Plan, RunError> {
-    let mut env = environment();
-    let app_root = PathBuf::from(
+fn app_root(env: &Env) -> PathBuf {
+    PathBuf::from(
         env.get("APP_ROOT")
             .filter(|v| !v.is_empty())
             .cloned()
             .unwrap_or_else(|| "/opt/app-root".into()),
-    );
+    )
+}
+
+fn plan(dry_run: bool, when: When) -> Result<Plan, RunError> {
+    let mut env = environment();
+    let app_root = app_root(&env);
     let src = app_root.join("src");
     warpdrive_environment(&src, &mut env);
     if !dry_run {
@@ -189,7 +213,8 @@ fn plan(dry_run: bool) -> Result<Plan, RunError> {
     } else {
         format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")
     };
-    let (migrate, migrate_note) = migrate_plan(&detection, &app_root, &env);
+    let (migrate, migrate_note) =
+        s2i_release::migrate::plan(&detection, &app_root, &env, when).map_err(RunError::Migrate)?;
     Ok(Plan {
         app_root,
         env,
@@ -199,40 +224,10 @@ fn plan(dry_run: bool) -> Result<Plan, RunError> {
         runtime_dir,
         uid,
         passwd_note,
+        port: settings.port,
         migrate,
         migrate_note,
     })
-}
-
-/// Django `migrate` on start unless `DISABLE_MIGRATE` is set (docs/run.md: migrate policy).
-fn migrate_plan(
-    detection: &Detection,
-    app_root: &Path,
-    env: &Env,
-) -> (Option<(PathBuf, PathBuf)>, Option<String>) {
-    let App::Web(web) = &detection.app else {
-        return (None, None);
-    };
-    let Some(django) = &web.django else {
-        return (None, None);
-    };
-    if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
-        return (
-            None,
-            Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")),
-        );
-    }
-    let Some(manage_py) = &django.manage_py else {
-        return (None, Some("migrate: skipped (no manage.py)".into()));
-    };
-    let python = s2i_servers::find_program("python", app_root, env)
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let note = format!(
-        "migrate: `{} {} migrate --noinput` before the server (DISABLE_MIGRATE=1 turns it off)",
-        python.display(),
-        manage_py.display()
-    );
-    (Some((python, manage_py.clone())), Some(note))
 }
 
 fn report(plan: &Plan, dry_run: bool) -> String {
@@ -298,7 +293,7 @@ fn signal(stop: StopSignal) -> Signal {
 }
 
 fn start(dry_run: bool) -> Result<u8, RunError> {
-    let plan = plan(dry_run)?;
+    let plan = plan(dry_run, When::Start)?;
     if dry_run {
         print!("{}", report(&plan, true));
         return Ok(0);
@@ -306,14 +301,47 @@ fn start(dry_run: bool) -> Result<u8, RunError> {
     for line in report(&plan, false).lines() {
         eprintln!("run: {line}");
     }
+    let state = StateFile::new(&plan.runtime_dir, plan.port);
+    record(&state, Phase::Starting);
     let options = s2i_init::Options::from_env().map_err(|e| RunError::Init(e.to_string()))?;
+    let env = prepare(&plan)?;
+    let d = &plan.detection;
+    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
+    if let Some(migrate) = &plan.migrate {
+        record(&state, Phase::Migrating);
+        run_migrate(&plan, migrate, &env, &options)?;
+    }
     let options = match plan.launch.stop {
         StopSignal::Term => options,
         other => options.translate(Signal::SIGTERM, signal(other)),
     };
+    let mut command = Command::new(&plan.launch.program);
+    command
+        .args(&plan.launch.args)
+        .current_dir(&plan.launch.cwd)
+        .env_clear()
+        .envs(&env);
+    record(&state, Phase::Serving);
+    Ok(s2i_init::supervise(command, &options))
+}
+
+/// Where this start is, for `run --check-ready` / `--check-live`; a start that cannot record
+/// it still starts (the probes then say why they fail).
+fn record(state: &StateFile, phase: Phase) {
+    if let Err(e) = state.set(std::process::id(), phase) {
+        eprintln!(
+            "run: warning: cannot record the start's phase in {}: {e} (run --check-ready will fail)",
+            state.path.display()
+        );
+    }
+}
+
+/// The environment the application's processes get (the passwd entry made, generated files
+/// written).
+fn prepare(plan: &Plan) -> Result<Env, RunError> {
     let mut env = plan.env.clone();
     env.extend(plan.launch.env.iter().cloned());
-    if let Some(extra) = passwd_entry(&plan)? {
+    if let Some(extra) = passwd_entry(plan)? {
         env.extend(extra);
     }
     for (path, text) in &plan.launch.files {
@@ -330,19 +358,85 @@ fn start(dry_run: bool) -> Result<u8, RunError> {
             })?;
         }
     }
+    Ok(env)
+}
+
+/// Django's migrate under the database lock, as a child of the init (signals reach it).
+fn run_migrate(
+    plan: &Plan,
+    migrate: &Migrate,
+    env: &Env,
+    options: &s2i_init::Options,
+) -> Result<(), RunError> {
+    let helper = Migrate::write_helper(&plan.runtime_dir).map_err(RunError::Migrate)?;
+    eprintln!(
+        "run: running `{}` under a database lock ({} {})",
+        migrate.describe(),
+        migrate.python.display(),
+        helper.display()
+    );
+    let command = migrate.command(&helper, &plan.detection.home, env);
+    migrate
+        .outcome(s2i_init::supervise(command, options))
+        .map_err(RunError::Migrate)
+}
+
+/// `run --release`: migrate (whatever `DISABLE_MIGRATE` says) and the release commands, each
+/// under the init; exits with the first failure's status.
+fn release() -> Result<u8, RunError> {
+    let plan = plan(false, When::Release)?;
     let d = &plan.detection;
-    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
-    if let Some((python, manage_py)) = &plan.migrate {
-        hooks::migrate(python, manage_py, &d.home, &env)
-            .map_err(|(command, status)| RunError::Migrate { command, status })?;
+    let commands = s2i_release::phase::commands(&d.src, &d.home).map_err(RunError::Release)?;
+    eprintln!("run: release phase for {}", d.app.describe());
+    for note in plan.migrate_note.iter() {
+        eprintln!("run: {note}");
     }
-    let mut command = Command::new(&plan.launch.program);
-    command
-        .args(&plan.launch.args)
-        .current_dir(&plan.launch.cwd)
-        .env_clear()
-        .envs(&env);
-    Ok(s2i_init::supervise(command, &options))
+    for c in &commands {
+        eprintln!("run: release command: {}", c.describe());
+    }
+    if plan.migrate.is_none() && commands.is_empty() {
+        eprintln!(
+            "run: release phase: nothing to do (no Django manage.py, no {}, no Procfile release: line)",
+            s2i_release::phase::RELEASE_HOOK
+        );
+        return Ok(0);
+    }
+    let options = s2i_init::Options::from_env().map_err(|e| RunError::Init(e.to_string()))?;
+    let env = prepare(&plan)?;
+    if let Some(migrate) = &plan.migrate {
+        run_migrate(&plan, migrate, &env, &options)?;
+    }
+    for c in &commands {
+        eprintln!("run: running release command {}", c.describe());
+        c.outcome(s2i_init::supervise(c.command(&d.home, &env), &options))
+            .map_err(RunError::Release)?;
+    }
+    eprintln!("run: release phase done");
+    Ok(0)
+}
+
+/// `run --check-ready` / `run --check-live`: one line on stdout, exit 0 (pass) or 1.
+fn probe(check: &Check) -> ExitCode {
+    let env = environment();
+    let port = match Settings::from_env(&env) {
+        Ok(settings) => settings.port,
+        Err(e) => {
+            println!("not ready: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let uid = nix::unistd::getuid().as_raw();
+    let runtime_dir = state_dir(&app_root(&env), "run", uid, true);
+    match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
+        Ok(why) => {
+            println!("{why}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            println!("{why}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
