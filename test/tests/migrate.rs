@@ -321,7 +321,7 @@ impl Drop for Replica {
 
 /// Lines that must not appear in a healthy replica's log.
 fn assert_no_error(log: &str) {
-    for bad in ["Traceback", "run: error", "[ERROR]", "django.db.utils."] {
+    for bad in ["Traceback", "ERROR:", "[ERROR]", "django.db.utils."] {
         assert!(!log.contains(bad), "{bad:?} in the log:\n{log}");
     }
 }
@@ -393,7 +393,7 @@ fn failing_migration_stops_every_replica(db: &Database) {
         assert!(log.contains(missing), "{log}");
         assert!(
             log.contains(
-                "run: error: Django's database migration failed; the server was not started."
+                "run: ERROR: Django's database migration failed; the server was not started."
             ),
             "{log}"
         );
@@ -556,7 +556,7 @@ fn postgresql_lock_wait_is_bounded() {
     );
     assert!(log.contains("gave up after 2s"), "{log}");
     assert!(
-        log.contains("run: error: Gave up waiting for another replica's migration"),
+        log.contains("run: ERROR: Gave up waiting for another replica's migration"),
         "{log}"
     );
     assert!(
