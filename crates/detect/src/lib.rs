@@ -24,6 +24,7 @@ pub use server::{
     auto_server, Interface, Server, ServerChoice, ServerPolicyError, ServerRequest, ServerSpec,
     AUTO_ASGI, AUTO_WSGI, OWN_SERVER, SERVERS,
 };
+pub use source::{is_executable, procfile_process};
 
 /// The environment detection reads (crate `s2i-env`: empty means unset).
 pub use s2i_env::Env;
