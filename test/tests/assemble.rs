@@ -1120,7 +1120,7 @@ fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
     let installed = facts(&root)["servers_installed"].clone();
     assert_eq!(
         installed,
-        serde_json::json!(["mod_wsgi"]),
+        serde_json::json!(["mod_wsgi-express"]),
         "{}",
         built.all()
     );
