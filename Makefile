@@ -17,7 +17,7 @@ CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
 IMAGE_VERSIONS := 2.7 3.9 3.11 3.13
 
-.PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all test-e2e-others \
+.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-e2e test-e2e-all test-e2e-others \
         image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
@@ -40,7 +40,7 @@ lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is exactly
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	bash test/bench/all.sh --check
 
-test: deps all lint test-unit test-init test-run test-assemble test-e2e ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
+test: deps all lint test-unit test-init test-run test-migrate test-assemble test-e2e ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
 	@echo "make test: all suites passed"
 
 test-unit: ## unit tests of the library crates
@@ -52,6 +52,10 @@ test-init: all ## run as PID 1 and not: signals, reaping, exit codes
 
 test-run: all ## run's detection and every server, in host mode
 	$(TESTS) run -- --test-threads=2
+
+test-migrate: all ## Django migrate with three replicas, run --release, the probes; real PostgreSQL and SQLite
+	bash test/setup/50-postgresql.sh
+	$(TESTS) migrate -- --test-threads=2
 
 test-assemble: all ## assemble, save-artifacts and usage, in host mode
 	$(TESTS) assemble -- --test-threads=2
