@@ -109,8 +109,11 @@ impl Plan {
         } = inputs;
         let app_root = app_root(&env);
         let src = app_root.join("src");
-        env.check_refused(s2i_env::Phase::Start, "the environment run was started with")
-            .map_err(RunError::Env)?;
+        env.check_refused(
+            s2i_env::Phase::Start,
+            "the environment run was started with",
+        )
+        .map_err(RunError::Env)?;
         // `.warpdrive/environment` is read and expanded as assemble read it.
         env.load_file(&src.join(".warpdrive/environment"), s2i_env::Phase::Start)
             .map_err(RunError::Env)?;
@@ -540,10 +543,7 @@ mod tests {
 
     fn plan(root: &Path, vars: &[(&str, &str)]) -> Result<Plan, RunError> {
         let mut env = Env::of(&[("PATH", "/usr/bin:/bin")]);
-        env.extend(
-            vars.iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         env.set("APP_ROOT", root.display().to_string());
         Plan::make(PlanInputs {
             env,
@@ -589,7 +589,10 @@ mod tests {
             s2i_release::migrate::DEFAULT_LOCK_TIMEOUT
         );
         let zero = plan(root.path(), &[("DISABLE_MIGRATE", "0")]).expect("plan");
-        assert!(zero.migrate.is_some(), "DISABLE_MIGRATE=0 means not disabled");
+        assert!(
+            zero.migrate.is_some(),
+            "DISABLE_MIGRATE=0 means not disabled"
+        );
         let skipped = plan(root.path(), &[("DISABLE_MIGRATE", "1")]).expect("plan");
         assert!(skipped.migrate.is_none());
         assert_eq!(
