@@ -63,7 +63,7 @@ artifacts_size=$(du -sh "$work/artifacts" | cut -f1)
 grep -q "Reusing the uv cache" "$work/warm.log" || { echo "warm build did not reuse the artifacts"; exit 1; }
 
 # Permissions: six copies of the cold build's site-packages.
-cargo build --quiet --release --locked --example fix-permissions -p s2i-build
+cargo build --quiet --release --locked --example fix-permissions -p s2i-assemble
 fixer=$repo/target/release/examples/fix-permissions
 tree=$work/perm
 mkdir -p "$tree"

@@ -1060,9 +1060,14 @@ fn app_home_from_the_variable_or_warpdrive_file() {
 
     let root = dir.path().join("missing");
     let built = assemble(&repo_dir, &root, &[("APP_HOME", "frontend")]);
-    built.assert_failed_with(&[
-        "The application home \"frontend\" is not a directory in the source",
-    ]);
+    built.assert_failed_with(&["The application home does not exist.", "APP_HOME=frontend"]);
+    // The resolver run uses: `..` that stays inside is fine, one that leads out is refused.
+    let root = dir.path().join("dotdot");
+    assemble(&repo_dir, &root, &[("APP_HOME", "backend/../backend")]).assert_ok();
+    assert_eq!(facts(&root)["app_home"], "backend");
+    let root = dir.path().join("outside");
+    let built = assemble(&repo_dir, &root, &[("APP_HOME", "../..")]);
+    built.assert_failed_with(&["The application home is outside the source tree."]);
 }
 
 #[test]
@@ -1294,4 +1299,92 @@ fn zero_means_not_disabled_for_collectstatic_and_migrate_alike() {
         report.contains(" migrate --noinput` before the server"),
         "migrate is not planned:\n{report}"
     );
+}
+
+/// Fixture apps whose build is meant to fail (each has its own test saying why).
+const FIXTURES_THAT_DO_NOT_BUILD: [&str; 8] = [
+    "assemble_bad_package",
+    "assemble_bad_requirements",
+    "assemble_django_collectstatic_fails",
+    "assemble_hook_fails",
+    "assemble_hook_not_executable",
+    "assemble_multiple_managers",
+    "e2e_failing_build",
+    // A run fixture: manage.py and settings without Django in its dependencies.
+    "run_django",
+];
+
+/// Every fixture app, built in auto mode: when the build succeeds, assemble's summary and
+/// `run --dry-run` name the same application and the same server, or both find nothing to
+/// serve; the fixtures listed above fail to build (and only they).
+#[test]
+fn assemble_and_run_agree_for_every_fixture() {
+    let mut names: Vec<String> = fs::read_dir(repo().join("test/fixtures"))
+        .expect("fixtures")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let next = std::sync::Mutex::new(names.clone().into_iter());
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let Some(name) = next.lock().expect("lock").next() else {
+                    break;
+                };
+                if let Err(why) = agree(&name) {
+                    failures
+                        .lock()
+                        .expect("lock")
+                        .push(format!("{name}: {why}"));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().expect("lock");
+    assert!(names.len() > 30, "{names:?}");
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+fn agree(name: &str) -> Result<(), String> {
+    let (_d, root, built) = build(name, &[("APP_SERVER", "")]);
+    let expected_to_fail = FIXTURES_THAT_DO_NOT_BUILD.contains(&name);
+    match (built.code, expected_to_fail) {
+        (Some(0), false) => {}
+        (Some(0), true) => return Err("builds, but is listed as a fixture that does not".into()),
+        (_, true) => return Ok(()),
+        (_, false) => return Err(format!("does not build:\n{}", built.all())),
+    }
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env_remove("APP_SERVER")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
+    let errors = String::from_utf8_lossy(&dry.stderr).into_owned();
+    let summary = built
+        .stdout
+        .split("-----> Summary")
+        .nth(1)
+        .ok_or("no summary")?;
+    let app = labelled(summary, "App:").ok_or("no App: in the summary")?;
+    let server = labelled(summary, "Server:").ok_or("no Server: in the summary")?;
+    if !dry.status.success() {
+        // run refuses: assemble must have found nothing to serve either.
+        return if app.starts_with("nothing detected yet") {
+            Ok(())
+        } else {
+            Err(format!("assemble found {app:?}, run refused:\n{errors}"))
+        };
+    }
+    let run_app = labelled(&report, "Application:").unwrap_or_default();
+    let run_server = labelled(&report, "Server:").unwrap_or_default();
+    if (app, server) == (run_app, run_server) {
+        Ok(())
+    } else {
+        Err(format!(
+            "assemble: App: {app} / Server: {server}\nrun:      Application: {run_app} / Server: {run_server}"
+        ))
+    }
 }

@@ -3,7 +3,9 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::Verdict;
+use s2i_message::Message;
+
+use crate::{Server, Verdict};
 
 /// Detection could not decide how to start the application.
 #[derive(Debug)]
@@ -86,3 +88,111 @@ impl std::fmt::Display for DetectError {
 }
 
 impl std::error::Error for DetectError {}
+
+fn verdict_lines(verdicts: &[Verdict]) -> Vec<String> {
+    verdicts
+        .iter()
+        .map(|v| {
+            if v.why.is_empty() {
+                format!("{}: not found", v.rule)
+            } else {
+                format!("{}: {}", v.rule, v.why)
+            }
+        })
+        .collect()
+}
+
+impl DetectError {
+    /// What users read: the same message from `assemble` and `run`.
+    #[must_use]
+    pub fn message(&self) -> Message {
+        let e = self;
+        match e {
+        DetectError::NothingFound { home, verdicts } => Message {
+            headline: "Nothing to run was found: no application, script or server configuration.".into(),
+            found: {
+                let mut found = vec![format!("Looked in {} for, in order:", home.display())];
+                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
+                found
+            },
+            fixes: vec![
+                "Add a `wsgi.py` with an `application` object at the top of your sources, or".into(),
+                "set APP_MODULE=package.module:application (in .s2i/environment), or".into(),
+                "add an executable `app.sh` or an `app.py` that starts a server on $PORT, or a Procfile `web:` line.".into(),
+                "Django: keep manage.py at the top of the sources (APP_HOME if it is in a subdirectory).".into(),
+            ],
+            details: vec!["run never falls back to a development server.".into()],
+        },
+        DetectError::ModeFoundNothing { mode, source, verdicts } => Message {
+            headline: format!("Deploy mode `{mode}` found nothing of its kind to run."),
+            found: {
+                let mut found = vec![format!("The mode comes from {source}. Rules tried:")];
+                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
+                found
+            },
+            fixes: vec![
+                format!("Add what a `{mode}` deployment needs (see docs/run.md), or"),
+                "set the deploy mode to `auto` (WARPDRIVE_DEPLOY_MODE / .warpdrive/deploy_mode).".into(),
+            ],
+            details: Vec::new(),
+        },
+        DetectError::UnknownServer { value, source } => Message {
+            headline: format!("Unknown server `{value}`."),
+            found: vec![format!("It comes from {source}.")],
+            fixes: vec![format!("Use one of: {}.", Server::valid_names())],
+            details: Vec::new(),
+        },
+        DetectError::UnknownDeployMode { value, source } => Message {
+            headline: format!("Unknown deploy mode `{value}`."),
+            found: vec![format!("It comes from {source}.")],
+            fixes: vec![format!(
+                "Use one of: auto, shell, python, wsgi, django, or a server name ({}).",
+                Server::valid_names()
+            )],
+            details: Vec::new(),
+        },
+        DetectError::BadAppModule { value, why } => Message {
+            headline: format!("APP_MODULE={value:?} is not a module:callable."),
+            found: vec![why.clone()],
+            fixes: vec![
+                "Set APP_MODULE to the import path of the module and the name of the application in it,".into(),
+                "e.g. APP_MODULE=myproject.wsgi:application or APP_MODULE=main:app.".into(),
+            ],
+            details: Vec::new(),
+        },
+        DetectError::HomeOutsideSource { home, src, source } => Message {
+            headline: "The application home is outside the source tree.".into(),
+            found: vec![format!("{} ({source}) is not under {}.", home.display(), src.display())],
+            fixes: vec!["Give APP_HOME (or .warpdrive/home) as a directory inside your sources, relative to their top, e.g. APP_HOME=web.".into()],
+            details: Vec::new(),
+        },
+        DetectError::HomeMissing { home, source } => Message {
+            headline: "The application home does not exist.".into(),
+            found: vec![format!("{} ({source}) is not a directory.", home.display())],
+            fixes: vec!["Correct APP_HOME (or .warpdrive/home): a directory inside your sources, relative to their top.".into()],
+            details: Vec::new(),
+        },
+        DetectError::ScriptNotExecutable { path, source } => Message {
+            headline: format!("{} is not executable.", path.display()),
+            found: vec![format!("It was chosen because {source}.")],
+            fixes: vec![
+                format!("Make it executable and commit that: `chmod +x {0}` and `git update-index --chmod=+x {0}`,", path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())),
+                "or remove it so detection goes on to the next rule.".into(),
+            ],
+            details: Vec::new(),
+        },
+        DetectError::NamedFileMissing { path, variable } => Message {
+            headline: format!("{variable} names a file that does not exist."),
+            found: vec![format!("{} is missing.", path.display())],
+            fixes: vec![format!("Correct {variable} (relative to the application home) or unset it.")],
+            details: Vec::new(),
+        },
+        DetectError::Read { path, error } => Message {
+            headline: "A file of the application could not be read.".into(),
+            found: vec![format!("{}: {error}", path.display())],
+            fixes: vec!["Make the sources readable by the container's user (group 0).".into()],
+            details: Vec::new(),
+        },
+    }
+    }
+}

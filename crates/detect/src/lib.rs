@@ -72,6 +72,34 @@ pub fn rule_names() -> Vec<&'static str> {
     rules::RULES.iter().map(|(name, _, _)| *name).collect()
 }
 
+/// The application home under `src` (`$APP_ROOT/src`): `APP_HOME`, else `.warpdrive/home`,
+/// else the home the build recorded, else `src` itself; with where it came from. The one
+/// resolver: assemble calls it (without a record) to know where the app is, run to start it.
+///
+/// # Errors
+/// The home is outside `src` (also through a symlink) or is not a directory.
+pub fn app_home(
+    src: &Path,
+    env: &Env,
+    facts: Option<&Facts>,
+) -> Result<(PathBuf, String), DetectError> {
+    home::resolve(src, env, facts)
+}
+
+/// The Django settings module of the project whose `manage.py` reads `manage_py`:
+/// `DJANGO_SETTINGS_MODULE` from the environment when set, else the module manage.py sets;
+/// `None` when manage.py does not mention `DJANGO_SETTINGS_MODULE` (not a Django project).
+/// The one reader: assemble introspects these settings, run falls back to them without a
+/// build record.
+#[must_use]
+pub fn django_settings_module(manage_py: &str, env: &Env) -> Option<String> {
+    let at = manage_py.find("DJANGO_SETTINGS_MODULE")?;
+    if let Some(module) = env.get("DJANGO_SETTINGS_MODULE") {
+        return Some(module.trim().to_owned());
+    }
+    source::settings_in_manage_py(&manage_py[at..])
+}
+
 /// Decides how the application under `inputs.app_root` is started.
 ///
 /// # Errors

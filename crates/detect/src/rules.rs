@@ -429,7 +429,7 @@ fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
             "no manage.py and no Django in the build record".to_owned(),
         ));
     };
-    let Some(settings) = settings_in_manage_py(&text) else {
+    let Some(settings) = crate::django_settings_module(&text, cx.env) else {
         return Ok(Outcome::Skip(
             "manage.py does not set DJANGO_SETTINGS_MODULE".to_owned(),
         ));
@@ -462,16 +462,6 @@ fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
             "manage.py sets DJANGO_SETTINGS_MODULE={settings}; no build record, so static files are not served (run assemble to record STATIC_ROOT)"
         ),
     ))
-}
-
-fn settings_in_manage_py(text: &str) -> Option<String> {
-    let at = text.find("DJANGO_SETTINGS_MODULE")?;
-    let rest = &text[at + "DJANGO_SETTINGS_MODULE".len()..];
-    let rest =
-        rest.trim_start_matches(|c: char| c == '"' || c == '\'' || c == ',' || c.is_whitespace());
-    let end = rest.find(['"', '\''])?;
-    let value = &rest[..end];
-    is_module_path(value).then(|| value.to_owned())
 }
 
 fn django_from_facts(
@@ -638,16 +628,5 @@ mod tests {
         assert!(parse_module_spec("my-app:app", "application").is_err());
         assert!(parse_module_spec("app:", "application").is_err());
         assert!(parse_module_spec("a:b:c", "application").is_err());
-    }
-
-    #[test]
-    fn manage_py_settings() {
-        let text = "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')";
-        assert_eq!(
-            settings_in_manage_py(text).as_deref(),
-            Some("mysite.settings")
-        );
-        let text = "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\",\"x.y\")";
-        assert_eq!(settings_in_manage_py(text).as_deref(), Some("x.y"));
     }
 }

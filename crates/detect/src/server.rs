@@ -301,6 +301,43 @@ impl fmt::Display for ServerPolicyError {
 
 impl std::error::Error for ServerPolicyError {}
 
+impl ServerPolicyError {
+    /// What users read: the same message from `assemble` and `run`.
+    #[must_use]
+    pub fn message(&self) -> s2i_message::Message {
+        use s2i_message::Message;
+        match self {
+            Self::WrongInterface {
+                server,
+                source,
+                interface,
+                app,
+            } => Message::new(format!("{server} cannot serve this {interface} application."))
+                .found(format!("Detected: {app}.\n{server} was chosen by {source}."))
+                .fix(format!(
+                    "Choose a server for {interface} applications: {}.",
+                    Server::names_serving(*interface)
+                )),
+            Self::NotInstalled { server, source } => Message::new(format!(
+                "The server {server} was chosen but is not installed."
+            ))
+            .found(format!("{server} was chosen by {source}."))
+            .fix(format!(
+                "Add `{}` to requirements.txt (or your project's dependencies) and rebuild, or",
+                server.spec().requirement
+            ))
+            .fix("choose an installed server with APP_SERVER (auto picks one that is installed)."),
+            Self::NoneInstalled { interface } => Message::new(format!(
+                "No {interface} server is installed to serve the application."
+            ))
+            .fix(format!(
+                "Add {} (the default for {interface} applications) to requirements.txt and rebuild.",
+                Server::auto_order(*interface)[0].spec().requirement
+            )),
+        }
+    }
+}
+
 /// The server for `app`: the one the user asked for (`request`), the one the app's own
 /// configuration needs (a gunicorn configuration naming `wsgi_app`, warpdrive's manual mode), or
 /// auto mode's pick for the app's interface: its default when `installed` says so, else the

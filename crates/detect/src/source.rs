@@ -85,6 +85,20 @@ pub fn pyproject_name(text: &str) -> Option<String> {
     None
 }
 
+/// The first quoted string after `DJANGO_SETTINGS_MODULE` at the start of `text`
+/// (`setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")` or
+/// `os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"`), when it is a module path.
+pub fn settings_in_manage_py(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("DJANGO_SETTINGS_MODULE")?;
+    let rest = rest.trim_start_matches(['"', '\'']);
+    let start = rest.find(['"', '\''])?;
+    let quote = rest[start..].chars().next()?;
+    let value = &rest[start + 1..];
+    let end = value.find(quote)?;
+    let module = value[..end].trim();
+    is_module_path(module).then(|| module.to_owned())
+}
+
 /// Whether `text` is a Python identifier.
 pub fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
@@ -156,6 +170,26 @@ mod tests {
         assert_eq!(assigned_string("names = 'x'", "name"), None);
         let toml = "[build-system]\nname = \"no\"\n[project]\nversion = \"1\"\nname = \"my-app\"\n";
         assert_eq!(pyproject_name(toml).as_deref(), Some("my-app"));
+    }
+
+    #[test]
+    fn manage_py_settings() {
+        for text in [
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')",
+            "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\",\"mysite.settings\")",
+            "os.environ[\"DJANGO_SETTINGS_MODULE\"] = \"mysite.settings\"",
+        ] {
+            let at = text.find("DJANGO_SETTINGS_MODULE").expect("named");
+            assert_eq!(
+                settings_in_manage_py(&text[at..]).as_deref(),
+                Some("mysite.settings"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            settings_in_manage_py("DJANGO_SETTINGS_MODULE', 'my site')"),
+            None
+        );
     }
 
     #[test]

@@ -5,8 +5,13 @@
 //! `$APP_ROOT/.python-s2i/facts.json`. `run` reads it so that it starts no Python of its own to
 //! find out the same things on every container start.
 //!
-//! Every field is optional or defaulted: a record written by an older `assemble` still loads,
-//! and `run` falls back to looking at the source tree when a fact is missing.
+//! What `run` reads: `app_home`, `package`, `django`. The rest is the build summary, for users
+//! (`python`, `package_manager`, `servers_installed`, `summary`). Every field is optional or
+//! defaulted: a record written by an older `assemble` still loads, and `run` falls back to
+//! looking at the source tree when a fact is missing; a record of a newer format loads too, and
+//! `run` warns ([`Facts::newer_than_this`]).
+//!
+//! [`Layout`] names every path under `$APP_ROOT/.python-s2i`.
 
 use std::fs;
 use std::io;
@@ -15,9 +20,78 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// Directory under `$APP_ROOT` that holds the record and files generated for the app.
-pub const STATE_DIR: &str = ".python-s2i";
-/// File name of the record inside [`STATE_DIR`].
-pub const FACTS_FILE: &str = "facts.json";
+const STATE_DIR: &str = ".python-s2i";
+
+/// Every path under `$APP_ROOT/.python-s2i`: the one place that spells out that layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    dir: PathBuf,
+}
+
+impl Layout {
+    /// The layout under `app_root`.
+    #[must_use]
+    pub fn new(app_root: &Path) -> Self {
+        Self {
+            dir: app_root.join(STATE_DIR),
+        }
+    }
+
+    /// `$APP_ROOT/.python-s2i` itself.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The build record, `facts.json`.
+    #[must_use]
+    pub fn record(&self) -> PathBuf {
+        self.dir.join("facts.json")
+    }
+
+    /// The download caches of uv and pip (`cache/uv`, `cache/pip`).
+    #[must_use]
+    pub fn cache(&self) -> PathBuf {
+        self.dir.join("cache")
+    }
+
+    /// Python modules generated for the app (assemble's Django wrapper settings, run's WSGI
+    /// wrapper and runners), put on `PYTHONPATH`.
+    #[must_use]
+    pub fn python(&self) -> PathBuf {
+        self.dir.join("python")
+    }
+
+    /// run's state (server roots, markers, the migrate helper).
+    #[must_use]
+    pub fn run(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    /// Where collectstatic puts files when the app sets no STATIC_ROOT.
+    #[must_use]
+    pub fn django_static_root(&self) -> PathBuf {
+        self.dir.join("django_static_root")
+    }
+
+    /// assemble's introspection helper, left for users to read.
+    #[must_use]
+    pub fn introspect_helper(&self) -> PathBuf {
+        self.dir.join("introspect.py")
+    }
+
+    /// A requirements file exported from a lock file (`method`: the tool that exported it).
+    #[must_use]
+    pub fn exported_requirements(&self, method: &str) -> PathBuf {
+        self.dir.join(format!("requirements-{method}.txt"))
+    }
+
+    /// The file assemble writes and removes to check the directory is writable.
+    #[must_use]
+    pub fn write_probe(&self) -> PathBuf {
+        self.dir.join(".write-test")
+    }
+}
 
 /// Everything `assemble` recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +114,18 @@ pub struct Facts {
     /// build summary and users. `run` does not rely on it: it looks for the executable it is
     /// about to start in the virtualenv.
     pub servers_installed: Vec<String>,
+    /// The end of the build summary: what `run` will serve and with which server, in the words
+    /// of `run --dry-run`'s `Application:` and `Server:` lines. For users and tests; `run`
+    /// decides again from the fields above.
+    pub summary: Option<Summary>,
+}
+
+/// What the build summary said `run` will start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Summary {
+    pub app: String,
+    pub server: String,
 }
 
 /// The virtualenv's interpreter.
@@ -125,7 +211,7 @@ pub const VERSION: u32 = 1;
 /// `$APP_ROOT/.python-s2i/facts.json`.
 #[must_use]
 pub fn path(app_root: &Path) -> PathBuf {
-    app_root.join(STATE_DIR).join(FACTS_FILE)
+    Layout::new(app_root).record()
 }
 
 impl Facts {
@@ -143,6 +229,18 @@ impl Facts {
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|source| FactsError::Parse { path, source })
+    }
+
+    /// When the record was written by a newer `assemble` (a format this `run` may read only in
+    /// part): what to tell users.
+    #[must_use]
+    pub fn newer_than_this(&self) -> Option<String> {
+        (self.version > VERSION).then(|| {
+            format!(
+                "the build record has format {} but this run reads format {VERSION}: the image's run is older than the assemble that built the app; facts it does not know are ignored (rebuild with the same image)",
+                self.version
+            )
+        })
     }
 
     /// Writes the record under `app_root` atomically (temp file + rename).
@@ -201,16 +299,32 @@ mod tests {
     #[test]
     fn unknown_fields_and_old_records_load() {
         let dir = tempfile::tempdir().expect("tempdir");
-        fs::create_dir_all(dir.path().join(STATE_DIR)).expect("mkdir");
+        fs::create_dir_all(Layout::new(dir.path()).dir()).expect("mkdir");
         fs::write(path(dir.path()), r#"{"version":0,"future":1}"#).expect("write");
         let loaded = Facts::load(dir.path()).expect("load").expect("some");
         assert_eq!(loaded.django, None);
     }
 
     #[test]
+    fn a_newer_record_is_told_apart() {
+        let current = Facts {
+            version: VERSION,
+            ..Facts::default()
+        };
+        assert_eq!(current.newer_than_this(), None);
+        let newer = Facts {
+            version: VERSION + 1,
+            ..Facts::default()
+        };
+        assert!(newer
+            .newer_than_this()
+            .is_some_and(|w| w.contains(&format!("format {}", VERSION + 1))));
+    }
+
+    #[test]
     fn garbage_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        fs::create_dir_all(dir.path().join(STATE_DIR)).expect("mkdir");
+        fs::create_dir_all(Layout::new(dir.path()).dir()).expect("mkdir");
         fs::write(path(dir.path()), "not json").expect("write");
         let err = Facts::load(dir.path()).expect_err("garbage");
         assert!(err.to_string().contains("facts.json"), "{err}");

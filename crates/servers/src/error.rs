@@ -19,12 +19,7 @@ pub enum ServerError {
         looked_in: Vec<PathBuf>,
     },
     /// The chosen server cannot host this kind of application.
-    WrongInterface {
-        server: Server,
-        source: String,
-        interface: Interface,
-        app: String,
-    },
+    Policy(s2i_detect::ServerPolicyError),
     /// A numeric variable is not a number in range.
     BadNumber {
         variable: String,
@@ -44,9 +39,7 @@ impl std::fmt::Display for ServerError {
             Self::NoServerInstalled { interface, .. } => {
                 write!(f, "no {interface} server is installed")
             }
-            Self::WrongInterface {
-                server, interface, ..
-            } => write!(f, "{server} cannot serve an {interface} application"),
+            Self::Policy(e) => e.fmt(f),
             Self::BadNumber {
                 variable,
                 value,

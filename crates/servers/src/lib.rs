@@ -196,7 +196,7 @@ fn common_env(detection: &Detection, cx: &Context<'_>) -> Vec<(String, String)> 
 /// `$APP_ROOT/.python-s2i/python` (wrapper settings modules) when that is another directory.
 pub(crate) fn python_dirs(cx: &Context<'_>) -> Vec<PathBuf> {
     let mut dirs = vec![cx.python_dir.to_path_buf()];
-    let assembled = cx.app_root.join(".python-s2i/python");
+    let assembled = s2i_facts::Layout::new(cx.app_root).python();
     if assembled != cx.python_dir && assembled.is_dir() {
         dirs.push(assembled);
     }
@@ -222,17 +222,7 @@ fn choose(
                 interface,
                 looked_in,
             },
-            ServerPolicyError::WrongInterface {
-                server,
-                source,
-                interface,
-                app,
-            } => ServerError::WrongInterface {
-                server,
-                source,
-                interface,
-                app,
-            },
+            wrong @ ServerPolicyError::WrongInterface { .. } => ServerError::Policy(wrong),
         }
     })?;
     let Some(choice) = choice else {

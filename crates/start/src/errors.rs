@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use s2i_detect::{DetectError, Server, Verdict};
+use s2i_detect::{DetectError, ServerPolicyError};
 use s2i_message::Message;
 use s2i_servers::ServerError;
 
@@ -25,19 +25,6 @@ pub enum RunError {
         path: PathBuf,
         error: std::io::Error,
     },
-}
-
-fn verdict_lines(verdicts: &[Verdict]) -> Vec<String> {
-    verdicts
-        .iter()
-        .map(|v| {
-            if v.why.is_empty() {
-                format!("{}: not found", v.rule)
-            } else {
-                format!("{}: {}", v.rule, v.why)
-            }
-        })
-        .collect()
 }
 
 fn paths(list: &[PathBuf]) -> String {
@@ -65,7 +52,7 @@ pub fn message(error: &RunError) -> Message {
             fixes: vec!["Rebuild the image (or run `assemble` again in host mode) to rewrite it.".into()],
             details: Vec::new(),
         },
-        RunError::Detect(e) => detect_message(e),
+        RunError::Detect(e) => e.message(),
         RunError::Server(e) => server_message(e),
         RunError::Passwd(e) => Message {
             headline: "The container's user has no passwd entry and run could not add one.".into(),
@@ -120,154 +107,34 @@ pub fn message(error: &RunError) -> Message {
     }
 }
 
-fn detect_message(e: &DetectError) -> Message {
-    match e {
-        DetectError::NothingFound { home, verdicts } => Message {
-            headline: "Nothing to run was found: no application, script or server configuration.".into(),
-            found: {
-                let mut found = vec![format!("Looked in {} for, in order:", home.display())];
-                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
-                found
-            },
-            fixes: vec![
-                "Add a `wsgi.py` with an `application` object at the top of your sources, or".into(),
-                "set APP_MODULE=package.module:application (in .s2i/environment), or".into(),
-                "add an executable `app.sh` or an `app.py` that starts a server on $PORT, or a Procfile `web:` line.".into(),
-                "Django: keep manage.py at the top of the sources (APP_HOME if it is in a subdirectory).".into(),
-            ],
-            details: vec!["run never falls back to a development server.".into()],
-        },
-        DetectError::ModeFoundNothing { mode, source, verdicts } => Message {
-            headline: format!("Deploy mode `{mode}` found nothing of its kind to run."),
-            found: {
-                let mut found = vec![format!("The mode comes from {source}. Rules tried:")];
-                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
-                found
-            },
-            fixes: vec![
-                format!("Add what a `{mode}` deployment needs (see docs/run.md), or"),
-                "set the deploy mode to `auto` (WARPDRIVE_DEPLOY_MODE / .warpdrive/deploy_mode).".into(),
-            ],
-            details: Vec::new(),
-        },
-        DetectError::UnknownServer { value, source } => Message {
-            headline: format!("Unknown server `{value}`."),
-            found: vec![format!("It comes from {source}.")],
-            fixes: vec![format!("Use one of: {}.", Server::valid_names())],
-            details: Vec::new(),
-        },
-        DetectError::UnknownDeployMode { value, source } => Message {
-            headline: format!("Unknown deploy mode `{value}`."),
-            found: vec![format!("It comes from {source}.")],
-            fixes: vec![format!(
-                "Use one of: auto, shell, python, wsgi, django, or a server name ({}).",
-                Server::valid_names()
-            )],
-            details: Vec::new(),
-        },
-        DetectError::BadAppModule { value, why } => Message {
-            headline: format!("APP_MODULE={value:?} is not a module:callable."),
-            found: vec![why.clone()],
-            fixes: vec![
-                "Set APP_MODULE to the import path of the module and the name of the application in it,".into(),
-                "e.g. APP_MODULE=myproject.wsgi:application or APP_MODULE=main:app.".into(),
-            ],
-            details: Vec::new(),
-        },
-        DetectError::HomeOutsideSource { home, src, source } => Message {
-            headline: "The application home is outside the source tree.".into(),
-            found: vec![format!("{} ({source}) is not under {}.", home.display(), src.display())],
-            fixes: vec!["Give APP_HOME (or .warpdrive/home) as a directory inside your sources, relative to their top, e.g. APP_HOME=web.".into()],
-            details: Vec::new(),
-        },
-        DetectError::HomeMissing { home, source } => Message {
-            headline: "The application home does not exist.".into(),
-            found: vec![format!("{} ({source}) is not a directory.", home.display())],
-            fixes: vec!["Correct APP_HOME (or .warpdrive/home): a directory inside your sources, relative to their top.".into()],
-            details: Vec::new(),
-        },
-        DetectError::ScriptNotExecutable { path, source } => Message {
-            headline: format!("{} is not executable.", path.display()),
-            found: vec![format!("It was chosen because {source}.")],
-            fixes: vec![
-                format!("Make it executable and commit that: `chmod +x {0}` and `git update-index --chmod=+x {0}`,", path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())),
-                "or remove it so detection goes on to the next rule.".into(),
-            ],
-            details: Vec::new(),
-        },
-        DetectError::NamedFileMissing { path, variable } => Message {
-            headline: format!("{variable} names a file that does not exist."),
-            found: vec![format!("{} is missing.", path.display())],
-            fixes: vec![format!("Correct {variable} (relative to the application home) or unset it.")],
-            details: Vec::new(),
-        },
-        DetectError::Read { path, error } => Message {
-            headline: "A file of the application could not be read.".into(),
-            found: vec![format!("{}: {error}", path.display())],
-            fixes: vec!["Make the sources readable by the container's user (group 0).".into()],
-            details: Vec::new(),
-        },
-    }
-}
-
 fn server_message(e: &ServerError) -> Message {
     match e {
         ServerError::NotInstalled {
             server,
             source,
             looked_in,
-        } => Message {
-            headline: format!("The server {server} was chosen but is not installed."),
-            found: vec![
-                format!("{server} was chosen by {source}."),
-                format!("No `{}` in {}.", server.executable(), paths(looked_in)),
-            ],
-            fixes: vec![
-                format!(
-                    "Add `{}` to requirements.txt (or your project's dependencies) and rebuild, or",
-                    server.requirement(false).unwrap_or(server.name())
-                ),
-                "choose an installed server with APP_SERVER (auto picks one that is installed)."
-                    .into(),
-            ],
-            details: Vec::new(),
-        },
+        } => ServerPolicyError::NotInstalled {
+            server: *server,
+            source: source.clone(),
+        }
+        .message()
+        .found(format!(
+            "No `{}` in {}.",
+            server.executable(),
+            paths(looked_in)
+        )),
         ServerError::NoServerInstalled {
             interface,
             looked_in,
-        } => Message {
-            headline: format!("No {interface} server is installed to serve the application."),
-            found: vec![format!(
-                "Looked for server executables in {}.",
-                paths(looked_in)
-            )],
-            fixes: vec![match interface {
-                s2i_detect::Interface::Wsgi => {
-                    "Add mod_wsgi (the default) or gunicorn to requirements.txt and rebuild.".into()
-                }
-                s2i_detect::Interface::Asgi => {
-                    "Add uvicorn (the default for ASGI) to requirements.txt and rebuild.".into()
-                }
-            }],
-            details: Vec::new(),
-        },
-        ServerError::WrongInterface {
-            server,
-            source,
-            interface,
-            app,
-        } => Message {
-            headline: format!("{server} cannot serve this {interface} application."),
-            found: vec![
-                format!("Detected: {app}."),
-                format!("{server} was chosen by {source}."),
-            ],
-            fixes: vec![format!(
-                "Choose a server for {interface} applications: {}.",
-                Server::names_serving(*interface)
-            )],
-            details: Vec::new(),
-        },
+        } => ServerPolicyError::NoneInstalled {
+            interface: *interface,
+        }
+        .message()
+        .found(format!(
+            "Looked for server executables in {}.",
+            paths(looked_in)
+        )),
+        ServerError::Policy(e) => e.message(),
         ServerError::BadNumber {
             variable,
             value,

@@ -123,6 +123,9 @@ impl Plan {
             }
         }
         let facts = s2i_facts::Facts::load(&app_root).map_err(RunError::Facts)?;
+        if let Some(newer) = facts.as_ref().and_then(s2i_facts::Facts::newer_than_this) {
+            eprintln!("{PREFIX}warning: {newer}");
+        }
         let detection = s2i_detect::detect(Inputs {
             app_root: &app_root,
             env: &env,
@@ -131,8 +134,8 @@ impl Plan {
         .map_err(RunError::Detect)?;
         let settings = Settings::from_env(&env).map_err(RunError::Server)?;
         let tuning = tuning::tune(&limits, settings.web_concurrency);
-        let runtime_dir = state_dir(&app_root, "run", uid, dry_run);
-        let python_dir = state_dir(&app_root, "python", uid, dry_run);
+        let runtime_dir = state_dir(&app_root, StateDir::Run, uid, dry_run);
+        let python_dir = state_dir(&app_root, StateDir::Python, uid, dry_run);
         let serve_as = (uid == 0).then(|| serve_as_for_root(&detection.home));
         let init = s2i_init::Options::from_env(&env).map_err(|e| RunError::Init(e.to_string()))?;
         let launch = s2i_servers::launch(
@@ -190,12 +193,25 @@ fn writable_dir(dir: &Path) -> bool {
         && nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
 }
 
-/// `$APP_ROOT/.python-s2i/<name>` when writable, else `/tmp/python-s2i-<uid>/<name>`.
-fn state_dir(app_root: &Path, name: &str, uid: u32, dry_run: bool) -> PathBuf {
-    let preferred = app_root.join(s2i_facts::STATE_DIR).join(name);
+/// Which directory of the layout run writes in.
+#[derive(Debug, Clone, Copy)]
+enum StateDir {
+    Run,
+    Python,
+}
+
+/// `$APP_ROOT/.python-s2i/{run,python}` ([`s2i_facts::Layout`]) when writable, else
+/// `/tmp/python-s2i-<uid>/{run,python}`.
+fn state_dir(app_root: &Path, which: StateDir, uid: u32, dry_run: bool) -> PathBuf {
+    let layout = s2i_facts::Layout::new(app_root);
+    let preferred = match which {
+        StateDir::Run => layout.run(),
+        StateDir::Python => layout.python(),
+    };
+    let name = preferred.file_name().map(PathBuf::from).unwrap_or_default();
     if dry_run {
-        let parent = app_root.join(s2i_facts::STATE_DIR);
-        if nix::unistd::access(&parent, nix::unistd::AccessFlags::W_OK).is_ok()
+        let parent = layout.dir();
+        if nix::unistd::access(parent, nix::unistd::AccessFlags::W_OK).is_ok()
             || (!parent.exists()
                 && nix::unistd::access(app_root, nix::unistd::AccessFlags::W_OK).is_ok())
         {
@@ -430,7 +446,7 @@ pub fn probe(check: &Check) -> u8 {
         }
     };
     let uid = nix::unistd::getuid().as_raw();
-    let runtime_dir = state_dir(&app_root(&env), "run", uid, true);
+    let runtime_dir = state_dir(&app_root(&env), StateDir::Run, uid, true);
     match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
         Ok(why) => {
             println!("{why}");

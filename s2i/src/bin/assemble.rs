@@ -1,4 +1,4 @@
-//! `assemble [SOURCE_DIR]`: builds the application into `$APP_ROOT` (see the `s2i-build` crate
+//! `assemble [SOURCE_DIR]`: builds the application into `$APP_ROOT` (see the `s2i-assemble` crate
 //! and docs/assemble.md).
 
 use std::path::PathBuf;
@@ -20,13 +20,13 @@ fn main() -> ExitCode {
         eprintln!("assemble: one argument at most: the source directory (default /tmp/src)");
         return ExitCode::from(2);
     }
-    let options = s2i_build::Options::new(source);
-    match s2i_build::assemble(&options) {
+    let options = s2i_assemble::Options::new(source);
+    match s2i_assemble::assemble(&options) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             eprint!(
                 "\n{}",
-                s2i_build::errors::report(&error).render(s2i_build::errors::PREFIX)
+                s2i_assemble::errors::report(&error).render(s2i_assemble::errors::PREFIX)
             );
             ExitCode::FAILURE
         }

@@ -1,11 +1,12 @@
-//! `save-artifacts`: the previous build's caches as a tar on stdout (logs on stderr only).
+//! `save-artifacts`: the previous build's caches as a tar on stdout (logs on stderr only); the
+//! format is `s2i_assemble::artifacts`, which the next assemble restores.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let options = s2i_build::Options::new(None);
+    let options = s2i_assemble::Options::new(None);
     let stdout = std::io::stdout().lock();
-    match s2i_build::artifacts::save(&options.state_dir(), stdout) {
+    match s2i_assemble::artifacts::save(&options.state_dir(), stdout) {
         Ok(saved) => {
             if saved.pipe_closed {
                 eprintln!("save-artifacts: the reader closed the stream early");
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprint!(
                 "{}",
-                s2i_build::errors::save_artifacts(&e).render(s2i_build::errors::PREFIX)
+                s2i_assemble::errors::save_artifacts(&e).render(s2i_assemble::errors::PREFIX)
             );
             ExitCode::FAILURE
         }

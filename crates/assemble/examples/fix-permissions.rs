@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         eprintln!("usage: fix-permissions DIR");
         return ExitCode::from(2);
     };
-    match s2i_build::permissions::fix(std::path::Path::new(&dir)) {
+    match s2i_assemble::permissions::fix(std::path::Path::new(&dir)) {
         Ok(fixed) => {
             eprintln!(
                 "{} entries, {} chmod, {} chgrp, {} not permitted",

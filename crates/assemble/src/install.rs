@@ -235,7 +235,7 @@ impl Install<'_> {
         &self,
         manager: PackageManager,
         app: &Path,
-        state_dir: &Path,
+        layout: &s2i_facts::Layout,
     ) -> Result<(), InstallError> {
         match manager {
             PackageManager::Pip => self.packages(
@@ -244,7 +244,7 @@ impl Install<'_> {
                 Some(app),
             ),
             PackageManager::Pipenv | PackageManager::Poetry => {
-                self.install_lock_export(manager, app, state_dir)
+                self.install_lock_export(manager, app, layout)
             }
             PackageManager::Uv => self.uv_sync(app),
         }
@@ -256,7 +256,7 @@ impl Install<'_> {
         &self,
         manager: PackageManager,
         app: &Path,
-        state_dir: &Path,
+        layout: &s2i_facts::Layout,
     ) -> Result<(), InstallError> {
         let method = if manager == PackageManager::Poetry {
             "poetry"
@@ -281,7 +281,7 @@ impl Install<'_> {
         command
             .args(["requirements", "--no-dev", "--method", method])
             .current_dir(app);
-        let requirements = state_dir.join(format!("requirements-{method}.txt"));
+        let requirements = layout.exported_requirements(method);
         let what = format!("exporting {} with micropipenv", manager.file());
         let quoted = output::quote_command(&command);
         let finished = output::run_to_file(&mut command, &requirements).map_err(|source| {

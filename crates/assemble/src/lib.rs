@@ -1,4 +1,5 @@
-//! What `assemble`, `save-artifacts` and `usage` do. One module per decision:
+//! What `assemble` does, and the caches `save-artifacts` streams ([`artifacts`]: the format both
+//! sides of an incremental build share). One module per decision:
 //!
 //! - [`source`]: copying the source into `$APP_ROOT/src`
 //! - [`venv`]: the virtualenv (created in host mode)
@@ -11,7 +12,6 @@
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`output`]: the fixed shape of the build log
 //! - [`errors`]: every message users read when the build stops
-//! - [`usage`]: the text of `usage`
 
 pub mod artifacts;
 pub mod django;
@@ -23,7 +23,6 @@ pub mod package_manager;
 pub mod permissions;
 pub mod server;
 pub mod source;
-pub mod usage;
 pub mod venv;
 
 use std::fs;
@@ -64,7 +63,13 @@ impl Options {
     /// `$APP_ROOT/.python-s2i`.
     #[must_use]
     pub fn state_dir(&self) -> PathBuf {
-        self.app_root.join(s2i_facts::STATE_DIR)
+        self.layout().dir().to_path_buf()
+    }
+
+    /// Every path under `$APP_ROOT/.python-s2i`.
+    #[must_use]
+    pub fn layout(&self) -> s2i_facts::Layout {
+        s2i_facts::Layout::new(&self.app_root)
     }
 }
 
@@ -74,7 +79,7 @@ pub enum AssembleError {
     AppRootNotWritable { path: PathBuf, source: io::Error },
     Environment(EnvError),
     Source(source::InstallSourceError),
-    AppHome { home: String, path: PathBuf },
+    AppHome(s2i_detect::DetectError),
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
     Install(InstallError),
@@ -112,8 +117,9 @@ from!(
 pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let started = Instant::now();
     let app_root = &options.app_root;
-    let state_dir = options.state_dir();
-    check_writable(&state_dir)?;
+    let layout = options.layout();
+    let state_dir = layout.dir().to_path_buf();
+    check_writable(&layout)?;
     let mut env = Env::from_process();
     env.check_refused(Phase::Build, "the build environment")?;
     let src = app_root.join("src");
@@ -127,7 +133,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     // Decided before anything slow, so conflicting files fail the build at once.
     let plan = package_manager::determine(&app, &env)?;
 
-    install::configure(&mut env, &state_dir.join("cache"));
+    install::configure(&mut env, &options.layout().cache());
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
@@ -168,13 +174,13 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         venv: &venv,
         env: &env,
     };
-    install_dependencies(&plan, &install, &app, &state_dir)?;
+    install_dependencies(&plan, &install, &app, &layout)?;
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
 
-    let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
-    let helper = django::write_helper(&state_dir)?;
+    let django = django_step(&venv, &app, &layout, &env)?;
+    let helper = django::write_helper(&layout)?;
     let mut facts = Facts {
         python: Some(PythonFacts {
             version: venv.short_version(),
@@ -194,6 +200,10 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
+    facts.summary = Some(s2i_facts::Summary {
+        app: choice.app.clone(),
+        server: choice.describe(),
+    });
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
     let manifest = artifacts::Manifest {
@@ -294,7 +304,7 @@ fn install_dependencies(
     plan: &package_manager::Plan,
     install: &Install<'_>,
     app: &Path,
-    state_dir: &Path,
+    layout: &s2i_facts::Layout,
 ) -> Result<(), AssembleError> {
     for note in &plan.notes {
         output::info(note);
@@ -305,7 +315,7 @@ fn install_dependencies(
     match plan.manager {
         Some(manager) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
-            install.dependencies(manager, app, state_dir)?;
+            install.dependencies(manager, app, layout)?;
         }
         None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
         None => {}
@@ -376,46 +386,25 @@ fn fix_permissions(app_root: &Path) -> Result<(), AssembleError> {
     Ok(())
 }
 
-fn check_writable(state_dir: &Path) -> Result<(), AssembleError> {
+fn check_writable(layout: &s2i_facts::Layout) -> Result<(), AssembleError> {
+    let state_dir = layout.dir();
     let err = |source| AssembleError::AppRootNotWritable {
         path: state_dir.to_owned(),
         source,
     };
     fs::create_dir_all(state_dir).map_err(err)?;
-    let probe = state_dir.join(".write-test");
+    let probe = layout.write_probe();
     fs::write(&probe, b"").map_err(err)?;
     fs::remove_file(&probe).map_err(err)
 }
 
-/// `APP_HOME`, else `.warpdrive/home`, relative to the source root.
+/// The app home relative to the source root, by `s2i_detect::app_home`, the resolver run uses.
 fn app_home(src: &Path, env: &Env) -> Result<PathBuf, AssembleError> {
-    let home = env
-        .get("APP_HOME")
-        .map(str::to_owned)
-        .or_else(|| {
-            fs::read_to_string(src.join(".warpdrive/home"))
-                .ok()
-                .map(|t| t.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty());
-    let Some(home) = home else {
-        return Ok(PathBuf::new());
-    };
-    let relative = Path::new(&home)
+    let (home, _) = s2i_detect::app_home(src, env, None).map_err(AssembleError::AppHome)?;
+    Ok(home
         .strip_prefix(src)
-        .unwrap_or(Path::new(&home));
-    let relative = relative.strip_prefix("/").unwrap_or(relative).to_owned();
-    if relative
-        .components()
-        .any(|c| matches!(c, std::path::Component::ParentDir))
-        || !src.join(&relative).is_dir()
-    {
-        return Err(AssembleError::AppHome {
-            home,
-            path: src.join(relative),
-        });
-    }
-    Ok(relative)
+        .map(Path::to_path_buf)
+        .unwrap_or_default())
 }
 
 fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
@@ -428,8 +417,7 @@ fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
 fn django_step(
     venv: &venv::Venv,
     app: &Path,
-    app_root: &Path,
-    state_dir: &Path,
+    layout: &s2i_facts::Layout,
     env: &Env,
 ) -> Result<Option<DjangoFacts>, AssembleError> {
     let Some(settings_module) = django::detect(app, env) else {
@@ -439,7 +427,7 @@ fn django_step(
     output::info(&format!(
         "manage.py sets DJANGO_SETTINGS_MODULE: {settings_module}"
     ));
-    let settings = django::introspect(&venv.python, state_dir, app, &settings_module, env)?;
+    let settings = django::introspect(&venv.python, layout, app, &settings_module, env)?;
     output::info(&format!(
         "Django {}: WSGI_APPLICATION={}, ASGI_APPLICATION={}, STATIC_URL={}, STATIC_ROOT={}",
         settings.django_version,
@@ -448,7 +436,7 @@ fn django_step(
         settings.static_url.as_deref().unwrap_or("(unset)"),
         settings.static_root.as_deref().unwrap_or("(unset)"),
     ));
-    let python_dir = state_dir.join("python");
+    let python_dir = layout.python();
     let mut facts = DjangoFacts {
         settings_module: settings.settings_module.clone(),
         wsgi_application: settings.wsgi_application.clone(),
@@ -463,7 +451,7 @@ fn django_step(
         return Ok(Some(facts));
     }
     if settings.static_root.is_none() {
-        let root = app_root.join(django::DEFAULT_STATIC_ROOT);
+        let root = layout.django_static_root();
         let module = django::write_wrapper(&python_dir, &settings.settings_module, &root)?;
         output::info(&format!(
             "STATIC_ROOT is not set: using {module} (the app's settings with STATIC_ROOT = {})",

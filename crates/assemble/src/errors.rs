@@ -47,12 +47,7 @@ pub fn report(error: &AssembleError) -> Message {
         ),
         AssembleError::Environment(e) => environment(e),
         AssembleError::Source(e) => source_error(e),
-        AssembleError::AppHome { home, path } => msg(
-            format!("The application home {home:?} is not a directory in the source"),
-            format!("APP_HOME or .warpdrive/home names {home:?}, so the app would live in {}, which does not exist.", path.display()),
-            &["Set APP_HOME (or .warpdrive/home) to a directory of your repository, relative to its root, e.g. `APP_HOME=backend`."],
-            vec![],
-        ),
+        AssembleError::AppHome(e) => e.message(),
         AssembleError::Venv(e) => venv_error(e),
         AssembleError::PackageManager(e) => package_manager(e),
         AssembleError::Install(e) => install(e),
@@ -262,7 +257,7 @@ fn install(e: &InstallError) -> Message {
 }
 
 fn server_error(e: &server::ChooseServerError) -> Message {
-    use s2i_detect::{Server, ServerPolicyError};
+    use s2i_detect::Server;
     match e {
         server::ChooseServerError::Unknown {
             value,
@@ -282,21 +277,7 @@ fn server_error(e: &server::ChooseServerError) -> Message {
             )],
             vec![],
         ),
-        server::ChooseServerError::Policy(ServerPolicyError::WrongInterface {
-            server,
-            source,
-            interface,
-            app,
-        }) => msg(
-            format!("{server} cannot serve this {interface} application"),
-            format!("Detected: {app}.\n{server} was chosen by {source}."),
-            &[&format!(
-                "Choose a server for {interface} applications: {}.",
-                Server::names_serving(*interface)
-            )],
-            vec![],
-        ),
-        server::ChooseServerError::Policy(other) => msg(other.to_string(), "", &[], vec![]),
+        server::ChooseServerError::Policy(e) => e.message(),
     }
 }
 

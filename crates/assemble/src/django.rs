@@ -17,8 +17,6 @@ use s2i_env::Env;
 pub const INTROSPECT_PY: &str = include_str!("python/introspect.py");
 /// Name of the generated settings module.
 pub const WRAPPER_MODULE: &str = "python_s2i_django_settings";
-/// Where collectstatic puts files when the app has no STATIC_ROOT (under `$APP_ROOT`).
-pub const DEFAULT_STATIC_ROOT: &str = ".python-s2i/django_static_root";
 
 /// Why a Django step stopped the build.
 #[derive(Debug)]
@@ -51,33 +49,12 @@ pub struct Settings {
     pub staticfiles_installed: bool,
 }
 
-/// The settings module of a Django project in `app`: `DJANGO_SETTINGS_MODULE` from the
-/// environment, else the one manage.py sets. `None` when there is no manage.py naming one.
+/// The settings module of a Django project in `app` (`s2i_detect::django_settings_module`, the
+/// reader run uses too). `None` when there is no manage.py naming one.
 #[must_use]
 pub fn detect(app: &Path, env: &Env) -> Option<String> {
     let manage = fs::read_to_string(app.join("manage.py")).ok()?;
-    let at = manage.find("DJANGO_SETTINGS_MODULE")?;
-    if let Some(module) = env.get("DJANGO_SETTINGS_MODULE") {
-        return Some(module.to_owned());
-    }
-    settings_in_manage_py(&manage[at..])
-}
-
-/// The first quoted string after the variable name (`setdefault("DJANGO_SETTINGS_MODULE",
-/// "mysite.settings")` or `os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"`).
-fn settings_in_manage_py(text: &str) -> Option<String> {
-    let rest = &text["DJANGO_SETTINGS_MODULE".len()..];
-    let rest = rest.trim_start_matches(['"', '\'']);
-    let start = rest.find(['"', '\''])?;
-    let quote = rest[start..].chars().next()?;
-    let value = &rest[start + 1..];
-    let end = value.find(quote)?;
-    let module = value[..end].trim();
-    (!module.is_empty()
-        && module
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-    .then(|| module.to_owned())
+    s2i_detect::django_settings_module(&manage, env)
 }
 
 /// Runs the helper in the virtualenv to read the settings.
@@ -86,12 +63,12 @@ fn settings_in_manage_py(text: &str) -> Option<String> {
 /// The helper cannot be written or run, or the settings do not import.
 pub fn introspect(
     python: &Path,
-    state_dir: &Path,
+    layout: &s2i_facts::Layout,
     app: &Path,
     settings_module: &str,
     env: &Env,
 ) -> Result<Settings, DjangoError> {
-    let helper = write_helper(state_dir)?;
+    let helper = write_helper(layout)?;
     let mut command = env.command(python);
     command
         .arg(&helper)
@@ -127,12 +104,12 @@ pub fn introspect(
     })
 }
 
-/// Writes the helper to `state_dir/introspect.py`.
+/// Writes the helper to `$APP_ROOT/.python-s2i/introspect.py`.
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write_helper(state_dir: &Path) -> Result<PathBuf, DjangoError> {
-    let helper = state_dir.join("introspect.py");
+pub fn write_helper(layout: &s2i_facts::Layout) -> Result<PathBuf, DjangoError> {
+    let helper = layout.introspect_helper();
     fs::write(&helper, INTROSPECT_PY).map_err(|source| DjangoError::Io {
         path: helper.clone(),
         source,
@@ -212,17 +189,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settings_from_manage_py() {
-        let manage = r#"os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")"#;
-        assert_eq!(
-            settings_in_manage_py(&manage[manage.find("DJANGO").expect("x")..]),
-            Some("mysite.settings".into())
-        );
+    fn settings_from_manage_py_or_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
         let manage = "os.environ['DJANGO_SETTINGS_MODULE'] = 'a.b_c'";
+        fs::write(dir.path().join("manage.py"), manage).expect("write");
         assert_eq!(
-            settings_in_manage_py(&manage[manage.find("DJANGO").expect("x")..]),
-            Some("a.b_c".into())
+            detect(dir.path(), &Env::default()).as_deref(),
+            Some("a.b_c")
         );
+        let env = Env::of(&[("DJANGO_SETTINGS_MODULE", "a.production")]);
+        assert_eq!(detect(dir.path(), &env).as_deref(), Some("a.production"));
+        fs::write(dir.path().join("manage.py"), "print('no django')").expect("write");
+        assert_eq!(detect(dir.path(), &env), None);
     }
 
     #[test]
