@@ -267,8 +267,35 @@ impl Server {
         r.body
     }
 
+    /// granian answers as soon as one worker has started; a SIGTERM while another is still
+    /// starting leaves granian waiting for that one until the init's SIGKILL (granian 2.x).
+    /// This waits for granian's own marker, "Started worker-N", for each of the processes
+    /// `run` printed. (The other servers stop cleanly at any time.)
+    fn wait_for_every_worker(&self) {
+        let log = self.log();
+        if !log.contains("run: Server:      granian") {
+            return;
+        }
+        let processes: usize = log
+            .lines()
+            .find_map(|l| l.strip_prefix("run: Tuning:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no process count in the log:\n{log}"));
+        let deadline = std::time::Instant::now() + START;
+        while self.log().matches("Started worker-").count() < processes {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "granian did not start {processes} workers:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A slow request in flight when SIGTERM arrives still completes; `run` then exits 0.
     fn assert_graceful_stop(mut self) {
+        self.wait_for_every_worker();
         let port = self.port;
         let mark = self
             .slow_mark
