@@ -142,15 +142,13 @@ impl Migrate {
     #[must_use]
     pub fn command(&self, helper: &Path, cwd: &Path, env: &Env) -> Command {
         let app_dir = self.manage_py.parent().unwrap_or(cwd);
-        let mut command = Command::new(&self.python);
+        let mut command = env.command(&self.python);
         command
             .arg(helper)
             .arg(app_dir)
             .arg(&self.settings_module)
             .arg(self.lock_timeout.to_string())
-            .current_dir(cwd)
-            .env_clear()
-            .envs(env.vars());
+            .current_dir(cwd);
         command
     }
 

@@ -34,14 +34,14 @@ impl ReleaseCommand {
     #[must_use]
     pub fn command(&self, cwd: &Path, env: &Env) -> Command {
         let mut command = match self {
-            Self::Hook(path) => Command::new(path),
+            Self::Hook(path) => env.command(path),
             Self::Procfile(line) => {
-                let mut c = Command::new("/bin/sh");
+                let mut c = env.command("/bin/sh");
                 c.arg("-c").arg(line);
                 c
             }
         };
-        command.current_dir(cwd).env_clear().envs(env.vars());
+        command.current_dir(cwd);
         command
     }
 

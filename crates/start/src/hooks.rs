@@ -46,8 +46,8 @@ pub fn present(src: &Path) -> Vec<String> {
 }
 
 fn command(program: &Path, cwd: &Path, env: &Env) -> Command {
-    let mut c = Command::new(program);
-    c.current_dir(cwd).env_clear().envs(env.vars());
+    let mut c = env.command(program);
+    c.current_dir(cwd);
     c
 }
 

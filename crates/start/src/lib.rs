@@ -109,14 +109,7 @@ impl Plan {
         } = inputs;
         let app_root = app_root(&env);
         let src = app_root.join("src");
-        env.check_refused(
-            s2i_env::Phase::Start,
-            "the environment run was started with",
-        )
-        .map_err(RunError::Env)?;
-        // `.warpdrive/environment` is read and expanded as assemble read it.
-        env.load_file(&src.join(".warpdrive/environment"), s2i_env::Phase::Start)
-            .map_err(RunError::Env)?;
+        start_environment(&mut env, &app_root)?;
         if !dry_run {
             if let Some(sourced) = hooks::source_deploy_env(&src, &src, &env)? {
                 env = sourced;
@@ -181,6 +174,22 @@ impl Plan {
     pub fn report(&self, dry_run: bool) -> String {
         report(self, dry_run)
     }
+}
+
+/// The environment every part of `run` reads (the plan, the probes): the process's, refused
+/// variables checked, with `.warpdrive/environment` read and expanded as assemble read it.
+fn start_environment(env: &mut Env, app_root: &Path) -> Result<(), RunError> {
+    env.check_refused(
+        s2i_env::Phase::Start,
+        "the environment run was started with",
+    )
+    .map_err(RunError::Env)?;
+    env.load_file(
+        &app_root.join("src/.warpdrive/environment"),
+        s2i_env::Phase::Start,
+    )
+    .map(|_| ())
+    .map_err(RunError::Env)
 }
 
 /// `$APP_ROOT`, `/opt/app-root` when unset or empty.
@@ -334,12 +343,10 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         StopSignal::Term => plan.init.clone(),
         other => plan.init.clone().translate(Signal::SIGTERM, signal(other)),
     };
-    let mut command = Command::new(&plan.launch.program);
+    let mut command = env.command(&plan.launch.program);
     command
         .args(&plan.launch.args)
-        .current_dir(&plan.launch.cwd)
-        .env_clear()
-        .envs(env.vars());
+        .current_dir(&plan.launch.cwd);
     record(&state, Phase::Serving);
     Ok(s2i_init::supervise(command, &options))
 }
@@ -437,7 +444,12 @@ pub fn release() -> Result<u8, RunError> {
 /// (0 passes, 1 fails).
 #[must_use]
 pub fn probe(check: &Check) -> u8 {
-    let env = Env::from_process();
+    let mut env = Env::from_process();
+    let root = app_root(&env);
+    if let Err(e) = start_environment(&mut env, &root) {
+        println!("failed: {}", errors::message(&e).headline);
+        return 1;
+    }
     let port = match Settings::from_env(&env) {
         Ok(settings) => settings.port,
         Err(e) => {
@@ -446,7 +458,7 @@ pub fn probe(check: &Check) -> u8 {
         }
     };
     let uid = nix::unistd::getuid().as_raw();
-    let runtime_dir = state_dir(&app_root(&env), StateDir::Run, uid, true);
+    let runtime_dir = state_dir(&root, StateDir::Run, uid, true);
     match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
         Ok(why) => {
             println!("{why}");
