@@ -431,6 +431,12 @@ fn release_phase_then_start_without_migrate(db: &Database) {
         log.contains("release hook: creating the cache table"),
         "{log}"
     );
+    // Then the Procfile's release: line, after the migration.
+    assert!(
+        log.contains("Procfile release: `python manage.py showmigrations inventory`")
+            && log.contains("[X] 0002_seed_products"),
+        "{log}"
+    );
     assert!(log.contains("run: release phase done"), "{log}");
     assert!(
         !log.contains("Listening at"),
