@@ -10,6 +10,7 @@ use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -203,7 +204,11 @@ impl Drop for Database {
 
 /// Collects a pipe into a shared string as it arrives (partial lines too: Django prints
 /// "Applying X..." before running X).
-fn collect(mut pipe: impl std::io::Read + Send + 'static, into: Arc<Mutex<String>>) {
+fn collect(
+    mut pipe: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    closed: Arc<AtomicUsize>,
+) {
     thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n @ 1..) = pipe.read(&mut buf) {
@@ -211,6 +216,7 @@ fn collect(mut pipe: impl std::io::Read + Send + 'static, into: Arc<Mutex<String
                 .expect("log lock")
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
+        closed.fetch_add(1, Ordering::SeqCst);
     });
 }
 
@@ -219,6 +225,8 @@ struct Replica {
     running: Running,
     port: u16,
     log: Arc<Mutex<String>>,
+    /// How many of stdout and stderr reached their end.
+    closed: Arc<AtomicUsize>,
 }
 
 fn run_command(db: &Database, port: u16, envs: &[(&str, &str)]) -> Command {
@@ -250,15 +258,23 @@ impl Replica {
             .stdin(Stdio::null());
         let mut running = Running::spawn(&mut command);
         let log = Arc::new(Mutex::new(String::new()));
+        let closed = Arc::new(AtomicUsize::new(0));
         collect(
             running.child.stdout.take().expect("stdout"),
             Arc::clone(&log),
+            Arc::clone(&closed),
         );
         collect(
             running.child.stderr.take().expect("stderr"),
             Arc::clone(&log),
+            Arc::clone(&closed),
         );
-        Self { running, port, log }
+        Self {
+            running,
+            port,
+            log,
+            closed,
+        }
     }
 
     fn log(&self) -> String {
@@ -288,9 +304,21 @@ impl Replica {
         }
     }
 
+    /// Waits for `run` to exit and for its output to be read to the end.
     fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let status = self.running.wait_timeout(timeout);
-        status.unwrap_or_else(|| panic!("run did not exit within {timeout:?}\n{}", self.log()))
+        let status =
+            status.unwrap_or_else(|| panic!("run did not exit within {timeout:?}\n{}", self.log()));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.closed.load(Ordering::SeqCst) < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "run exited but something still holds its output open\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        status
     }
 
     /// Runs `run --check-ready` / `--check-live` as the platform's exec probe would.
