@@ -632,3 +632,23 @@ fn postgresql_term_during_migrate_ends_it_and_the_next_start_migrates() {
         "the lock outlived the session:\n{log}"
     );
 }
+
+/// A database that cannot be reached stops the start with the connection error and the fix.
+#[test]
+fn unreachable_database_stops_the_start_with_the_error() {
+    let db = Database::sqlite();
+    let mut replica = Replica::start(
+        &db,
+        &[],
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
+    );
+    let status = replica.wait_exit(START);
+    let log = replica.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("OperationalError"), "{log}");
+    assert!(
+        log.contains("run: ERROR: Django could not reach the database"),
+        "{log}"
+    );
+    assert!(!log.contains("Listening at"), "{log}");
+}
