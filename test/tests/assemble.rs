@@ -167,6 +167,7 @@ fn pip_requirements_output_shape_facts_and_permissions() {
             "-----> Installing dependencies",
             "-----> Running build hooks",
             "-----> Installing the server",
+            "-----> Compiling bytecode",
             "-----> Recording what run needs",
             "-----> Fixing permissions for group 0",
             "-----> Summary",
@@ -216,6 +217,81 @@ fn pip_requirements_output_shape_facts_and_permissions() {
         if meta.is_dir() || mode & 0o100 != 0 {
             assert_eq!(mode & 0o010, 0o010, "{} mode {mode:o}", path.display());
         }
+    }
+}
+
+/// Every `.pyc` under `root` (the uv/pip caches aside) with its modification time.
+fn pyc_files(root: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let out = Command::new("find")
+        .arg(root)
+        .args([
+            "-path",
+            "*/.python-s2i/cache",
+            "-prune",
+            "-o",
+            "-name",
+            "*.pyc",
+            "-print",
+        ])
+        .output()
+        .expect("find");
+    let mut files: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let path = PathBuf::from(l);
+            let modified = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .expect("mtime");
+            (path, modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn bytecode_is_compiled_at_build_time_for_dependencies_and_the_app() {
+    let (_dir, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("-m compileall -q -j 0 "),
+        "{}",
+        built.stdout
+    );
+    let before = pyc_files(&root);
+    let has = |needle: &str| {
+        before
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains(needle))
+    };
+    assert!(
+        has("site-packages/__pycache__/six.cpython-311.pyc"),
+        "{before:?}"
+    );
+    assert!(has("src/__pycache__/wsgi.cpython-311.pyc"), "{before:?}");
+    assert!(
+        has("gunicorn/__pycache__/arbiter.cpython-311.pyc"),
+        "{before:?}"
+    );
+    // Importing the app (and through it six) and the server writes no .pyc and rewrites none:
+    // what the build wrote is current.
+    let out = Command::new(root.join("bin/python"))
+        .args(["-c", "import wsgi, gunicorn.app.wsgiapp, gunicorn.arbiter"])
+        .current_dir(root.join("src"))
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pyc_files(&root), before, "imports wrote bytecode");
+    // Readable by any UID of group 0.
+    for (path, _) in &before {
+        let mode = fs::metadata(path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o040, 0o040, "{} mode {mode:o}", path.display());
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`package_manager`]: which files drive the install
 //! - [`install`]: uv or pip, and how each package manager's files are installed
 //! - [`server`]: the server `run` will start, installed when missing
+//! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`output`]: the fixed shape of the build log
@@ -16,6 +17,7 @@
 //! - [`usage`]: the text of `usage`
 
 pub mod artifacts;
+pub mod bytecode;
 pub mod django;
 pub mod environment;
 pub mod errors;
@@ -196,6 +198,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     };
 
     let choice = install_server(&install, &facts)?;
+    compile_bytecode(&venv, &env, &[&src, &state_dir.join("python")]);
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
@@ -355,6 +358,24 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     };
     install.packages(&format!("installing {}", server.name), &[requirement], None)?;
     Ok(choice)
+}
+
+fn compile_bytecode(venv: &venv::Venv, env: &BuildEnv, more: &[&Path]) {
+    output::header("Compiling bytecode");
+    let started = Instant::now();
+    match bytecode::compile(venv, env, &bytecode::targets(venv, more)) {
+        bytecode::Compiled::Ok => output::info(&format!(
+            "Compiled in {:.1?}: no container compiles them on its first imports",
+            started.elapsed()
+        )),
+        bytecode::Compiled::SomeFailed => output::warning(
+            "some Python files do not compile (listed above): they are left without bytecode, \
+             and importing them would fail the same way",
+        ),
+        bytecode::Compiled::NotRun(why) => {
+            output::warning(&format!("bytecode was not compiled: {why}"));
+        }
+    }
 }
 
 fn fix_permissions(app_root: &Path) -> Result<(), AssembleError> {
