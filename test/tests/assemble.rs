@@ -758,68 +758,98 @@ fn save_artifacts(app_root: &Path, into: &Path) {
     assert!(untar.success());
 }
 
-#[test]
-fn rebuild_from_saved_artifacts_reuses_the_caches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let first = dir.path().join("first");
-    // Default cache locations (under $APP_ROOT), as in an image.
-    let mut command = assemble_command(&fixture("assemble_pip_basic"), &first);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR");
-    finish(&mut command).assert_ok();
-    let artifacts = dir.path().join("artifacts");
-    save_artifacts(&first, &artifacts);
-    assert!(artifacts.join("python-s2i-artifacts.json").is_file());
-    assert!(artifacts.join("uv").is_dir());
+/// Names of the files in a directory, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 
-    let second = dir.path().join("second");
-    let mut command = assemble_command(&fixture("assemble_pip_basic"), &second);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR")
-        .env("S2I_ARTIFACTS_DIR", &artifacts);
-    let built = finish(&mut command);
-    built.assert_ok();
+#[test]
+fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One APP_ROOT path for every build, as /opt/app-root is in each build container.
+    let root = dir.path().join("app-root");
+    let build_at = |source: &Path, artifacts: Option<&Path>| {
+        // Default cache locations (under $APP_ROOT), as in an image.
+        let mut command = assemble_command(source, &root);
+        command
+            .env_remove("UV_CACHE_DIR")
+            .env_remove("PIP_CACHE_DIR");
+        if let Some(artifacts) = artifacts {
+            command.env("S2I_ARTIFACTS_DIR", artifacts);
+        }
+        let built = finish(&mut command);
+        built.assert_ok();
+        built
+    };
+    build_at(&fixture("assemble_pip_basic"), None);
+    let artifacts = dir.path().join("artifacts");
+    save_artifacts(&root, &artifacts);
+    // A few large files, not the caches' thousands.
+    assert_eq!(
+        names(&artifacts),
+        [
+            "python-s2i-artifacts.json",
+            "python-s2i-caches.tar",
+            "python-s2i-dependencies.tar"
+        ]
+    );
+
+    // Unchanged inputs: the installed dependencies come back whole, nothing is resolved.
+    fs::remove_dir_all(&root).expect("rm");
+    let built = build_at(&fixture("assemble_pip_basic"), Some(&artifacts));
     assert!(
-        built.stdout.contains("Reusing the uv cache(s)"),
+        built.stdout.contains("restored the installed dependencies"),
         "{}",
         built.stdout
     );
     assert!(
-        !built.all().contains("Downloading"),
+        !built.stdout.contains("-r requirements.txt"),
+        "resolved again:\n{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(&root, "import six; print(six.__version__)"),
+        "1.16.0"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+    assert!(
+        root.join(".python-s2i/python-s2i-caches.tar").is_file(),
+        "the caches are kept for the next build"
+    );
+
+    // Changed requirements: the caches apply, the new dependency is installed.
+    let artifacts = dir.path().join("artifacts-2");
+    save_artifacts(&root, &artifacts);
+    fs::remove_dir_all(&root).expect("rm");
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
+    let built = build_at(&app, Some(&artifacts));
+    for needle in [
+        "Installed dependencies not restored: the dependency files changed since that build",
+        "Reusing the uv cache(s)",
+        "-r requirements.txt",
+    ] {
+        assert!(
+            built.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            built.stdout
+        );
+    }
+    assert!(
+        !built.all().contains("Downloading six"),
         "downloaded again:\n{}",
         built.all()
     );
     assert_eq!(
-        python(&second, "import six; print(six.__version__)"),
-        "1.16.0"
-    );
-
-    // Changed requirements: the caches still apply, the new dependency is installed.
-    let artifacts = dir.path().join("artifacts-2");
-    save_artifacts(&second, &artifacts);
-    let app = copy_fixture("assemble_pip_basic", dir.path());
-    fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
-    let third = dir.path().join("third");
-    let mut command = assemble_command(&app, &third);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR")
-        .env("S2I_ARTIFACTS_DIR", &artifacts);
-    let built = finish(&mut command);
-    built.assert_ok();
-    assert!(
-        built
-            .stdout
-            .contains("The dependency files changed since that build"),
-        "{}",
-        built.stdout
-    );
-    assert_eq!(
-        python(&third, "import idna, six; print(idna.__version__)"),
+        python(&root, "import idna, six; print(idna.__version__)"),
         "3.7"
     );
+    assert!(root.join("bin/gunicorn").is_file());
 }
 
 #[test]
@@ -834,7 +864,7 @@ fn corrupt_truncated_or_foreign_artifacts_give_a_warning_and_a_clean_build() {
     fs::create_dir_all(foreign.join("uv")).expect("mkdir");
     fs::write(
         foreign.join("python-s2i-artifacts.json"),
-        r#"{"format":1,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
+        r#"{"format":2,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
     )
     .expect("write");
     // Garbage manifest.

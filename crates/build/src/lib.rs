@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
 
-use crate::artifacts::Restored;
+use crate::artifacts::{Opened, Previous};
 use crate::environment::{BuildEnv, BuildEnvError};
 use crate::install::{Install, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
@@ -138,7 +138,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
-    restore_artifacts(options, &caches, &python_version, &digest);
+    let previous = open_artifacts(options, &python_version);
 
     output::header("Preparing the virtualenv");
     // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
@@ -175,7 +175,16 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         venv: &venv,
         env: &env,
     };
-    install_dependencies(&plan, &install, &app, &state_dir)?;
+    let inputs = dependency_inputs(&plan, &install, &app, &digest);
+    let restored = previous.as_ref().is_some_and(|previous| {
+        restore_dependencies(previous, app_root, &state_dir, inputs.as_deref(), &digest)
+    });
+    if !restored {
+        if let Some(previous) = &previous {
+            restore_caches(previous, &caches, &state_dir, &digest);
+        }
+        install_dependencies(&plan, &install, &app, &state_dir)?;
+    }
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
@@ -209,6 +218,10 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         python_version: venv.short_version(),
         dependency_digest: digest,
         caches,
+        inputs,
+        app_root: app_root.clone(),
+        entries: artifacts::dependency_entries(app_root),
+        archives: Vec::new(),
     };
     if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
         output::warning(&format!(
@@ -265,30 +278,130 @@ fn cache_dirs(env: &BuildEnv) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &str, digest: &str) {
+fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
     output::header("Reusing the previous build's artifacts");
     let dir = &options.artifacts_dir;
-    match artifacts::restore(dir, caches, python, digest) {
-        Restored::None => output::info(&format!("None in {}: a clean build", dir.display())),
-        Restored::Ignored(why) => output::warning(&format!(
-            "{why}.\nThe artifacts are not used: this is a clean build."
-        )),
-        Restored::Reused { caches, .. } if caches.is_empty() => {
-            output::info("The artifacts hold no cache this build can use");
+    match artifacts::open(dir, python) {
+        Opened::None => {
+            output::info(&format!("None in {}: a clean build", dir.display()));
+            None
         }
-        Restored::Reused {
-            caches,
-            dependencies_changed,
-        } => {
-            output::info(&format!(
-                "Reusing the {} cache(s) from {}",
-                caches.join(" and "),
-                dir.display()
+        Opened::Ignored(why) => {
+            output::warning(&format!(
+                "{why}.\nThe artifacts are not used: this is a clean build."
             ));
-            if dependencies_changed {
-                output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
-            }
+            None
         }
+        Opened::Usable(previous) => {
+            let archives: Vec<String> = previous
+                .manifest
+                .archives
+                .iter()
+                .map(|a| format!("{} ({:.1} MB)", a.name, a.size as f64 / 1e6))
+                .collect();
+            output::info(&format!(
+                "{}: {} (sha256 checked)",
+                dir.display(),
+                if archives.is_empty() {
+                    "no archives".to_owned()
+                } else {
+                    archives.join(", ")
+                }
+            ));
+            Some(previous)
+        }
+    }
+}
+
+/// What decides the installed dependencies, hashed; `None` when they cannot be restored as a
+/// whole (the app itself is installed as a package, or requirements.txt names other files).
+fn dependency_inputs(
+    plan: &package_manager::Plan,
+    install: &Install<'_>,
+    app: &Path,
+    digest: &str,
+) -> Option<String> {
+    if plan.install_package.is_some() || artifacts::requirements_not_reusable(app).is_some() {
+        return None;
+    }
+    let venv = install.venv;
+    let mut parts = std::collections::BTreeMap::new();
+    parts.insert("dependency files".to_owned(), digest.to_owned());
+    parts.insert("python".to_owned(), format!("{:?}", venv.version));
+    parts.insert("installer".to_owned(), install.name().to_owned());
+    parts.insert(
+        "package manager".to_owned(),
+        plan.manager.map(|m| m.name()).unwrap_or("none").to_owned(),
+    );
+    parts.insert("virtualenv".to_owned(), artifacts::venv_digest(&venv.root));
+    for (name, value) in install.env.vars() {
+        let relevant = (name.starts_with("PIP_") || name.starts_with("UV_"))
+            && !name.ends_with("_CACHE_DIR")
+            || [
+                "UPGRADE_PIP_TO_LATEST",
+                "S2I_INSTALLER",
+                "S2I_PACKAGE_MANAGER",
+            ]
+            .contains(&name.as_str());
+        if relevant {
+            parts.insert(format!("env {name}"), value.clone());
+        }
+    }
+    Some(artifacts::inputs_digest(&parts))
+}
+
+/// Restores the previous build's installed dependencies when nothing that decides them
+/// changed; says why not otherwise.
+fn restore_dependencies(
+    previous: &Previous,
+    app_root: &Path,
+    state_dir: &Path,
+    inputs: Option<&str>,
+    digest: &str,
+) -> bool {
+    if let Some(why) = previous.why_not_restorable(app_root, inputs, digest) {
+        output::info(&format!(
+            "Installed dependencies not restored: {why}; installing (the caches apply)"
+        ));
+        return false;
+    }
+    let started = Instant::now();
+    match previous.restore_dependencies(app_root, state_dir) {
+        Ok(entries) => {
+            output::info(&format!(
+                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({entries} entries of {}) in {:.1?}",
+                app_root.display(),
+                started.elapsed()
+            ));
+            true
+        }
+        Err(e) => {
+            output::warning(&format!(
+                "the installed dependencies could not be restored ({e}): installing them"
+            ));
+            false
+        }
+    }
+}
+
+fn restore_caches(
+    previous: &Previous,
+    caches: &[(String, PathBuf)],
+    state_dir: &Path,
+    digest: &str,
+) {
+    let restored = previous.restore_caches(caches, state_dir);
+    if restored.is_empty() {
+        output::info("The artifacts hold no cache this build can use");
+        return;
+    }
+    output::info(&format!(
+        "Reusing the {} cache(s) from {}",
+        restored.join(" and "),
+        previous.dir.display()
+    ));
+    if previous.dependency_files_changed(digest) {
+        output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
     }
 }
 
