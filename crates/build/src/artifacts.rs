@@ -187,6 +187,19 @@ pub fn dependency_entries(app_root: &Path) -> Vec<String> {
     entries
 }
 
+/// Why the installed dependencies were not restored.
+#[derive(Debug)]
+pub enum RestoreError {
+    /// The archive did not unpack: the virtualenv is untouched, the build installs instead.
+    Unpack { archive: PathBuf, source: io::Error },
+    /// The virtualenv's entries were removed but the restored ones could not be moved in: the
+    /// virtualenv is incomplete, the build stops.
+    Swap {
+        app_root: PathBuf,
+        source: io::Error,
+    },
+}
+
 /// What the previous build left in the artifacts directory, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opened {
@@ -313,24 +326,47 @@ impl Previous {
     /// for the next save-artifacts. Returns how many entries were restored.
     ///
     /// # Errors
-    /// Unpacking or swapping failed; `app_root` keeps its own entries then.
-    pub fn restore_dependencies(&self, app_root: &Path, state_dir: &Path) -> io::Result<usize> {
+    /// Unpacking failed (`app_root` keeps its own entries), or swapping did (the virtualenv
+    /// is incomplete: the caller stops the build).
+    pub fn restore_dependencies(
+        &self,
+        app_root: &Path,
+        state_dir: &Path,
+    ) -> Result<usize, RestoreError> {
         let archive = self.dir.join(DEPS_ARCHIVE);
         let staging = state_dir.join("restore");
+        let unpack_error = |source| RestoreError::Unpack {
+            archive: archive.clone(),
+            source,
+        };
         let _ = fs::remove_dir_all(&staging);
-        fs::create_dir_all(&staging)?;
-        let result = unpack(&archive, &staging).and_then(|()| {
-            for entry in &self.manifest.entries {
-                fs::symlink_metadata(staging.join(entry)).map_err(|e| {
-                    io::Error::other(format!("{entry} is missing from {DEPS_ARCHIVE}: {e}"))
-                })?;
-            }
-            swap_in(app_root, &staging, &self.manifest.entries, state_dir)
-        });
+        let unpacked = fs::create_dir_all(&staging)
+            .and_then(|()| unpack(&archive, &staging))
+            .and_then(|()| {
+                for entry in &self.manifest.entries {
+                    fs::symlink_metadata(staging.join(entry)).map_err(|e| {
+                        io::Error::other(format!("{entry} is missing from {DEPS_ARCHIVE}: {e}"))
+                    })?;
+                }
+                Ok(())
+            });
+        if let Err(e) = unpacked {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(unpack_error(e));
+        }
+        let swapped = swap_in(app_root, &staging, &self.manifest.entries);
         let _ = fs::remove_dir_all(&staging);
-        result?;
+        swapped.map_err(|source| RestoreError::Swap {
+            app_root: app_root.to_owned(),
+            source,
+        })?;
         if let Some(caches) = self.archive(CACHES_ARCHIVE) {
-            keep(&caches, &state_dir.join(CACHES_ARCHIVE))?;
+            if let Err(e) = keep(&caches, &state_dir.join(CACHES_ARCHIVE)) {
+                output::warning(&format!(
+                    "the caches are not kept for the next build: {}: {e}",
+                    caches.display()
+                ));
+            }
         }
         Ok(self.manifest.entries.len())
     }
@@ -384,41 +420,23 @@ fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
         .map_err(|e| io::Error::other(format!("unpacking {}: {e}", archive.display())))
 }
 
-/// Moves `entries` of `staging` into `app_root`, the current ones aside first (and back when a
-/// move fails).
-fn swap_in(
-    app_root: &Path,
-    staging: &Path,
-    entries: &[String],
-    state_dir: &Path,
-) -> io::Result<()> {
-    let aside = state_dir.join("replaced");
-    let _ = fs::remove_dir_all(&aside);
-    fs::create_dir_all(&aside)?;
-    let current = dependency_entries(app_root);
-    let mut moved_aside = Vec::new();
-    let mut moved_in = Vec::new();
-    let result = (|| {
-        for name in &current {
-            fs::rename(app_root.join(name), aside.join(name))?;
-            moved_aside.push(name);
-        }
-        for name in entries {
-            fs::rename(staging.join(name), app_root.join(name))?;
-            moved_in.push(name);
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        for name in moved_in {
-            let _ = fs::rename(app_root.join(name), staging.join(name));
-        }
-        for name in moved_aside {
-            let _ = fs::rename(aside.join(name), app_root.join(name));
+/// Replaces the dependency entries of `app_root` with `entries` of `staging`. The current ones
+/// are removed, not moved aside: overlay file systems refuse to rename a directory of a lower
+/// layer (EXDEV), and the builder image's virtualenv is one. The archive was verified and
+/// unpacked before, so what remains to fail is the file system itself.
+fn swap_in(app_root: &Path, staging: &Path, entries: &[String]) -> io::Result<()> {
+    for name in dependency_entries(app_root) {
+        let path = app_root.join(&name);
+        if fs::symlink_metadata(&path)?.is_dir() {
+            fs::remove_dir_all(&path)?;
+        } else {
+            fs::remove_file(&path)?;
         }
     }
-    let _ = fs::remove_dir_all(&aside);
-    result
+    for name in entries {
+        merge_dir(&staging.join(name), &app_root.join(name))?;
+    }
+    Ok(())
 }
 
 /// Moves (or copies, across file systems) `from` to `to`.

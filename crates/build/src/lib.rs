@@ -79,10 +79,16 @@ impl Options {
 /// Why the build stopped. The messages are in [`errors`].
 #[derive(Debug)]
 pub enum AssembleError {
-    AppRootNotWritable { path: PathBuf, source: io::Error },
+    AppRootNotWritable {
+        path: PathBuf,
+        source: io::Error,
+    },
     Environment(BuildEnvError),
     Source(source::InstallSourceError),
-    AppHome { home: String, path: PathBuf },
+    AppHome {
+        home: String,
+        path: PathBuf,
+    },
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
     Install(InstallError),
@@ -91,6 +97,8 @@ pub enum AssembleError {
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError),
+    /// Restoring the installed dependencies left the virtualenv incomplete.
+    Restore(artifacts::RestoreError),
 }
 
 macro_rules! from {
@@ -176,9 +184,12 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         env: &env,
     };
     let inputs = dependency_inputs(&plan, &install, &app, &digest);
-    let restored = previous.as_ref().is_some_and(|previous| {
-        restore_dependencies(previous, app_root, &state_dir, inputs.as_deref(), &digest)
-    });
+    let restored = match &previous {
+        Some(previous) => {
+            restore_dependencies(previous, app_root, &state_dir, inputs.as_deref(), &digest)?
+        }
+        None => false,
+    };
     if !restored {
         if let Some(previous) = &previous {
             restore_caches(previous, &caches, &state_dir, &digest);
@@ -358,12 +369,12 @@ fn restore_dependencies(
     state_dir: &Path,
     inputs: Option<&str>,
     digest: &str,
-) -> bool {
+) -> Result<bool, AssembleError> {
     if let Some(why) = previous.why_not_restorable(app_root, inputs, digest) {
         output::info(&format!(
             "Installed dependencies not restored: {why}; installing (the caches apply)"
         ));
-        return false;
+        return Ok(false);
     }
     let started = Instant::now();
     match previous.restore_dependencies(app_root, state_dir) {
@@ -373,14 +384,16 @@ fn restore_dependencies(
                 app_root.display(),
                 started.elapsed()
             ));
-            true
+            Ok(true)
         }
-        Err(e) => {
+        Err(artifacts::RestoreError::Unpack { archive, source }) => {
             output::warning(&format!(
-                "the installed dependencies could not be restored ({e}): installing them"
+                "{} did not unpack ({source}): installing the dependencies",
+                archive.display()
             ));
-            false
+            Ok(false)
         }
+        Err(e) => Err(AssembleError::Restore(e)),
     }
 }
 
