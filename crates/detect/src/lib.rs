@@ -7,6 +7,7 @@
 //! The rule order is documented in `docs/run.md`; it is the order of [`rule_names`].
 
 mod app;
+mod declared;
 mod error;
 mod home;
 mod mode;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
+pub use declared::{declared_servers, Declared};
 pub use error::DetectError;
 pub use mode::DeployMode;
 pub use s2i_facts::Facts;
