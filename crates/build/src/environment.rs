@@ -57,7 +57,9 @@ impl BuildEnv {
     /// # Errors
     /// [`BuildEnvError::Refused`].
     pub fn inherit() -> Result<Self, BuildEnvError> {
-        Self::from_vars(std::env::vars())
+        // Values with one pair of surrounding quotes removed: s2i passes `.s2i/environment`
+        // values verbatim (`APP_MODULE="pkg:app"` arrives quoted).
+        Self::from_vars(s2i_envfile::from_process())
     }
 
     /// Same as [`Self::inherit`] from given variables.

@@ -83,7 +83,10 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
     let src = inputs.app_root.join("src");
     let (home, home_source) = home::resolve(&src, inputs.env, inputs.facts)?;
     let mode = mode::deploy_mode(&src, inputs.env)?;
-    let server = mode::server_request(&src, inputs.env, &mode)?;
+    let mut server = mode::server_request(&src, inputs.env, &mode)?;
+    if server.server.is_none() {
+        server.preferred = server::users_choices(&home, inputs.env);
+    }
     let (app, verdicts) = rules::run(&rules::Context {
         src: &src,
         home: &home,

@@ -49,16 +49,32 @@ pub fn parse(text: &str) -> Parsed {
 }
 
 /// One pair of matching quotes around a value removed: `"pkg:app"` and `'pkg:app'` are
-/// `pkg:app`. Every variable read from the environment goes through this, because s2i delivers
-/// `.s2i/environment` values verbatim, quotes included.
+/// `pkg:app`. s2i delivers `.s2i/environment` values verbatim, quotes included, so every
+/// variable is read through this (files here, the process environment in [`from_process`]).
+/// A value with the same quote inside (`"a" "b"`, shell words) is left alone.
 #[must_use]
 pub fn unquote(value: &str) -> &str {
     for q in ['"', '\''] {
         if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
-            return &value[1..value.len() - 1];
+            let inner = &value[1..value.len() - 1];
+            if !inner.contains(q) {
+                return inner;
+            }
         }
     }
     value
+}
+
+/// The process environment as programs should see it: each value through [`unquote`], so a
+/// quoted `.s2i/environment` line that s2i passed on verbatim means what its author meant.
+#[must_use]
+pub fn from_process() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            let value = v.to_string_lossy();
+            (k.to_string_lossy().into_owned(), unquote(&value).to_owned())
+        })
+        .collect()
 }
 
 fn is_variable_name(key: &str) -> bool {
@@ -80,6 +96,15 @@ mod tests {
             vars,
             expected.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec()
         );
+    }
+
+    #[test]
+    fn one_pair_of_quotes() {
+        assert_eq!(unquote("\"pkg:app\""), "pkg:app");
+        assert_eq!(unquote("'8085'"), "8085");
+        assert_eq!(unquote("\"--a\" \"b\""), "\"--a\" \"b\"");
+        assert_eq!(unquote("\""), "\"");
+        assert_eq!(unquote("'a\""), "'a\"");
     }
 
     #[test]

@@ -162,15 +162,10 @@ impl Plan {
     }
 }
 
+/// The process environment, each value with one pair of surrounding quotes removed (s2i
+/// passes `.s2i/environment` values verbatim: `APP_MODULE="pkg:app"` arrives quoted).
 fn environment() -> Env {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        })
-        .collect()
+    s2i_envfile::from_process().into_iter().collect()
 }
 
 /// `.warpdrive/environment`: `KEY=VALUE` lines (`$VARS` expanded, as warpdrive sources it) that
