@@ -1103,6 +1103,36 @@ fn run_serves_what_assemble_built_django_with_static_files() {
     assert_eq!(css.body, "body { color: #123456; }\n");
 }
 
+/// The OpenShift Django quickstart's classic layout (manage.py and a top-level wsgi.py): the
+/// wsgi.py rule finds the entry point, and the project still gets migrate (its view writes to
+/// the database) and its collected static files.
+#[test]
+fn django_found_through_wsgi_py_is_migrated_and_serves_static_files() {
+    use std::time::Duration;
+    let (_d, root, built) = build("compat_django_classic", &[]);
+    built.assert_ok();
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env("APP_SERVER", "gunicorn")
+        .output()
+        .expect("dry run");
+    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        report.contains("a Django project (settings project.settings): the migrate policy applies"),
+        "{report}"
+    );
+    assert!(report.contains("migrate --noinput"), "{report}");
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("Django answers");
+    assert_eq!(page.body, "django-ex classic: 1 page views\n");
+    let css =
+        python_s2i_tests::wait_for_ok(port, "/static/welcome/site.css", Duration::from_secs(5))
+            .expect("collected static file served");
+    assert!(css.body.contains("welcome"), "{}", css.body);
+}
+
 #[test]
 fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
     use std::time::Duration;

@@ -280,6 +280,9 @@ fn pipenv_and_micropipenv_together_fail_the_build() {
     let image_name = image_name(name);
     let mut command = Command::new(repo().join("images/s2i-build"));
     command.arg(&source).arg(builder()).arg(&image_name);
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+    }
     let out = output(&mut command);
     let _ = podman().args(["rmi", "-f", &image_name]).output();
     assert!(
@@ -359,6 +362,53 @@ fn app_sh_builds_its_frontend_with_npm_as_any_uid() {
     );
 }
 
+/// APP_CONFIG naming a gunicorn configuration: gunicorn serves, on the port, with the workers and
+/// the worker class the file sets (8085, 2 gthread workers), not run's defaults.
+#[test]
+fn app_config_gunicorn_file_binds_its_own_port() {
+    let image = s2i_build_ok("compat_gunicorn_config");
+    assert!(
+        image
+            .log
+            .contains("gunicorn (auto: APP_CONFIG names a gunicorn configuration)"),
+        "{}",
+        image.log
+    );
+    serves_as_two_uids(
+        &image,
+        8085,
+        &[],
+        &["gunicorn config app on port 8085 via gunicorn"],
+        |c| {
+            // The arbiter and the file's 2 workers.
+            let processes = c.exec("grep -l '[g]unicorn' /proc/[0-9]*/cmdline 2>/dev/null | wc -l");
+            assert_eq!(processes.trim(), "3", "{}", c.logs());
+            assert!(c.logs().contains("gthread"), "{}", c.logs());
+        },
+    );
+}
+
+/// The OpenShift Django quickstart's classic layout (sclorg/django-ex master: manage.py and a
+/// top-level wsgi.py), Django 1.11 on Python 2.7, a current Django on Python 3: migrated at
+/// start (its view writes a row), static files collected and served.
+#[test]
+fn django_ex_classic_layout_is_migrated_and_serves_static_files() {
+    let image = s2i_build_ok("compat_django_classic");
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &["django-ex classic: 1 page views"],
+        |c| {
+            let css = python_s2i_tests::get(c.port, "/static/welcome/site.css")
+                .unwrap_or_else(|e| panic!("{e}\n{}", c.logs()));
+            assert_eq!(css.status, 200, "{}\n{}", css.body, c.logs());
+            assert!(css.body.contains("welcome"), "{}", css.body);
+            assert!(c.logs().contains("migrate --noinput"), "{}", c.logs());
+        },
+    );
+}
+
 /// What users of the default image find in it: variables, python/pip of the virtualenv,
 /// fix-permissions, and ENABLE_INIT_WRAPPER accepted.
 #[test]
@@ -370,7 +420,8 @@ fn image_has_what_sclorg_users_expect() {
         &["-e", "ENABLE_INIT_WRAPPER=true"],
         &["locale en_US.UTF-8"],
         |c| {
-            let env = c.exec("echo $PYTHON_VERSION $LANG $LC_ALL; command -v python pip");
+            let env =
+                c.exec("echo $PYTHON_VERSION $LANG $LC_ALL; command -v python; command -v pip");
             let want = format!(
                 "{} en_US.UTF-8 en_US.UTF-8\n/opt/app-root/bin/python\n/opt/app-root/bin/pip\n",
                 python_version()

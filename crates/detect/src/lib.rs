@@ -64,6 +64,10 @@ pub struct Detection {
     pub mode: DeployMode,
     pub server: ServerRequest,
     pub app: App,
+    /// The Django project, whichever rule found the entry point (`wsgi.py`, `APP_MODULE`, a
+    /// gunicorn configuration, a Procfile, the Django rule): its migrate policy applies. `None`
+    /// for scripts that start themselves (`app.sh`, `app.py`) and manual mode.
+    pub django: Option<DjangoApp>,
     /// Every rule tried, in order.
     pub verdicts: Vec<Verdict>,
 }
@@ -87,14 +91,16 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
     if server.server.is_none() {
         server.preferred = server::users_choices(&home, inputs.env);
     }
-    let (app, verdicts) = rules::run(&rules::Context {
+    let cx = rules::Context {
         src: &src,
         home: &home,
         env: inputs.env,
         facts: inputs.facts,
         mode: &mode,
         server: &server,
-    })?;
+    };
+    let (mut app, mut verdicts) = rules::run(&cx)?;
+    let django = rules::attach_django(&cx, &mut app, &mut verdicts)?;
     Ok(Detection {
         src,
         home,
@@ -102,6 +108,7 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
         mode,
         server,
         app,
+        django,
         verdicts,
     })
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use errors::RunError;
-use s2i_detect::{App, Detection, Env, Inputs};
+use s2i_detect::{Detection, Env, Inputs};
 use s2i_init::Signal;
 use s2i_servers::tuning::{self, CgroupFs, Limits};
 use s2i_servers::{Launch, Settings, StopSignal};
@@ -231,10 +231,8 @@ fn migrate_plan(
     app_root: &Path,
     env: &Env,
 ) -> (Option<(PathBuf, PathBuf)>, Option<String>) {
-    let App::Web(web) = &detection.app else {
-        return (None, None);
-    };
-    let Some(django) = &web.django else {
+    // The project, whichever rule found the entry point (detection attaches it).
+    let Some(django) = &detection.django else {
         return (None, None);
     };
     if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
