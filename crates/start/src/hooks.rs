@@ -1,9 +1,9 @@
 //! What runs before the server: warpdrive's `deploy-env` (sourced), `deploy-cfg` (once per
-//! container), the `deploy` hooks of every supported location, and Django's `migrate`.
+//! container) and the `deploy` hooks of every supported location (Django's `migrate`: `s2i-release`).
 //!
 //! Failure semantics (docs/run.md): a failing `deploy`/`deploy-cfg` hook is reported and the
 //! start goes on (as warpdrive and mod_wsgi-docker do); a non-executable hook is skipped with a
-//! warning; a failing `deploy-env` or `migrate` stops the start.
+//! warning; a failing `deploy-env` stops the start.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -124,32 +124,5 @@ pub fn run_deploy_hooks(src: &Path, cwd: &Path, env: &Env, runtime_dir: &Path) {
         if path.is_file() {
             run_hook(&path, cwd, env);
         }
-    }
-}
-
-/// `python manage.py migrate --noinput`.
-///
-/// # Errors
-/// It failed: the command line and status, for the message.
-pub fn migrate(
-    python: &Path,
-    manage_py: &Path,
-    cwd: &Path,
-    env: &Env,
-) -> Result<(), (String, String)> {
-    let line = format!(
-        "{} {} migrate --noinput",
-        python.display(),
-        manage_py.display()
-    );
-    eprintln!("{PREFIX}running `{line}` (DISABLE_MIGRATE=1 turns this off)");
-    let status = command(python, cwd, env)
-        .arg(manage_py)
-        .args(["migrate", "--noinput"])
-        .status();
-    match status {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err((line, format!("failed ({s})"))),
-        Err(e) => Err((line, format!("could not start: {e}"))),
     }
 }

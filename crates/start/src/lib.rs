@@ -4,6 +4,8 @@
 //!   `s2i-servers`, tuning, migrate), prints it, runs the deploy hooks and migrate
 //!   ([`hooks`]), and starts the server under the init (`s2i-init`).
 //! - [`Plan::report`]: what `run --dry-run` prints.
+//! - [`release`]: `run --release`; [`probe`]: `run --check-ready` / `run --check-live`
+//!   (migrate under the database lock, the release commands and the probes are `s2i-release`'s).
 //! - [`run_command`]: `run -- COMMAND`.
 //! - [`errors`]: every message `run` shows when it cannot start.
 
@@ -19,15 +21,23 @@ use std::process::Command;
 pub use errors::RunError;
 use s2i_detect::{Detection, Env, Inputs};
 use s2i_init::Signal;
+use s2i_release::{Check, Migrate, Phase, StateFile, When};
 use s2i_servers::tuning::{self, CgroupFs, Limits};
 use s2i_servers::{Launch, Settings, StopSignal};
 use s2i_userdb::Provision;
 
 /// `run --help`.
 pub const USAGE: &str = "\
-Usage: run              start the application (detects how it is served)
-       run --dry-run    print what would start, why, and the exact command
-       run -- COMMAND   run COMMAND under the init (signals, reaping, exit codes)
+Usage: run                     start the application (detects how it is served)
+       run --dry-run           print what would start, why, and the exact command
+       run --release           the release phase: Django's migrate (under a database lock)
+                               and the release hook / Procfile release: line, then exit
+       run --check-ready [PATH]
+                               readiness probe: exit 0 once migrations are done and the
+                               server answers GET PATH (default /) on $PORT below 500
+       run --check-live        liveness probe: exit 0 while starting or migrating, then
+                               while the server accepts connections on $PORT
+       run -- COMMAND          run COMMAND under the init (signals, reaping, exit codes)
 ";
 
 /// The prefix of every line `run` writes about itself.
@@ -45,8 +55,10 @@ pub struct Plan {
     pub runtime_dir: PathBuf,
     pub uid: u32,
     pub passwd_note: String,
-    /// `python` and `manage.py` when Django's migrate runs before the server.
-    pub migrate: Option<(PathBuf, PathBuf)>,
+    /// The port the server listens on (the probes' state file is named after it).
+    pub port: u16,
+    /// Django's migrate, when it runs (before the server, or in the release phase).
+    pub migrate: Option<Migrate>,
     pub migrate_note: Option<String>,
     /// The init's options (grace period, debug), from the same environment.
     pub init: s2i_init::Options,
@@ -61,6 +73,8 @@ pub struct PlanInputs {
     pub limits: Limits,
     /// `--dry-run`: no hook is run and nothing is written.
     pub dry_run: bool,
+    /// A start or the release phase (`run --release`): decides whether migrate runs.
+    pub when: When,
 }
 
 impl PlanInputs {
@@ -73,6 +87,7 @@ impl PlanInputs {
             uid: nix::unistd::getuid().as_raw(),
             limits: CgroupFs::system().limits(host_cpus),
             dry_run,
+            when: When::Start,
         }
     }
 }
@@ -89,13 +104,9 @@ impl Plan {
             uid,
             limits,
             dry_run,
+            when,
         } = inputs;
-        let app_root = PathBuf::from(
-            env.get("APP_ROOT")
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .unwrap_or_else(|| "/opt/app-root".into()),
-        );
+        let app_root = app_root(&env);
         let src = app_root.join("src");
         warpdrive_environment(&src, &mut env);
         if !dry_run {
@@ -139,7 +150,8 @@ impl Plan {
         } else {
             format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")
         };
-        let (migrate, migrate_note) = migrate_plan(&detection, &app_root, &env);
+        let (migrate, migrate_note) = s2i_release::migrate::plan(&detection, &app_root, &env, when)
+            .map_err(RunError::Migrate)?;
         Ok(Self {
             app_root,
             env,
@@ -149,6 +161,7 @@ impl Plan {
             runtime_dir,
             uid,
             passwd_note,
+            port: settings.port,
             migrate,
             migrate_note,
             init,
@@ -160,6 +173,16 @@ impl Plan {
     pub fn report(&self, dry_run: bool) -> String {
         report(self, dry_run)
     }
+}
+
+/// `$APP_ROOT`, `/opt/app-root` when unset or empty.
+fn app_root(env: &Env) -> PathBuf {
+    PathBuf::from(
+        env.get("APP_ROOT")
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "/opt/app-root".into()),
+    )
 }
 
 /// The process environment, each value with one pair of surrounding quotes removed (s2i
@@ -223,35 +246,6 @@ fn serve_as_for_root(home: &Path) -> (String, String) {
         ),
         None => ("nobody".into(), "nogroup".into()),
     }
-}
-
-/// Django `migrate` on start unless `DISABLE_MIGRATE` is set (docs/run.md: migrate policy).
-fn migrate_plan(
-    detection: &Detection,
-    app_root: &Path,
-    env: &Env,
-) -> (Option<(PathBuf, PathBuf)>, Option<String>) {
-    // The project, whichever rule found the entry point (detection attaches it).
-    let Some(django) = &detection.django else {
-        return (None, None);
-    };
-    if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
-        return (
-            None,
-            Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")),
-        );
-    }
-    let Some(manage_py) = &django.manage_py else {
-        return (None, Some("migrate: skipped (no manage.py)".into()));
-    };
-    let python = s2i_servers::find_program("python", app_root, env)
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let note = format!(
-        "migrate: `{} {} migrate --noinput` before the server (DISABLE_MIGRATE=1 turns it off)",
-        python.display(),
-        manage_py.display()
-    );
-    (Some((python, manage_py.clone())), Some(note))
 }
 
 fn report(plan: &Plan, dry_run: bool) -> String {
@@ -330,13 +324,46 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
     for line in plan.report(false).lines() {
         eprintln!("{PREFIX}{line}");
     }
+    let state = StateFile::new(&plan.runtime_dir, plan.port);
+    record(&state, Phase::Starting);
+    let env = prepare(&plan)?;
+    let d = &plan.detection;
+    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
+    if let Some(migrate) = &plan.migrate {
+        record(&state, Phase::Migrating);
+        run_migrate(&plan, migrate, &env)?;
+    }
     let options = match plan.launch.stop {
         StopSignal::Term => plan.init.clone(),
         other => plan.init.clone().translate(Signal::SIGTERM, signal(other)),
     };
+    let mut command = Command::new(&plan.launch.program);
+    command
+        .args(&plan.launch.args)
+        .current_dir(&plan.launch.cwd)
+        .env_clear()
+        .envs(&env);
+    record(&state, Phase::Serving);
+    Ok(s2i_init::supervise(command, &options))
+}
+
+/// Where this start is, for `run --check-ready` / `--check-live`; a start that cannot record
+/// it still starts (the probes then say why they fail).
+fn record(state: &StateFile, phase: Phase) {
+    if let Err(e) = state.set(std::process::id(), phase) {
+        eprintln!(
+            "{PREFIX}warning: cannot record the start's phase in {}: {e} (run --check-ready will fail)",
+            state.path.display()
+        );
+    }
+}
+
+/// The environment the application's processes get, once the passwd entry is made and the
+/// generated files are written.
+fn prepare(plan: &Plan) -> Result<Env, RunError> {
     let mut env = plan.env.clone();
     env.extend(plan.launch.env.iter().cloned());
-    if let Some(extra) = passwd_entry(&plan)? {
+    if let Some(extra) = passwd_entry(plan)? {
         env.extend(extra);
     }
     for (path, text) in &plan.launch.files {
@@ -353,19 +380,86 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
             })?;
         }
     }
+    Ok(env)
+}
+
+/// Django's migrate under the database lock, as a child of the init (signals reach it).
+fn run_migrate(plan: &Plan, migrate: &Migrate, env: &Env) -> Result<(), RunError> {
+    let helper = Migrate::write_helper(&plan.runtime_dir).map_err(RunError::Migrate)?;
+    eprintln!(
+        "{PREFIX}running `{}` under a database lock ({} {})",
+        migrate.describe(),
+        migrate.python.display(),
+        helper.display()
+    );
+    let command = migrate.command(&helper, &plan.detection.home, env);
+    migrate
+        .outcome(s2i_init::supervise(command, &plan.init))
+        .map_err(RunError::Migrate)
+}
+
+/// `run --release`: migrate (whatever `DISABLE_MIGRATE` says) and the release commands, each
+/// under the init; returns 0, or stops at the first failure.
+///
+/// # Errors
+/// The plan cannot be made, the migration or a release command failed.
+pub fn release() -> Result<u8, RunError> {
+    let mut inputs = PlanInputs::from_process(false);
+    inputs.when = When::Release;
+    let plan = Plan::make(inputs)?;
     let d = &plan.detection;
-    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
-    if let Some((python, manage_py)) = &plan.migrate {
-        hooks::migrate(python, manage_py, &d.home, &env)
-            .map_err(|(command, status)| RunError::Migrate { command, status })?;
+    let commands = s2i_release::phase::commands(&d.src, &d.home).map_err(RunError::Release)?;
+    eprintln!("{PREFIX}release phase for {}", d.app.describe());
+    if let Some(note) = &plan.migrate_note {
+        eprintln!("{PREFIX}{note}");
     }
-    let mut command = Command::new(&plan.launch.program);
-    command
-        .args(&plan.launch.args)
-        .current_dir(&plan.launch.cwd)
-        .env_clear()
-        .envs(&env);
-    Ok(s2i_init::supervise(command, &options))
+    for c in &commands {
+        eprintln!("{PREFIX}release command: {}", c.describe());
+    }
+    if plan.migrate.is_none() && commands.is_empty() {
+        eprintln!(
+            "{PREFIX}release phase: nothing to do (no Django manage.py, no {}, no Procfile release: line)",
+            s2i_release::phase::RELEASE_HOOK
+        );
+        return Ok(0);
+    }
+    let env = prepare(&plan)?;
+    if let Some(migrate) = &plan.migrate {
+        run_migrate(&plan, migrate, &env)?;
+    }
+    for c in &commands {
+        eprintln!("{PREFIX}running release command {}", c.describe());
+        c.outcome(s2i_init::supervise(c.command(&d.home, &env), &plan.init))
+            .map_err(RunError::Release)?;
+    }
+    eprintln!("{PREFIX}release phase done");
+    Ok(0)
+}
+
+/// `run --check-ready` / `run --check-live`: prints one line saying why; returns the exit code
+/// (0 passes, 1 fails).
+#[must_use]
+pub fn probe(check: &Check) -> u8 {
+    let env = environment();
+    let port = match Settings::from_env(&env) {
+        Ok(settings) => settings.port,
+        Err(e) => {
+            println!("failed: {e}");
+            return 1;
+        }
+    };
+    let uid = nix::unistd::getuid().as_raw();
+    let runtime_dir = state_dir(&app_root(&env), "run", uid, true);
+    match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
+        Ok(why) => {
+            println!("{why}");
+            0
+        }
+        Err(why) => {
+            println!("{why}");
+            1
+        }
+    }
 }
 
 /// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
@@ -483,6 +577,7 @@ mod tests {
                 memory_source: "test".into(),
             },
             dry_run: true,
+            when: When::Start,
         })
     }
 
@@ -508,8 +603,13 @@ mod tests {
     fn django_migrates_unless_disabled() {
         let root = app_root("run_django");
         let planned = plan(root.path(), &[]).expect("plan");
-        let (_, manage_py) = planned.migrate.expect("migrate planned");
-        assert_eq!(manage_py, root.path().join("src/manage.py"));
+        let migrate = planned.migrate.expect("migrate planned");
+        assert_eq!(migrate.manage_py, root.path().join("src/manage.py"));
+        assert_eq!(migrate.settings_module, "mysite.settings");
+        assert_eq!(
+            migrate.lock_timeout,
+            s2i_release::migrate::DEFAULT_LOCK_TIMEOUT
+        );
         let skipped = plan(root.path(), &[("DISABLE_MIGRATE", "1")]).expect("plan");
         assert!(skipped.migrate.is_none());
         assert_eq!(
