@@ -267,8 +267,35 @@ impl Server {
         r.body
     }
 
+    /// granian answers as soon as one worker has started; a SIGTERM while another is still
+    /// starting leaves granian waiting for that one until the init's SIGKILL (granian 2.x).
+    /// This waits for granian's own marker, "Started worker-N", for each of the processes
+    /// `run` printed. (The other servers stop cleanly at any time.)
+    fn wait_for_every_worker(&self) {
+        let log = self.log();
+        if !log.contains("run: Server:      granian") {
+            return;
+        }
+        let processes: usize = log
+            .lines()
+            .find_map(|l| l.strip_prefix("run: Tuning:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no process count in the log:\n{log}"));
+        let deadline = std::time::Instant::now() + START;
+        while self.log().matches("Started worker-").count() < processes {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "granian did not start {processes} workers:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A slow request in flight when SIGTERM arrives still completes; `run` then exits 0.
     fn assert_graceful_stop(mut self) {
+        self.wait_for_every_worker();
         let port = self.port;
         let mark = self
             .slow_mark
@@ -1490,4 +1517,43 @@ fn failed_migrate_stops_the_start_with_exit_1() {
     );
     assert!(log.contains("migrate --noinput"), "{log}");
     assert!(log.contains("DISABLE_MIGRATE=1"), "{log}");
+}
+
+/// docs/run.md's detection table: 13 rules, in this order; "nothing" lists each with its
+/// verdict. Written out from the table, not taken from the detection crate.
+#[test]
+fn nothing_runnable_lists_the_13_documented_rules_in_order() {
+    const DOCUMENTED: [&str; 13] = [
+        "APP_CONFIG",
+        "APP_SCRIPT",
+        "APP_FILE",
+        "APP_MODULE",
+        "Procfile",
+        "app.sh",
+        "app.py",
+        "paste.ini",
+        "wsgi.py",
+        "asgi.py",
+        "wsgi/application",
+        "Django",
+        "setup.py / pyproject.toml",
+    ];
+    let root = AppRoot::new("run_nothing");
+    let out = root.dry_run(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let listed: Vec<&str> = stderr
+        .split("How to fix:")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("run:   - "))
+        .collect();
+    assert_eq!(listed.len(), DOCUMENTED.len(), "{stderr}");
+    for (line, rule) in listed.iter().zip(DOCUMENTED) {
+        assert!(
+            line.starts_with(rule),
+            "expected rule {rule:?}, got {line:?}\n{stderr}"
+        );
+    }
 }
