@@ -1500,8 +1500,13 @@ fn non_executable_deploy_hook_is_skipped_with_a_warning() {
 #[test]
 fn failed_migrate_stops_the_start_with_exit_1() {
     let root = AppRoot::new("run_django");
-    // SQLite cannot create a database in a directory that does not exist.
-    let db = root.path().join("no-such-dir/db.sqlite3");
+    // A file that is not an SQLite database: the connection opens, the migration fails.
+    let db = root.path().join("marks/db.sqlite3");
+    fs::write(
+        &db,
+        "this is not an SQLite database, it is a text file\n".repeat(100),
+    )
+    .expect("write");
     let port = free_port();
     let mut server = Server::start(
         root.command(port, &[("DJANGO_DB", db.to_str().expect("utf-8"))]),
