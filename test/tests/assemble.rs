@@ -167,6 +167,7 @@ fn pip_requirements_output_shape_facts_and_permissions() {
             "-----> Installing dependencies",
             "-----> Running build hooks",
             "-----> Installing the server",
+            "-----> Compiling bytecode",
             "-----> Recording what run needs",
             "-----> Fixing permissions for group 0",
             "-----> Summary",
@@ -216,6 +217,81 @@ fn pip_requirements_output_shape_facts_and_permissions() {
         if meta.is_dir() || mode & 0o100 != 0 {
             assert_eq!(mode & 0o010, 0o010, "{} mode {mode:o}", path.display());
         }
+    }
+}
+
+/// Every `.pyc` under `root` (the uv/pip caches aside) with its modification time.
+fn pyc_files(root: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let out = Command::new("find")
+        .arg(root)
+        .args([
+            "-path",
+            "*/.python-s2i/cache",
+            "-prune",
+            "-o",
+            "-name",
+            "*.pyc",
+            "-print",
+        ])
+        .output()
+        .expect("find");
+    let mut files: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let path = PathBuf::from(l);
+            let modified = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .expect("mtime");
+            (path, modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn bytecode_is_compiled_at_build_time_for_dependencies_and_the_app() {
+    let (_dir, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("-m compileall -q -j 0 "),
+        "{}",
+        built.stdout
+    );
+    let before = pyc_files(&root);
+    let has = |needle: &str| {
+        before
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains(needle))
+    };
+    assert!(
+        has("site-packages/__pycache__/six.cpython-311.pyc"),
+        "{before:?}"
+    );
+    assert!(has("src/__pycache__/wsgi.cpython-311.pyc"), "{before:?}");
+    assert!(
+        has("gunicorn/__pycache__/arbiter.cpython-311.pyc"),
+        "{before:?}"
+    );
+    // Importing the app (and through it six) and the server writes no .pyc and rewrites none:
+    // what the build wrote is current.
+    let out = Command::new(root.join("bin/python"))
+        .args(["-c", "import wsgi, gunicorn.app.wsgiapp, gunicorn.arbiter"])
+        .current_dir(root.join("src"))
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pyc_files(&root), before, "imports wrote bytecode");
+    // Readable by any UID of group 0.
+    for (path, _) in &before {
+        let mode = fs::metadata(path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o040, 0o040, "{} mode {mode:o}", path.display());
     }
 }
 
@@ -682,25 +758,79 @@ fn save_artifacts(app_root: &Path, into: &Path) {
     assert!(untar.success());
 }
 
-#[test]
-fn rebuild_from_saved_artifacts_reuses_the_caches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let first = dir.path().join("first");
-    // Default cache locations (under $APP_ROOT), as in an image.
-    let mut command = assemble_command(&fixture("assemble_pip_basic"), &first);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR");
-    finish(&mut command).assert_ok();
-    let artifacts = dir.path().join("artifacts");
-    save_artifacts(&first, &artifacts);
-    assert!(artifacts.join("python-s2i-artifacts.json").is_file());
-    assert!(artifacts.join("uv").is_dir());
+/// Names of the files in a directory, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 
-    // The rebuild may not reach the index at all (uv's offline mode: only its cache): it
-    // succeeds only if the restored artifacts hold every package.
-    let second = dir.path().join("second");
-    let mut command = assemble_command(&fixture("assemble_pip_basic"), &second);
+#[test]
+fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One APP_ROOT path for every build, as /opt/app-root is in each build container.
+    let root = dir.path().join("app-root");
+    let build_at = |source: &Path, artifacts: Option<&Path>| {
+        // Default cache locations (under $APP_ROOT), as in an image.
+        let mut command = assemble_command(source, &root);
+        command
+            .env_remove("UV_CACHE_DIR")
+            .env_remove("PIP_CACHE_DIR");
+        if let Some(artifacts) = artifacts {
+            command.env("S2I_ARTIFACTS_DIR", artifacts);
+        }
+        let built = finish(&mut command);
+        built.assert_ok();
+        built
+    };
+    build_at(&fixture("assemble_pip_basic"), None);
+    let artifacts = dir.path().join("artifacts");
+    save_artifacts(&root, &artifacts);
+    // A few large files, not the caches' thousands.
+    assert_eq!(
+        names(&artifacts),
+        [
+            "python-s2i-artifacts.json",
+            "python-s2i-caches.tar",
+            "python-s2i-dependencies.tar"
+        ]
+    );
+
+    // Unchanged inputs: the installed dependencies come back whole, nothing is resolved.
+    fs::remove_dir_all(&root).expect("rm");
+    let built = build_at(&fixture("assemble_pip_basic"), Some(&artifacts));
+    assert!(
+        built.stdout.contains("restored the installed dependencies"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        !built.stdout.contains("-r requirements.txt"),
+        "resolved again:\n{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(&root, "import six; print(six.__version__)"),
+        "1.16.0"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+    assert!(
+        root.join(".python-s2i/python-s2i-caches.tar").is_file(),
+        "the caches are kept for the next build"
+    );
+
+    // Changed dependency files whose packages are all cached: the rebuild may not reach the
+    // index at all (uv's offline mode: only its cache), so it succeeds only if the restored
+    // caches hold every package. (The virtualenv stays: a new one would need uv's seed wheels
+    // before the caches are restored.)
+    let artifacts = dir.path().join("artifacts-2");
+    save_artifacts(&root, &artifacts);
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::write(app.join("requirements.txt"), "six==1.16.0\n# changed\n").expect("write");
+    let mut command = assemble_command(&app, &root);
     command
         .env_remove("UV_CACHE_DIR")
         .env_remove("PIP_CACHE_DIR")
@@ -708,40 +838,44 @@ fn rebuild_from_saved_artifacts_reuses_the_caches() {
         .env("S2I_ARTIFACTS_DIR", &artifacts);
     let built = finish(&mut command);
     built.assert_ok();
-    assert!(
-        built.stdout.contains("Reusing the uv cache(s)"),
-        "{}",
-        built.stdout
-    );
-    assert_eq!(
-        python(&second, "import six; print(six.__version__)"),
-        "1.16.0"
-    );
+    for needle in [
+        "Installed dependencies not restored: the dependency files changed since that build",
+        "Reusing the uv cache(s)",
+    ] {
+        assert!(
+            built.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            built.stdout
+        );
+    }
 
-    // Changed requirements: the caches still apply, the new dependency is installed.
-    let artifacts = dir.path().join("artifacts-2");
-    save_artifacts(&second, &artifacts);
-    let app = copy_fixture("assemble_pip_basic", dir.path());
+    // A new dependency: the caches apply, the new one is downloaded and installed.
+    let artifacts = dir.path().join("artifacts-3");
+    save_artifacts(&root, &artifacts);
+    fs::remove_dir_all(&root).expect("rm");
     fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
-    let third = dir.path().join("third");
-    let mut command = assemble_command(&app, &third);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR")
-        .env("S2I_ARTIFACTS_DIR", &artifacts);
-    let built = finish(&mut command);
-    built.assert_ok();
+    let built = build_at(&app, Some(&artifacts));
+    for needle in [
+        "Installed dependencies not restored: the dependency files changed since that build",
+        "Reusing the uv cache(s)",
+        "-r requirements.txt",
+    ] {
+        assert!(
+            built.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            built.stdout
+        );
+    }
     assert!(
-        built
-            .stdout
-            .contains("The dependency files changed since that build"),
-        "{}",
-        built.stdout
+        !built.all().contains("Downloading six"),
+        "downloaded again:\n{}",
+        built.all()
     );
     assert_eq!(
-        python(&third, "import idna, six; print(idna.__version__)"),
+        python(&root, "import idna, six; print(idna.__version__)"),
         "3.7"
     );
+    assert!(root.join("bin/gunicorn").is_file());
 }
 
 #[test]
@@ -756,7 +890,7 @@ fn corrupt_truncated_or_foreign_artifacts_give_a_warning_and_a_clean_build() {
     fs::create_dir_all(foreign.join("uv")).expect("mkdir");
     fs::write(
         foreign.join("python-s2i-artifacts.json"),
-        r#"{"format":1,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
+        r#"{"format":2,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
     )
     .expect("write");
     // Garbage manifest.
@@ -910,10 +1044,13 @@ fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
         .stdout
         .contains(&format!("Using the virtualenv at {}", root.display())));
     assert!(
-        built.stdout.contains("-m pip install --upgrade pip"),
+        built
+            .stdout
+            .contains("-m pip install --upgrade pip setuptools wheel"),
         "{}",
         built.stdout
     );
+    python(&root, "import setuptools, wheel");
     assert!(built
         .stdout
         .contains("gunicorn is installed (chosen by APP_SERVER"));
@@ -1071,20 +1208,28 @@ fn app_home_from_the_variable_or_warpdrive_file() {
 }
 
 #[test]
-fn bad_environment_file_line_is_named() {
+fn environment_file_lines_s2i_accepts_never_fail_the_build() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = copy_fixture("assemble_pip_basic", dir.path());
     fs::create_dir_all(app.join(".s2i")).expect("mkdir");
     fs::write(
         app.join(".s2i/environment"),
-        "GOOD=1\nthis is not a variable\n",
+        "\u{feff}GOOD=1\nthis is not a variable\nODD-NAME=x\nQUOTED=\"a b\"\n",
     )
     .expect("write");
     let built = assemble(&app, &dir.path().join("root"), &[]);
-    built.assert_failed_with(&[
-        ".s2i/environment line 2 is not KEY=VALUE",
-        "this is not a variable",
-    ]);
+    built.assert_ok();
+    for needle in [
+        ".s2i/environment:2 is not NAME=VALUE",
+        ".s2i/environment:3 is not NAME=VALUE",
+        ".s2i/environment sets GOOD, QUOTED",
+    ] {
+        assert!(
+            built.all().contains(needle),
+            "{needle:?} missing:\n{}",
+            built.all()
+        );
+    }
 }
 
 /// `run` in host mode for an assembled APP_ROOT, in its own process group.
@@ -1113,6 +1258,36 @@ fn run_serves_what_assemble_built_django_with_static_files() {
     let css = python_s2i_tests::wait_for_ok(port, "/static/site.css", Duration::from_secs(5))
         .expect("collected static file served");
     assert_eq!(css.body, "body { color: #123456; }\n");
+}
+
+/// The OpenShift Django quickstart's classic layout (manage.py and a top-level wsgi.py): the
+/// wsgi.py rule finds the entry point, and the project still gets migrate (its view writes to
+/// the database) and its collected static files.
+#[test]
+fn django_found_through_wsgi_py_is_migrated_and_serves_static_files() {
+    use std::time::Duration;
+    let (_d, root, built) = build("compat_django_classic", &[]);
+    built.assert_ok();
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env("APP_SERVER", "gunicorn")
+        .output()
+        .expect("dry run");
+    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        report.contains("a Django project (settings project.settings): the migrate policy applies"),
+        "{report}"
+    );
+    assert!(report.contains("migrate --noinput"), "{report}");
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("Django answers");
+    assert_eq!(page.body, "django-ex classic: 1 page views\n");
+    let css =
+        python_s2i_tests::wait_for_ok(port, "/static/welcome/site.css", Duration::from_secs(5))
+            .expect("collected static file served");
+    assert!(css.body.contains("welcome"), "{}", css.body);
 }
 
 #[test]
@@ -1387,4 +1562,101 @@ fn agree(name: &str) -> Result<(), String> {
             "assemble: App: {app} / Server: {server}\nrun:      Application: {run_app} / Server: {run_server}"
         ))
     }
+}
+
+/// ENABLE_PIPENV, as users of the default OpenShift Python image set it: pipenv itself is in the
+/// image at the pinned version, the lock's default packages are installed, the development ones
+/// not; with only a Pipfile, pipenv locks it first; with only a requirements.txt, that is
+/// installed. ENABLE_MICROPIPENV with only requirements.txt works too; both together fail.
+#[test]
+fn sclorg_pipenv_and_micropipenv_switches() {
+    let (_d, root, built) = build("compat_pipenv", &[]);
+    built.assert_ok();
+    let version = Command::new(root.join("bin/pipenv"))
+        .arg("--version")
+        .output()
+        .expect("pipenv");
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    assert!(version.contains("2024.4.1"), "pipenv --version: {version}");
+    assert_eq!(
+        python(&root, "import packaging; print(packaging.__version__)"),
+        "24.2"
+    );
+    python(&root, "import importlib.util as u; assert u.find_spec('pytest') is None; assert u.find_spec('pipenv') is None");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("compat_pipenv", dir.path());
+    fs::remove_file(app.join("Pipfile.lock")).expect("rm");
+    let built = assemble(&app, &dir.path().join("pipfile-only"), &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("locking it with pipenv"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        app.join("Pipfile.lock").is_file()
+            || dir.path().join("pipfile-only/src/Pipfile.lock").is_file()
+    );
+
+    let (_d, root, built) = build("compat_micropipenv_requirements", &[]);
+    built.assert_ok();
+    assert_eq!(
+        python(&root, "import packaging; print(packaging.__version__)"),
+        "24.2"
+    );
+    let (_d, root, built) = build(
+        "compat_micropipenv_requirements",
+        &[("ENABLE_PIPENV", "1"), ("ENABLE_MICROPIPENV", "0")],
+    );
+    built.assert_ok();
+    assert!(root.join("bin/pipenv").is_file());
+
+    let (_d, _root, built) = build(
+        "compat_micropipenv_requirements",
+        &[("ENABLE_PIPENV", "yes")],
+    );
+    built.assert_failed_with(&["ENABLE_PIPENV and ENABLE_MICROPIPENV are both set"]);
+}
+
+/// A lock file's own index is used for it (Pipfile.lock `_meta.sources`, poetry sources), and
+/// the build's tools (micropipenv, the server) come from PyPI when the user's index does not
+/// serve them.
+#[test]
+fn lock_index_wins_and_tools_do_not_need_the_users_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let mut command = assemble_command(&fixture("compat_lock_index"), &root);
+    // A cold cache: nothing may come from an earlier download.
+    command.env("UV_CACHE_DIR", dir.path().join("fresh-cache"));
+    let built = finish(&mut command);
+    built.assert_ok();
+    for needle in [
+        ".s2i/environment sets PIP_INDEX_URL, ENABLE_MICROPIPENV",
+        "failed with the build's package index settings: trying again from PyPI without them",
+        "Pipfile.lock names its package index: https://pypi.org/simple",
+    ] {
+        assert!(
+            built.all().contains(needle),
+            "{needle:?} missing:\n{}",
+            built.all()
+        );
+    }
+    assert_eq!(
+        python(&root, "import packaging; print(packaging.__version__)"),
+        "24.2"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+
+    // poetry: the lock's packages name their source; the src-layout project is installed too.
+    let (_d, root, built) = build("compat_poetry_src", &[]);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("poetry.lock names its package index: https://pypi.org/simple"),
+        "{}",
+        built.stdout
+    );
+    python(&root, "import pkg, packaging");
 }

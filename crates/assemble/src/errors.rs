@@ -60,6 +60,21 @@ pub fn report(error: &AssembleError) -> Message {
             &["Make sure $APP_ROOT/.python-s2i is writable by the build user."],
             vec![e.to_string()],
         ),
+        AssembleError::Restore(crate::artifacts::RestoreError::Swap { app_root, source }) => msg(
+            format!("Could not restore the installed dependencies into {}", app_root.display()),
+            "The previous build's dependencies were unpacked and checked, but moving them into the virtualenv failed after its own entries were removed, so it is incomplete.",
+            &[
+                "Build again without --incremental (a clean build does not restore anything).",
+                "Make sure the build has free disk space and that $APP_ROOT is writable.",
+            ],
+            vec![source.to_string()],
+        ),
+        AssembleError::Restore(crate::artifacts::RestoreError::Unpack { archive, source }) => msg(
+            format!("Could not unpack {}", archive.display()),
+            "",
+            &["Build again without --incremental."],
+            vec![source.to_string()],
+        ),
         AssembleError::Permissions(permissions::FixPermissionsError::Walk { path, source }) => msg(
             format!("Could not fix permissions under {}", path.display()),
             "",
@@ -82,12 +97,6 @@ fn environment(e: &EnvError) -> Message {
             "",
             &["Make sure the file is readable (it is a KEY=VALUE file)."],
             vec![source.to_string()],
-        ),
-        EnvError::Parse { path, line, text } => msg(
-            format!("{} line {line} is not KEY=VALUE", path.display()),
-            format!("The line is: {text}"),
-            &["Write one variable per line as NAME=value (comments start with #)."],
-            vec![],
         ),
     }
 }
@@ -176,6 +185,15 @@ fn package_manager(e: &DeterminePackageManagerError) -> Message {
             format!("S2I_PACKAGE_MANAGER={value} is not a package manager assemble knows"),
             "",
             &["Use one of: pip, pipenv, poetry, uv."],
+            vec![],
+        ),
+        E::PipenvAndMicropipenv => msg(
+            "ENABLE_PIPENV and ENABLE_MICROPIPENV are both set",
+            "Each installs the dependencies its own way; the default OpenShift Python image refuses the combination too.",
+            &[
+                "Keep ENABLE_PIPENV to have pipenv in the image (pipenv --version), or",
+                "keep ENABLE_MICROPIPENV (the lock file is installed the same way; nothing more in the image).",
+            ],
             vec![],
         ),
         E::ChosenFileMissing { manager, how } => msg(

@@ -1,8 +1,9 @@
 //! The one environment type `assemble` and `run` read every setting through, so that a
 //! variable means the same thing at build time and at start:
 //!
-//! - [`Env::get`]: empty means unset; one pair of matching surrounding quotes is dropped (s2i
-//!   passes `.s2i/environment` values verbatim, quotes included).
+//! - [`Env::from_process`]: each value with one pair of surrounding quotes removed ([`unquote`]:
+//!   s2i passes `.s2i/environment` values verbatim, quotes included); [`Env::get`]: empty means
+//!   unset.
 //! - [`Env::flag`] / [`flag`]: the one rule for every boolean variable (`DISABLE_*`,
 //!   `ENABLE_*`, `MOD_WSGI_RELOAD_ON_CHANGES`, `RUN_DEBUG`, ...): unset, empty, `0`, `false`,
 //!   `no` and `off` (any case) are off; any other value is on.
@@ -72,12 +73,6 @@ pub enum EnvError {
     },
     /// An environment file could not be read.
     Read { path: PathBuf, source: io::Error },
-    /// A line of an environment file is not `KEY=VALUE`.
-    Parse {
-        path: PathBuf,
-        line: usize,
-        text: String,
-    },
 }
 
 impl std::fmt::Display for EnvError {
@@ -87,9 +82,6 @@ impl std::fmt::Display for EnvError {
                 write!(f, "{name} is set ({source}): {why}")
             }
             Self::Read { path, source } => write!(f, "{}: {source}", path.display()),
-            Self::Parse { path, line, text } => {
-                write!(f, "{} line {line} is not KEY=VALUE: {text}", path.display())
-            }
         }
     }
 }
@@ -133,15 +125,15 @@ impl<'a> IntoIterator for &'a Env {
 }
 
 impl Env {
-    /// This process's environment (names and values that are not UTF-8 are read lossily).
+    /// This process's environment as programs should see it: each value through [`unquote`],
+    /// so a quoted `.s2i/environment` line that s2i passed on verbatim means what its author
+    /// meant (names and values that are not UTF-8 are read lossily).
     #[must_use]
     pub fn from_process() -> Self {
         std::env::vars_os()
             .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.to_string_lossy().into_owned(),
-                )
+                let value = v.to_string_lossy();
+                (k.to_string_lossy().into_owned(), unquote(&value).to_owned())
             })
             .collect()
     }
@@ -155,13 +147,12 @@ impl Env {
             .collect()
     }
 
-    /// A variable's value: `None` when unset or empty; one pair of matching surrounding quotes
-    /// is dropped (`APP_MODULE="pkg:app"` as s2i passes it means `pkg:app`).
+    /// A variable's value: `None` when unset or empty.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
-            .map(|v| unquote(v))
+            .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
@@ -221,12 +212,12 @@ impl Env {
     /// Reads a `KEY=VALUE` file (`.s2i/environment`, `.warpdrive/environment`; see [`parse`])
     /// and sets the variables that are not set yet (`s2i build -e` and the platform win).
     /// Values are expanded by [`expand`] from the variables set so far, except single-quoted
-    /// ones, which are literal. Returns the names set. A missing file sets nothing.
+    /// ones, which are literal. Returns the names set and the lines skipped (for a warning). A
+    /// missing file sets nothing.
     ///
     /// # Errors
-    /// The file exists but cannot be read, a line is not `KEY=VALUE`, or it sets a refused
-    /// variable.
-    pub fn load_file(&mut self, path: &Path, phase: Phase) -> Result<Vec<String>, EnvError> {
+    /// The file exists but cannot be read, or it sets a refused variable.
+    pub fn load_file(&mut self, path: &Path, phase: Phase) -> Result<Loaded, EnvError> {
         let text = match fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e)
@@ -235,7 +226,7 @@ impl Env {
                     io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
                 ) =>
             {
-                return Ok(Vec::new())
+                return Ok(Loaded::default())
             }
             Err(source) => {
                 return Err(EnvError::Read {
@@ -244,11 +235,7 @@ impl Env {
                 })
             }
         };
-        let lines = parse(&text).map_err(|e| EnvError::Parse {
-            path: path.to_owned(),
-            line: e.line,
-            text: e.text,
-        })?;
+        let Parsed { lines, skipped } = parse(&text);
         let mut file = Env::default();
         let mut set = Vec::new();
         for line in lines {
@@ -264,7 +251,7 @@ impl Env {
             set.push(line.key);
         }
         file.check_refused(phase, &path.display().to_string())?;
-        Ok(set)
+        Ok(Loaded { set, skipped })
     }
 
     /// A command with exactly this environment.
@@ -308,52 +295,69 @@ pub struct Line {
     pub quoting: Quoting,
 }
 
-/// A line that is not `KEY=VALUE`.
+/// A line that was skipped: not `KEY=VALUE` with a shell variable name (s2i accepts such lines
+/// and skips them, so they are never an error).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
+pub struct Skipped {
     /// 1-based line number.
     pub line: usize,
     /// The line as written.
     pub text: String,
 }
 
+/// What [`Env::load_file`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// The names it set.
+    pub set: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// An environment file's lines, and those skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub lines: Vec<Line>,
+    pub skipped: Vec<Skipped>,
+}
+
 /// The lines of an environment file, in file order: blank lines and `#` comments are skipped,
 /// an `export ` prefix and a leading UTF-8 byte order mark are allowed, keys are shell variable
-/// names, and a value wrapped in matching single or double quotes is unquoted.
-///
-/// # Errors
-/// The first line that is not a comment, blank, or `KEY=VALUE` with a valid variable name.
-pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
+/// names, and a value wrapped in matching single or double quotes is unquoted. Other lines are
+/// [`Skipped`].
+#[must_use]
+pub fn parse(text: &str) -> Parsed {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = Vec::new();
+    let mut parsed = Parsed::default();
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
-        let error = || ParseError {
-            line: index + 1,
-            text: raw.to_owned(),
+        let Some((key, value)) = line
+            .split_once('=')
+            .filter(|(key, _)| is_variable_name(key.trim()))
+        else {
+            parsed.skipped.push(Skipped {
+                line: index + 1,
+                text: raw.to_owned(),
+            });
+            continue;
         };
-        let (key, value) = line.split_once('=').ok_or_else(error)?;
         let key = key.trim();
-        if !is_variable_name(key) {
-            return Err(error());
-        }
         let value = value.trim();
         let quoting = match quote_of(value) {
             Some('\'') => Quoting::Single,
             Some(_) => Quoting::Double,
             None => Quoting::None,
         };
-        lines.push(Line {
+        parsed.lines.push(Line {
             key: key.to_owned(),
             value: unquote(value).to_owned(),
             quoting,
         });
     }
-    Ok(lines)
+    parsed
 }
 
 fn is_variable_name(key: &str) -> bool {
@@ -363,12 +367,16 @@ fn is_variable_name(key: &str) -> bool {
 }
 
 fn quote_of(value: &str) -> Option<char> {
-    ['"', '\'']
-        .into_iter()
-        .find(|q| value.len() >= 2 && value.starts_with(*q) && value.ends_with(*q))
+    ['"', '\''].into_iter().find(|q| {
+        value.len() >= 2
+            && value.starts_with(*q)
+            && value.ends_with(*q)
+            && !value[1..value.len() - 1].contains(*q)
+    })
 }
 
-/// `value` without one pair of matching surrounding quotes.
+/// `value` without one pair of matching surrounding quotes: `"pkg:app"` and `'pkg:app'` are
+/// `pkg:app`. A value with the same quote inside (`"a" "b"`, shell words) is left alone.
 #[must_use]
 pub fn unquote(value: &str) -> &str {
     match quote_of(value) {
@@ -495,8 +503,10 @@ mod tests {
     #[test]
     fn comments_export_quotes_and_bom() {
         let text = "\u{feff}# a comment\n\nA=1\nexport B = \"two words\"\nC='x'\nD=\n";
-        let lines = parse(text).expect("parses");
-        let got: Vec<(&str, &str, Quoting)> = lines
+        let parsed = parse(text);
+        assert!(parsed.skipped.is_empty());
+        let got: Vec<(&str, &str, Quoting)> = parsed
+            .lines
             .iter()
             .map(|l| (l.key.as_str(), l.value.as_str(), l.quoting))
             .collect();
@@ -512,11 +522,21 @@ mod tests {
     }
 
     #[test]
-    fn bad_lines_are_named() {
-        for (text, line) in [("A=1\nnot a variable\n", 2), ("1A=x", 1), ("A B=x", 1)] {
-            let err = parse(text).expect_err(text);
-            assert_eq!(err.line, line, "{text}");
-        }
+    fn lines_s2i_accepts_are_skipped_not_fatal() {
+        let parsed = parse("A=1\nnot a variable\n1A=x\nA-B=x\nB=\"q\"\n");
+        let keys: Vec<&str> = parsed.lines.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(keys, ["A", "B"]);
+        let lines: Vec<usize> = parsed.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+    }
+
+    #[test]
+    fn one_pair_of_quotes() {
+        assert_eq!(unquote("\"pkg:app\""), "pkg:app");
+        assert_eq!(unquote("'8085'"), "8085");
+        assert_eq!(unquote("\"--a\" \"b\""), "\"--a\" \"b\"");
+        assert_eq!(unquote("\""), "\"");
+        assert_eq!(unquote("'a\""), "'a\"");
     }
 
     #[test]
@@ -571,8 +591,8 @@ mod tests {
         )
         .expect("write");
         let mut env = Env::of(&[("BASE", "/base"), ("KEEP", "user")]);
-        let set = env.load_file(&file, Phase::Start).expect("loads");
-        assert_eq!(set, ["A", "B", "C", "D"]);
+        let loaded = env.load_file(&file, Phase::Start).expect("loads");
+        assert_eq!(loaded.set, ["A", "B", "C", "D"]);
         assert_eq!(env.get("A"), Some("/base/a"));
         assert_eq!(env.get("B"), Some("$BASE/b"));
         assert_eq!(env.get("C"), Some("/base/a:c"));
@@ -581,6 +601,7 @@ mod tests {
         assert!(env
             .load_file(&dir.path().join("missing"), Phase::Build)
             .expect("missing is empty")
+            .set
             .is_empty());
     }
 

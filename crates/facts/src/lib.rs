@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Directory under `$APP_ROOT` that holds the record and files generated for the app.
-const STATE_DIR: &str = ".python-s2i";
+/// The name of the directory under `$APP_ROOT` that holds the record and files generated for
+/// the app (paths in it: [`Layout`]).
+pub const STATE_DIR: &str = ".python-s2i";
 
 /// Every path under `$APP_ROOT/.python-s2i`: the one place that spells out that layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,12 @@ impl Layout {
     #[must_use]
     pub fn django_static_root(&self) -> PathBuf {
         self.dir.join("django_static_root")
+    }
+
+    /// Tools the build installs for itself (pipenv), outside the app's virtualenv.
+    #[must_use]
+    pub fn tools(&self) -> PathBuf {
+        self.dir.join("tools")
     }
 
     /// assemble's introspection helper, left for users to read.
