@@ -92,6 +92,11 @@ pub fn restore(
     if empty {
         return Restored::None;
     }
+    for name in std::iter::once(MANIFEST).chain(CACHES) {
+        if let Err(why) = crate::trust::check_entry(dir, name) {
+            return Restored::Ignored(why);
+        }
+    }
     let text = match fs::read_to_string(dir.join(MANIFEST)) {
         Ok(text) => text,
         Err(_) => {
@@ -132,6 +137,18 @@ pub fn restore(
                 target.display()
             ));
             continue;
+        }
+        let removed = crate::trust::remove_escaping_links(&from);
+        if !removed.is_empty() {
+            output::warning(&format!(
+                "the {name} cache held {} symlink(s) pointing outside it, removed: {}",
+                removed.len(),
+                removed
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         match move_dir(&from, target) {
             Ok(()) => caches.push((*name).to_owned()),
@@ -226,8 +243,15 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
                     "save-artifacts: adding the {name} cache ({})",
                     dir.display()
                 );
-                tar.append_dir_all(name, dir)
-                    .map_err(|e| (dir.clone(), e))?;
+                let skipped = append_tree(&mut tar, name, dir).map_err(|e| (dir.clone(), e))?;
+                if !skipped.is_empty() {
+                    eprintln!(
+                        "save-artifacts: warning: {} entr{} of the {name} cache skipped (the next build fetches them again): {}",
+                        skipped.len(),
+                        if skipped.len() == 1 { "y" } else { "ies" },
+                        skipped.join("; ")
+                    );
+                }
                 saved.caches.push(name.clone());
             }
             tar.append_path_with_name(&manifest_path, MANIFEST)
@@ -249,6 +273,58 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
         }
         Err((path, source)) => Err(SaveArtifactsError::Write { path, source }),
     }
+}
+
+/// Appends the tree `dir` as `name/...`: directories, regular files and symlinks (never
+/// followed). What cannot be read (a file without read permission, a directory that cannot be
+/// listed) or is not a file (a socket, a FIFO, a device) is skipped and returned as
+/// `path: reason`, so a cache never fails the build that saves it. Write errors are returned.
+fn append_tree<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    dir: &Path,
+) -> io::Result<Vec<String>> {
+    let mut skipped = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                skipped.push(format!("{path}: {e}"));
+                continue;
+            }
+        };
+        let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let in_tar = Path::new(name).join(relative);
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            tar.append_dir(&in_tar, entry.path())?;
+        } else if file_type.is_symlink() {
+            let (Ok(meta), Ok(target)) = (entry.metadata(), fs::read_link(entry.path())) else {
+                skipped.push(format!("{}: cannot read the link", entry.path().display()));
+                continue;
+            };
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata(&meta);
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, &in_tar, &target)?;
+        } else if file_type.is_file() {
+            match fs::File::open(entry.path()) {
+                Ok(mut file) => tar.append_file(&in_tar, &mut file)?,
+                Err(e) => skipped.push(format!("{}: {e}", entry.path().display())),
+            }
+        } else {
+            skipped.push(format!(
+                "{}: not a regular file (socket, FIFO or device)",
+                entry.path().display()
+            ));
+        }
+    }
+    Ok(skipped)
 }
 
 fn is_broken_pipe(e: &io::Error) -> bool {
@@ -308,6 +384,40 @@ mod tests {
             fs::read_to_string(target.join("wheels/a.whl")).expect("read"),
             "wheel"
         );
+    }
+
+    #[test]
+    fn sockets_and_unreadable_files_are_skipped_not_fatal() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let cache = root.path().join("cache/uv");
+        fs::create_dir_all(&cache).expect("mkdir");
+        fs::write(cache.join("ok.whl"), "wheel").expect("write");
+        let _socket =
+            std::os::unix::net::UnixListener::bind(cache.join("lock.sock")).expect("socket");
+        let state = root.path().join("state");
+        fs::create_dir_all(&state).expect("mkdir");
+        write_manifest(
+            &state,
+            &manifest("3.11", vec![("uv".into(), cache.clone())]),
+        )
+        .expect("manifest");
+        let mut bytes = Vec::new();
+        let saved = save(&state, &mut bytes).expect("a socket does not fail save-artifacts");
+        assert_eq!(saved.caches, ["uv"]);
+        let names: Vec<String> = tar::Archive::new(&bytes[..])
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                e.expect("entry")
+                    .path()
+                    .expect("path")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert!(names.contains(&"uv/ok.whl".to_owned()), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("lock.sock")), "{names:?}");
+        assert_eq!(names.last().map(String::as_str), Some(MANIFEST));
     }
 
     #[test]

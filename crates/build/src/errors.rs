@@ -333,6 +333,15 @@ fn hook(e: &hooks::RunHookError) -> Message {
             &["Check its first line (`#!/bin/sh`, `#!/usr/bin/env python`) and that it uses Unix line endings."],
             vec![source.to_string()],
         ),
+        E::EndedEarly { hook, error } => msg(
+            format!("The {hook} hook ended the shell that sources it"),
+            format!("{hook} is sourced so that the variables it exports reach the build; {error}. The build stops rather than go on with an empty or partial environment."),
+            &[
+                &format!("Replace `exit` in {hook} with `return` (or remove it): `return 0` ends the hook and keeps its variables."),
+                &format!("Do not `exec` another program from {hook}; run it as a build hook (.s2i/action_hooks/build) instead."),
+            ],
+            vec![],
+        ),
         E::Failed { hook, code } => msg(
             format!("The {hook} hook failed: it {}", exit_code(*code)),
             "The hook's output is above.",

@@ -10,7 +10,6 @@
 //! build too (it is never skipped silently), except Heroku's `bin/pre_compile` and
 //! `bin/post_compile`, which are made executable first, as Heroku does.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -52,6 +51,11 @@ pub enum RunHookError {
     Spawn { hook: String, source: io::Error },
     /// The hook exited non-zero (or was killed: `code` is `None`).
     Failed { hook: String, code: Option<i32> },
+    /// A sourced hook ended its shell before returning (`exit 0`): its variables are lost.
+    EndedEarly {
+        hook: String,
+        error: s2i_envhook::EnvHookError,
+    },
 }
 
 /// The hooks of `phase` present in `app`, in run order.
@@ -122,10 +126,11 @@ fn ensure_executable(path: &Path, hook: &str) -> Result<(), RunHookError> {
 }
 
 /// Sources warpdrive's `build-env` hook (when present) in `sh` and takes the environment it
-/// leaves as the build environment. Returns the names it added or changed.
+/// leaves as the build environment (the `s2i-envhook` crate: the same rule as `deploy-env` at
+/// start). Returns the names it added or changed.
 ///
 /// # Errors
-/// The hook fails (non-zero exit of the sourcing shell).
+/// The hook fails, or ends the sourcing shell early (`exit 0`): never an empty environment.
 pub fn source_build_env(
     app: &Path,
     env: &mut BuildEnv,
@@ -137,32 +142,23 @@ pub fn source_build_env(
     output::info(&format!("Sourcing the {BUILD_ENV} hook"));
     let mut command = env.command("sh");
     command
-        .args(["-c", r#". "$1" 1>&2 && env -0"#, "sh"])
+        .args(s2i_envhook::shell_args())
         .arg(&path)
         .current_dir(app);
-    let out = command
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|source| RunHookError::Spawn {
+    let out = output::capture(&mut command).map_err(|source| RunHookError::Spawn {
+        hook: BUILD_ENV.to_owned(),
+        source,
+    })?;
+    let vars = s2i_envhook::read(out.status, &out.stdout).map_err(|error| match error {
+        s2i_envhook::EnvHookError::Failed { code } => RunHookError::Failed {
             hook: BUILD_ENV.to_owned(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(RunHookError::Failed {
+            code,
+        },
+        s2i_envhook::EnvHookError::EndedEarly { .. } => RunHookError::EndedEarly {
             hook: BUILD_ENV.to_owned(),
-            code: out.status.code(),
-        });
-    }
-    let vars: BTreeMap<String, String> = out
-        .stdout
-        .split(|b| *b == 0)
-        .filter_map(|entry| {
-            let text = String::from_utf8_lossy(entry);
-            let (k, v) = text.split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
-        })
-        .filter(|(k, _)| !matches!(k.as_str(), "PWD" | "SHLVL" | "_" | "OLDPWD"))
-        .collect();
+            error,
+        },
+    })?;
     let changed: Vec<String> = vars
         .iter()
         .filter(|(k, v)| env.vars().get(*k) != Some(*v))
@@ -243,6 +239,16 @@ mod tests {
             .expect("present");
         assert!(changed.contains(&"FROM_HOOK".to_owned()));
         assert_eq!(e.get("FROM_HOOK"), Some("yes"));
+        assert_eq!(e.get("PATH"), Some("/usr/bin:/bin"));
+    }
+
+    #[test]
+    fn build_env_that_exits_keeps_the_environment_and_is_an_error() {
+        let app = tempfile::tempdir().expect("tempdir");
+        write_hook(app.path(), BUILD_ENV, "export X=1\nexit 0\n", 0o644);
+        let mut e = env();
+        let err = source_build_env(app.path(), &mut e).expect_err("ended early");
+        assert!(matches!(err, RunHookError::EndedEarly { .. }), "{err:?}");
         assert_eq!(e.get("PATH"), Some("/usr/bin:/bin"));
     }
 }

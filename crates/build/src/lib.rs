@@ -5,6 +5,7 @@
 //!   `.warpdrive/environment`
 //! - [`venv`]: the virtualenv (created in host mode)
 //! - [`artifacts`]: reusing the previous build's caches, and saving them
+//! - [`trust`]: which artifacts may be read at all (owner, mode, symlinks)
 //! - [`hooks`]: the apps' build hooks (s2i, warpdrive, mod_wsgi-docker, Heroku)
 //! - [`package_manager`]: which files drive the install
 //! - [`install`]: uv or pip, and how each package manager's files are installed
@@ -24,8 +25,10 @@ pub mod install;
 pub mod output;
 pub mod package_manager;
 pub mod permissions;
+pub mod prune;
 pub mod server;
 pub mod source;
+pub mod trust;
 pub mod usage;
 pub mod venv;
 
@@ -46,12 +49,14 @@ use crate::package_manager::DeterminePackageManagerError;
 pub struct Options {
     pub source_dir: PathBuf,
     pub app_root: PathBuf,
-    pub artifacts_dir: PathBuf,
+    /// `S2I_ARTIFACTS_DIR` when set; else [`trust::choose`] decides whether `/tmp/artifacts`
+    /// may be read.
+    pub artifacts_dir: Option<PathBuf>,
 }
 
 impl Options {
     /// `SOURCE_DIR` from the command line (default `/tmp/src`), `APP_ROOT` (default
-    /// `/opt/app-root`), `S2I_ARTIFACTS_DIR` (default `/tmp/artifacts`).
+    /// `/opt/app-root`), `S2I_ARTIFACTS_DIR` (unset: see [`trust`]).
     #[must_use]
     pub fn new(source_dir: Option<PathBuf>) -> Self {
         let var = |name: &str, default: &str| {
@@ -63,7 +68,9 @@ impl Options {
         Self {
             source_dir: absolute(source_dir.unwrap_or_else(|| PathBuf::from("/tmp/src"))),
             app_root: absolute(var("APP_ROOT", "/opt/app-root")),
-            artifacts_dir: var("S2I_ARTIFACTS_DIR", "/tmp/artifacts"),
+            artifacts_dir: std::env::var_os("S2I_ARTIFACTS_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 
@@ -137,6 +144,13 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let digest = artifacts::dependency_digest(&app);
     let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
     restore_artifacts(options, &caches, &python_version, &digest);
+    // The caches that stay in the image (under APP_ROOT), marked to tell what this build reads.
+    let kept_caches: Vec<PathBuf> = caches
+        .iter()
+        .map(|(_, dir)| dir.clone())
+        .filter(|dir| dir.starts_with(app_root))
+        .collect();
+    let marked = prune::mark(&kept_caches);
 
     output::header("Preparing the virtualenv");
     // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
@@ -201,6 +215,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     facts.servers_installed = server::installed(app_root);
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    prune_caches(&kept_caches, marked, &env);
     let manifest = artifacts::Manifest {
         format: artifacts::FORMAT,
         python_version: venv.short_version(),
@@ -264,7 +279,29 @@ fn cache_dirs(env: &BuildEnv) -> Vec<(String, PathBuf)> {
 
 fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &str, digest: &str) {
     output::header("Reusing the previous build's artifacts");
-    let dir = &options.artifacts_dir;
+    let dir = match trust::choose(options.artifacts_dir.as_deref(), &options.app_root) {
+        trust::Choice::Use(dir) => dir,
+        trust::Choice::Skip(why) => {
+            match why {
+                Some(why) => output::warning(&format!("{why}.\nThis is a clean build.")),
+                None => {
+                    output::info("No artifacts directory given (S2I_ARTIFACTS_DIR): a clean build")
+                }
+            }
+            return;
+        }
+    };
+    if let Err(why) = trust::check_dir(
+        &dir,
+        nix::unistd::geteuid().as_raw(),
+        options.artifacts_dir.is_none(),
+    ) {
+        output::warning(&format!(
+            "{why}.\nThe artifacts are not used: this is a clean build."
+        ));
+        return;
+    }
+    let dir = &dir;
     match artifacts::restore(dir, caches, python, digest) {
         Restored::None => output::info(&format!("None in {}: a clean build", dir.display())),
         Restored::Ignored(why) => output::warning(&format!(
@@ -287,6 +324,41 @@ fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &s
             }
         }
     }
+}
+
+/// Prunes the caches kept in the image to what this build used and to the size budget.
+fn prune_caches(dirs: &[PathBuf], marked: bool, env: &BuildEnv) {
+    if dirs.is_empty() {
+        return;
+    }
+    output::header("Pruning the caches kept in the image");
+    let value = env.get(prune::BUDGET_VARIABLE);
+    let budget = prune::budget_bytes(value).unwrap_or_else(|| {
+        output::warning(&format!(
+            "{}={:?} is not a whole number of MiB: using the default of {} MiB",
+            prune::BUDGET_VARIABLE,
+            value.unwrap_or_default(),
+            prune::DEFAULT_BUDGET_MB
+        ));
+        prune::DEFAULT_BUDGET_MB * 1024 * 1024
+    });
+    if !marked {
+        output::info(
+            "This file system records no access times: caches are pruned to the budget only",
+        );
+    }
+    let pruned = prune::prune(dirs, marked, budget);
+    let mib = |bytes: u64| bytes as f64 / 1024.0 / 1024.0;
+    output::info(&format!(
+        "Kept {:.1} MiB (budget {:.0} MiB, {}); removed {:.1} MiB: {} entr{} this build did not use, {} over the budget",
+        mib(pruned.kept_bytes),
+        mib(budget),
+        prune::BUDGET_VARIABLE,
+        mib(pruned.removed_bytes),
+        pruned.unused,
+        if pruned.unused == 1 { "y" } else { "ies" },
+        pruned.over_budget
+    ));
 }
 
 /// Every later command runs "inside" the virtualenv.

@@ -14,6 +14,7 @@
 //! exit codes), [`stop`] (SIGKILL after grace, leftovers of the group), [`errors`] (messages).
 
 pub mod errors;
+pub mod group;
 mod log;
 pub mod options;
 pub mod reaping;

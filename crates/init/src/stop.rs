@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
@@ -29,17 +28,12 @@ pub fn kill_all(child: Pid, debug: bool) {
     let _ = kill(child, Signal::SIGKILL);
 }
 
-/// Whether any process (zombies included) is still in process group `group`.
-fn group_exists(group: Pid) -> bool {
-    !matches!(killpg(group, None), Err(Errno::ESRCH))
-}
-
 /// The main child has exited: sends TERM (then CONT, so a stopped process acts on it) to what
 /// is left of its process group, SIGKILL after `grace`, and reaps them. Signals received
 /// meanwhile are dropped: there is no child to forward them to.
 pub fn end_leftovers(signals: &Signals, group: Pid, grace: Duration, debug: bool) {
     reap_all(group, debug);
-    if !group_exists(group) {
+    if !crate::group::exists(group) {
         return;
     }
     crate::log::debug(
@@ -68,7 +62,7 @@ fn wait_until_gone(signals: &Signals, group: Pid, timeout: Duration, debug: bool
     let deadline = Instant::now().checked_add(timeout);
     loop {
         reap_all(group, debug);
-        if !group_exists(group) {
+        if !crate::group::exists(group) {
             return true;
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));

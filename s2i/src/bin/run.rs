@@ -360,6 +360,7 @@ fn passwd_entry(plan: &Plan) -> Result<Option<Vec<(String, String)>>, RunError> 
         group: Path::new("/etc/group"),
         state_dir: &plan.runtime_dir,
         libs: &libs,
+        ld_preload: plan.env.get("LD_PRELOAD").map(String::as_str),
     })
     .map_err(RunError::Passwd)?;
     let mut extra = Vec::new();

@@ -72,6 +72,15 @@ fn message(error: &RunError) -> Message {
         },
         RunError::Detect(e) => detect_message(e),
         RunError::Server(e) => server_message(e),
+        RunError::Passwd(e @ s2i_userdb::ProvisionError::InvalidField { .. }) => Message {
+            headline: "run cannot add a passwd entry for the container's user: a value would corrupt /etc/passwd.".into(),
+            found: vec![e.to_string()],
+            fix: vec![
+                "Use an APP_ROOT (and APP_HOME) without `:` or newlines, e.g. APP_ROOT=/opt/app-root.".into(),
+                "Or run the container as a user that has a passwd entry already.".into(),
+            ],
+            details: None,
+        },
         RunError::Passwd(e) => Message {
             headline: "The container's user has no passwd entry and run could not add one.".into(),
             found: vec![e.to_string()],
