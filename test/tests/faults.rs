@@ -18,7 +18,7 @@ use python_s2i_tests::{bin, fixture, repo, Running};
 use tempfile::TempDir;
 
 /// Longer than any build of these fixtures; only a hang reaches it.
-const BUILD_LIMIT: Duration = Duration::from_secs(300);
+const BUILD_LIMIT: Duration = Duration::from_secs(180);
 
 /// A finished command: exit code and both streams.
 struct Done {
@@ -221,4 +221,444 @@ fn build_env_hook_that_exits_stops_the_build_instead_of_emptying_its_environment
         "went on with the environment lost:\n{}",
         built.all()
     );
+}
+
+// ---- Artifacts you can trust, of bounded size (item 5) ----
+
+/// A tar of `save-artifacts` for `app_root`, unpacked into `into` (created 0700, as a user's
+/// own directory). Returns save-artifacts' result.
+fn save_artifacts_into(app_root: &Path, into: &Path, as_user: Option<&str>) -> Done {
+    fs::create_dir_all(into).expect("mkdir");
+    fs::set_permissions(into, fs::Permissions::from_mode(0o700)).expect("chmod");
+    let mut command = match as_user {
+        Some(uid) => {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid", uid, "--regid", uid, "--clear-groups", "--"])
+                .arg(bin("save-artifacts"));
+            c
+        }
+        None => Command::new(bin("save-artifacts")),
+    };
+    let tar_file = into.with_extension("tar");
+    command
+        .env("APP_ROOT", app_root)
+        .stdout(fs::File::create(&tar_file).expect("tar file"));
+    let out = command
+        .stderr(Stdio::piped())
+        .output()
+        .expect("save-artifacts");
+    let untar = Command::new("tar")
+        .arg("-xf")
+        .arg(&tar_file)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .expect("tar");
+    assert!(untar.success(), "the saved stream is not a valid tar");
+    Done {
+        code: out.status.code(),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A first build with the caches where the image keeps them (under APP_ROOT), its artifacts
+/// saved: `(app_root, artifacts)`.
+fn built_with_artifacts(dir: &Path, requirements: &str) -> (PathBuf, PathBuf) {
+    let app = copy_fixture("faults_wsgi", dir);
+    fs::write(app.join("requirements.txt"), requirements).expect("requirements");
+    let root = dir.join("first");
+    let mut command = assemble_command(&app, &root);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR");
+    finish_within(&mut command, BUILD_LIMIT).assert_ok();
+    let artifacts = dir.join("artifacts");
+    save_artifacts_into(&root, &artifacts, None).assert_ok();
+    assert!(artifacts.join("uv").is_dir(), "no uv cache saved");
+    (root, artifacts)
+}
+
+/// A build of the fixture with its caches under APP_ROOT, reading `artifacts`.
+fn rebuild_from(dir: &Path, name: &str, artifacts: &Path, env: &[(&str, &str)]) -> Done {
+    let root = dir.join(name);
+    let mut command = assemble_command(&fixture("faults_wsgi"), &root);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR")
+        .env("S2I_ARTIFACTS_DIR", artifacts)
+        .envs(env.iter().copied());
+    finish_within(&mut command, BUILD_LIMIT)
+}
+
+#[test]
+fn planted_foreign_writable_or_symlinked_artifacts_are_refused() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_, artifacts) = built_with_artifacts(dir.path(), "six==1.16.0\n");
+    // A build moves the caches out of the artifacts: each case gets its own copy.
+    let planted_copy = |name: &str| {
+        let copy = dir.path().join(name);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&artifacts)
+            .arg(&copy)
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        copy
+    };
+    // Control: the user's own directory is used.
+    let own = rebuild_from(dir.path(), "own", &planted_copy("own-artifacts"), &[]);
+    own.assert_ok();
+    own.assert_contains(&["Reusing the uv cache(s)"]);
+
+    // Planted by another user.
+    let foreign = planted_copy("foreign");
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&foreign)
+        .status()
+        .expect("chown");
+    assert!(status.success());
+    let built = rebuild_from(dir.path(), "b1", &foreign, &[]);
+    built.assert_ok();
+    built.assert_contains(&["belongs to UID 65534, not to the build user", "clean build"]);
+    assert!(
+        !built.stdout.contains("Reusing the uv cache"),
+        "{}",
+        built.all()
+    );
+
+    // Writable by others.
+    let writable = planted_copy("writable");
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let built = rebuild_from(dir.path(), "b2", &writable, &[]);
+    built.assert_ok();
+    built.assert_contains(&["is writable by others (mode 0777)"]);
+    assert!(
+        !built.stdout.contains("Reusing the uv cache"),
+        "{}",
+        built.all()
+    );
+
+    // The cache is a symlink to a directory elsewhere.
+    let linked = planted_copy("linked");
+    let elsewhere = dir.path().join("elsewhere-uv");
+    fs::rename(linked.join("uv"), &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, linked.join("uv")).expect("symlink");
+    let built = rebuild_from(dir.path(), "b3", &linked, &[]);
+    built.assert_ok();
+    built.assert_contains(&["uv is a symlink: artifacts are read only from real files"]);
+    assert!(
+        !built.stdout.contains("Reusing the uv cache"),
+        "{}",
+        built.all()
+    );
+
+    // A symlink inside the cache that leads out of it is removed; the rest is reused.
+    let inner = planted_copy("inner");
+    std::os::unix::fs::symlink("/etc", inner.join("uv/planted-link")).expect("symlink");
+    let built = rebuild_from(dir.path(), "b4", &inner, &[]);
+    built.assert_ok();
+    built.assert_contains(&[
+        "symlink(s) pointing outside it, removed",
+        "Reusing the uv cache(s)",
+    ]);
+    assert!(!dir
+        .path()
+        .join("b4/.python-s2i/cache/uv/planted-link")
+        .exists());
+}
+
+/// The default /tmp/artifacts, planted by another user on a shared host: assemble in host mode
+/// never reads it. /tmp is a private tmpfs in a mount namespace of this test's own, so the
+/// machine's /tmp is untouched.
+#[test]
+fn planted_default_tmp_artifacts_are_not_read_in_host_mode() {
+    require_root("mount a private /tmp");
+    let dir = tempfile::tempdir_in(repo().join("build")).expect("tempdir outside /tmp");
+    let (_, artifacts) = built_with_artifacts(dir.path(), "six==1.16.0\n");
+    let root = dir.path().join("second");
+    let inner = assemble_command(&fixture("faults_wsgi"), &root);
+    let mut command = Command::new("unshare");
+    command
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount -t tmpfs tmpfs /tmp && cp -a \"$0\" /tmp/artifacts && \
+             chown -R 65534:65534 /tmp/artifacts && exec \"$@\"",
+        )
+        .arg(&artifacts)
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command
+        .env_remove("S2I_ARTIFACTS_DIR")
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR");
+    let built = finish_within(&mut command, BUILD_LIMIT);
+    built.assert_ok();
+    built.assert_contains(&[
+        "/tmp/artifacts is not read outside the builder image",
+        "set S2I_ARTIFACTS_DIR",
+    ]);
+    assert!(
+        !built.stdout.contains("Reusing the uv cache"),
+        "{}",
+        built.all()
+    );
+}
+
+/// Cache entries of a package: its unpacked wheel and its index entries.
+fn cache_entries(root: &Path, package: &str) -> Vec<String> {
+    let out = Command::new("find")
+        .arg(root.join(".python-s2i/cache"))
+        .args(["-ipath", &format!("*pypi/{package}*"), "-o", "-iname"])
+        .arg(format!("{package}-*.dist-info"))
+        .output()
+        .expect("find");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn cache_kept_in_the_image_is_what_the_build_used_within_the_budget() {
+    let dir = TempDir::new().expect("tempdir");
+    // The first build needed idna too; the second one does not.
+    let (first, artifacts) = built_with_artifacts(dir.path(), "six==1.16.0\nidna==3.7\n");
+    let copy = dir.path().join("artifacts-copy");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&artifacts)
+        .arg(&copy)
+        .status()
+        .expect("cp")
+        .success());
+    assert!(
+        !cache_entries(&first, "idna").is_empty(),
+        "idna not cached at all"
+    );
+    let built = rebuild_from(dir.path(), "second", &artifacts, &[]);
+    built.assert_ok();
+    built.assert_contains(&[
+        "Pruning the caches kept in the image",
+        "this build did not use",
+    ]);
+    let second = dir.path().join("second");
+    assert!(
+        cache_entries(&second, "idna").is_empty(),
+        "idna, unused by this build, still cached: {:?}\n{}",
+        cache_entries(&second, "idna"),
+        built.all()
+    );
+    assert!(
+        !cache_entries(&second, "six").is_empty(),
+        "six was used: kept"
+    );
+
+    // A budget of 0 MiB keeps nothing.
+    let built = rebuild_from(
+        dir.path(),
+        "third",
+        &artifacts,
+        &[("S2I_CACHE_BUDGET_MB", "0")],
+    );
+    built.assert_ok();
+    let out = Command::new("du")
+        .args(["-sb"])
+        .arg(dir.path().join("third/.python-s2i/cache"))
+        .output()
+        .expect("du");
+    let bytes: u64 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("du output");
+    assert!(
+        bytes < 64 * 1024,
+        "{bytes} bytes kept with a budget of 0\n{}",
+        built.all()
+    );
+}
+
+#[test]
+fn save_artifacts_skips_sockets_and_unreadable_files() {
+    let dir = TempDir::new().expect("tempdir");
+    let (root, _) = built_with_artifacts(dir.path(), "six==1.16.0\n");
+    let cache = root.join(".python-s2i/cache/uv");
+    let _listener =
+        std::os::unix::net::UnixListener::bind(cache.join("lock.sock")).expect("socket");
+    fs::write(cache.join("secret"), "x").expect("write");
+    fs::set_permissions(cache.join("secret"), fs::Permissions::from_mode(0o000)).expect("chmod");
+    // As the image's user (not root, whom no mode stops from reading).
+    let status = Command::new("chown")
+        .args(["-R", "1001:0"])
+        .arg(&root)
+        .status()
+        .expect("chown");
+    assert!(status.success());
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let saved = save_artifacts_into(&root, &dir.path().join("again"), Some("1001"));
+    assert_eq!(saved.code, Some(0), "{}", saved.stderr);
+    saved.assert_contains(&[
+        "lock.sock: not a regular file",
+        "secret: Permission denied",
+        "skipped",
+    ]);
+    assert!(dir.path().join("again/python-s2i-artifacts.json").is_file());
+    assert!(dir.path().join("again/uv").is_dir());
+}
+
+// ---- Source modes, passwd fields, LD_PRELOAD (item 6) ----
+
+#[test]
+fn world_writable_and_setuid_source_modes_are_normalised() {
+    let dir = TempDir::new().expect("tempdir");
+    let app = copy_fixture("faults_wsgi", dir.path());
+    fs::write(app.join("tool.sh"), "#!/bin/sh\necho tool\n").expect("write");
+    fs::create_dir(app.join("shared")).expect("mkdir");
+    for (name, mode) in [("wsgi.py", 0o666), ("tool.sh", 0o4755), ("shared", 0o2777)] {
+        fs::set_permissions(app.join(name), fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let root = dir.path().join("root");
+    assemble(&app, &root, &[]).assert_ok();
+    for (name, wanted) in [("wsgi.py", 0o664), ("tool.sh", 0o775), ("shared", 0o775)] {
+        let mode = fs::metadata(root.join("src").join(name))
+            .expect("meta")
+            .mode()
+            & 0o7777;
+        assert_eq!(mode, wanted, "{name}: {mode:04o}");
+    }
+}
+
+#[track_caller]
+fn require_root(why: &str) {
+    if !nix::unistd::getuid().is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this test needs root ({why}); CI runs as root"
+        );
+        panic!("this test needs root ({why}): run the suite as root");
+    }
+}
+
+/// A host-mode APP_ROOT at `root`: the fixture as `src/`, the servers' virtualenv of
+/// `test/setup/30-run-servers.sh` linked in (no install).
+fn app_root_with_servers(root: &Path, fixture_name: &str) {
+    let venv = repo().join("build/test-venvs/servers");
+    assert!(
+        venv.join("bin/gunicorn").is_file(),
+        "{} is missing: run `make deps`",
+        venv.display()
+    );
+    fs::create_dir_all(root).expect("mkdir");
+    for entry in ["bin", "lib", "include", "pyvenv.cfg"] {
+        if venv.join(entry).exists() {
+            std::os::unix::fs::symlink(venv.join(entry), root.join(entry)).expect("link");
+        }
+    }
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture(fixture_name))
+        .arg(root.join("src"))
+        .status()
+        .expect("cp");
+    assert!(status.success());
+}
+
+/// `run` as an arbitrary UID without a passwd entry (OpenShift), GID 0.
+fn run_as_arbitrary_uid(root: &Path, port: u16, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid", "1000123", "--regid", "0", "--clear-groups", "--"])
+        .arg(bin("run"));
+    for name in [
+        "APP_MODULE",
+        "APP_SCRIPT",
+        "APP_FILE",
+        "APP_HOME",
+        "APP_CONFIG",
+        "GUNICORN_CMD_ARGS",
+        "WEB_CONCURRENCY",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "LD_PRELOAD",
+        "DISABLE_MIGRATE",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("APP_ROOT", root)
+        .env("PORT", port.to_string())
+        .env("APP_SERVER", "gunicorn")
+        .env("HOME", "/")
+        .envs(env.iter().copied());
+    command
+}
+
+fn world_readable(dir: &Path) {
+    let status = Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(dir)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+}
+
+#[test]
+fn a_users_ld_preload_is_kept_when_nss_wrapper_is_added() {
+    require_root("switch to an arbitrary UID");
+    let jemalloc_like = "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
+    assert!(
+        Path::new(jemalloc_like).is_file(),
+        "{jemalloc_like} missing (libc6)"
+    );
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    app_root_with_servers(&root, "faults_wsgi");
+    world_readable(dir.path());
+    let port = python_s2i_tests::free_port();
+    let mut command = run_as_arbitrary_uid(&root, port, &[("LD_PRELOAD", jemalloc_like)]);
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let _running = Running::spawn(&mut command);
+    let page = python_s2i_tests::wait_for_ok(port, "/preload", Duration::from_secs(60))
+        .expect("the app answers");
+    let first = page.body.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("LD_PRELOAD=")
+            && first.contains("libnss_wrapper.so")
+            && first.ends_with(jemalloc_like),
+        "{}",
+        page.body
+    );
+    let loaded = page.body.lines().nth(1).unwrap_or_default();
+    assert!(
+        loaded.contains("libnss_wrapper.so") && loaded.contains("libc_malloc_debug.so.0"),
+        "both libraries must be loaded: {}",
+        page.body
+    );
+}
+
+#[test]
+fn colon_in_app_root_is_refused_before_it_corrupts_the_passwd_entry() {
+    require_root("switch to an arbitrary UID");
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("app:root");
+    app_root_with_servers(&root, "faults_wsgi");
+    world_readable(dir.path());
+    let mut command = run_as_arbitrary_uid(&root, python_s2i_tests::free_port(), &[]);
+    let done = finish_within(&mut command, Duration::from_secs(60));
+    assert_ne!(done.code, Some(0), "{}", done.all());
+    done.assert_contains(&[
+        "a value would corrupt /etc/passwd",
+        "home directory",
+        "app:root",
+        "without `:` or newlines",
+    ]);
 }

@@ -7,8 +7,9 @@
 //! then sets it to the present (Linux's default `relatime` updates an access time older than the
 //! modification time). After the build, a cache *unit* is kept when anything in it was read,
 //! listed or written; the others are removed. A unit is an entry two levels down (uv:
-//! `archive-v0/<id>` is one unpacked wheel, `wheels-v*/pypi` its index; pip: `http-v2/<x>`), so a
-//! wheel uv hard-links into the virtualenv without reading every file is kept whole. When the
+//! `archive-v0/<id>` is one unpacked wheel; pip: `http-v2/<x>`), or one package of an index
+//! (uv: `wheels-v*/pypi/<package>`, `simple-v*/pypi/<package>.rkyv`), so a wheel uv hard-links
+//! into the virtualenv without reading every file is kept whole. When the
 //! file system does not record access times (`noatime`), nothing is removed for being unused.
 //!
 //! **Budget**: `S2I_CACHE_BUDGET_MB` (MiB, default [`DEFAULT_BUDGET_MB`]); past it, the units
@@ -87,6 +88,21 @@ fn atime(meta: &fs::Metadata) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
+/// The unit `relative` (a path inside a cache) belongs to: two levels down, or one entry per
+/// package in uv's per-index buckets (`wheels-v*/pypi/<package>`, `simple-v*/pypi/<package>.rkyv`,
+/// `*/index/<hash>/<package>`, `*/url/<hash>`), so one index does not keep every package.
+fn unit_of(relative: &Path) -> PathBuf {
+    relative.components().take(unit_depth(relative)).collect()
+}
+
+fn unit_depth(relative: &Path) -> usize {
+    match relative.components().nth(1).and_then(|c| c.as_os_str().to_str()) {
+        Some("pypi" | "url" | "git" | "path") => 3,
+        Some("index") => 4,
+        _ => 2,
+    }
+}
+
 /// What [`prune`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pruned {
@@ -121,10 +137,11 @@ pub fn prune(dirs: &[PathBuf], marked: bool, budget: u64) -> Pruned {
             let Ok(meta) = entry.metadata() else {
                 continue;
             };
-            if entry.depth() == 1 && meta.is_dir() {
-                continue; // `archive-v0` itself: its entries are the units.
+            let unit = unit_of(relative);
+            if meta.is_dir() && unit.components().count() < unit_depth(relative) {
+                continue; // `archive-v0`, `wheels-v5/pypi`: their entries are the units.
             }
-            let unit: PathBuf = dir.join(relative.components().take(2).collect::<PathBuf>());
+            let unit: PathBuf = dir.join(unit);
             let slot = units.entry(unit).or_default();
             if meta.is_file() {
                 slot.bytes += meta.len();
@@ -201,6 +218,7 @@ mod tests {
         write(&cache.join("archive-v0/listed/pkg/mod.py"), 10);
         write(&cache.join("archive-v0/unused/pkg/mod.py"), 1000);
         write(&cache.join("wheels-v5/pypi/six.msgpack"), 10);
+        write(&cache.join("wheels-v5/pypi/idna.msgpack"), 10);
         let dirs = [cache.clone()];
         if !mark(&dirs) {
             eprintln!("this file system records no access times: nothing to check");
@@ -215,7 +233,8 @@ mod tests {
         write(&cache.join("archive-v0/new/pkg/x.py"), 10);
         fs::read(cache.join("wheels-v5/pypi/six.msgpack")).expect("read");
         let pruned = prune(&dirs, true, u64::MAX);
-        assert_eq!(pruned.unused, 1, "{pruned:?}");
+        assert_eq!(pruned.unused, 2, "{pruned:?}");
+        assert!(!cache.join("wheels-v5/pypi/idna.msgpack").exists());
         assert!(!cache.join("archive-v0/unused").exists());
         for kept in ["used", "listed", "new"] {
             assert!(cache.join("archive-v0").join(kept).is_dir(), "{kept}");
