@@ -662,3 +662,204 @@ fn colon_in_app_root_is_refused_before_it_corrupts_the_passwd_entry() {
         "without `:` or newlines",
     ]);
 }
+
+// ---- Builds survive interruption; a full disk is named (item 4) ----
+
+/// An assemble whose stdout lines arrive on a channel as they are printed.
+struct Watched {
+    running: Running,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watched {
+    fn start(mut command: Command) -> Self {
+        command.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut running = Running::spawn(&mut command);
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = running.child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            running,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle`.
+    fn wait_for_line(&mut self, needle: &str) {
+        let deadline = Instant::now() + BUILD_LIMIT;
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no line with {needle:?}:\n{}", self.seen.join("\n"));
+    }
+
+    /// Waits for `path` to exist.
+    fn wait_for_path(&mut self, path: &Path) {
+        let deadline = Instant::now() + BUILD_LIMIT;
+        while !path.exists() {
+            assert!(
+                Instant::now() < deadline && matches!(self.running.child.try_wait(), Ok(None)),
+                "{} never appeared",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGKILL to assemble's whole process group, as a cancelled build or the OOM killer does.
+    fn kill(mut self) {
+        let _ = nix::sys::signal::killpg(self.running.pid(), nix::sys::signal::Signal::SIGKILL);
+        let status = self
+            .running
+            .wait_timeout(Duration::from_secs(30))
+            .expect("assemble ends on SIGKILL");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+    }
+}
+
+/// `run` in host mode on an assembled APP_ROOT answers `faults ok`.
+fn assert_serves(root: &Path) {
+    let port = python_s2i_tests::free_port();
+    let mut command = Command::new(bin("run"));
+    command
+        .env("APP_ROOT", root)
+        .env("PORT", port.to_string())
+        .env("APP_SERVER", "gunicorn")
+        .env_remove("VIRTUAL_ENV")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _running = Running::spawn(&mut command);
+    let page = python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("the rebuilt app does not answer: {e}"));
+    assert_eq!(page.body, "faults ok -\n");
+}
+
+/// The rebuild after a kill: succeeds, says it repairs, and serves.
+fn rebuild_after_kill(app: &Path, root: &Path, env: &[(&str, &str)]) {
+    let rebuilt = assemble(app, root, env);
+    rebuilt.assert_ok();
+    rebuilt.assert_contains(&["The previous build in", "did not finish", "made again"]);
+    assert_serves(root);
+}
+
+#[test]
+fn assemble_killed_while_creating_the_virtualenv_then_rebuilt_serves() {
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    let app = fixture("faults_wsgi");
+    // pip's way (`python -m venv`): pyvenv.cfg first, pip seconds later.
+    let env = [("S2I_INSTALLER", "pip")];
+    let mut command = assemble_command(&app, &root);
+    command.envs(env);
+    let mut watched = Watched::start(command);
+    watched.wait_for_path(&root.join("pyvenv.cfg"));
+    watched.kill();
+    let pip = Command::new(root.join("bin/python"))
+        .args(["-c", "import pip"])
+        .output();
+    assert!(
+        !pip.is_ok_and(|o| o.status.success()),
+        "the kill came after the virtualenv was complete: this test proves nothing"
+    );
+    rebuild_after_kill(&app, &root, &env);
+}
+
+#[test]
+fn assemble_killed_while_installing_dependencies_then_rebuilt_serves() {
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    let app = fixture("faults_wsgi");
+    let mut watched = Watched::start(assemble_command(&app, &root));
+    watched.wait_for_line("Installing requirements.txt with");
+    watched.wait_for_line("pip install");
+    watched.kill();
+    rebuild_after_kill(&app, &root, &[]);
+}
+
+#[test]
+fn assemble_killed_in_a_build_hook_then_rebuilt_serves() {
+    let dir = TempDir::new().expect("tempdir");
+    let app = copy_fixture("faults_wsgi", dir.path());
+    write_hook(
+        &app,
+        ".s2i/action_hooks/build",
+        "#!/bin/sh\n# A long asset build; PAUSED_AT tells the test it is under way.\n\
+         if [ -n \"${PAUSED_AT:-}\" ]; then : > \"$PAUSED_AT\"; exec sleep 600; fi\n",
+        0o755,
+    );
+    let root = dir.path().join("root");
+    let marker = dir.path().join("hook-running");
+    let mut command = assemble_command(&app, &root);
+    command.env("PAUSED_AT", &marker);
+    let mut watched = Watched::start(command);
+    watched.wait_for_path(&marker);
+    watched.kill();
+    rebuild_after_kill(&app, &root, &[]);
+}
+
+/// A 64 MiB tmpfs as APP_ROOT and dependencies that need more: a message naming the path and
+/// the space, not an installer's traceback alone.
+#[test]
+fn full_disk_is_named_with_the_path_and_the_space() {
+    require_root("mount a tmpfs");
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    fs::create_dir(&root).expect("mkdir");
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+        .arg(&root)
+        .status()
+        .expect("mount");
+    assert!(status.success(), "mount -t tmpfs failed");
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(root.clone());
+    let app = copy_fixture("faults_wsgi", dir.path());
+    // numpy and pandas unpacked: well over 64 MiB.
+    fs::write(
+        app.join("requirements.txt"),
+        "pandas==2.2.3\nnumpy==2.1.3\n",
+    )
+    .expect("write");
+    let built = assemble(&app, &root, &[]);
+    assert_eq!(built.code, Some(1), "{}", built.all());
+    built.assert_contains(&[
+        &format!(
+            "ERROR: No space left on the disk holding {}",
+            root.display()
+        ),
+        "free of 64.0 MiB",
+        "were free when the build started: this build needs more than that",
+        "Give the build more room: at least",
+        "The step that failed:",
+    ]);
+}

@@ -82,6 +82,17 @@ pub fn report(error: &AssembleError) -> Message {
             ],
             vec![source.to_string()],
         ),
+        AssembleError::DiskFull {
+            space,
+            free_at_start,
+            cause,
+        } => disk_full(space, *free_at_start, cause),
+        AssembleError::Untrusted { path, source } => msg(
+            format!("Could not remove the unfinished virtualenv in {}", path.display()),
+            "The previous build there did not finish, so its virtualenv is not trusted; removing it failed.",
+            &[&format!("Remove it yourself (`rm -rf {0}/bin {0}/lib {0}/lib64 {0}/include {0}/pyvenv.cfg`) and build again.", path.display())],
+            vec![source.to_string()],
+        ),
         AssembleError::Environment(e) => environment(e),
         AssembleError::Source(e) => source_error(e),
         AssembleError::AppHome { home, path } => msg(
@@ -313,6 +324,32 @@ fn server_error(e: &server::ChooseServerError) -> Message {
             vec![],
         ),
     }
+}
+
+fn disk_full(space: &crate::disk::Space, free_at_start: u64, cause: &AssembleError) -> Message {
+    use crate::disk::human;
+    let path = space.path.display();
+    let inner = report(cause);
+    let mut details = vec![format!("The step that failed: {}", inner.headline)];
+    details.extend(inner.details);
+    msg(
+        format!("No space left on the disk holding {path}"),
+        format!(
+            "The file system of {path} has {} free of {}. {} were free when the build started: this build needs more than that.",
+            human(space.free),
+            human(space.total),
+            human(free_at_start),
+        ),
+        &[
+            &format!(
+                "Give the build more room: at least {} free on the file system of {path} (a larger volume, tmpfs or disk quota; in OpenShift, the build's ephemeral-storage limit).",
+                human(free_at_start.saturating_mul(2).max(512 * 1024 * 1024)),
+            ),
+            "Or free space there: remove old builds and caches (set S2I_CACHE_BUDGET_MB lower to keep a smaller cache in the image).",
+            "Then build again: the next build repairs what this one left unfinished.",
+        ],
+        details,
+    )
 }
 
 fn hook(e: &hooks::RunHookError) -> Message {

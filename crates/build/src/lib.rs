@@ -12,11 +12,13 @@
 //! - [`server`]: the server `run` will start, installed when missing
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
+//! - [`disk`]: free space, and telling a full disk from other failures
 //! - [`output`]: the fixed shape of the build log
 //! - [`errors`]: every message users read when the build stops
 //! - [`usage`]: the text of `usage`
 
 pub mod artifacts;
+pub mod disk;
 pub mod django;
 pub mod environment;
 pub mod errors;
@@ -84,10 +86,27 @@ impl Options {
 /// Why the build stopped. The messages are in [`errors`].
 #[derive(Debug)]
 pub enum AssembleError {
-    AppRootNotWritable { path: PathBuf, source: io::Error },
+    AppRootNotWritable {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// A file system the build writes to ran out of space (the step's own error inside).
+    DiskFull {
+        space: disk::Space,
+        free_at_start: u64,
+        cause: Box<AssembleError>,
+    },
+    /// The virtualenv of a build that did not finish could not be removed.
+    Untrusted {
+        path: PathBuf,
+        source: io::Error,
+    },
     Environment(BuildEnvError),
     Source(source::InstallSourceError),
-    AppHome { home: String, path: PathBuf },
+    AppHome {
+        home: String,
+        path: PathBuf,
+    },
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
     Install(InstallError),
@@ -118,15 +137,42 @@ from!(
     Permissions(permissions::FixPermissionsError)
 );
 
+/// Written when a build starts, removed when it has finished: found by the next build, it means
+/// the last one was interrupted (killed, out of memory, cancelled) or failed, and the
+/// virtualenv it was changing is not trusted.
+pub const IN_PROGRESS: &str = "assemble-in-progress";
+
 /// Builds the app: see the module list above for the steps.
 ///
 /// # Errors
-/// The first step that fails; [`errors::report`] says what to do about it.
+/// The first step that fails; [`errors::report`] says what to do about it. A failure caused by
+/// a full disk is reported as [`AssembleError::DiskFull`], naming the path and the space.
 pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
+    let watched = disk::watched(&options.app_root);
+    let free_at_start = disk::space(&watched).map_or(0, |s| s.free);
+    build(options).map_err(|cause| match disk::full(&cause, &watched) {
+        Some(space) => AssembleError::DiskFull {
+            space,
+            free_at_start,
+            cause: Box::new(cause),
+        },
+        None => cause,
+    })
+}
+
+fn build(options: &Options) -> Result<Facts, AssembleError> {
     let started = Instant::now();
     let app_root = &options.app_root;
     let state_dir = options.state_dir();
     check_writable(&state_dir)?;
+    let in_progress = state_dir.join(IN_PROGRESS);
+    let unfinished = fs::read_to_string(&in_progress).ok();
+    fs::write(&in_progress, format!("pid {}\n", std::process::id())).map_err(|source| {
+        AssembleError::AppRootNotWritable {
+            path: in_progress.clone(),
+            source,
+        }
+    })?;
     let mut env = BuildEnv::inherit()?;
     let src = app_root.join("src");
     let home = install_source(options, &src, &mut env)?;
@@ -153,6 +199,17 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let marked = prune::mark(&kept_caches);
 
     output::header("Preparing the virtualenv");
+    if unfinished.is_some() && venv::exists(app_root) {
+        output::warning(&format!(
+            "The previous build in {} did not finish (interrupted: killed, out of memory or cancelled; or failed).\n\
+             Its virtualenv may be half made or half installed: it is removed and made again.",
+            app_root.display()
+        ));
+        venv::remove(app_root).map_err(|source| AssembleError::Untrusted {
+            path: app_root.clone(),
+            source,
+        })?;
+    }
     // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
     let uv_on_path = (install::wants_uv(&env) && install::uv_supports(&python_version))
         .then(|| env.which("uv"))
@@ -229,6 +286,8 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     }
 
     fix_permissions(app_root)?;
+    // Last: everything above is complete.
+    let _ = fs::remove_file(&in_progress);
     summary(&facts, &choice, &hooks_run, install.name(), started);
     Ok(facts)
 }

@@ -96,7 +96,11 @@ fn unit_of(relative: &Path) -> PathBuf {
 }
 
 fn unit_depth(relative: &Path) -> usize {
-    match relative.components().nth(1).and_then(|c| c.as_os_str().to_str()) {
+    match relative
+        .components()
+        .nth(1)
+        .and_then(|c| c.as_os_str().to_str())
+    {
         Some("pypi" | "url" | "git" | "path") => 3,
         Some("index") => 4,
         _ => 2,

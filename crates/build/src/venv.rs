@@ -53,6 +53,27 @@ pub fn exists(root: &Path) -> bool {
         && (root.join("pyvenv.cfg").is_file() || root.join("bin/activate").is_file())
 }
 
+/// What a virtualenv is made of under its root (the parts [`remove`] deletes).
+const PARTS: [&str; 5] = ["bin", "lib", "lib64", "include", "pyvenv.cfg"];
+
+/// Removes a virtualenv that cannot be trusted (a build that made or changed it did not
+/// finish): its interpreter, packages and scripts; the sources and the state stay.
+///
+/// # Errors
+/// A part cannot be removed.
+pub fn remove(root: &Path) -> io::Result<()> {
+    for part in PARTS {
+        let path = root.join(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path)?,
+            Ok(_) => std::fs::remove_file(&path)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Uses the virtualenv at `root`, creating it with `$PYTHON` (default `python3`) when missing:
 /// `uv venv --seed` when `uv` is given (fast; pip is seeded so hooks can use it), else (or when
 /// uv cannot, e.g. for Python 2.7) `python -m venv`, or `python -m virtualenv` for interpreters
