@@ -186,7 +186,7 @@ fn pip_requirements_output_shape_facts_and_permissions() {
     );
     assert!(built
         .stdout
-        .contains("Server:       gunicorn (chosen by APP_SERVER=gunicorn)"));
+        .contains("Server:       gunicorn (APP_SERVER=gunicorn)"));
     // Installed for real.
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
@@ -1122,4 +1122,67 @@ fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
     let page =
         python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("Django answers");
     assert_eq!(page.body, "django ok\n");
+}
+
+/// The value of the first line of `text` that starts with `label` (after the build log's
+/// indentation), trimmed.
+fn labelled<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    text.lines()
+        .map(str::trim_start)
+        .find_map(|l| l.strip_prefix(label))
+        .map(str::trim)
+}
+
+/// assemble's summary and `run --dry-run` on the same APP_ROOT name the same application and
+/// the same server (and why): one policy answers both.
+#[track_caller]
+fn assert_assemble_and_run_agree(root: &Path, built: &Built, env: &[(&str, &str)]) {
+    built.assert_ok();
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", root)
+        .env_remove("APP_SERVER")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run --dry-run");
+    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        dry.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let summary = built
+        .stdout
+        .split("-----> Summary")
+        .nth(1)
+        .expect("summary");
+    let app = labelled(summary, "App:").expect("App: in the summary");
+    let server = labelled(summary, "Server:").expect("Server: in the summary");
+    assert_eq!(
+        Some(app),
+        labelled(&report, "Application:"),
+        "{summary}\n{report}"
+    );
+    assert_eq!(
+        Some(server),
+        labelled(&report, "Server:"),
+        "{summary}\n{report}"
+    );
+}
+
+#[test]
+fn a_gunicorn_configuration_naming_wsgi_app_installs_and_starts_gunicorn() {
+    let (_d, root, built) = build("run_gunicorn_conf", &[("APP_SERVER", "")]);
+    assert!(
+        built
+            .stdout
+            .contains("Server:       gunicorn (gunicorn.conf.py sets wsgi_app)"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        facts(&root)["servers_installed"],
+        serde_json::json!(["gunicorn"])
+    );
+    assert_assemble_and_run_agree(&root, &built, &[]);
 }

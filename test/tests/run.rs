@@ -792,8 +792,8 @@ fn fails(root: &AppRoot, envs: &[(&str, &str)], expected: &[&str]) {
         let out = command.stdin(Stdio::null()).output().expect("run");
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "dry={dry}: {stderr}");
-        assert!(stderr.starts_with("run: error: "), "{stderr}");
-        assert!(stderr.contains("How to fix:\n  1. "), "{stderr}");
+        assert!(stderr.starts_with("run: ERROR: "), "{stderr}");
+        assert!(stderr.contains("run: How to fix:\nrun:   1. "), "{stderr}");
         for part in expected {
             assert!(stderr.contains(part), "missing {part:?} in:\n{stderr}");
         }
@@ -893,7 +893,7 @@ fn non_numeric_port_and_web_concurrency() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
-            stderr.contains(&format!("run: error: {name} is not valid.")),
+            stderr.contains(&format!("run: ERROR: {name} is not valid.")),
             "{stderr}"
         );
         assert!(stderr.contains(&format!("{name}={value:?}")), "{stderr}");

@@ -1,52 +1,15 @@
 //! Every message users read when the build stops: a headline, what was found, numbered steps
 //! to fix it, then the details. Printed once, by the binary, to stderr.
 
-use std::fmt;
-
 use crate::environment::BuildEnvError;
 use crate::install::{Diagnosis, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
 use crate::{django, hooks, permissions, server, source, venv, AssembleError};
 
-/// A user-facing error message.
-#[derive(Debug, Default)]
-pub struct Message {
-    pub headline: String,
-    pub found: String,
-    pub steps: Vec<String>,
-    pub details: Vec<String>,
-}
+pub use s2i_message::Message;
 
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, " !     ERROR: {}", self.headline)?;
-        if !self.found.is_empty() {
-            writeln!(f, " !")?;
-            for l in self.found.lines() {
-                writeln!(f, " !     {l}")?;
-            }
-        }
-        if !self.steps.is_empty() {
-            writeln!(f, " !")?;
-            writeln!(f, " !     To fix it:")?;
-            for (i, step) in self.steps.iter().enumerate() {
-                let mut lines = step.lines();
-                writeln!(f, " !       {}. {}", i + 1, lines.next().unwrap_or(""))?;
-                for l in lines {
-                    writeln!(f, " !          {l}")?;
-                }
-            }
-        }
-        if !self.details.is_empty() {
-            writeln!(f, " !")?;
-            writeln!(f, " !     Details:")?;
-            for l in &self.details {
-                writeln!(f, " !       {l}")?;
-            }
-        }
-        Ok(())
-    }
-}
+/// The prefix of every line of a build error (the build log's warning mark).
+pub const PREFIX: &str = " !     ";
 
 fn msg(
     headline: impl Into<String>,
@@ -56,8 +19,8 @@ fn msg(
 ) -> Message {
     Message {
         headline: headline.into(),
-        found: found.into(),
-        steps: steps.iter().map(|s| (*s).to_owned()).collect(),
+        found: found.into().lines().map(str::to_owned).collect(),
+        fixes: steps.iter().map(|s| (*s).to_owned()).collect(),
         details,
     }
 }
@@ -310,19 +273,41 @@ fn install(e: &InstallError) -> Message {
 }
 
 fn server_error(e: &server::ChooseServerError) -> Message {
+    use s2i_detect::{Server, ServerPolicyError};
     match e {
-        server::ChooseServerError::Unknown { value, source_of_value } => msg(
+        server::ChooseServerError::Unknown {
+            value,
+            source_of_value,
+        } => msg(
             format!("Unknown server {value:?} ({source_of_value})"),
             "",
-            &["Use one of: auto (mod_wsgi-express), mod_wsgi, gunicorn, uwsgi, waitress, uvicorn, hypercorn, granian."],
+            &[&format!("Use one of: {}.", Server::valid_names())],
             vec![],
         ),
         server::ChooseServerError::NoPython2 { server } => msg(
             format!("{server} does not run on Python 2"),
             "",
-            &["Use mod_wsgi, gunicorn, uwsgi or waitress with Python 2.7."],
+            &[&format!(
+                "Use one of {} with Python 2.7.",
+                Server::names_on_python2()
+            )],
             vec![],
         ),
+        server::ChooseServerError::Policy(ServerPolicyError::WrongInterface {
+            server,
+            source,
+            interface,
+            app,
+        }) => msg(
+            format!("{server} cannot serve this {interface} application"),
+            format!("Detected: {app}.\n{server} was chosen by {source}."),
+            &[&format!(
+                "Choose a server for {interface} applications: {}.",
+                Server::names_serving(*interface)
+            )],
+            vec![],
+        ),
+        server::ChooseServerError::Policy(other) => msg(other.to_string(), "", &[], vec![]),
     }
 }
 
@@ -442,7 +427,7 @@ mod tests {
                 PackageManager::Uv,
             ]),
         ))
-        .to_string();
+        .render(PREFIX);
         assert!(
             text.contains("ERROR: Multiple package manager files"),
             "{text}"

@@ -21,7 +21,10 @@ pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
 pub use error::DetectError;
 pub use mode::DeployMode;
 pub use s2i_facts::Facts;
-pub use server::{Interface, Server, ServerRequest};
+pub use server::{
+    auto_server, Interface, Server, ServerChoice, ServerPolicyError, ServerRequest, ServerSpec,
+    AUTO_ASGI, AUTO_WSGI, OWN_SERVER, SERVERS,
+};
 
 /// The environment `run` was started with.
 pub type Env = BTreeMap<String, String>;

@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 
 use s2i_detect::Env;
 
+use crate::PREFIX;
+
 /// `deploy` hook locations, in the order they run.
 pub const DEPLOY_HOOKS: [&str; 4] = [
     ".s2i/action_hooks/deploy",
@@ -52,20 +54,20 @@ fn command(program: &Path, cwd: &Path, env: &Env) -> Command {
 fn run_hook(path: &Path, cwd: &Path, env: &Env) {
     if !executable(path) {
         eprintln!(
-            "run: warning: {} is not executable: skipped (chmod +x it to run it)",
+            "{PREFIX}warning: {} is not executable: skipped (chmod +x it to run it)",
             path.display()
         );
         return;
     }
-    eprintln!("run: running deploy hook {}", path.display());
+    eprintln!("{PREFIX}running deploy hook {}", path.display());
     match command(path, cwd, env).stdout(Stdio::inherit()).status() {
         Ok(s) if s.success() => {}
         Ok(s) => eprintln!(
-            "run: warning: deploy hook {} failed ({s}); starting the application anyway",
+            "{PREFIX}warning: deploy hook {} failed ({s}); starting the application anyway",
             path.display()
         ),
         Err(e) => eprintln!(
-            "run: warning: deploy hook {} could not run: {e}; starting the application anyway",
+            "{PREFIX}warning: deploy hook {} could not run: {e}; starting the application anyway",
             path.display()
         ),
     }
@@ -80,7 +82,7 @@ pub fn source_deploy_env(src: &Path, cwd: &Path, env: &Env) -> Result<Option<Env
     if !path.is_file() {
         return Ok(None);
     }
-    eprintln!("run: sourcing {}", path.display());
+    eprintln!("{PREFIX}sourcing {}", path.display());
     let output = command(Path::new("/bin/sh"), cwd, env)
         .arg("-c")
         .arg(r#". "$0" >&2 && exec env -0"#)
@@ -111,7 +113,7 @@ pub fn run_deploy_hooks(src: &Path, cwd: &Path, env: &Env, runtime_dir: &Path) {
     if cfg.is_file() {
         let marker: PathBuf = runtime_dir.join("deploy-cfg.done");
         if marker.exists() {
-            eprintln!("run: {} already ran in this container", cfg.display());
+            eprintln!("{PREFIX}{} already ran in this container", cfg.display());
         } else {
             run_hook(&cfg, cwd, env);
             let _ = std::fs::write(&marker, "");
@@ -140,7 +142,7 @@ pub fn migrate(
         python.display(),
         manage_py.display()
     );
-    eprintln!("run: running `{line}` (DISABLE_MIGRATE=1 turns this off)");
+    eprintln!("{PREFIX}running `{line}` (DISABLE_MIGRATE=1 turns this off)");
     let status = command(python, cwd, env)
         .arg(manage_py)
         .args(["migrate", "--noinput"])
