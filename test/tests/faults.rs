@@ -863,3 +863,345 @@ fn full_disk_is_named_with_the_path_and_the_space() {
         "The step that failed:",
     ]);
 }
+
+// ---- One supervised start (item 1) and deploy-side hooks (item 2) ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`), signalled from
+    /// outside it, as a container engine does.
+    Pid1,
+    /// An ordinary process.
+    NotPid1,
+}
+
+/// `run` (plain: detect and start) on `root`, in `mode`, its output collected.
+struct Start {
+    running: Running,
+    mode: Mode,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    port: u16,
+}
+
+impl Start {
+    fn new(mode: Mode, root: &Path, env: &[(&str, &str)]) -> Self {
+        let port = python_s2i_tests::free_port();
+        let mut command = match mode {
+            Mode::Pid1 => {
+                require_root("unshare a PID namespace");
+                let mut c = Command::new("unshare");
+                c.args(["--pid", "--fork", "--mount-proc"]).arg(bin("run"));
+                c
+            }
+            Mode::NotPid1 => Command::new(bin("run")),
+        };
+        for name in [
+            "APP_MODULE",
+            "APP_SCRIPT",
+            "APP_FILE",
+            "APP_HOME",
+            "APP_CONFIG",
+            "GUNICORN_CMD_ARGS",
+            "WEB_CONCURRENCY",
+            "VIRTUAL_ENV",
+            "PYTHONPATH",
+            "DISABLE_MIGRATE",
+            "RUN_DEBUG",
+            "STOP_GRACE_PERIOD",
+            "LD_PRELOAD",
+            "DJANGO_SETTINGS_MODULE",
+        ] {
+            command.env_remove(name);
+        }
+        command
+            .env("APP_ROOT", root)
+            .env("PORT", port.to_string())
+            .env("APP_SERVER", "gunicorn")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut running = Running::spawn(&mut command);
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        for pipe in [
+            running
+                .child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            running
+                .child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = std::sync::Arc::clone(&log);
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut log = log.lock().expect("log");
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        Self {
+            running,
+            mode,
+            log,
+            port,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// `run`'s pid from here: itself, or unshare's child (the namespace's PID 1).
+    fn run_pid(&self) -> nix::unistd::Pid {
+        let unshare = self.running.pid();
+        if self.mode == Mode::NotPid1 {
+            return unshare;
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let children = fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                .unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next() {
+                return nix::unistd::Pid::from_raw(pid.parse().expect("pid"));
+            }
+            assert!(Instant::now() < deadline, "unshare started no child");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_for_file(&mut self, path: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !path.is_file() || fs::read_to_string(path).unwrap_or_default().is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{} never appeared\n{}",
+                path.display(),
+                self.log()
+            );
+            assert!(
+                matches!(self.running.child.try_wait(), Ok(None)),
+                "run ended before {} appeared\n{}",
+                path.display(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends `signal` to run and waits for it to end; returns its exit code and how long it
+    /// took.
+    fn stop_with(&mut self, signal: nix::sys::signal::Signal) -> (Option<i32>, Duration) {
+        let pid = self.run_pid();
+        let sent = Instant::now();
+        nix::sys::signal::kill(pid, signal).expect("signal run");
+        let status = self
+            .running
+            .wait_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("run still running 60 s after {signal}\n{}", self.log()));
+        (status.code(), sent.elapsed())
+    }
+
+    fn assert_server_never_started(&self) {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err(),
+            "something listens on the server's port\n{}",
+            self.log()
+        );
+        assert!(
+            !self.log().contains("Listening at"),
+            "the server was started\n{}",
+            self.log()
+        );
+    }
+}
+
+/// A deploy hook that takes 30 s (a cache warm-up), saying when it started and its pid.
+fn app_with_slow_deploy_hook(dir: &Path, marker: &Path, hook_body: &str) -> PathBuf {
+    let root = dir.join("root");
+    app_root_with_servers(&root, "faults_wsgi");
+    write_hook(
+        &root.join("src"),
+        ".s2i/action_hooks/deploy",
+        &format!(
+            "#!/bin/sh\n{hook_body}\necho $$ > {}\nsleep 30\necho warmed\n",
+            marker.display()
+        ),
+        0o755,
+    );
+    root
+}
+
+fn term_during_a_deploy_hook(mode: Mode) {
+    let dir = TempDir::new().expect("tempdir");
+    let marker = dir.path().join("hook.pid");
+    let root = app_with_slow_deploy_hook(dir.path(), &marker, "");
+    let mut start = Start::new(mode, &root, &[]);
+    start.wait_for_file(&marker);
+    let hook = read_pid(&marker);
+    let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(code, Some(143), "{}", start.log());
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}\n{}",
+        start.log()
+    );
+    assert!(!alive(hook), "the hook outlived run");
+    assert!(!start.log().contains("warmed"), "{}", start.log());
+    start.assert_server_never_started();
+}
+
+fn term_ignoring_deploy_hook_is_killed_after_the_grace_period(mode: Mode) {
+    let dir = TempDir::new().expect("tempdir");
+    let marker = dir.path().join("hook.pid");
+    let root = app_with_slow_deploy_hook(dir.path(), &marker, "trap '' TERM INT");
+    let mut start = Start::new(mode, &root, &[("STOP_GRACE_PERIOD", "3")]);
+    start.wait_for_file(&marker);
+    let hook = read_pid(&marker);
+    let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGINT);
+    assert_eq!(code, Some(137), "{}", start.log());
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(15),
+        "took {took:?}\n{}",
+        start.log()
+    );
+    assert!(!alive(hook), "the hook outlived run");
+    start.assert_server_never_started();
+}
+
+fn term_during_a_slow_migrate(mode: Mode) {
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    app_root_with_servers(&root, "faults_django");
+    world_readable(dir.path());
+    let marker = dir.path().join("migrate.pid");
+    let db = dir.path().join("db.sqlite3");
+    let mut start = Start::new(
+        mode,
+        &root,
+        &[
+            ("BACKFILL_STARTED", marker.to_str().expect("utf8")),
+            ("BACKFILL_SECONDS", "60"),
+            ("DJANGO_DB", db.to_str().expect("utf8")),
+        ],
+    );
+    start.wait_for_file(&marker);
+    let migrate = read_pid(&marker);
+    let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(code, Some(143), "{}", start.log());
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}\n{}",
+        start.log()
+    );
+    assert!(!alive(migrate), "migrate outlived run");
+    start.assert_server_never_started();
+}
+
+mod as_pid1 {
+    #[test]
+    fn term_during_a_deploy_hook() {
+        super::term_during_a_deploy_hook(super::Mode::Pid1);
+    }
+    #[test]
+    fn term_ignoring_deploy_hook_is_killed_after_the_grace_period() {
+        super::term_ignoring_deploy_hook_is_killed_after_the_grace_period(super::Mode::Pid1);
+    }
+    #[test]
+    fn term_during_a_slow_migrate() {
+        super::term_during_a_slow_migrate(super::Mode::Pid1);
+    }
+}
+
+mod not_pid1 {
+    #[test]
+    fn term_during_a_deploy_hook() {
+        super::term_during_a_deploy_hook(super::Mode::NotPid1);
+    }
+    #[test]
+    fn term_ignoring_deploy_hook_is_killed_after_the_grace_period() {
+        super::term_ignoring_deploy_hook_is_killed_after_the_grace_period(super::Mode::NotPid1);
+    }
+    #[test]
+    fn term_during_a_slow_migrate() {
+        super::term_during_a_slow_migrate(super::Mode::NotPid1);
+    }
+}
+
+#[test]
+fn deploy_hook_leaving_a_background_process_is_named_and_ended_and_the_server_starts() {
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    app_root_with_servers(&root, "faults_wsgi");
+    let pid_file = dir.path().join("sleep.pid");
+    write_hook(
+        &root.join("src"),
+        ".s2i/action_hooks/deploy",
+        &format!(
+            "#!/bin/sh\nsleep 1000 &\necho $! > {}\n",
+            pid_file.display()
+        ),
+        0o755,
+    );
+    let start = Start::new(Mode::NotPid1, &root, &[]);
+    python_s2i_tests::wait_for_ok(start.port, "/", Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}", start.log()));
+    let log = start.log();
+    assert!(
+        log.contains("exited but left a process running in its process group")
+            && log.contains("(sleep)"),
+        "{log}"
+    );
+    assert!(
+        !alive(read_pid(&pid_file)),
+        "the hook's sleep still runs\n{log}"
+    );
+}
+
+#[test]
+fn deploy_env_that_exits_stops_the_start_instead_of_an_empty_environment() {
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    app_root_with_servers(&root, "faults_wsgi");
+    write_hook(
+        &root.join("src"),
+        ".warpdrive/action_hooks/deploy-env",
+        "export FROM_DEPLOY_ENV=yes\nexit 0\n",
+        0o644,
+    );
+    let mut start = Start::new(Mode::NotPid1, &root, &[]);
+    let status = start
+        .running
+        .wait_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("run started with the environment lost\n{}", start.log()));
+    assert_eq!(status.code(), Some(1), "{}", start.log());
+    let log = start.log();
+    for needle in [
+        "The deploy-env hook failed; the server was not started.",
+        "ended the shell that sources it",
+        "use `return` instead of `exit`",
+    ] {
+        assert!(log.contains(needle), "{needle:?} missing:\n{log}");
+    }
+    start.assert_server_never_started();
+
+    // With `return`, its variables reach the server.
+    write_hook(
+        &root.join("src"),
+        ".warpdrive/action_hooks/deploy-env",
+        "export FROM_DEPLOY_ENV=yes\nreturn 0\n",
+        0o644,
+    );
+    let start = Start::new(Mode::NotPid1, &root, &[]);
+    let page = python_s2i_tests::wait_for_ok(start.port, "/", Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}", start.log()));
+    assert_eq!(page.body, "faults ok yes\n");
+}

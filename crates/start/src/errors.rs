@@ -25,6 +25,14 @@ pub enum RunError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A stop signal (TERM, INT) came before the server was started: it is not started, and
+    /// `run` exits with `code` (128+N, or 137 after the grace period).
+    Stopped {
+        signal: String,
+        code: u8,
+    },
+    /// The init could not take over the signals (exit 125).
+    Signals(String),
 }
 
 fn verdict_lines(verdicts: &[Verdict]) -> Vec<String> {
@@ -91,10 +99,25 @@ pub fn message(error: &RunError) -> Message {
             fixes: vec!["Correct or unset the variable named above.".into()],
             details: Vec::new(),
         },
+        RunError::Stopped { signal, code } => Message {
+            headline: format!("{signal} received before the server started: it was not started (exit {code})."),
+            found: Vec::new(),
+            fixes: Vec::new(),
+            details: Vec::new(),
+        },
+        RunError::Signals(e) => Message {
+            headline: format!("run could not take over signal handling: {e}"),
+            found: Vec::new(),
+            fixes: Vec::new(),
+            details: Vec::new(),
+        },
         RunError::DeployEnv(e) => Message {
             headline: "The deploy-env hook failed; the server was not started.".into(),
             found: vec![e.clone()],
-            fixes: vec!["Fix .warpdrive/action_hooks/deploy-env (it is sourced by /bin/sh; its output is above).".into()],
+            fixes: vec![
+                "Fix .warpdrive/action_hooks/deploy-env (it is sourced by /bin/sh; its output is above).".into(),
+                "It is sourced: end it with `return`, never `exit` (an `exit` ends the shell that reads its variables, and the server would start without them).".into(),
+            ],
             details: Vec::new(),
         },
         RunError::Migrate { command, status } => Message {
@@ -287,7 +310,12 @@ fn server_message(e: &ServerError) -> Message {
 /// The full text for stderr.
 #[must_use]
 pub fn render(error: &RunError) -> String {
-    message(error).render(crate::PREFIX)
+    match error {
+        // Not a failure: the init already said which signal stopped what.
+        RunError::Stopped { .. } => String::new(),
+        RunError::Signals(e) => format!("{}{e}\n", crate::PREFIX),
+        _ => message(error).render(crate::PREFIX),
+    }
 }
 
 /// The exit code for an error: 2 for usage, 1 otherwise.
@@ -295,6 +323,8 @@ pub fn render(error: &RunError) -> String {
 pub fn exit_code(error: &RunError) -> u8 {
     match error {
         RunError::Usage(_) => 2,
+        RunError::Stopped { code, .. } => *code,
+        RunError::Signals(_) => s2i_init::EXIT_INIT_FAILED,
         _ => 1,
     }
 }

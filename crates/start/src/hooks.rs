@@ -1,17 +1,27 @@
 //! What runs before the server: warpdrive's `deploy-env` (sourced), `deploy-cfg` (once per
 //! container), the `deploy` hooks of every supported location, and Django's `migrate`.
 //!
+//! Each is a child of the same init as the server ([`s2i_init::Init::step`]): it runs in its
+//! own process group with the signal state restored, TERM/INT are forwarded to it (with the
+//! grace period), and after a stop signal nothing more is started ([`RunError::Stopped`]);
+//! what it leaves running in its group (`something &`) is named and ended.
+//!
 //! Failure semantics (docs/run.md): a failing `deploy`/`deploy-cfg` hook is reported and the
 //! start goes on (as warpdrive and mod_wsgi-docker do); a non-executable hook is skipped with a
-//! warning; a failing `deploy-env` or `migrate` stops the start.
+//! warning; a failing `deploy-env` (or one that ends its shell early, `exit 0`) or `migrate`
+//! stops the start.
 
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use s2i_detect::Env;
+use s2i_init::{Ended, Init, Options, Step};
 
-use crate::PREFIX;
+use crate::{RunError, PREFIX};
 
 /// `deploy` hook locations, in the order they run.
 pub const DEPLOY_HOOKS: [&str; 4] = [
@@ -25,11 +35,15 @@ pub const DEPLOY_ENV: &str = ".warpdrive/action_hooks/deploy-env";
 /// Run once per container (first start).
 pub const DEPLOY_CFG: &str = ".warpdrive/action_hooks/deploy-cfg";
 
+/// After `deploy-env` has ended (and its group with it), how long its output may stay open.
+const DRAIN: Duration = Duration::from_secs(2);
+
 fn executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// The hooks that exist, for `--dry-run`.
+#[must_use]
 pub fn present(src: &Path) -> Vec<String> {
     let mut list: Vec<&str> = vec![DEPLOY_ENV, DEPLOY_CFG];
     list.extend(DEPLOY_HOOKS);
@@ -51,105 +65,166 @@ fn command(program: &Path, cwd: &Path, env: &Env) -> Command {
     c
 }
 
-fn run_hook(path: &Path, cwd: &Path, env: &Env) {
+/// The status std would give for `ended`.
+fn status(ended: Ended) -> ExitStatus {
+    match ended {
+        Ended::Exited(code) => ExitStatus::from_raw((code & 0xff) << 8),
+        Ended::Signaled(signal) => ExitStatus::from_raw(signal & 0x7f),
+    }
+}
+
+fn stopped(signal: s2i_init::Signal, code: u8) -> RunError {
+    RunError::Stopped {
+        signal: signal.as_str().to_owned(),
+        code,
+    }
+}
+
+/// Runs one deploy hook under the init; a failure is a warning, a stop signal ends the start.
+fn run_hook(
+    init: &mut Init,
+    options: &Options,
+    path: &Path,
+    cwd: &Path,
+    env: &Env,
+) -> Result<(), RunError> {
     if !executable(path) {
         eprintln!(
             "{PREFIX}warning: {} is not executable: skipped (chmod +x it to run it)",
             path.display()
         );
-        return;
+        return Ok(());
     }
     eprintln!("{PREFIX}running deploy hook {}", path.display());
-    match command(path, cwd, env).stdout(Stdio::inherit()).status() {
-        Ok(s) if s.success() => {}
-        Ok(s) => eprintln!(
-            "{PREFIX}warning: deploy hook {} failed ({s}); starting the application anyway",
-            path.display()
-        ),
-        Err(e) => eprintln!(
-            "{PREFIX}warning: deploy hook {} could not run: {e}; starting the application anyway",
-            path.display()
-        ),
+    let name = format!("deploy hook {}", path.display());
+    match init.step(command(path, cwd, env), options, &name) {
+        Ok(Step::Stopped { signal, code }) => Err(stopped(signal, code)),
+        Ok(Step::Ended(Ended::Exited(0))) => Ok(()),
+        Ok(Step::Ended(ended)) => {
+            eprintln!(
+                "{PREFIX}warning: deploy hook {} failed ({}); starting the application anyway",
+                path.display(),
+                status(ended)
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!(
+                "{PREFIX}warning: deploy hook {} could not run: {e}; starting the application anyway",
+                path.display()
+            );
+            Ok(())
+        }
     }
 }
 
-/// Sources `deploy-env` in `/bin/sh` and returns the resulting environment.
+/// Sources `deploy-env` in `/bin/sh` under the init and returns the resulting environment
+/// (the `s2i-envhook` crate: the same rule as `build-env` at build time).
 ///
 /// # Errors
-/// The script fails; the message names it.
-pub fn source_deploy_env(src: &Path, cwd: &Path, env: &Env) -> Result<Option<Env>, String> {
+/// The script fails or ends its shell early (`exit 0`): the message names it; a stop signal
+/// came ([`RunError::Stopped`]).
+pub fn source_deploy_env(
+    init: &mut Init,
+    options: &Options,
+    src: &Path,
+    cwd: &Path,
+    env: &Env,
+) -> Result<Option<Env>, RunError> {
     let path = src.join(DEPLOY_ENV);
     if !path.is_file() {
         return Ok(None);
     }
     eprintln!("{PREFIX}sourcing {}", path.display());
-    let output = command(Path::new("/bin/sh"), cwd, env)
-        .arg("-c")
-        .arg(r#". "$0" >&2 && exec env -0"#)
+    let failed = |why: String| RunError::DeployEnv(format!("{}: {why}", path.display()));
+    let (mut reader, writer) =
+        std::io::pipe().map_err(|e| failed(format!("cannot make a pipe: {e}")))?;
+    let mut sh = command(Path::new("/bin/sh"), cwd, env);
+    sh.args(s2i_envhook::shell_args())
         .arg(&path)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("/bin/sh: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "sourcing {} failed ({})",
-            path.display(),
-            output.status
-        ));
-    }
-    let mut out = Env::new();
-    for entry in output.stdout.split(|b| *b == 0) {
-        let entry = String::from_utf8_lossy(entry);
-        if let Some((k, v)) = entry.split_once('=') {
-            out.insert(k.to_owned(), v.to_owned());
-        }
-    }
-    Ok(Some(out))
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::inherit());
+    let (done, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes);
+        let _ = done.send(bytes);
+    });
+    let name = format!("the sourced {DEPLOY_ENV}");
+    let ended = match init.step(sh, options, &name) {
+        Ok(Step::Stopped { signal, code }) => return Err(stopped(signal, code)),
+        Ok(Step::Ended(ended)) => ended,
+        Err(e) => return Err(failed(format!("/bin/sh: {e}"))),
+    };
+    let stdout = output.recv_timeout(DRAIN).map_err(|_| {
+        failed("a process it started (outside its process group) keeps its output open".into())
+    })?;
+    let vars = s2i_envhook::read(status(ended), &stdout).map_err(|e| failed(e.to_string()))?;
+    Ok(Some(vars.into_iter().collect()))
 }
 
 /// Runs `deploy-cfg` (first start of this container only) and the `deploy` hooks.
-pub fn run_deploy_hooks(src: &Path, cwd: &Path, env: &Env, runtime_dir: &Path) {
+///
+/// # Errors
+/// A stop signal came ([`RunError::Stopped`]): no further hook and no server.
+pub fn run_deploy_hooks(
+    init: &mut Init,
+    options: &Options,
+    src: &Path,
+    cwd: &Path,
+    env: &Env,
+    runtime_dir: &Path,
+) -> Result<(), RunError> {
     let cfg = src.join(DEPLOY_CFG);
     if cfg.is_file() {
         let marker: PathBuf = runtime_dir.join("deploy-cfg.done");
         if marker.exists() {
             eprintln!("{PREFIX}{} already ran in this container", cfg.display());
         } else {
-            run_hook(&cfg, cwd, env);
+            // Not marked done when a stop signal interrupted it: it runs again next start.
+            run_hook(init, options, &cfg, cwd, env)?;
             let _ = std::fs::write(&marker, "");
         }
     }
     for hook in DEPLOY_HOOKS {
         let path = src.join(hook);
         if path.is_file() {
-            run_hook(&path, cwd, env);
+            run_hook(init, options, &path, cwd, env)?;
         }
     }
+    Ok(())
 }
 
-/// `python manage.py migrate --noinput`.
+/// `python manage.py migrate --noinput`, under the init.
 ///
 /// # Errors
-/// It failed: the command line and status, for the message.
+/// It failed ([`RunError::Migrate`]), or a stop signal came ([`RunError::Stopped`]).
 pub fn migrate(
+    init: &mut Init,
+    options: &Options,
     python: &Path,
     manage_py: &Path,
     cwd: &Path,
     env: &Env,
-) -> Result<(), (String, String)> {
+) -> Result<(), RunError> {
     let line = format!(
         "{} {} migrate --noinput",
         python.display(),
         manage_py.display()
     );
     eprintln!("{PREFIX}running `{line}` (DISABLE_MIGRATE=1 turns this off)");
-    let status = command(python, cwd, env)
-        .arg(manage_py)
-        .args(["migrate", "--noinput"])
-        .status();
-    match status {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err((line, format!("failed ({s})"))),
-        Err(e) => Err((line, format!("could not start: {e}"))),
+    let mut migrate = command(python, cwd, env);
+    migrate.arg(manage_py).args(["migrate", "--noinput"]);
+    match init.step(migrate, options, "migrate") {
+        Ok(Step::Stopped { signal, code }) => Err(stopped(signal, code)),
+        Ok(Step::Ended(Ended::Exited(0))) => Ok(()),
+        Ok(Step::Ended(ended)) => Err(RunError::Migrate {
+            command: line,
+            status: format!("failed ({})", status(ended)),
+        }),
+        Err(e) => Err(RunError::Migrate {
+            command: line,
+            status: format!("could not start: {e}"),
+        }),
     }
 }

@@ -78,12 +78,14 @@ impl PlanInputs {
 }
 
 impl Plan {
-    /// Decides everything: the environment (with `.warpdrive/environment` and, unless
-    /// `dry_run`, the sourced `deploy-env` hook), detection, the server command, migrate.
+    /// Decides everything: the environment (with `.warpdrive/environment` and, when an init
+    /// is given, the `deploy-env` hook sourced under it), detection, the server command,
+    /// migrate. `--dry-run` gives no init: no hook runs.
     ///
     /// # Errors
-    /// Whatever stops the start: a bad setting, nothing to run, a server not installed.
-    pub fn make(inputs: PlanInputs) -> Result<Self, RunError> {
+    /// Whatever stops the start: a bad setting, nothing to run, a server not installed, a
+    /// failing `deploy-env`, a stop signal while it runs.
+    pub fn make(inputs: PlanInputs, init: Option<&mut s2i_init::Init>) -> Result<Self, RunError> {
         let PlanInputs {
             mut env,
             uid,
@@ -98,10 +100,11 @@ impl Plan {
         );
         let src = app_root.join("src");
         warpdrive_environment(&src, &mut env);
-        if !dry_run {
-            if let Some(sourced) =
-                hooks::source_deploy_env(&src, &src, &env).map_err(RunError::DeployEnv)?
-            {
+        if let (false, Some(init)) = (dry_run, init) {
+            // The grace period of the process environment: deploy-env may change it for later.
+            let options = s2i_init::Options::from_vars(|name| env.get(name).map(OsString::from))
+                .unwrap_or_default();
+            if let Some(sourced) = hooks::source_deploy_env(init, &options, &src, &src, &env)? {
                 env = sourced;
             }
         }
@@ -331,11 +334,17 @@ fn signal(stop: StopSignal) -> Signal {
 /// # Errors
 /// Anything that stops the start before the server runs.
 pub fn start(dry_run: bool) -> Result<u8, RunError> {
-    let plan = Plan::make(PlanInputs::from_process(dry_run))?;
     if dry_run {
+        let plan = Plan::make(PlanInputs::from_process(true), None)?;
         print!("{}", plan.report(true));
         return Ok(0);
     }
+    // First: from here on, TERM/INT reach whatever runs (deploy-env, hooks, migrate, the
+    // server) and stop the start; nothing runs outside the init.
+    let debug = s2i_init::Options::from_env().is_ok_and(|o| o.debug);
+    let mut init =
+        s2i_init::Init::take_over(debug).map_err(|e| RunError::Signals(e.to_string()))?;
+    let plan = Plan::make(PlanInputs::from_process(false), Some(&mut init))?;
     for line in plan.report(false).lines() {
         eprintln!("{PREFIX}{line}");
     }
@@ -363,10 +372,16 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         }
     }
     let d = &plan.detection;
-    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
+    hooks::run_deploy_hooks(
+        &mut init,
+        &plan.init,
+        &d.src,
+        &d.home,
+        &env,
+        &plan.runtime_dir,
+    )?;
     if let Some((python, manage_py)) = &plan.migrate {
-        hooks::migrate(python, manage_py, &d.home, &env)
-            .map_err(|(command, status)| RunError::Migrate { command, status })?;
+        hooks::migrate(&mut init, &plan.init, python, manage_py, &d.home, &env)?;
     }
     let mut command = Command::new(&plan.launch.program);
     command
@@ -374,7 +389,7 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         .current_dir(&plan.launch.cwd)
         .env_clear()
         .envs(&env);
-    Ok(s2i_init::supervise(command, &options))
+    Ok(init.run_main(command, &options))
 }
 
 /// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
@@ -483,17 +498,20 @@ mod tests {
             .collect();
         env.insert("APP_ROOT".into(), root.display().to_string());
         env.insert("PATH".into(), "/usr/bin:/bin".into());
-        Plan::make(PlanInputs {
-            env,
-            uid: 4242,
-            limits: Limits {
-                cpus: 2.0,
-                cpu_source: "test".into(),
-                memory: None,
-                memory_source: "test".into(),
+        Plan::make(
+            PlanInputs {
+                env,
+                uid: 4242,
+                limits: Limits {
+                    cpus: 2.0,
+                    cpu_source: "test".into(),
+                    memory: None,
+                    memory_source: "test".into(),
+                },
+                dry_run: true,
             },
-            dry_run: true,
-        })
+            None,
+        )
     }
 
     #[test]
