@@ -17,7 +17,7 @@ CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
 IMAGE_VERSIONS := 2.7 3.9 3.11 3.13
 
-.PHONY: all help deps lint test test-unit test-init test-run test-assemble test-faults test-e2e test-e2e-all test-e2e-others \
+.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-faults test-e2e test-e2e-all test-e2e-others \
         image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
@@ -39,7 +39,7 @@ lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 
-test: deps all lint test-unit test-init test-run test-assemble test-faults test-e2e ## everything (CI runs this)
+test: deps all lint test-unit test-init test-run test-migrate test-assemble test-faults test-e2e ## everything (CI runs this)
 	@echo "make test: all suites passed"
 
 test-unit: ## unit tests of the library crates
@@ -51,6 +51,10 @@ test-init: all ## run as PID 1 and not: signals, reaping, exit codes
 
 test-run: all ## run's detection and every server, in host mode
 	@if [ -f test/tests/run.rs ]; then $(TESTS) run -- --test-threads=2; else echo "no run tests yet"; fi
+
+test-migrate: all ## Django migrate with three replicas, run --release, the probes; real PostgreSQL and SQLite
+	bash test/setup/50-postgresql.sh
+	$(TESTS) migrate -- --test-threads=2
 
 test-assemble: all ## assemble, save-artifacts and usage, in host mode
 	@if [ -f test/tests/assemble.rs ]; then $(TESTS) assemble -- --test-threads=2; else echo "no assemble tests yet"; fi

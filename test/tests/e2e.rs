@@ -433,7 +433,36 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
             "{:?}",
             css.content_type
         );
+        // The exec probes of contrib/openshift, run as kubelet runs them: in the container, as
+        // its arbitrary UID, with its environment.
+        let probes =
+            app.exec("/usr/libexec/s2i/run --check-ready && /usr/libexec/s2i/run --check-live");
+        assert!(
+            probes.contains("ready: GET / answered 200")
+                && probes.contains("alive: port 8080 accepts connections"),
+            "{probes}\n{}",
+            app.logs()
+        );
     }
+
+    // The release phase as a pre-deployment hook runs it: a new container of the image,
+    // `run --release`, exit 0 once migrated.
+    let release = output(podman().args([
+        "run",
+        "--rm",
+        "--user",
+        ARBITRARY_USER,
+        &image.name,
+        "/usr/libexec/s2i/run",
+        "--release",
+    ]));
+    assert!(release.status.success(), "{}", text(&release));
+    assert!(
+        text(&release).contains("run: release phase done")
+            && text(&release).contains("holding the file lock"),
+        "{}",
+        text(&release)
+    );
 
     // The second build gets the first image's artifacts in /tmp/artifacts and reuses them.
     let log = image.build_ok(&source, &["--incremental"]);

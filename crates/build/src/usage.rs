@@ -47,7 +47,8 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
   ENABLE_PIPENV, ENABLE_MICROPIPENV    install from Pipfile.lock
   DISABLE_SETUP_PY_PROCESSING, DISABLE_PYPROJECT_TOML_PROCESSING   do not install the app as a package
-  DISABLE_COLLECTSTATIC, DISABLE_MIGRATE
+  DISABLE_COLLECTSTATIC, DISABLE_MIGRATE   skip collectstatic (build) / migrate (start)
+  MIGRATE_LOCK_TIMEOUT  seconds a replica waits for another one's migration (default 600)
   WARPDRIVE_SERVER_TYPE, WARPDRIVE_DEPLOY_MODE, MOD_WSGI_<OPTION>  (warpdrive compatibility)
   PORT                  port the server listens on (default 8080)
 
@@ -55,6 +56,10 @@ Outside a container (host mode):
 
     APP_ROOT=/tmp/myapp assemble ./myapp
     APP_ROOT=/tmp/myapp PORT=8123 run
+
+Django with several replicas: migrate runs under a database lock (PostgreSQL, MySQL, SQLite);
+`run --release` migrates and runs .s2i/action_hooks/release once (pre-deployment hook, Job);
+`run --check-ready` / `run --check-live` are exec readiness and liveness probes.
 "#
     )
 }

@@ -25,6 +25,7 @@ pub use server::{
     auto_server, Interface, Server, ServerChoice, ServerPolicyError, ServerRequest, ServerSpec,
     AUTO_ASGI, AUTO_WSGI, OWN_SERVER, SERVERS,
 };
+pub use source::{is_executable, procfile_process};
 
 /// The environment `run` was started with.
 pub type Env = BTreeMap<String, String>;

@@ -17,10 +17,8 @@ pub enum RunError {
     Passwd(s2i_userdb::ProvisionError),
     Init(String),
     DeployEnv(String),
-    Migrate {
-        command: String,
-        status: String,
-    },
+    Migrate(s2i_release::MigrateError),
+    Release(s2i_release::ReleaseError),
     Prepare {
         path: PathBuf,
         error: std::io::Error,
@@ -63,7 +61,7 @@ pub fn message(error: &RunError) -> Message {
             headline: text.clone(),
             found: Vec::new(),
             fixes: vec![
-                "Run `run` to start the application, `run --dry-run` to see what would start, or `run -- COMMAND` to run a command under the init.".into(),
+                "Run `run` to start the application, `run --dry-run` to see what would start, `run --release` for the release phase, `run --check-ready`/`--check-live` for probes, or `run -- COMMAND` to run a command under the init.".into(),
             ],
             details: Vec::new(),
         },
@@ -120,13 +118,16 @@ pub fn message(error: &RunError) -> Message {
             ],
             details: Vec::new(),
         },
-        RunError::Migrate { command, status } => Message {
-            headline: "Django's database migration failed; the server was not started.".into(),
-            found: vec![format!("`{command}` {status}; its output is above.")],
-            fixes: vec![
-                "Fix the migration or the database settings shown in the output above, or".into(),
-                "set DISABLE_MIGRATE=1 and migrate in a deployment hook or a Job (recommended with several replicas).".into(),
-            ],
+        RunError::Migrate(e) => Message {
+            headline: e.headline().into(),
+            found: e.found(),
+            fixes: e.fixes(),
+            details: Vec::new(),
+        },
+        RunError::Release(e) => Message {
+            headline: "The release phase failed.".into(),
+            found: vec![e.to_string()],
+            fixes: e.fixes(),
             details: Vec::new(),
         },
         RunError::Prepare { path, error } => Message {
@@ -325,6 +326,8 @@ pub fn exit_code(error: &RunError) -> u8 {
         RunError::Usage(_) => 2,
         RunError::Stopped { code, .. } => *code,
         RunError::Signals(_) => s2i_init::EXIT_INIT_FAILED,
+        RunError::Migrate(e) => e.exit_code(),
+        RunError::Release(e) => e.exit_code(),
         _ => 1,
     }
 }

@@ -1,5 +1,5 @@
 //! What runs before the server: warpdrive's `deploy-env` (sourced), `deploy-cfg` (once per
-//! container), the `deploy` hooks of every supported location, and Django's `migrate`.
+//! container) and the `deploy` hooks of every supported location (Django's `migrate`: `s2i-release`).
 //!
 //! Each is a child of the same init as the server ([`s2i_init::Init::step`]): it runs in its
 //! own process group with the signal state restored, TERM/INT are forwarded to it (with the
@@ -8,8 +8,8 @@
 //!
 //! Failure semantics (docs/run.md): a failing `deploy`/`deploy-cfg` hook is reported and the
 //! start goes on (as warpdrive and mod_wsgi-docker do); a non-executable hook is skipped with a
-//! warning; a failing `deploy-env` (or one that ends its shell early, `exit 0`) or `migrate`
-//! stops the start.
+//! warning; a failing `deploy-env` (or one that ends its shell early, `exit 0`) stops the
+//! start.
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -193,38 +193,4 @@ pub fn run_deploy_hooks(
         }
     }
     Ok(())
-}
-
-/// `python manage.py migrate --noinput`, under the init.
-///
-/// # Errors
-/// It failed ([`RunError::Migrate`]), or a stop signal came ([`RunError::Stopped`]).
-pub fn migrate(
-    init: &mut Init,
-    options: &Options,
-    python: &Path,
-    manage_py: &Path,
-    cwd: &Path,
-    env: &Env,
-) -> Result<(), RunError> {
-    let line = format!(
-        "{} {} migrate --noinput",
-        python.display(),
-        manage_py.display()
-    );
-    eprintln!("{PREFIX}running `{line}` (DISABLE_MIGRATE=1 turns this off)");
-    let mut migrate = command(python, cwd, env);
-    migrate.arg(manage_py).args(["migrate", "--noinput"]);
-    match init.step(migrate, options, "migrate") {
-        Ok(Step::Stopped { signal, code }) => Err(stopped(signal, code)),
-        Ok(Step::Ended(Ended::Exited(0))) => Ok(()),
-        Ok(Step::Ended(ended)) => Err(RunError::Migrate {
-            command: line,
-            status: format!("failed ({})", status(ended)),
-        }),
-        Err(e) => Err(RunError::Migrate {
-            command: line,
-            status: format!("could not start: {e}"),
-        }),
-    }
 }

@@ -4,6 +4,8 @@
 //!   `s2i-servers`, tuning, migrate), prints it, runs the deploy hooks and migrate
 //!   ([`hooks`]), and starts the server under the init (`s2i-init`).
 //! - [`Plan::report`]: what `run --dry-run` prints.
+//! - [`release`]: `run --release`; [`probe`]: `run --check-ready` / `run --check-live`
+//!   (migrate under the database lock, the release commands and the probes are `s2i-release`'s).
 //! - [`run_command`]: `run -- COMMAND`.
 //! - [`errors`]: every message `run` shows when it cannot start.
 
@@ -17,17 +19,25 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use errors::RunError;
-use s2i_detect::{App, Detection, Env, Inputs};
+use s2i_detect::{Detection, Env, Inputs};
 use s2i_init::Signal;
+use s2i_release::{Check, Migrate, Phase, StateFile, When};
 use s2i_servers::tuning::{self, CgroupFs, Limits};
 use s2i_servers::{Launch, Settings, StopSignal};
 use s2i_userdb::Provision;
 
 /// `run --help`.
 pub const USAGE: &str = "\
-Usage: run              start the application (detects how it is served)
-       run --dry-run    print what would start, why, and the exact command
-       run -- COMMAND   run COMMAND under the init (signals, reaping, exit codes)
+Usage: run                     start the application (detects how it is served)
+       run --dry-run           print what would start, why, and the exact command
+       run --release           the release phase: Django's migrate (under a database lock)
+                               and the release hook / Procfile release: line, then exit
+       run --check-ready [PATH]
+                               readiness probe: exit 0 once migrations are done and the
+                               server answers GET PATH (default /) on $PORT below 500
+       run --check-live        liveness probe: exit 0 while starting or migrating, then
+                               while the server accepts connections on $PORT
+       run -- COMMAND          run COMMAND under the init (signals, reaping, exit codes)
 ";
 
 /// The prefix of every line `run` writes about itself.
@@ -45,8 +55,10 @@ pub struct Plan {
     pub runtime_dir: PathBuf,
     pub uid: u32,
     pub passwd_note: String,
-    /// `python` and `manage.py` when Django's migrate runs before the server.
-    pub migrate: Option<(PathBuf, PathBuf)>,
+    /// The port the server listens on (the probes' state file is named after it).
+    pub port: u16,
+    /// Django's migrate, when it runs (before the server, or in the release phase).
+    pub migrate: Option<Migrate>,
     pub migrate_note: Option<String>,
     /// The init's options (grace period, debug), from the same environment.
     pub init: s2i_init::Options,
@@ -61,6 +73,8 @@ pub struct PlanInputs {
     pub limits: Limits,
     /// `--dry-run`: no hook is run and nothing is written.
     pub dry_run: bool,
+    /// A start or the release phase (`run --release`): decides whether migrate runs.
+    pub when: When,
 }
 
 impl PlanInputs {
@@ -73,6 +87,7 @@ impl PlanInputs {
             uid: nix::unistd::getuid().as_raw(),
             limits: CgroupFs::system().limits(host_cpus),
             dry_run,
+            when: When::Start,
         }
     }
 }
@@ -91,13 +106,9 @@ impl Plan {
             uid,
             limits,
             dry_run,
+            when,
         } = inputs;
-        let app_root = PathBuf::from(
-            env.get("APP_ROOT")
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .unwrap_or_else(|| "/opt/app-root".into()),
-        );
+        let app_root = app_root(&env);
         let src = app_root.join("src");
         warpdrive_environment(&src, &mut env);
         if let (false, Some(init)) = (dry_run, init) {
@@ -142,7 +153,8 @@ impl Plan {
         } else {
             format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")
         };
-        let (migrate, migrate_note) = migrate_plan(&detection, &app_root, &env);
+        let (migrate, migrate_note) = s2i_release::migrate::plan(&detection, &app_root, &env, when)
+            .map_err(RunError::Migrate)?;
         Ok(Self {
             app_root,
             env,
@@ -152,6 +164,7 @@ impl Plan {
             runtime_dir,
             uid,
             passwd_note,
+            port: settings.port,
             migrate,
             migrate_note,
             init,
@@ -163,6 +176,16 @@ impl Plan {
     pub fn report(&self, dry_run: bool) -> String {
         report(self, dry_run)
     }
+}
+
+/// `$APP_ROOT`, `/opt/app-root` when unset or empty.
+fn app_root(env: &Env) -> PathBuf {
+    PathBuf::from(
+        env.get("APP_ROOT")
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "/opt/app-root".into()),
+    )
 }
 
 fn environment() -> Env {
@@ -233,37 +256,6 @@ fn serve_as_for_root(home: &Path) -> (String, String) {
         ),
         None => ("nobody".into(), "nogroup".into()),
     }
-}
-
-/// Django `migrate` on start unless `DISABLE_MIGRATE` is set (docs/run.md: migrate policy).
-fn migrate_plan(
-    detection: &Detection,
-    app_root: &Path,
-    env: &Env,
-) -> (Option<(PathBuf, PathBuf)>, Option<String>) {
-    let App::Web(web) = &detection.app else {
-        return (None, None);
-    };
-    let Some(django) = &web.django else {
-        return (None, None);
-    };
-    if let Some(v) = env.get("DISABLE_MIGRATE").filter(|v| !v.is_empty()) {
-        return (
-            None,
-            Some(format!("migrate: skipped (DISABLE_MIGRATE={v})")),
-        );
-    }
-    let Some(manage_py) = &django.manage_py else {
-        return (None, Some("migrate: skipped (no manage.py)".into()));
-    };
-    let python = s2i_servers::find_program("python", app_root, env)
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let note = format!(
-        "migrate: `{} {} migrate --noinput` before the server (DISABLE_MIGRATE=1 turns it off)",
-        python.display(),
-        manage_py.display()
-    );
-    (Some((python, manage_py.clone())), Some(note))
 }
 
 fn report(plan: &Plan, dry_run: bool) -> String {
@@ -339,22 +331,86 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         print!("{}", plan.report(true));
         return Ok(0);
     }
-    // First: from here on, TERM/INT reach whatever runs (deploy-env, hooks, migrate, the
-    // server) and stop the start; nothing runs outside the init.
-    let debug = s2i_init::Options::from_env().is_ok_and(|o| o.debug);
-    let mut init =
-        s2i_init::Init::take_over(debug).map_err(|e| RunError::Signals(e.to_string()))?;
+    let mut init = take_over()?;
     let plan = Plan::make(PlanInputs::from_process(false), Some(&mut init))?;
     for line in plan.report(false).lines() {
         eprintln!("{PREFIX}{line}");
+    }
+    let state = StateFile::new(&plan.runtime_dir, plan.port);
+    record(&state, Phase::Starting);
+    let env = prepare(&plan)?;
+    let d = &plan.detection;
+    hooks::run_deploy_hooks(
+        &mut init,
+        &plan.init,
+        &d.src,
+        &d.home,
+        &env,
+        &plan.runtime_dir,
+    )?;
+    if let Some(migrate) = &plan.migrate {
+        record(&state, Phase::Migrating);
+        run_migrate(&mut init, &plan, migrate, &env)?;
     }
     let options = match plan.launch.stop {
         StopSignal::Term => plan.init.clone(),
         other => plan.init.clone().translate(Signal::SIGTERM, signal(other)),
     };
+    let mut command = Command::new(&plan.launch.program);
+    command
+        .args(&plan.launch.args)
+        .current_dir(&plan.launch.cwd)
+        .env_clear()
+        .envs(&env);
+    record(&state, Phase::Serving);
+    Ok(init.run_main(command, &options))
+}
+
+/// The init, taken over before anything else runs: from here on, TERM/INT reach whatever runs
+/// (deploy-env, hooks, migrate, release commands, the server) and stop the start; nothing runs
+/// outside it.
+fn take_over() -> Result<s2i_init::Init, RunError> {
+    let debug = s2i_init::Options::from_env().is_ok_and(|o| o.debug);
+    s2i_init::Init::take_over(debug).map_err(|e| RunError::Signals(e.to_string()))
+}
+
+/// Runs `command` as a step of the init; its exit code, or the stop that ends the start.
+fn step(
+    init: &mut s2i_init::Init,
+    command: Command,
+    options: &s2i_init::Options,
+    name: &str,
+) -> Result<u8, RunError> {
+    match init.step(command, options, name) {
+        Ok(s2i_init::Step::Ended(ended)) => Ok(ended.exit_code()),
+        Ok(s2i_init::Step::Stopped { signal, code }) => Err(RunError::Stopped {
+            signal: signal.as_str().to_owned(),
+            code,
+        }),
+        Err(e) => {
+            eprintln!("{PREFIX}{e}");
+            Ok(e.exit_code())
+        }
+    }
+}
+
+/// Where this start is, for `run --check-ready` / `--check-live`; a start that cannot record
+/// it still starts (the probes then say why they fail).
+fn record(state: &StateFile, phase: Phase) {
+    if let Err(e) = state.set(std::process::id(), phase) {
+        eprintln!(
+            "{PREFIX}warning: cannot record the start's phase in {}: {e} (run --check-ready will fail)",
+            state.path.display()
+        );
+    }
+}
+
+/// The environment the application's processes get, once the passwd entry is made and the
+/// generated files are written.
+fn prepare(plan: &Plan) -> Result<Env, RunError> {
     let mut env = plan.env.clone();
     env.extend(plan.launch.env.iter().cloned());
-    if let Some(extra) = passwd_entry(&plan)? {
+    if let Some(extra) = passwd_entry(plan)? {
         env.extend(extra);
     }
     for (path, text) in &plan.launch.files {
@@ -371,25 +427,97 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
             })?;
         }
     }
+    Ok(env)
+}
+
+/// Django's migrate under the database lock, as a step of the init (signals reach it; after a
+/// stop signal nothing more is started).
+fn run_migrate(
+    init: &mut s2i_init::Init,
+    plan: &Plan,
+    migrate: &Migrate,
+    env: &Env,
+) -> Result<(), RunError> {
+    let helper = Migrate::write_helper(&plan.runtime_dir).map_err(RunError::Migrate)?;
+    eprintln!(
+        "{PREFIX}running `{}` under a database lock ({} {})",
+        migrate.describe(),
+        migrate.python.display(),
+        helper.display()
+    );
+    let command = migrate.command(&helper, &plan.detection.home, env);
+    let code = step(init, command, &plan.init, "migrate")?;
+    migrate.outcome(code).map_err(RunError::Migrate)
+}
+
+/// `run --release`: migrate (whatever `DISABLE_MIGRATE` says) and the release commands, each
+/// under the init; returns 0, or stops at the first failure.
+///
+/// # Errors
+/// The plan cannot be made, the migration or a release command failed.
+pub fn release() -> Result<u8, RunError> {
+    let mut init = take_over()?;
+    let mut inputs = PlanInputs::from_process(false);
+    inputs.when = When::Release;
+    let plan = Plan::make(inputs, Some(&mut init))?;
     let d = &plan.detection;
-    hooks::run_deploy_hooks(
-        &mut init,
-        &plan.init,
-        &d.src,
-        &d.home,
-        &env,
-        &plan.runtime_dir,
-    )?;
-    if let Some((python, manage_py)) = &plan.migrate {
-        hooks::migrate(&mut init, &plan.init, python, manage_py, &d.home, &env)?;
+    let commands = s2i_release::phase::commands(&d.src, &d.home).map_err(RunError::Release)?;
+    eprintln!("{PREFIX}release phase for {}", d.app.describe());
+    if let Some(note) = &plan.migrate_note {
+        eprintln!("{PREFIX}{note}");
     }
-    let mut command = Command::new(&plan.launch.program);
-    command
-        .args(&plan.launch.args)
-        .current_dir(&plan.launch.cwd)
-        .env_clear()
-        .envs(&env);
-    Ok(init.run_main(command, &options))
+    for c in &commands {
+        eprintln!("{PREFIX}release command: {}", c.describe());
+    }
+    if plan.migrate.is_none() && commands.is_empty() {
+        eprintln!(
+            "{PREFIX}release phase: nothing to do (no Django manage.py, no {}, no Procfile release: line)",
+            s2i_release::phase::RELEASE_HOOK
+        );
+        return Ok(0);
+    }
+    let env = prepare(&plan)?;
+    if let Some(migrate) = &plan.migrate {
+        run_migrate(&mut init, &plan, migrate, &env)?;
+    }
+    for c in &commands {
+        eprintln!("{PREFIX}running release command {}", c.describe());
+        let code = step(
+            &mut init,
+            c.command(&d.home, &env),
+            &plan.init,
+            &c.describe(),
+        )?;
+        c.outcome(code).map_err(RunError::Release)?;
+    }
+    eprintln!("{PREFIX}release phase done");
+    Ok(0)
+}
+
+/// `run --check-ready` / `run --check-live`: prints one line saying why; returns the exit code
+/// (0 passes, 1 fails).
+#[must_use]
+pub fn probe(check: &Check) -> u8 {
+    let env = environment();
+    let port = match Settings::from_env(&env) {
+        Ok(settings) => settings.port,
+        Err(e) => {
+            println!("failed: {e}");
+            return 1;
+        }
+    };
+    let uid = nix::unistd::getuid().as_raw();
+    let runtime_dir = state_dir(&app_root(&env), "run", uid, true);
+    match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
+        Ok(why) => {
+            println!("{why}");
+            0
+        }
+        Err(why) => {
+            println!("{why}");
+            1
+        }
+    }
 }
 
 /// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
@@ -509,6 +637,7 @@ mod tests {
                     memory_source: "test".into(),
                 },
                 dry_run: true,
+                when: When::Start,
             },
             None,
         )
@@ -536,8 +665,13 @@ mod tests {
     fn django_migrates_unless_disabled() {
         let root = app_root("run_django");
         let planned = plan(root.path(), &[]).expect("plan");
-        let (_, manage_py) = planned.migrate.expect("migrate planned");
-        assert_eq!(manage_py, root.path().join("src/manage.py"));
+        let migrate = planned.migrate.expect("migrate planned");
+        assert_eq!(migrate.manage_py, root.path().join("src/manage.py"));
+        assert_eq!(migrate.settings_module, "mysite.settings");
+        assert_eq!(
+            migrate.lock_timeout,
+            s2i_release::migrate::DEFAULT_LOCK_TIMEOUT
+        );
         let skipped = plan(root.path(), &[("DISABLE_MIGRATE", "1")]).expect("plan");
         assert!(skipped.migrate.is_none());
         assert_eq!(

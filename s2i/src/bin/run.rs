@@ -3,10 +3,13 @@
 //! - `run -- COMMAND [ARGS...]`: runs COMMAND under the init (signals, reaping, exit codes).
 //! - `run`: detects how the application is served and starts it under the init.
 //! - `run --dry-run`: prints what it detected, why, and the exact command; exits 0.
+//! - `run --release`: the release phase (migrate, the release commands), then exits.
+//! - `run --check-ready [PATH]` / `run --check-live`: the readiness and liveness probes.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use s2i_release::Check;
 use s2i_start::{errors, RunError};
 
 fn main() -> ExitCode {
@@ -15,6 +18,16 @@ fn main() -> ExitCode {
         Some("--") => return ExitCode::from(s2i_start::run_command(&args[1..])),
         None => s2i_start::start(false),
         Some("--dry-run") if args.len() == 1 => s2i_start::start(true),
+        Some("--release") if args.len() == 1 => s2i_start::release(),
+        Some("--check-live") if args.len() == 1 => {
+            return ExitCode::from(s2i_start::probe(&Check::Live));
+        }
+        Some("--check-ready") if args.len() <= 2 => {
+            let path = args
+                .get(1)
+                .map_or_else(|| "/".to_owned(), |p| p.to_string_lossy().into_owned());
+            return ExitCode::from(s2i_start::probe(&Check::Ready { path }));
+        }
         Some("-h" | "--help") => {
             print!("{}", s2i_start::USAGE);
             return ExitCode::SUCCESS;
