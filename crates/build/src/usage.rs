@@ -45,6 +45,8 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   UPGRADE_PIP_TO_LATEST                upgrade pip before installing
   S2I_INSTALLER         auto | uv | pip
   S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
+  S2I_ARTIFACTS_DIR     where assemble reads artifacts outside the image (yours, not writable by others)
+  S2I_CACHE_BUDGET_MB   size of the caches kept in the image (default 512; 0: none)
   ENABLE_PIPENV, ENABLE_MICROPIPENV    install from Pipfile.lock
   DISABLE_SETUP_PY_PROCESSING, DISABLE_PYPROJECT_TOML_PROCESSING   do not install the app as a package
   DISABLE_COLLECTSTATIC, DISABLE_MIGRATE   skip collectstatic (build) / migrate (start)
