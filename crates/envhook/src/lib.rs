@@ -108,9 +108,8 @@ mod tests {
     use std::process::Command;
 
     fn source(body: &str) -> Result<BTreeMap<String, String>, EnvHookError> {
-        let dir = std::env::temp_dir().join(format!("envhook-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let hook = dir.join(format!("hook-{}", body.len()));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hook = dir.path().join("hook");
         std::fs::write(&hook, body).expect("write");
         let out = Command::new("sh")
             .args(shell_args())
@@ -119,7 +118,6 @@ mod tests {
             .env("KEPT", "1")
             .output()
             .expect("sh");
-        let _ = std::fs::remove_dir_all(&dir);
         read(out.status, &out.stdout)
     }
 
