@@ -10,6 +10,7 @@ use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -203,7 +204,11 @@ impl Drop for Database {
 
 /// Collects a pipe into a shared string as it arrives (partial lines too: Django prints
 /// "Applying X..." before running X).
-fn collect(mut pipe: impl std::io::Read + Send + 'static, into: Arc<Mutex<String>>) {
+fn collect(
+    mut pipe: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    closed: Arc<AtomicUsize>,
+) {
     thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n @ 1..) = pipe.read(&mut buf) {
@@ -211,6 +216,7 @@ fn collect(mut pipe: impl std::io::Read + Send + 'static, into: Arc<Mutex<String
                 .expect("log lock")
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
+        closed.fetch_add(1, Ordering::SeqCst);
     });
 }
 
@@ -219,6 +225,8 @@ struct Replica {
     running: Running,
     port: u16,
     log: Arc<Mutex<String>>,
+    /// How many of stdout and stderr reached their end.
+    closed: Arc<AtomicUsize>,
 }
 
 fn run_command(db: &Database, port: u16, envs: &[(&str, &str)]) -> Command {
@@ -250,15 +258,23 @@ impl Replica {
             .stdin(Stdio::null());
         let mut running = Running::spawn(&mut command);
         let log = Arc::new(Mutex::new(String::new()));
+        let closed = Arc::new(AtomicUsize::new(0));
         collect(
             running.child.stdout.take().expect("stdout"),
             Arc::clone(&log),
+            Arc::clone(&closed),
         );
         collect(
             running.child.stderr.take().expect("stderr"),
             Arc::clone(&log),
+            Arc::clone(&closed),
         );
-        Self { running, port, log }
+        Self {
+            running,
+            port,
+            log,
+            closed,
+        }
     }
 
     fn log(&self) -> String {
@@ -288,9 +304,21 @@ impl Replica {
         }
     }
 
+    /// Waits for `run` to exit and for its output to be read to the end.
     fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let status = self.running.wait_timeout(timeout);
-        status.unwrap_or_else(|| panic!("run did not exit within {timeout:?}\n{}", self.log()))
+        let status =
+            status.unwrap_or_else(|| panic!("run did not exit within {timeout:?}\n{}", self.log()));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.closed.load(Ordering::SeqCst) < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "run exited but something still holds its output open\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        status
     }
 
     /// Runs `run --check-ready` / `--check-live` as the platform's exec probe would.
@@ -429,6 +457,12 @@ fn release_phase_then_start_without_migrate(db: &Database) {
     assert!(log.contains(SEED), "{log}");
     assert!(
         log.contains("release hook: creating the cache table"),
+        "{log}"
+    );
+    // Then the Procfile's release: line, after the migration.
+    assert!(
+        log.contains("Procfile release: `python manage.py showmigrations inventory`")
+            && log.contains("[X] 0002_seed_products"),
         "{log}"
     );
     assert!(log.contains("run: release phase done"), "{log}");
@@ -597,4 +631,24 @@ fn postgresql_term_during_migrate_ends_it_and_the_next_start_migrates() {
         !log.contains("waiting for the"),
         "the lock outlived the session:\n{log}"
     );
+}
+
+/// A database that cannot be reached stops the start with the connection error and the fix.
+#[test]
+fn unreachable_database_stops_the_start_with_the_error() {
+    let db = Database::sqlite();
+    let mut replica = Replica::start(
+        &db,
+        &[],
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
+    );
+    let status = replica.wait_exit(START);
+    let log = replica.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("OperationalError"), "{log}");
+    assert!(
+        log.contains("run: ERROR: Django could not reach the database"),
+        "{log}"
+    );
+    assert!(!log.contains("Listening at"), "{log}");
 }

@@ -1412,8 +1412,13 @@ fn non_executable_deploy_hook_is_skipped_with_a_warning() {
 #[test]
 fn failed_migrate_stops_the_start_with_exit_1() {
     let root = AppRoot::new("run_django");
-    // SQLite cannot create a database in a directory that does not exist.
-    let db = root.path().join("no-such-dir/db.sqlite3");
+    // A file that is not an SQLite database: the connection opens, the migration fails.
+    let db = root.path().join("marks/db.sqlite3");
+    fs::write(
+        &db,
+        "this is not an SQLite database, it is a text file\n".repeat(100),
+    )
+    .expect("write");
     let port = free_port();
     let mut server = Server::start(
         root.command(port, &[("DJANGO_DB", db.to_str().expect("utf-8"))]),
@@ -1429,4 +1434,43 @@ fn failed_migrate_stops_the_start_with_exit_1() {
     );
     assert!(log.contains("migrate --noinput"), "{log}");
     assert!(log.contains("DISABLE_MIGRATE=1"), "{log}");
+}
+
+/// docs/run.md's detection table: 13 rules, in this order; "nothing" lists each with its
+/// verdict. Written out from the table, not taken from the detection crate.
+#[test]
+fn nothing_runnable_lists_the_13_documented_rules_in_order() {
+    const DOCUMENTED: [&str; 13] = [
+        "APP_CONFIG",
+        "APP_SCRIPT",
+        "APP_FILE",
+        "APP_MODULE",
+        "Procfile",
+        "app.sh",
+        "app.py",
+        "paste.ini",
+        "wsgi.py",
+        "asgi.py",
+        "wsgi/application",
+        "Django",
+        "setup.py / pyproject.toml",
+    ];
+    let root = AppRoot::new("run_nothing");
+    let out = root.dry_run(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let listed: Vec<&str> = stderr
+        .split("How to fix:")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("run:   - "))
+        .collect();
+    assert_eq!(listed.len(), DOCUMENTED.len(), "{stderr}");
+    for (line, rule) in listed.iter().zip(DOCUMENTED) {
+        assert!(
+            line.starts_with(rule),
+            "expected rule {rule:?}, got {line:?}\n{stderr}"
+        );
+    }
 }

@@ -259,6 +259,9 @@ impl MigrateError {
             Self::Signalled { .. } => {
                 "The migration was interrupted by a signal; the server was not started."
             }
+            Self::Setup { .. } => {
+                "Django could not reach the database (or load its settings) to migrate; the server was not started."
+            }
             _ => "Django's database migration failed; the server was not started.",
         }
     }
