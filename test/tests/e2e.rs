@@ -249,7 +249,8 @@ fn builder_image_follows_the_s2i_conventions() {
         "APP_ROOT=/opt/app-root",
         "HOME=/opt/app-root/src",
         "STI_SCRIPTS_PATH=/usr/libexec/s2i",
-        "LANG=C.UTF-8",
+        "LANG=en_US.UTF-8",
+        "LC_ALL=en_US.UTF-8",
     ] {
         assert!(
             env.contains(var),

@@ -442,6 +442,13 @@ fn install_dependencies(
     if install.env.flag("UPGRADE_PIP_TO_LATEST") {
         install.upgrade_pip()?;
     }
+    if plan.pipenv_tool {
+        let pipenv = install.pipenv_tool(state_dir)?;
+        if plan.lock_pipfile {
+            output::info("Pipfile has no Pipfile.lock: locking it with pipenv (ENABLE_PIPENV)");
+            install.pipenv_lock(&pipenv, app)?;
+        }
+    }
     match plan.manager {
         Some(manager) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
@@ -491,7 +498,9 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     let requirement = server
         .requirement(python2)
         .ok_or(server::ChooseServerError::NoPython2 { server })?;
-    install.packages(&format!("installing {server}"), &[requirement], None)?;
+    // The server is the build's choice, not a dependency the app lists: like the build's other
+    // tools it must not depend on the user's index serving it.
+    install.tool_packages(&format!("installing {server}"), &[requirement])?;
     Ok(choice)
 }
 

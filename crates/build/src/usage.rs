@@ -42,12 +42,14 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   APP_MODULE, APP_FILE, APP_SCRIPT, APP_CONFIG, GUNICORN_CMD_ARGS, WEB_CONCURRENCY   (as in the sclorg images)
   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip)
   PIP_CERT, SSL_CERT_FILE              CA bundle for TLS-inspecting proxies (used by uv and pip)
-  UPGRADE_PIP_TO_LATEST                upgrade pip before installing
+  UPGRADE_PIP_TO_LATEST                upgrade pip, setuptools and wheel before installing
   S2I_INSTALLER         auto | uv | pip
   S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
   S2I_ARTIFACTS_DIR     where assemble reads artifacts outside the image (yours, not writable by others)
   S2I_CACHE_BUDGET_MB   size of the caches kept in the image (default 512; 0: none)
-  ENABLE_PIPENV, ENABLE_MICROPIPENV    install from Pipfile.lock
+  ENABLE_PIPENV, PIN_PIPENV_VERSION    install pipenv (that version) and Pipfile.lock (a lone Pipfile is locked)
+  ENABLE_MICROPIPENV                   Pipfile.lock, else requirements.txt
+  ENABLE_INIT_WRAPPER                  accepted, no effect: run is always the container's init
   DISABLE_SETUP_PY_PROCESSING, DISABLE_PYPROJECT_TOML_PROCESSING   do not install the app as a package
   DISABLE_COLLECTSTATIC, DISABLE_MIGRATE   skip collectstatic (build) / migrate (start)
   MIGRATE_LOCK_TIMEOUT  seconds a replica waits for another one's migration (default 600)
