@@ -275,8 +275,52 @@ fn built_with_artifacts(dir: &Path, requirements: &str) -> (PathBuf, PathBuf) {
     finish_within(&mut command, BUILD_LIMIT).assert_ok();
     let artifacts = dir.join("artifacts");
     save_artifacts_into(&root, &artifacts, None).assert_ok();
-    assert!(artifacts.join("uv").is_dir(), "no uv cache saved");
+    assert!(artifacts.join(CACHES_ARCHIVE).is_file(), "no caches saved");
     (root, artifacts)
+}
+
+/// The archive of the installers' caches in the artifacts, and the manifest.
+const CACHES_ARCHIVE: &str = "python-s2i-caches.tar";
+const MANIFEST: &str = "python-s2i-artifacts.json";
+
+/// Repacks the caches archive of `artifacts` after `change` (given the unpacked caches), and
+/// updates its size and sha256 in the manifest, as a planted archive would be made.
+fn repack_caches(artifacts: &Path, change: impl FnOnce(&Path)) {
+    let unpacked = artifacts.with_extension("unpacked");
+    fs::create_dir_all(&unpacked).expect("mkdir");
+    let archive = artifacts.join(CACHES_ARCHIVE);
+    let run = |command: &mut Command| assert!(command.status().expect("run").success());
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked));
+    change(&unpacked);
+    run(Command::new("tar")
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked)
+        .arg("."));
+    let bytes = fs::read(&archive).expect("archive");
+    let out = Command::new("sha256sum")
+        .arg(&archive)
+        .output()
+        .expect("sha256sum");
+    let sha = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("sum")
+        .to_owned();
+    let text = fs::read_to_string(artifacts.join(MANIFEST)).expect("manifest");
+    let mut manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
+    for entry in manifest["archives"].as_array_mut().expect("archives") {
+        if entry["name"] == CACHES_ARCHIVE {
+            entry["size"] = serde_json::json!(bytes.len());
+            entry["sha256"] = serde_json::json!(sha);
+        }
+    }
+    fs::write(artifacts.join(MANIFEST), manifest.to_string()).expect("write");
 }
 
 /// A build of the fixture with its caches under APP_ROOT, reading `artifacts`.
@@ -341,14 +385,16 @@ fn planted_foreign_writable_or_symlinked_artifacts_are_refused() {
         built.all()
     );
 
-    // The cache is a symlink to a directory elsewhere.
+    // The caches archive is a symlink to a file elsewhere.
     let linked = planted_copy("linked");
-    let elsewhere = dir.path().join("elsewhere-uv");
-    fs::rename(linked.join("uv"), &elsewhere).expect("move");
-    std::os::unix::fs::symlink(&elsewhere, linked.join("uv")).expect("symlink");
+    let elsewhere = dir.path().join("elsewhere.tar");
+    fs::rename(linked.join(CACHES_ARCHIVE), &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, linked.join(CACHES_ARCHIVE)).expect("symlink");
     let built = rebuild_from(dir.path(), "b3", &linked, &[]);
     built.assert_ok();
-    built.assert_contains(&["uv is a symlink: artifacts are read only from real files"]);
+    built.assert_contains(&[&format!(
+        "{CACHES_ARCHIVE} is a symlink: artifacts are read only from real files"
+    )]);
     assert!(
         !built.stdout.contains("Reusing the uv cache"),
         "{}",
@@ -357,7 +403,9 @@ fn planted_foreign_writable_or_symlinked_artifacts_are_refused() {
 
     // A symlink inside the cache that leads out of it is removed; the rest is reused.
     let inner = planted_copy("inner");
-    std::os::unix::fs::symlink("/etc", inner.join("uv/planted-link")).expect("symlink");
+    repack_caches(&inner, |caches| {
+        std::os::unix::fs::symlink("/etc", caches.join("uv/planted-link")).expect("symlink");
+    });
     let built = rebuild_from(dir.path(), "b4", &inner, &[]);
     built.assert_ok();
     built.assert_contains(&[
@@ -511,8 +559,18 @@ fn save_artifacts_skips_sockets_and_unreadable_files() {
         "secret: Permission denied",
         "skipped",
     ]);
-    assert!(dir.path().join("again/python-s2i-artifacts.json").is_file());
-    assert!(dir.path().join("again/uv").is_dir());
+    assert!(dir.path().join("again").join(MANIFEST).is_file());
+    let listed = Command::new("tar")
+        .arg("-tf")
+        .arg(dir.path().join("again").join(CACHES_ARCHIVE))
+        .output()
+        .expect("tar -t");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("uv/"), "{listed}");
+    assert!(
+        !listed.contains("lock.sock") && !listed.contains("secret"),
+        "{listed}"
+    );
 }
 
 // ---- Source modes, passwd fields, LD_PRELOAD (item 6) ----

@@ -10,6 +10,7 @@
 //! - [`package_manager`]: which files drive the install
 //! - [`install`]: uv or pip, and how each package manager's files are installed
 //! - [`server`]: the server `run` will start, installed when missing
+//! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`disk`]: free space, and telling a full disk from other failures
@@ -18,6 +19,7 @@
 //! - [`usage`]: the text of `usage`
 
 pub mod artifacts;
+pub mod bytecode;
 pub mod disk;
 pub mod django;
 pub mod environment;
@@ -37,11 +39,11 @@ pub mod venv;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
 
-use crate::artifacts::Restored;
+use crate::artifacts::{Opened, Previous};
 use crate::environment::{BuildEnv, BuildEnvError};
 use crate::install::{Install, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
@@ -115,6 +117,8 @@ pub enum AssembleError {
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError),
+    /// Restoring the installed dependencies left the virtualenv incomplete.
+    Restore(artifacts::RestoreError),
 }
 
 macro_rules! from {
@@ -162,6 +166,8 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
 
 fn build(options: &Options) -> Result<Facts, AssembleError> {
     let started = Instant::now();
+    // Whole seconds, as file times are compared: what is written from here on is this build's.
+    let build_started = SystemTime::now() - std::time::Duration::from_secs(1);
     let app_root = &options.app_root;
     let state_dir = options.state_dir();
     check_writable(&state_dir)?;
@@ -189,14 +195,14 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
-    restore_artifacts(options, &caches, &python_version, &digest);
-    // The caches that stay in the image (under APP_ROOT), marked to tell what this build reads.
+    let previous = open_artifacts(options, &python_version);
+    // The caches that stay in the image (under APP_ROOT): marked before the install, to tell
+    // what this build reads (prune.rs).
     let kept_caches: Vec<PathBuf> = caches
         .iter()
         .map(|(_, dir)| dir.clone())
         .filter(|dir| dir.starts_with(app_root))
         .collect();
-    let marked = prune::mark(&kept_caches);
 
     output::header("Preparing the virtualenv");
     if unfinished.is_some() && venv::exists(app_root) {
@@ -244,7 +250,22 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         venv: &venv,
         env: &env,
     };
-    install_dependencies(&plan, &install, &app, &state_dir)?;
+    let inputs = dependency_inputs(&plan, &install, &app, &digest);
+    let restored = match &previous {
+        Some(previous) => {
+            restore_dependencies(previous, app_root, &state_dir, inputs.as_deref(), &digest)?
+        }
+        None => false,
+    };
+    if !restored {
+        if let Some(previous) = &previous {
+            restore_caches(previous, &caches, &state_dir, &digest);
+        }
+    }
+    let marked = prune::mark(&kept_caches);
+    if !restored {
+        install_dependencies(&plan, &install, &app, &state_dir)?;
+    }
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
@@ -267,17 +288,22 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     };
 
     let choice = install_server(&install, &facts)?;
+    compile_bytecode(&venv, &env, &[&src, &state_dir.join("python")]);
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
-    prune_caches(&kept_caches, marked, &env);
+    prune_caches(&kept_caches, marked, build_started, &env);
     let manifest = artifacts::Manifest {
         format: artifacts::FORMAT,
         python_version: venv.short_version(),
         dependency_digest: digest,
         caches,
+        inputs,
+        app_root: app_root.clone(),
+        entries: artifacts::dependency_entries(app_root),
+        archives: Vec::new(),
     };
     if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
         output::warning(&format!(
@@ -336,7 +362,7 @@ fn cache_dirs(env: &BuildEnv) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &str, digest: &str) {
+fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
     output::header("Reusing the previous build's artifacts");
     let dir = match trust::choose(options.artifacts_dir.as_deref(), &options.app_root) {
         trust::Choice::Use(dir) => dir,
@@ -347,7 +373,7 @@ fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &s
                     output::info("No artifacts directory given (S2I_ARTIFACTS_DIR): a clean build")
                 }
             }
-            return;
+            return None;
         }
     };
     if let Err(why) = trust::check_dir(
@@ -358,35 +384,137 @@ fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &s
         output::warning(&format!(
             "{why}.\nThe artifacts are not used: this is a clean build."
         ));
-        return;
+        return None;
     }
     let dir = &dir;
-    match artifacts::restore(dir, caches, python, digest) {
-        Restored::None => output::info(&format!("None in {}: a clean build", dir.display())),
-        Restored::Ignored(why) => output::warning(&format!(
-            "{why}.\nThe artifacts are not used: this is a clean build."
-        )),
-        Restored::Reused { caches, .. } if caches.is_empty() => {
-            output::info("The artifacts hold no cache this build can use");
+    match artifacts::open(dir, python) {
+        Opened::None => {
+            output::info(&format!("None in {}: a clean build", dir.display()));
+            None
         }
-        Restored::Reused {
-            caches,
-            dependencies_changed,
-        } => {
-            output::info(&format!(
-                "Reusing the {} cache(s) from {}",
-                caches.join(" and "),
-                dir.display()
+        Opened::Ignored(why) => {
+            output::warning(&format!(
+                "{why}.\nThe artifacts are not used: this is a clean build."
             ));
-            if dependencies_changed {
-                output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
-            }
+            None
+        }
+        Opened::Usable(previous) => {
+            let archives: Vec<String> = previous
+                .manifest
+                .archives
+                .iter()
+                .map(|a| format!("{} ({:.1} MB)", a.name, a.size as f64 / 1e6))
+                .collect();
+            output::info(&format!(
+                "{}: {} (sha256 checked)",
+                dir.display(),
+                if archives.is_empty() {
+                    "no archives".to_owned()
+                } else {
+                    archives.join(", ")
+                }
+            ));
+            Some(previous)
         }
     }
 }
 
+/// What decides the installed dependencies, hashed; `None` when they cannot be restored as a
+/// whole (the app itself is installed as a package, or requirements.txt names other files).
+fn dependency_inputs(
+    plan: &package_manager::Plan,
+    install: &Install<'_>,
+    app: &Path,
+    digest: &str,
+) -> Option<String> {
+    if plan.install_package.is_some() || artifacts::requirements_not_reusable(app).is_some() {
+        return None;
+    }
+    let venv = install.venv;
+    let mut parts = std::collections::BTreeMap::new();
+    parts.insert("dependency files".to_owned(), digest.to_owned());
+    parts.insert("python".to_owned(), format!("{:?}", venv.version));
+    parts.insert("installer".to_owned(), install.name().to_owned());
+    parts.insert(
+        "package manager".to_owned(),
+        plan.manager.map(|m| m.name()).unwrap_or("none").to_owned(),
+    );
+    parts.insert("virtualenv".to_owned(), artifacts::venv_digest(&venv.root));
+    for (name, value) in install.env.vars() {
+        let relevant = (name.starts_with("PIP_") || name.starts_with("UV_"))
+            && !name.ends_with("_CACHE_DIR")
+            || [
+                "UPGRADE_PIP_TO_LATEST",
+                "S2I_INSTALLER",
+                "S2I_PACKAGE_MANAGER",
+            ]
+            .contains(&name.as_str());
+        if relevant {
+            parts.insert(format!("env {name}"), value.clone());
+        }
+    }
+    Some(artifacts::inputs_digest(&parts))
+}
+
+/// Restores the previous build's installed dependencies when nothing that decides them
+/// changed; says why not otherwise.
+fn restore_dependencies(
+    previous: &Previous,
+    app_root: &Path,
+    state_dir: &Path,
+    inputs: Option<&str>,
+    digest: &str,
+) -> Result<bool, AssembleError> {
+    if let Some(why) = previous.why_not_restorable(app_root, inputs, digest) {
+        output::info(&format!(
+            "Installed dependencies not restored: {why}; installing (the caches apply)"
+        ));
+        return Ok(false);
+    }
+    let started = Instant::now();
+    match previous.restore_dependencies(app_root, state_dir) {
+        Ok(entries) => {
+            output::info(&format!(
+                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({entries} entries of {}) in {:.1?}",
+                app_root.display(),
+                started.elapsed()
+            ));
+            Ok(true)
+        }
+        Err(artifacts::RestoreError::Unpack { archive, source }) => {
+            output::warning(&format!(
+                "{} did not unpack ({source}): installing the dependencies",
+                archive.display()
+            ));
+            Ok(false)
+        }
+        Err(e) => Err(AssembleError::Restore(e)),
+    }
+}
+
+fn restore_caches(
+    previous: &Previous,
+    caches: &[(String, PathBuf)],
+    state_dir: &Path,
+    digest: &str,
+) {
+    let restored = previous.restore_caches(caches, state_dir);
+    if restored.is_empty() {
+        output::info("The artifacts hold no cache this build can use");
+        return;
+    }
+    output::info(&format!(
+        "Reusing the {} cache(s) from {}",
+        restored.join(" and "),
+        previous.dir.display()
+    ));
+    if previous.dependency_files_changed(digest) {
+        output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
+    }
+}
+
 /// Prunes the caches kept in the image to what this build used and to the size budget.
-fn prune_caches(dirs: &[PathBuf], marked: bool, env: &BuildEnv) {
+fn prune_caches(dirs: &[PathBuf], marked: bool, since: SystemTime, env: &BuildEnv) {
     if dirs.is_empty() {
         return;
     }
@@ -406,7 +534,7 @@ fn prune_caches(dirs: &[PathBuf], marked: bool, env: &BuildEnv) {
             "This file system records no access times: caches are pruned to the budget only",
         );
     }
-    let pruned = prune::prune(dirs, marked, budget);
+    let pruned = prune::prune(dirs, marked, since, budget);
     let mib = |bytes: u64| bytes as f64 / 1024.0 / 1024.0;
     output::info(&format!(
         "Kept {:.1} MiB (budget {:.0} MiB, {}); removed {:.1} MiB: {} entr{} this build did not use, {} over the budget",
@@ -502,6 +630,24 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     // tools it must not depend on the user's index serving it.
     install.tool_packages(&format!("installing {server}"), &[requirement])?;
     Ok(choice)
+}
+
+fn compile_bytecode(venv: &venv::Venv, env: &BuildEnv, more: &[&Path]) {
+    output::header("Compiling bytecode");
+    let started = Instant::now();
+    match bytecode::compile(venv, env, &bytecode::targets(venv, more)) {
+        bytecode::Compiled::Ok => output::info(&format!(
+            "Compiled in {:.1?}: no container compiles them on its first imports",
+            started.elapsed()
+        )),
+        bytecode::Compiled::SomeFailed => output::warning(
+            "some Python files do not compile (listed above): they are left without bytecode, \
+             and importing them would fail the same way",
+        ),
+        bytecode::Compiled::NotRun(why) => {
+            output::warning(&format!("bytecode was not compiled: {why}"));
+        }
+    }
 }
 
 fn fix_permissions(app_root: &Path) -> Result<(), AssembleError> {

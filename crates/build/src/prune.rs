@@ -125,10 +125,11 @@ struct Unit {
     last_read: Option<SystemTime>,
 }
 
-/// Removes from `dirs` the units nothing read since [`mark`] (when `marked`), then the least
-/// recently read ones until the total is within `budget` bytes.
+/// Removes from `dirs` the units nothing read since [`mark`] and nothing wrote since `since`
+/// (the build's start; a virtualenv seeded from the cache before the mark writes there) when
+/// `marked`, then the least recently read ones until the total is within `budget` bytes.
 #[must_use]
-pub fn prune(dirs: &[PathBuf], marked: bool, budget: u64) -> Pruned {
+pub fn prune(dirs: &[PathBuf], marked: bool, since: SystemTime, budget: u64) -> Pruned {
     let mut units: BTreeMap<PathBuf, Unit> = BTreeMap::new();
     for dir in dirs {
         for entry in WalkDir::new(dir)
@@ -151,8 +152,14 @@ pub fn prune(dirs: &[PathBuf], marked: bool, budget: u64) -> Pruned {
                 slot.bytes += meta.len();
             }
             let read = atime(&meta);
-            if !entry.path_is_symlink() && read > MARK + USED_AFTER {
+            let written = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            if entry.path_is_symlink() {
+                continue;
+            }
+            if read > MARK + USED_AFTER {
                 slot.last_read = slot.last_read.max(Some(read));
+            } else if written >= since {
+                slot.last_read = slot.last_read.max(Some(written));
             }
         }
     }
@@ -236,7 +243,7 @@ mod tests {
             .count();
         write(&cache.join("archive-v0/new/pkg/x.py"), 10);
         fs::read(cache.join("wheels-v5/pypi/six.msgpack")).expect("read");
-        let pruned = prune(&dirs, true, u64::MAX);
+        let pruned = prune(&dirs, true, SystemTime::now(), u64::MAX);
         assert_eq!(pruned.unused, 2, "{pruned:?}");
         assert!(!cache.join("wheels-v5/pypi/idna.msgpack").exists());
         assert!(!cache.join("archive-v0/unused").exists());
@@ -255,7 +262,7 @@ mod tests {
         let old = SystemTime::now() - Duration::from_secs(3600);
         assert!(set_atime(&cache.join("http/a/old"), old));
         assert!(set_atime(&cache.join("http/a"), old));
-        let pruned = prune(std::slice::from_ref(&cache), false, 1000);
+        let pruned = prune(std::slice::from_ref(&cache), false, SystemTime::now(), 1000);
         assert_eq!(pruned.over_budget, 1, "{pruned:?}");
         assert!(!cache.join("http/a").exists());
         assert!(cache.join("http/b/new").is_file());
