@@ -835,7 +835,8 @@ fn assemble_killed_while_creating_the_virtualenv_then_rebuilt_serves() {
     let mut command = assemble_command(&app, &root);
     command.envs(env);
     let mut watched = Watched::start(command);
-    watched.wait_for_path(&root.join("pyvenv.cfg"));
+    // The interpreter is in, pip (ensurepip, seconds later) is not yet.
+    watched.wait_for_path(&root.join("bin/python"));
     watched.kill();
     let pip = Command::new(root.join("bin/python"))
         .args(["-c", "import pip"])

@@ -205,7 +205,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         .collect();
 
     output::header("Preparing the virtualenv");
-    if unfinished.is_some() && venv::exists(app_root) {
+    if unfinished.is_some() && venv::any_part_exists(app_root) {
         output::warning(&format!(
             "The previous build in {} did not finish (interrupted: killed, out of memory or cancelled; or failed).\n\
              Its virtualenv may be half made or half installed: it is removed and made again.",

@@ -158,7 +158,8 @@ pub fn prune(dirs: &[PathBuf], marked: bool, since: SystemTime, budget: u64) -> 
             }
             if read > MARK + USED_AFTER {
                 slot.last_read = slot.last_read.max(Some(read));
-            } else if written >= since {
+            } else if meta.is_file() && written >= since {
+                // Files only: unpacking the caches archive gives its directories new times.
                 slot.last_read = slot.last_read.max(Some(written));
             }
         }

@@ -56,6 +56,14 @@ pub fn exists(root: &Path) -> bool {
 /// What a virtualenv is made of under its root (the parts [`remove`] deletes).
 const PARTS: [&str; 5] = ["bin", "lib", "lib64", "include", "pyvenv.cfg"];
 
+/// Whether any part of a virtualenv is at `root` (even a half-made one, without `bin/python`).
+#[must_use]
+pub fn any_part_exists(root: &Path) -> bool {
+    PARTS
+        .iter()
+        .any(|part| std::fs::symlink_metadata(root.join(part)).is_ok())
+}
+
 /// Removes a virtualenv that cannot be trusted (a build that made or changed it did not
 /// finish): its interpreter, packages and scripts; the sources and the state stay.
 ///
