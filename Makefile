@@ -15,7 +15,7 @@ export CONTAINERS_CONF ?= $(CURDIR)/images/containers.conf
 # the host's system bundle by default, CA_BUNDLE= for none.
 CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
-IMAGE_VERSIONS := 2.7 3.9 3.11 3.13
+IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14
 
 .PHONY: all help deps lint test test-unit test-init test-run test-assemble test-e2e test-e2e-all test-e2e-others \
         image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean

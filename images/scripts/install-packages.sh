@@ -22,6 +22,7 @@ packages="
   apache2-bin apache2-dev media-types
   gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
   git
+  nodejs npm
   libnss-wrapper
   tar gzip bzip2 xz-utils
 "

@@ -22,7 +22,7 @@ pub const MANIFEST: &str = "python-s2i-artifacts.json";
 /// Format of [`Manifest`].
 pub const FORMAT: u32 = 1;
 /// The caches, by their directory name in the tar.
-pub const CACHES: [&str; 2] = ["uv", "pip"];
+pub const CACHES: [&str; 3] = ["uv", "pip", "npm"];
 /// Files whose content decides the dependencies.
 const DEPENDENCY_FILES: &[&str] = &[
     "requirements.txt",
@@ -32,6 +32,7 @@ const DEPENDENCY_FILES: &[&str] = &[
     "pyproject.toml",
     "setup.py",
     "setup.cfg",
+    "package-lock.json",
 ];
 
 /// What assemble recorded about the build (in `$APP_ROOT/.python-s2i/`) and save-artifacts

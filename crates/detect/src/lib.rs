@@ -9,6 +9,7 @@
 mod app;
 mod error;
 mod home;
+mod layouts;
 mod mode;
 mod rules;
 mod server;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
 pub use error::DetectError;
+pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
 pub use s2i_facts::Facts;
 pub use server::{Interface, Server, ServerRequest};
