@@ -167,7 +167,9 @@ fn python_version_error(e: &python_version::Mismatch) -> Message {
     steps.push(format!(
         "Or change {} to ask for Python {}, the version of this image.",
         r.file,
-        e.interpreter.rsplit_once('.').map_or(e.interpreter.as_str(), |(mm, _)| mm)
+        e.interpreter
+            .rsplit_once('.')
+            .map_or(e.interpreter.as_str(), |(mm, _)| mm)
     ));
     steps.push(format!(
         "Or set {}=1 to build anyway (a warning instead of this error).",
@@ -388,6 +390,21 @@ fn server_error(e: &server::ChooseServerError) -> Message {
             &["Use mod_wsgi, gunicorn, uwsgi or waitress with Python 2.7."],
             vec![],
         ),
+        server::ChooseServerError::WrongInterface {
+            server,
+            source_of_value,
+            interface,
+            app,
+            servers,
+        } => Message {
+            headline: format!("{server} cannot serve this {interface} application"),
+            found: format!("The application is the {app}; {source_of_value} asks for {server}, which serves only the other interface: every request would fail."),
+            steps: vec![
+                format!("Unset APP_SERVER (auto picks the right server), or choose one that serves {interface}: {}.", servers.join(", ")),
+                "If the detected application is not the one you mean, name it with APP_MODULE=module:app.".to_owned(),
+            ],
+            details: vec![],
+        },
     }
 }
 

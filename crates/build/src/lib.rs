@@ -277,7 +277,7 @@ fn check_python_version(
     if env.flag(python_version::IGNORE_VARIABLE) {
         let r = &mismatch.checked.request;
         output::warning(&format!(
-            "{} asks for {} but this image has Python {interpreter}; building anyway because {} is set (the image that fits: {})",
+            "{} asks for {} but the builder has Python {interpreter}; building anyway because {} is set (the image that fits: {})",
             r.file,
             r.wanted,
             python_version::IGNORE_VARIABLE,
@@ -662,9 +662,13 @@ fn module_facts(
         }
         for start in &m.starts {
             output::info(&format!(
-                "{}: starts a {} server: {} ({})",
+                "{}: starts {}: {} ({})",
                 m.file.display(),
-                start.kind,
+                if start.kind == "development" {
+                    "the framework's development server"
+                } else {
+                    "its own server"
+                },
                 start.call,
                 if start.place == "main" {
                     "under if __name__ == \"__main__\""

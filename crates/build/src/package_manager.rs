@@ -194,10 +194,8 @@ pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageMan
         Some(PackageManager::Pip) | None => package_file(dir, env, &mut notes),
     };
     let mut selection = Selection::from_env(env);
-    let supported = matches!(
-        manager,
-        Some(PackageManager::Uv | PackageManager::Poetry)
-    ) || install_package == Some("pyproject.toml");
+    let supported = matches!(manager, Some(PackageManager::Uv | PackageManager::Poetry))
+        || install_package == Some("pyproject.toml");
     if !selection.is_empty() && !supported {
         notes.push(format!(
             "{GROUPS_VARIABLE} / {EXTRAS_VARIABLE} ({}) are not used: they apply to uv.lock, poetry.lock and an installed pyproject.toml, and this app has {}",

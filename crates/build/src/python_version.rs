@@ -190,10 +190,7 @@ fn parse_exact(raw: &str) -> Option<(u64, u64)> {
 /// and a high patch number).
 fn fits(wanted: &Wanted, major: u64, minor: u64, patch: u64) -> bool {
     match wanted {
-        Wanted::Exact {
-            major: m,
-            minor: n,
-        } => (*m, *n) == (major, minor),
+        Wanted::Exact { major: m, minor: n } => (*m, *n) == (major, minor),
         Wanted::Range(spec) => VersionSpecifiers::from_str(spec).is_ok_and(|specs| {
             [0, patch, 999]
                 .into_iter()
@@ -211,9 +208,7 @@ pub fn check(requests: &[Request], interpreter: (u64, u64, u64)) -> Vec<Checked>
         .map(|request| {
             let images = image_versions()
                 .into_iter()
-                .filter(|v| {
-                    parse_exact(v).is_some_and(|(ma, mi)| fits(&request.wanted, ma, mi, 0))
-                })
+                .filter(|v| parse_exact(v).is_some_and(|(ma, mi)| fits(&request.wanted, ma, mi, 0)))
                 .collect();
             Checked {
                 fits: fits(&request.wanted, major, minor, patch),
@@ -287,7 +282,13 @@ mod tests {
                 "pyproject.toml"
             ]
         );
-        assert_eq!(found[0].wanted, Wanted::Exact { major: 3, minor: 13 });
+        assert_eq!(
+            found[0].wanted,
+            Wanted::Exact {
+                major: 3,
+                minor: 13
+            }
+        );
     }
 
     #[test]
@@ -298,8 +299,24 @@ mod tests {
         assert!(fits(&range("==3.11.*"), 3, 11, 2));
         assert!(!fits(&range(">=3.12"), 3, 11, 2));
         assert!(!fits(&range(">=3.8,<3.11"), 3, 11, 0));
-        assert!(fits(&Wanted::Exact { major: 3, minor: 11 }, 3, 11, 9));
-        assert!(!fits(&Wanted::Exact { major: 3, minor: 13 }, 3, 11, 2));
+        assert!(fits(
+            &Wanted::Exact {
+                major: 3,
+                minor: 11
+            },
+            3,
+            11,
+            9
+        ));
+        assert!(!fits(
+            &Wanted::Exact {
+                major: 3,
+                minor: 13
+            },
+            3,
+            11,
+            2
+        ));
     }
 
     #[test]
@@ -314,7 +331,10 @@ mod tests {
         };
         assert_eq!(mismatch.image_advice(), "python-s2i:3.13");
         // A range: the newest image in it.
-        let dir = app(&[("pyproject.toml", "[project]\nrequires-python = \">=3.12\"\n")]);
+        let dir = app(&[(
+            "pyproject.toml",
+            "[project]\nrequires-python = \">=3.12\"\n",
+        )]);
         let (found, _) = requests(dir.path());
         let checked = check(&found, (3, 11, 2));
         assert_eq!(checked[0].images.last().map(String::as_str), Some("3.14"));

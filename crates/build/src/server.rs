@@ -77,6 +77,15 @@ pub enum ChooseServerError {
     },
     /// The server does not run on Python 2.
     NoPython2 { server: &'static str },
+    /// The server asked for cannot host the application's interface (a WSGI server for an
+    /// ASGI application, or the reverse): refused at build time, not a 500 per request.
+    WrongInterface {
+        server: &'static str,
+        source_of_value: String,
+        interface: Interface,
+        app: String,
+        servers: Vec<&'static str>,
+    },
 }
 
 /// Where the choice came from, for the log.
@@ -110,6 +119,23 @@ pub fn choose(
         Ok(detection) => detection.app.describe(),
         Err(e) => format!("nothing detected yet ({e})"),
     };
+    if let Ok(detection) = &detected {
+        if let (Some(server), App::Web(web)) = (detection.server.server, &detection.app) {
+            if !server.serves(web.interface) {
+                return Err(ChooseServerError::WrongInterface {
+                    server: server.name(),
+                    source_of_value: detection.server.source.clone(),
+                    interface: web.interface,
+                    app,
+                    servers: s2i_detect::Server::ALL
+                        .into_iter()
+                        .filter(|s| s.serves(web.interface))
+                        .map(s2i_detect::Server::name)
+                        .collect(),
+                });
+            }
+        }
+    }
     let (name, reason) = match detected {
         Ok(detection) => match (detection.server.server, &detection.app) {
             (Some(server), _) => (server.name(), detection.server.source.clone()),

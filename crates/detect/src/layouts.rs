@@ -69,8 +69,7 @@ fn package_modules(home: &Path, facts: Option<&Facts>) -> Result<Vec<String>, De
     if let Some(p) = facts.and_then(|f| f.package.as_ref()) {
         return Ok(p.modules.clone());
     }
-    let name = match read_optional(&home.join("pyproject.toml"))?.and_then(|t| pyproject_name(&t))
-    {
+    let name = match read_optional(&home.join("pyproject.toml"))?.and_then(|t| pyproject_name(&t)) {
         Some(n) => Some(n),
         None => read_optional(&home.join("setup.py"))?.and_then(|t| assigned_string(&t, "name")),
     };

@@ -355,7 +355,10 @@ fn app_py(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     let started = match found.starts.first() {
         Some((call, _)) => format!(
             "only starts {}'s development server ({call}), which is not for production",
-            found.framework.as_deref().unwrap_or("the framework")
+            found
+                .framework
+                .as_deref()
+                .map_or("the framework", framework_name)
         ),
         None => "starts no server of its own".to_owned(),
     };
@@ -394,7 +397,11 @@ fn describe_exposed(found: &layouts::Exposed) -> String {
         format!("`{}`", found.callable)
     };
     match &found.framework {
-        Some(f) => format!("{what}, a {} {} application", framework_name(f), found.interface),
+        Some(f) => format!(
+            "{what}, a {} {} application",
+            framework_name(f),
+            found.interface
+        ),
         None => format!("{what}, a {} application", found.interface),
     }
 }

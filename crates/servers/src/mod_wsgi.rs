@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, mod_wsgi_options, server_args};
-use crate::{
-    base, graceful_seconds, python_dirs, wsgi_wrapper, Context, Launch, ServerError,
-};
+use crate::{base, graceful_seconds, python_dirs, wsgi_wrapper, Context, Launch, ServerError};
 
 /// Writable server root for Apache's generated configuration, pid file and sockets.
 pub fn server_root(cx: &Context<'_>) -> PathBuf {
