@@ -17,7 +17,7 @@ CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
 IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14
 
-.PHONY: all help deps lint test test-unit test-init test-run test-assemble test-layouts test-e2e test-e2e-all test-e2e-others \
+.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-e2e test-e2e-all test-e2e-others \
         image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
@@ -35,11 +35,12 @@ help: ## this list
 deps: ## install what building and testing need (Debian packages, test virtualenvs); idempotent
 	@for script in test/setup/[0-9]*.sh; do echo "== $$script"; bash "$$script"; done
 
-lint: ## rustfmt and clippy, warnings are errors
+lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is exactly what its generator writes
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	bash test/bench/all.sh --check
 
-test: deps all lint test-unit test-init test-run test-assemble test-layouts test-e2e ## everything (CI runs this)
+test: deps all lint test-unit test-init test-run test-migrate test-assemble test-layouts test-e2e ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
 	@echo "make test: all suites passed"
 
 test-unit: ## unit tests of the library crates
@@ -50,10 +51,14 @@ test-init: all ## run as PID 1 and not: signals, reaping, exit codes
 	$(TESTS) init -- --test-threads=2
 
 test-run: all ## run's detection and every server, in host mode
-	@if [ -f test/tests/run.rs ]; then $(TESTS) run -- --test-threads=2; else echo "no run tests yet"; fi
+	$(TESTS) run -- --test-threads=2
+
+test-migrate: all ## Django migrate with three replicas, run --release, the probes; real PostgreSQL and SQLite
+	bash test/setup/50-postgresql.sh
+	$(TESTS) migrate -- --test-threads=2
 
 test-assemble: all ## assemble, save-artifacts and usage, in host mode
-	@if [ -f test/tests/assemble.rs ]; then $(TESTS) assemble -- --test-threads=2; else echo "no assemble tests yet"; fi
+	$(TESTS) assemble -- --test-threads=2
 
 test-layouts: all ## FastAPI/Flask layouts, the Python version check, dependency groups, npm assets, in host mode
 	bash test/setup/40-assemble.sh >/dev/null
@@ -88,24 +93,24 @@ demo: ## fresh machine: podman, the 3.11 builder, the example Django app built t
 	images/build 3.11
 	images/demo
 
-bench-images: all ## image sizes, clean vs incremental s2i build, container start to first 200
+bench-images: all ## image sizes, clean vs incremental s2i build, container start to first 200 (its section of docs/benchmarks.md)
 	bash test/setup/20-podman.sh
-	test/bench/images.sh
+	bash test/bench/all.sh images
 
-bench-init: all ## run as an init vs tini vs no init: wall time, peak RSS, sizes (one table)
-	bash test/bench/init.sh
+bench-init: all ## run as an init vs tini, tini-static, no init: wall time, peak RSS, sizes (its section of docs/benchmarks.md)
+	bash test/bench/all.sh init
 
-bench-serve: all ## run's start-up overhead per server and requests/s of its tuning vs the peers' defaults
-	bash test/bench/serve.sh
+bench-serve: all ## run's start-up overhead per server and requests/s of its tuning vs the peers' defaults (its section)
+	bash test/bench/all.sh startup
 
 bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
 	bash test/setup/40-assemble.sh >/dev/null
-	bash test/bench/build.sh
+	bash test/bench/all.sh build
 
 bench-serving: all ## Django io/cpu/static at several concurrencies: python-s2i vs sclorg's commands vs mod_wsgi-express defaults
-	bash test/bench/serving.sh
+	bash test/bench/all.sh serving
 
-bench: deps all ## every benchmark against its baseline; rewrites docs/benchmarks.md from this run
+bench: deps all ## every benchmark against its baseline; writes docs/benchmarks.md whole from this one run
 	bash test/bench/all.sh
 
 clean: ## remove build outputs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-init: run as an init, side by side with tini and with no init, measured in one run.
+# make bench-init: run as an init, side by side with tini, tini-static and no init, in one run.
 #   1. wall time of `X -- true` (median of many runs, hyperfine, no shell in between)
 #   2. peak RSS (VmHWM) of the init while it supervises a sleeping child
 #   3. size of each static executable in build/bin (and of tini for comparison)
@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in hyperfine tini python3; do
+for tool in hyperfine tini tini-static python3; do
   command -v "$tool" >/dev/null || { echo "bench-init: $tool is missing (make deps installs it)" >&2; exit 1; }
 done
 [ -x "$BIN/run" ] || { echo "bench-init: $BIN/run is missing: run make first" >&2; exit 1; }
@@ -85,6 +85,9 @@ printf '%-42s %9s us\n' "wall time: run -- true, median" "$t_run"
 printf '%-42s %9s us\n' "wall time: tini -s -- true, median" "$t_tini"
 printf '%-42s %9s us\n' "wall time: tini-static -s -- true, median" "$t_tini_static"
 printf '%-42s %9s us\n' "  run minus tini" "$((t_run - t_tini))"
+if [ "$t_tini_static" != "-" ]; then
+  printf '%-42s %9s us\n' "  run minus tini-static" "$((t_run - t_tini_static))"
+fi
 printf '%-42s %8s KiB\n' "peak RSS: run supervising sleep" "$rss_run"
 printf '%-42s %8s KiB\n' "peak RSS: tini (dynamic)" "$rss_tini"
 if command -v tini-static >/dev/null; then

@@ -6,8 +6,8 @@
 #    Median of BENCH_STARTS runs (default 5).
 # 2. Throughput: wrk on loopback (BENCH_SECONDS per run, default 5; 2 threads, 32 connections)
 #    against a hello-world route and a route that waits 50 ms (I/O bound), for run's auto-tuned
-#    default (mod_wsgi-express) and auto-tuned gunicorn vs one sync gunicorn worker (the default
-#    OpenShift image) and mod_wsgi-express's own defaults (1 process x 5 threads).
+#    default (mod_wsgi-express) and auto-tuned gunicorn vs gunicorn's own defaults (1 sync
+#    worker) and mod_wsgi-express's own defaults (1 process x 5 threads).
 #
 # Needs: build/bin/run (make), the server venv (make deps), wrk, curl. Bounded: ~3 minutes.
 set -euo pipefail
@@ -148,7 +148,7 @@ printf "%-46s %12s %12s\n" configuration "hello" "50 ms I/O"
 throughput "run, auto (mod_wsgi-express, tuned)" env APP_ROOT="$wsgi_root" PORT=@PORT@ "$run"
 throughput "run, APP_SERVER=gunicorn (tuned)" env APP_ROOT="$wsgi_root" PORT=@PORT@ APP_SERVER=gunicorn "$run"
 throughput "run, APP_SERVER=uwsgi (tuned)" env APP_ROOT="$wsgi_root" PORT=@PORT@ APP_SERVER=uwsgi "$run"
-throughput "gunicorn, 1 sync worker (OpenShift default)" \
+throughput "gunicorn defaults (1 sync worker)" \
   env --chdir="$wsgi_root/src" "$venv/bin/gunicorn" --bind 0.0.0.0:@PORT@ wsgi:application
 throughput "mod_wsgi-express defaults (1 process x 5)" \
   env --chdir="$wsgi_root/src" "$venv/bin/mod_wsgi-express" start-server --port @PORT@ --locale C.UTF-8 \

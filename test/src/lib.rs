@@ -45,13 +45,87 @@ pub fn fixture(name: &str) -> PathBuf {
     path
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1.
+/// A TCP port that was free a moment ago on 127.0.0.1, never handed out twice by this process
+/// (two test threads cannot get the same one). Another process may still take it before the
+/// server binds it: callers that start servers retry on "address already in use"
+/// ([`address_in_use`]).
 #[must_use]
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind an ephemeral port")
+            .port();
+        let mut given = GIVEN.lock().expect("port registry");
+        if given.get_or_insert_with(HashSet::new).insert(port) {
+            return port;
+        }
+    }
+}
+
+/// Whether a server's log says its port was taken (the race [`free_port`] cannot close).
+#[must_use]
+pub fn address_in_use(log: &str) -> bool {
+    let log = log.to_ascii_lowercase();
+    log.contains("address already in use") || log.contains("eaddrinuse")
+}
+
+/// A test that cannot run here: under CI (`CI=true`) that is a failure, elsewhere a note on
+/// stderr. Call it and `return` when it returns.
+///
+/// # Panics
+/// With `CI=true`.
+pub fn cannot_run(reason: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(!ci, "this test cannot run here and CI=true: {reason}");
+    eprintln!("NOT RUN (a failure under CI=true): {reason}");
+}
+
+/// A raw HTTP/1.0 `GET target` sent byte for byte over a `TcpStream` (no URL parser between
+/// the test and the server: `..`, `%2e%2e` and `%2f` reach the server as written). Returns
+/// the status code, the head (status line and headers) and the body.
+///
+/// # Errors
+/// The connection failed or the answer is not HTTP.
+pub fn raw_get(port: u16, target: &str) -> Result<RawResponse, String> {
+    use std::io::{Read, Write};
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("send: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {answer:?}"))?;
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .map_or((answer.clone(), String::new()), |(h, b)| {
+            (h.to_owned(), b.to_owned())
+        });
+    Ok(RawResponse { status, head, body })
+}
+
+/// What [`raw_get`] read.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
 }
 
 /// A response: status and body.

@@ -378,17 +378,37 @@ fn bare_wsgi_py_serves_whoami_reaps_orphans_and_stops_gracefully() {
     for _ in 0..5 {
         assert!(app.get_ok("/spawn").body.contains("shell status 0"));
     }
-    thread::sleep(Duration::from_secs(2));
-    let zombies = app.zombies();
-    assert!(
-        zombies.trim().is_empty(),
-        "zombies left in the container: {zombies}"
-    );
+    // Reaping happens on SIGCHLD: poll until no zombie is left, or fail at the deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let zombies = app.zombies();
+        if zombies.trim().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "zombies left in the container after 30 s: {zombies}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
 
     // The platform's stop (SIGTERM) is a graceful stop: the request in flight is answered.
     let port = app.port;
     let slow = thread::spawn(move || get(port, "/slow?seconds=3"));
-    thread::sleep(Duration::from_secs(1));
+    // The request is in the application (its marker exists) before the stop.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while app
+        .exec("test -e /tmp/slow-started && echo yes || true")
+        .trim()
+        != "yes"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/slow never started\n{}",
+            app.logs()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
     let stop = output(podman().args(["stop", "-t", "30", &app.name]));
     assert!(stop.status.success(), "podman stop: {}", text(&stop));
     let answer = slow.join().expect("the slow request thread");
@@ -433,7 +453,36 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
             "{:?}",
             css.content_type
         );
+        // The exec probes of contrib/openshift, run as kubelet runs them: in the container, as
+        // its arbitrary UID, with its environment.
+        let probes =
+            app.exec("/usr/libexec/s2i/run --check-ready && /usr/libexec/s2i/run --check-live");
+        assert!(
+            probes.contains("ready: GET / answered 200")
+                && probes.contains("alive: port 8080 accepts connections"),
+            "{probes}\n{}",
+            app.logs()
+        );
     }
+
+    // The release phase as a pre-deployment hook runs it: a new container of the image,
+    // `run --release`, exit 0 once migrated.
+    let release = output(podman().args([
+        "run",
+        "--rm",
+        "--user",
+        ARBITRARY_USER,
+        &image.name,
+        "/usr/libexec/s2i/run",
+        "--release",
+    ]));
+    assert!(release.status.success(), "{}", text(&release));
+    assert!(
+        text(&release).contains("run: release phase done")
+            && text(&release).contains("holding the file lock"),
+        "{}",
+        text(&release)
+    );
 
     // The second build gets the first image's artifacts in /tmp/artifacts and reuses them.
     let log = image.build_ok(&source, &["--incremental"]);

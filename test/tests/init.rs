@@ -64,6 +64,8 @@ in_both_modes!(
     leftovers_of_the_group_are_ended_when_the_main_child_exits,
     bad_stop_grace_period_is_refused,
     interactive_child_can_read_the_terminal,
+    other_signals_are_dropped,
+    later_stop_signals_do_not_restart_the_grace_clock,
 );
 
 /// A test helper program built with the tests (`test/src/bin/`).
@@ -339,6 +341,101 @@ fn killed_after_grace(mode: Mode, ignored: &str, signal: Signal) {
     if mode == Mode::NotPid1 {
         assert_gone(&background);
     }
+}
+
+/// init.md: "anything else (TSTP, CONT, ALRM, PIPE, PWR, real-time…)": "nothing: blocked and
+/// dropped", and `run` itself is not stopped by TSTP. WINCH, forwarded, is sent last: pending
+/// signals are delivered lowest number first, and WINCH (28) is above every dropped one, so
+/// anything forwarded by mistake would be recorded before it.
+fn other_signals_are_dropped(mode: Mode) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut started = start_probe(mode, &bin("run"), dir.path(), "TERM");
+    let init = started.init_pid();
+    for signal in [
+        Signal::SIGTSTP,
+        Signal::SIGALRM,
+        Signal::SIGPIPE,
+        Signal::SIGPWR,
+        Signal::SIGURG,
+        Signal::SIGVTALRM,
+    ] {
+        started.signal(signal);
+    }
+    started.signal(Signal::SIGWINCH);
+    wait_for("WINCH to reach the child", || {
+        (!received(dir.path()).is_empty()).then_some(())
+    });
+    assert_ne!(state(init), Some('T'), "TSTP stopped the init");
+    started.signal(Signal::SIGTERM);
+    assert_eq!(exit_code(started.wait()), 0);
+    assert_eq!(
+        received(dir.path()),
+        ["SIGWINCH", "SIGTERM"],
+        "only the forwarded signals reach the child"
+    );
+}
+
+/// init.md: "Further stop signals are forwarded but do not restart the clock." A child that
+/// ignores TERM and INT gets TERM, then INT and TERM again 3 s later: with a 4 s grace period
+/// it is killed 4 s after the first signal (7 s or more if the clock restarted).
+fn later_stop_signals_do_not_restart_the_grace_clock(mode: Mode) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let script = format!(
+        "trap '' TERM INT; echo > {}; exec sleep 1000",
+        ready.display()
+    );
+    let mut command = run(mode, &["--", "sh", "-c", &script]);
+    command.env("STOP_GRACE_PERIOD", "4").stderr(Stdio::piped());
+    let mut started = Started::spawn(command, mode);
+    wait_for_file(&ready);
+    let sent = Instant::now();
+    started.signal(Signal::SIGTERM);
+    // The point of the test is the time between the signals: wait on the clock.
+    thread::sleep(Duration::from_secs(3).saturating_sub(sent.elapsed()));
+    assert!(
+        matches!(started.running.child.try_wait(), Ok(None)),
+        "the init ended before its 4 s grace period"
+    );
+    started.signal(Signal::SIGINT);
+    started.signal(Signal::SIGTERM);
+    let status = started.wait();
+    let elapsed = sent.elapsed();
+    assert_eq!(exit_code(status), 137);
+    assert!(
+        elapsed >= Duration::from_secs(4) && elapsed < Duration::from_millis(6500),
+        "killed {elapsed:?} after the first TERM: the later signals restarted the clock"
+    );
+}
+
+/// init.md: `STOP_GRACE_PERIOD` "Default `20`": the figure written out, not the library's
+/// constant. Once, not as PID 1 (it takes 20 s).
+#[test]
+fn default_grace_period_is_20_seconds() {
+    let mode = Mode::NotPid1;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let script = format!("trap '' TERM; echo > {}; exec sleep 1000", ready.display());
+    let mut command = run(mode, &["--", "sh", "-c", &script]);
+    command.stderr(Stdio::piped());
+    let mut started = Started::spawn(command, mode);
+    wait_for_file(&ready);
+    let sent = Instant::now();
+    started.signal(Signal::SIGTERM);
+    let status = started.wait();
+    let elapsed = sent.elapsed();
+    assert_eq!(exit_code(status), 137);
+    assert!(
+        elapsed >= Duration::from_secs(20) && elapsed < Duration::from_secs(24),
+        "killed {elapsed:?} after TERM, not 20 s"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(
+        started.running.child.stderr.as_mut().expect("piped stderr"),
+        &mut stderr,
+    )
+    .expect("read stderr");
+    assert!(stderr.contains("did not stop within 20s"), "{stderr}");
 }
 
 /// The process whose pid is in `pid_file` no longer exists (not even as a zombie).

@@ -317,8 +317,8 @@ fn a_wsgi_server_is_never_given_an_asgi_app() {
     );
     built.failed_with(&[
         "ERROR: gunicorn cannot serve this ASGI application",
-        "APP_SERVER=gunicorn asks for gunicorn",
-        "uvicorn, hypercorn, granian",
+        "gunicorn was chosen by APP_SERVER=gunicorn",
+        "Choose a server for ASGI applications: uvicorn, hypercorn, granian",
     ]);
     let built = assemble(&fixture("layouts_flask_main"), &[("APP_SERVER", "uvicorn")]);
     built.failed_with(&["ERROR: uvicorn cannot serve this WSGI application"]);

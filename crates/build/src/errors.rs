@@ -1,52 +1,15 @@
 //! Every message users read when the build stops: a headline, what was found, numbered steps
 //! to fix it, then the details. Printed once, by the binary, to stderr.
 
-use std::fmt;
-
 use crate::environment::BuildEnvError;
 use crate::install::{Diagnosis, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
 use crate::{django, hooks, npm, permissions, python_version, server, source, venv, AssembleError};
 
-/// A user-facing error message.
-#[derive(Debug, Default)]
-pub struct Message {
-    pub headline: String,
-    pub found: String,
-    pub steps: Vec<String>,
-    pub details: Vec<String>,
-}
+pub use s2i_message::Message;
 
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, " !     ERROR: {}", self.headline)?;
-        if !self.found.is_empty() {
-            writeln!(f, " !")?;
-            for l in self.found.lines() {
-                writeln!(f, " !     {l}")?;
-            }
-        }
-        if !self.steps.is_empty() {
-            writeln!(f, " !")?;
-            writeln!(f, " !     To fix it:")?;
-            for (i, step) in self.steps.iter().enumerate() {
-                let mut lines = step.lines();
-                writeln!(f, " !       {}. {}", i + 1, lines.next().unwrap_or(""))?;
-                for l in lines {
-                    writeln!(f, " !          {l}")?;
-                }
-            }
-        }
-        if !self.details.is_empty() {
-            writeln!(f, " !")?;
-            writeln!(f, " !     Details:")?;
-            for l in &self.details {
-                writeln!(f, " !       {l}")?;
-            }
-        }
-        Ok(())
-    }
-}
+/// The prefix of every line of a build error (the build log's warning mark).
+pub const PREFIX: &str = " !     ";
 
 fn msg(
     headline: impl Into<String>,
@@ -56,8 +19,8 @@ fn msg(
 ) -> Message {
     Message {
         headline: headline.into(),
-        found: found.into(),
-        steps: steps.iter().map(|s| (*s).to_owned()).collect(),
+        found: found.into().lines().map(str::to_owned).collect(),
+        fixes: steps.iter().map(|s| (*s).to_owned()).collect(),
         details,
     }
 }
@@ -180,11 +143,11 @@ fn python_version_error(e: &python_version::Mismatch) -> Message {
             "{} asks for {}, the builder has Python {}",
             r.file, r.wanted, e.interpreter
         ),
-        found: format!(
-            "{} says {:?}.\nThe image that fits: {image}.",
-            r.file, r.raw
-        ),
-        steps,
+        found: vec![
+            format!("{} says {:?}.", r.file, r.raw),
+            format!("The image that fits: {image}."),
+        ],
+        fixes: steps,
         details: vec![],
     }
 }
@@ -377,34 +340,41 @@ fn install(e: &InstallError) -> Message {
 }
 
 fn server_error(e: &server::ChooseServerError) -> Message {
+    use s2i_detect::{Server, ServerPolicyError};
     match e {
-        server::ChooseServerError::Unknown { value, source_of_value } => msg(
+        server::ChooseServerError::Unknown {
+            value,
+            source_of_value,
+        } => msg(
             format!("Unknown server {value:?} ({source_of_value})"),
             "",
-            &["Use one of: auto (mod_wsgi-express), mod_wsgi, gunicorn, uwsgi, waitress, uvicorn, hypercorn, granian."],
+            &[&format!("Use one of: {}.", Server::valid_names())],
             vec![],
         ),
         server::ChooseServerError::NoPython2 { server } => msg(
             format!("{server} does not run on Python 2"),
             "",
-            &["Use mod_wsgi, gunicorn, uwsgi or waitress with Python 2.7."],
+            &[&format!(
+                "Use one of {} with Python 2.7.",
+                Server::names_on_python2()
+            )],
             vec![],
         ),
-        server::ChooseServerError::WrongInterface {
+        server::ChooseServerError::Policy(ServerPolicyError::WrongInterface {
             server,
-            source_of_value,
+            source,
             interface,
             app,
-            servers,
-        } => Message {
-            headline: format!("{server} cannot serve this {interface} application"),
-            found: format!("The application is the {app}; {source_of_value} asks for {server}, which serves only the other interface: every request would fail."),
-            steps: vec![
-                format!("Unset APP_SERVER (auto picks the right server), or choose one that serves {interface}: {}.", servers.join(", ")),
-                "If the detected application is not the one you mean, name it with APP_MODULE=module:app.".to_owned(),
-            ],
-            details: vec![],
-        },
+        }) => msg(
+            format!("{server} cannot serve this {interface} application"),
+            format!("Detected: {app}.\n{server} was chosen by {source}."),
+            &[&format!(
+                "Choose a server for {interface} applications: {}.",
+                Server::names_serving(*interface)
+            )],
+            vec![],
+        ),
+        server::ChooseServerError::Policy(other) => msg(other.to_string(), "", &[], vec![]),
     }
 }
 
@@ -489,7 +459,7 @@ mod tests {
                 PackageManager::Uv,
             ]),
         ))
-        .to_string();
+        .render(PREFIX);
         assert!(
             text.contains("ERROR: Multiple package manager files"),
             "{text}"

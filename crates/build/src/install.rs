@@ -489,8 +489,11 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
             .join("\n");
         return Some(Diagnosis::RequirementsSyntax { detail });
     }
+    // uv: "The lockfile at `uv.lock` needs to be updated, but `--locked` was provided."
+    // (older: "The lockfile needs to be updated").
     if lower.contains("lockfile needs to be updated")
         || lower.contains("lock file needs to be updated")
+        || (lower.contains("needs to be updated") && lower.contains("`--locked`"))
     {
         return Some(Diagnosis::LockOutdated);
     }

@@ -410,24 +410,31 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     let venv = install.venv;
     let python2 = venv.version.0 < 3;
     let choice = server::choose(install.env, &venv.root, facts, python2)?;
-    let server = choice.server;
-    if venv.bin(server.executable).is_file() {
+    let Some(chosen) = &choice.server else {
+        output::info(&format!(
+            "None: the application starts its own server ({})",
+            choice.app
+        ));
+        return Ok(choice);
+    };
+    let server = chosen.server;
+    if venv.bin(server.executable()).is_file() {
         output::info(&format!(
             "{} is installed (chosen by {})",
-            server.executable, choice.reason
+            server.executable(),
+            chosen.reason
         ));
         return Ok(choice);
     }
     output::info(&format!(
         "{} is not installed yet (chosen by {}): installing it",
-        server.executable, choice.reason
+        server.executable(),
+        chosen.reason
     ));
-    let requirement = if python2 {
-        server.requirement_py2.unwrap_or(server.requirement)
-    } else {
-        server.requirement
-    };
-    install.packages(&format!("installing {}", server.name), &[requirement], None)?;
+    let requirement = server
+        .requirement(python2)
+        .ok_or(server::ChooseServerError::NoPython2 { server })?;
+    install.packages(&format!("installing {server}"), &[requirement], None)?;
     Ok(choice)
 }
 
@@ -727,10 +734,7 @@ fn summary(
         }
     ));
     output::info(&format!("App:          {}", choice.app));
-    output::info(&format!(
-        "Server:       {} (chosen by {})",
-        choice.server.executable, choice.reason
-    ));
+    output::info(&format!("Server:       {}", choice.describe()));
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
 }

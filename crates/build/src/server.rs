@@ -1,109 +1,55 @@
-//! The server `run` will start: `APP_SERVER` (or warpdrive's `WARPDRIVE_SERVER_TYPE` /
-//! `.warpdrive/server_type`), `auto` meaning mod_wsgi-express. Installed into the virtualenv
-//! when its executable is not there yet.
+//! The server `run` will start, installed into the virtualenv when its executable is not there
+//! yet. The choice is [`s2i_detect::auto_server`]'s, the policy `run` uses too: assemble asks it
+//! as if every server could be installed, and installs the one it names.
 
 use std::path::Path;
 
-use s2i_detect::{App, DetectError, Facts, Interface};
+use s2i_detect::{
+    auto_server, DetectError, Facts, Interface, Server, ServerChoice, ServerPolicyError,
+};
 
 use crate::environment::BuildEnv;
-
-/// A server `run` can start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Server {
-    /// The name users write in `APP_SERVER`.
-    pub name: &'static str,
-    /// The executable in the virtualenv's `bin/`.
-    pub executable: &'static str,
-    /// What to install (Python 3).
-    pub requirement: &'static str,
-    /// What to install on Python 2.7, when the server supports it at all.
-    pub requirement_py2: Option<&'static str>,
-}
-
-/// Every server, first the default.
-pub const SERVERS: &[Server] = &[
-    Server {
-        name: "mod_wsgi",
-        executable: "mod_wsgi-express",
-        requirement: "mod_wsgi",
-        requirement_py2: Some("mod_wsgi<5"),
-    },
-    Server {
-        name: "gunicorn",
-        executable: "gunicorn",
-        requirement: "gunicorn",
-        requirement_py2: Some("gunicorn<20"),
-    },
-    Server {
-        name: "uwsgi",
-        executable: "uwsgi",
-        requirement: "uwsgi",
-        requirement_py2: Some("uwsgi<2.0.22"),
-    },
-    Server {
-        name: "waitress",
-        executable: "waitress-serve",
-        requirement: "waitress",
-        requirement_py2: Some("waitress<2"),
-    },
-    Server {
-        name: "uvicorn",
-        executable: "uvicorn",
-        requirement: "uvicorn",
-        requirement_py2: None,
-    },
-    Server {
-        name: "hypercorn",
-        executable: "hypercorn",
-        requirement: "hypercorn",
-        requirement_py2: None,
-    },
-    Server {
-        name: "granian",
-        executable: "granian",
-        requirement: "granian",
-        requirement_py2: None,
-    },
-];
 
 /// Why no server could be chosen.
 #[derive(Debug)]
 pub enum ChooseServerError {
-    /// The name is not one of [`SERVERS`].
+    /// The name is not one of the servers' names.
     Unknown {
         value: String,
         source_of_value: String,
     },
     /// The server does not run on Python 2.
-    NoPython2 { server: &'static str },
-    /// The server asked for cannot host the application's interface (a WSGI server for an
-    /// ASGI application, or the reverse): refused at build time, not a 500 per request.
-    WrongInterface {
-        server: &'static str,
-        source_of_value: String,
-        interface: Interface,
-        app: String,
-        servers: Vec<&'static str>,
-    },
+    NoPython2 { server: Server },
+    /// The server asked for cannot serve the application.
+    Policy(ServerPolicyError),
 }
 
-/// Where the choice came from, for the log.
+/// What `run` will start, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
-    pub server: Server,
-    pub reason: String,
+    /// `None`: the application starts its own server (app.sh, app.py, a Procfile).
+    pub server: Option<ServerChoice>,
     /// What `run`'s detection found to serve, or why it found nothing.
     pub app: String,
 }
 
+impl Choice {
+    /// The summary's `Server:` value, in the words `run --dry-run` uses.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match &self.server {
+            Some(c) => format!("{} ({})", c.server, c.reason),
+            None => s2i_detect::OWN_SERVER.to_owned(),
+        }
+    }
+}
+
 /// Picks the server `run` will start, with `run`'s own detection (crate `s2i-detect`) over the
-/// source, the environment and what the build found so far: the user's choice (`APP_SERVER`,
-/// `WARPDRIVE_SERVER_TYPE`, `.warpdrive/server_type`, warpdrive's manual deploy mode), else
-/// uvicorn for an ASGI application and mod_wsgi-express for everything else.
+/// source, the environment and what the build found so far.
 ///
 /// # Errors
-/// An unknown server name, or a Python 3-only server on Python 2.
+/// An unknown server name, a server that cannot serve the app, or a Python 3-only server on
+/// Python 2.
 pub fn choose(
     env: &BuildEnv,
     app_root: &Path,
@@ -115,78 +61,44 @@ pub fn choose(
         env: env.vars(),
         facts: Some(facts),
     });
-    let app = match &detected {
-        Ok(detection) => detection.app.describe(),
-        Err(e) => format!("nothing detected yet ({e})"),
-    };
-    if let Ok(detection) = &detected {
-        if let (Some(server), App::Web(web)) = (detection.server.server, &detection.app) {
-            if !server.serves(web.interface) {
-                return Err(ChooseServerError::WrongInterface {
-                    server: server.name(),
-                    source_of_value: detection.server.source.clone(),
-                    interface: web.interface,
-                    app,
-                    servers: s2i_detect::Server::ALL
-                        .into_iter()
-                        .filter(|s| s.serves(web.interface))
-                        .map(s2i_detect::Server::name)
-                        .collect(),
-                });
-            }
-        }
-    }
-    let (name, reason) = match detected {
-        Ok(detection) => match (detection.server.server, &detection.app) {
-            (Some(server), _) => (server.name(), detection.server.source.clone()),
-            (None, App::Manual { server }) => {
-                (server.name(), "warpdrive's manual deploy mode".to_owned())
-            }
-            (None, App::Web(web)) if web.interface == Interface::Asgi => (
-                "uvicorn",
-                format!("auto: the default for {}", detection.app.describe()),
-            ),
-            (None, app) => (
-                "mod_wsgi",
-                format!("auto: the default for {}", app.describe()),
-            ),
-        },
+    let (server, app) = match detected {
+        Ok(detection) => (
+            auto_server(&detection.app, &detection.server, &|_| true)
+                .map_err(ChooseServerError::Policy)?,
+            detection.app.describe(),
+        ),
         Err(DetectError::UnknownServer { value, source }) => {
             return Err(ChooseServerError::Unknown {
                 value,
                 source_of_value: source,
             })
         }
-        // Nothing to serve found yet (run then shows mod_wsgi-express's default page) or a
-        // setting run will report: the default server.
-        Err(_) => ("mod_wsgi", "auto: the default".to_owned()),
+        // Nothing to serve found yet, or a setting run will report: the default server, so a
+        // fixed setting needs no rebuild.
+        Err(e) => (
+            Some(ServerChoice {
+                server: Server::auto_order(Interface::Wsgi)[0],
+                reason: "auto: the default".to_owned(),
+            }),
+            format!("nothing detected yet ({e})"),
+        ),
     };
-    let server = SERVERS
-        .iter()
-        .find(|s| s.name == name)
-        .copied()
-        .ok_or_else(|| ChooseServerError::Unknown {
-            value: name.to_owned(),
-            source_of_value: reason.clone(),
-        })?;
-    if python2 && server.requirement_py2.is_none() {
-        return Err(ChooseServerError::NoPython2 {
-            server: server.name,
-        });
+    if let Some(choice) = &server {
+        if choice.server.requirement(python2).is_none() {
+            return Err(ChooseServerError::NoPython2 {
+                server: choice.server,
+            });
+        }
     }
-    Ok(Choice {
-        server,
-        reason,
-        app,
-    })
+    Ok(Choice { server, app })
 }
 
 /// The server executables present in the virtualenv's `bin/`.
 #[must_use]
 pub fn installed(venv_root: &Path) -> Vec<String> {
-    SERVERS
+    Server::ALL
         .iter()
-        .map(|s| s.executable)
+        .map(|s| s.executable())
         .filter(|e| venv_root.join("bin").join(e).is_file())
         .map(str::to_owned)
         .collect()
@@ -213,7 +125,8 @@ mod tests {
         root: &Path,
         python2: bool,
     ) -> Result<&'static str, ChooseServerError> {
-        choose(&env(env_pairs), root, &Facts::default(), python2).map(|c| c.server.name)
+        choose(&env(env_pairs), root, &Facts::default(), python2)
+            .map(|c| c.server.map_or("none", |s| s.server.name()))
     }
 
     #[test]
@@ -233,8 +146,15 @@ mod tests {
             name(&[("APP_SERVER", "gunicorm")], dir.path(), false),
             Err(ChooseServerError::Unknown { .. })
         ));
+        // uvicorn cannot serve a WSGI script: refused at build time, as run refuses it.
         assert!(matches!(
-            name(&[("APP_SERVER", "uvicorn")], dir.path(), true),
+            name(&[("APP_SERVER", "uvicorn")], dir.path(), false),
+            Err(ChooseServerError::Policy(
+                ServerPolicyError::WrongInterface { .. }
+            ))
+        ));
+        assert!(matches!(
+            name(&[("APP_SERVER", "hypercorn")], dir.path(), true),
             Err(ChooseServerError::NoPython2 { .. })
         ));
     }
@@ -247,5 +167,14 @@ mod tests {
         assert_eq!(chosen, "uvicorn");
         let empty = app_root(&[]);
         assert_eq!(name(&[], empty.path(), false).expect("auto"), "mod_wsgi");
+    }
+
+    #[test]
+    fn gunicorn_configuration_installs_gunicorn_and_scripts_nothing() {
+        let conf = "wsgi_app = \"hello:application\"\n";
+        let dir = app_root(&[("gunicorn.conf.py", conf), ("hello.py", "")]);
+        assert_eq!(name(&[], dir.path(), false).expect("auto"), "gunicorn");
+        let dir = app_root(&[("Procfile", "web: python -m http.server $PORT\n")]);
+        assert_eq!(name(&[], dir.path(), false).expect("auto"), "none");
     }
 }

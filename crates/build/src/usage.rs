@@ -3,6 +3,12 @@
 /// How to use the builder image; `image` is the image name to show in examples.
 #[must_use]
 pub fn text(image: &str) -> String {
+    let default = s2i_detect::AUTO_WSGI[0].executable();
+    let servers = s2i_detect::SERVERS
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(" | ");
     format!(
         r#"This is a python-s2i builder image: it turns the source of a Python web application into a
 runnable image with Source-to-Image (S2I).
@@ -25,13 +31,13 @@ On OpenShift:
 What the build does (assemble):
   - installs the dependencies from requirements.txt, Pipfile.lock, poetry.lock or uv.lock (uv
     where the Python supports it, pip otherwise), and the app itself from setup.py/pyproject.toml;
-  - installs the server run will use (mod_wsgi-express by default);
+  - installs the server run will use ({default} by default);
   - runs hooks: .s2i/action_hooks/{{pre-build,build}}, .warpdrive/action_hooks/{{pre-build,build-env,build}},
     .docker/ and .whiskey/action_hooks/, bin/pre_compile and bin/post_compile;
   - for Django: records the settings and runs collectstatic (a STATIC_ROOT is supplied when unset).
 
 Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the BuildConfig):
-  APP_SERVER            auto (mod_wsgi-express) | mod_wsgi | gunicorn | uwsgi | waitress | uvicorn | hypercorn | granian
+  APP_SERVER            auto ({default}) | {servers}
   APP_HOME              directory of the app inside the repository (default: its root)
   APP_MODULE, APP_FILE, APP_SCRIPT, APP_CONFIG, GUNICORN_CMD_ARGS, WEB_CONCURRENCY   (as in the sclorg images)
   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip)
@@ -41,7 +47,8 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
   ENABLE_PIPENV, ENABLE_MICROPIPENV    install from Pipfile.lock
   DISABLE_SETUP_PY_PROCESSING, DISABLE_PYPROJECT_TOML_PROCESSING   do not install the app as a package
-  DISABLE_COLLECTSTATIC, DISABLE_MIGRATE
+  DISABLE_COLLECTSTATIC, DISABLE_MIGRATE   skip collectstatic (build) / migrate (start)
+  MIGRATE_LOCK_TIMEOUT  seconds a replica waits for another one's migration (default 600)
   WARPDRIVE_SERVER_TYPE, WARPDRIVE_DEPLOY_MODE, MOD_WSGI_<OPTION>  (warpdrive compatibility)
   PORT                  port the server listens on (default 8080)
 
@@ -49,6 +56,10 @@ Outside a container (host mode):
 
     APP_ROOT=/tmp/myapp assemble ./myapp
     APP_ROOT=/tmp/myapp PORT=8123 run
+
+Django with several replicas: migrate runs under a database lock (PostgreSQL, MySQL, SQLite);
+`run --release` migrates and runs .s2i/action_hooks/release once (pre-deployment hook, Job);
+`run --check-ready` / `run --check-live` are exec readiness and liveness probes.
 "#
     )
 }

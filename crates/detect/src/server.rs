@@ -1,6 +1,10 @@
-//! Which server the user asked for: `APP_SERVER`, warpdrive's `server_type`, or auto.
+//! The servers `run` can start, in one table, and the one policy that picks the server for an
+//! application: [`auto_server`]. `assemble` calls it to know what to install, `run` to know what
+//! to start, so the two never disagree.
 
 use std::fmt;
+
+use crate::App;
 
 /// The production servers `run` knows how to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +34,113 @@ impl fmt::Display for Interface {
     }
 }
 
+/// One row of the server table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub server: Server,
+    /// The name users write in `APP_SERVER`.
+    pub name: &'static str,
+    /// Other spellings accepted in `APP_SERVER` (the executable, the package name).
+    pub aliases: &'static [&'static str],
+    /// The console script the server's package installs into the virtualenv's `bin/`.
+    pub executable: &'static str,
+    /// What assemble installs on Python 3.
+    pub requirement: &'static str,
+    /// What assemble installs on Python 2.7; `None`: the server does not run on Python 2.
+    pub requirement_py2: Option<&'static str>,
+    pub wsgi: bool,
+    pub asgi: bool,
+}
+
+/// Every server `run` can start: the one table usage, errors and docs lists derive from.
+pub const SERVERS: [ServerSpec; 7] = [
+    ServerSpec {
+        server: Server::ModWsgi,
+        name: "mod_wsgi",
+        aliases: &["mod-wsgi", "mod_wsgi-express", "modwsgi"],
+        executable: "mod_wsgi-express",
+        requirement: "mod_wsgi",
+        requirement_py2: Some("mod_wsgi<5"),
+        wsgi: true,
+        asgi: false,
+    },
+    ServerSpec {
+        server: Server::Gunicorn,
+        name: "gunicorn",
+        aliases: &[],
+        executable: "gunicorn",
+        requirement: "gunicorn",
+        requirement_py2: Some("gunicorn<20"),
+        wsgi: true,
+        asgi: false,
+    },
+    ServerSpec {
+        server: Server::Uwsgi,
+        name: "uwsgi",
+        aliases: &["pyuwsgi"],
+        executable: "uwsgi",
+        requirement: "uwsgi",
+        requirement_py2: Some("uwsgi<2.0.22"),
+        wsgi: true,
+        asgi: false,
+    },
+    ServerSpec {
+        server: Server::Waitress,
+        name: "waitress",
+        aliases: &["waitress-serve"],
+        executable: "waitress-serve",
+        requirement: "waitress",
+        requirement_py2: Some("waitress<2"),
+        wsgi: true,
+        asgi: false,
+    },
+    ServerSpec {
+        server: Server::Uvicorn,
+        name: "uvicorn",
+        aliases: &[],
+        executable: "uvicorn",
+        requirement: "uvicorn",
+        requirement_py2: None,
+        wsgi: false,
+        asgi: true,
+    },
+    ServerSpec {
+        server: Server::Hypercorn,
+        name: "hypercorn",
+        aliases: &[],
+        executable: "hypercorn",
+        requirement: "hypercorn",
+        requirement_py2: None,
+        wsgi: true,
+        asgi: true,
+    },
+    ServerSpec {
+        server: Server::Granian,
+        name: "granian",
+        aliases: &[],
+        executable: "granian",
+        requirement: "granian",
+        requirement_py2: None,
+        wsgi: true,
+        asgi: true,
+    },
+];
+
+/// Auto mode's order for WSGI applications: the first is the default (installed by assemble),
+/// the others are taken, in this order, when the default is not installed.
+pub const AUTO_WSGI: [Server; 6] = [
+    Server::ModWsgi,
+    Server::Gunicorn,
+    Server::Uwsgi,
+    Server::Waitress,
+    Server::Granian,
+    Server::Hypercorn,
+];
+/// Auto mode's order for ASGI applications (same meaning as [`AUTO_WSGI`]).
+pub const AUTO_ASGI: [Server; 3] = [Server::Uvicorn, Server::Hypercorn, Server::Granian];
+
 impl Server {
-    /// Every server, in the order auto mode prefers them.
+    /// Every server, in table order.
     pub const ALL: [Self; 7] = [
         Self::ModWsgi,
         Self::Gunicorn,
@@ -42,36 +151,35 @@ impl Server {
         Self::Granian,
     ];
 
+    /// This server's row of [`SERVERS`].
+    #[must_use]
+    pub fn spec(self) -> &'static ServerSpec {
+        SERVERS
+            .iter()
+            .find(|s| s.server == self)
+            .unwrap_or(&SERVERS[0])
+    }
+
     /// The name users write in `APP_SERVER`.
     #[must_use]
     pub fn name(self) -> &'static str {
-        match self {
-            Self::ModWsgi => "mod_wsgi",
-            Self::Gunicorn => "gunicorn",
-            Self::Uwsgi => "uwsgi",
-            Self::Waitress => "waitress",
-            Self::Uvicorn => "uvicorn",
-            Self::Hypercorn => "hypercorn",
-            Self::Granian => "granian",
-        }
+        self.spec().name
     }
 
     /// The console script the server's package installs into the virtualenv's `bin/`.
     #[must_use]
     pub fn executable(self) -> &'static str {
-        match self {
-            Self::ModWsgi => "mod_wsgi-express",
-            Self::Waitress => "waitress-serve",
-            other => other.name(),
-        }
+        self.spec().executable
     }
 
-    /// The pip requirement that installs it.
+    /// The pip requirement that installs it on this Python; `None` when it does not run there.
     #[must_use]
-    pub fn requirement(self) -> &'static str {
-        match self {
-            Self::Uwsgi => "uwsgi (or pyuwsgi)",
-            other => other.name(),
+    pub fn requirement(self, python2: bool) -> Option<&'static str> {
+        let spec = self.spec();
+        if python2 {
+            spec.requirement_py2
+        } else {
+            Some(spec.requirement)
         }
     }
 
@@ -79,8 +187,8 @@ impl Server {
     #[must_use]
     pub fn serves(self, interface: Interface) -> bool {
         match interface {
-            Interface::Wsgi => !matches!(self, Self::Uvicorn),
-            Interface::Asgi => matches!(self, Self::Uvicorn | Self::Hypercorn | Self::Granian),
+            Interface::Wsgi => self.spec().wsgi,
+            Interface::Asgi => self.spec().asgi,
         }
     }
 
@@ -88,20 +196,49 @@ impl Server {
     #[must_use]
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim().to_ascii_lowercase();
-        match value.as_str() {
-            "mod_wsgi" | "mod-wsgi" | "mod_wsgi-express" | "modwsgi" => Some(Self::ModWsgi),
-            "uwsgi" | "pyuwsgi" => Some(Self::Uwsgi),
-            "waitress" | "waitress-serve" => Some(Self::Waitress),
-            other => Self::ALL.into_iter().find(|s| s.name() == other),
-        }
+        SERVERS
+            .iter()
+            .find(|s| s.name == value || s.aliases.contains(&value.as_str()))
+            .map(|s| s.server)
     }
 
-    /// The names accepted in `APP_SERVER`, for messages.
+    /// The names accepted in `APP_SERVER`, for messages and usage.
     #[must_use]
     pub fn valid_names() -> String {
         let mut names = vec!["auto"];
-        names.extend(Self::ALL.iter().map(|s| s.name()));
+        names.extend(SERVERS.iter().map(|s| s.name));
         names.join(", ")
+    }
+
+    /// The servers that can host `interface`, in table order, for messages.
+    #[must_use]
+    pub fn names_serving(interface: Interface) -> String {
+        Self::ALL
+            .iter()
+            .filter(|s| s.serves(interface))
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The names of the servers that run on Python 2, for messages.
+    #[must_use]
+    pub fn names_on_python2() -> String {
+        SERVERS
+            .iter()
+            .filter(|s| s.requirement_py2.is_some())
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Auto mode's order for an interface; the first is the default.
+    #[must_use]
+    pub fn auto_order(interface: Interface) -> &'static [Self] {
+        match interface {
+            Interface::Wsgi => &AUTO_WSGI,
+            Interface::Asgi => &AUTO_ASGI,
+        }
     }
 }
 
@@ -120,25 +257,246 @@ pub struct ServerRequest {
     pub source: String,
 }
 
+/// What assemble's summary and `run` say about the server of an app that starts its own
+/// (`app.sh`, `app.py`, a Procfile).
+pub const OWN_SERVER: &str = "none: the application starts its own server";
+
+/// The server that serves an application, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerChoice {
+    pub server: Server,
+    /// Why, e.g. `APP_SERVER=gunicorn`, `auto: the default for WSGI applications`.
+    pub reason: String,
+}
+
+/// Why no server can serve the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerPolicyError {
+    /// The server asked for cannot host this kind of application.
+    WrongInterface {
+        server: Server,
+        source: String,
+        interface: Interface,
+        app: String,
+    },
+    /// The server asked for (or the one the app's configuration needs) is not installed.
+    NotInstalled { server: Server, source: String },
+    /// Auto mode found no installed server for the interface.
+    NoneInstalled { interface: Interface },
+}
+
+impl fmt::Display for ServerPolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongInterface {
+                server, interface, ..
+            } => write!(f, "{server} cannot serve an {interface} application"),
+            Self::NotInstalled { server, .. } => {
+                write!(f, "{server} is not installed ({})", server.executable())
+            }
+            Self::NoneInstalled { interface } => write!(f, "no {interface} server is installed"),
+        }
+    }
+}
+
+impl std::error::Error for ServerPolicyError {}
+
+/// The server for `app`: the one the user asked for (`request`), the one the app's own
+/// configuration needs (a gunicorn configuration naming `wsgi_app`, warpdrive's manual mode), or
+/// auto mode's pick for the app's interface: its default when `installed` says so, else the
+/// first installed of [`Server::auto_order`]. `None`: the application starts its own server
+/// (`app.sh`, `app.py`, a Procfile).
+///
+/// `run` passes what is in the virtualenv or on `PATH`; `assemble` passes "everything" (it
+/// installs the server this returns), so both name the same server.
+///
+/// # Errors
+/// The requested server cannot serve the app's interface or is not installed, or no server
+/// for the interface is installed.
+pub fn auto_server(
+    app: &App,
+    request: &ServerRequest,
+    installed: &dyn Fn(Server) -> bool,
+) -> Result<Option<ServerChoice>, ServerPolicyError> {
+    let required = |server: Server, source: &str| {
+        if installed(server) {
+            Ok(Some(ServerChoice {
+                server,
+                reason: source.to_owned(),
+            }))
+        } else {
+            Err(ServerPolicyError::NotInstalled {
+                server,
+                source: source.to_owned(),
+            })
+        }
+    };
+    let web = match app {
+        App::Shell { .. } | App::Python { .. } | App::Procfile { .. } => return Ok(None),
+        App::Manual { server } => return required(*server, &request.source),
+        App::GunicornConfig { config } => {
+            let source = format!(
+                "{} sets wsgi_app",
+                config
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            );
+            return required(Server::Gunicorn, &source);
+        }
+        App::Web(web) => web,
+    };
+    if let Some(server) = request.server {
+        if !server.serves(web.interface) {
+            return Err(ServerPolicyError::WrongInterface {
+                server,
+                source: request.source.clone(),
+                interface: web.interface,
+                app: app.describe(),
+            });
+        }
+        return required(server, &request.source);
+    }
+    let order = Server::auto_order(web.interface);
+    let default = order[0];
+    order
+        .iter()
+        .position(|s| installed(*s))
+        .map(|i| {
+            let server = order[i];
+            let reason = if i == 0 {
+                format!("auto: the default for {} applications", web.interface)
+            } else {
+                format!(
+                    "auto: {} is not installed; {server} is",
+                    default.executable()
+                )
+            };
+            Some(ServerChoice { server, reason })
+        })
+        .ok_or(ServerPolicyError::NoneInstalled {
+            interface: web.interface,
+        })
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::{Target, WebApp};
 
     #[test]
     fn names_round_trip() {
         for server in Server::ALL {
             assert_eq!(Server::parse(server.name()), Some(server));
+            assert_eq!(Server::parse(server.executable()), Some(server));
         }
-        assert_eq!(Server::parse("mod_wsgi-express"), Some(Server::ModWsgi));
         assert_eq!(Server::parse("Gunicorn "), Some(Server::Gunicorn));
         assert_eq!(Server::parse("flask"), None);
+        assert_eq!(SERVERS.len(), Server::ALL.len());
     }
 
     #[test]
-    fn interfaces() {
+    fn interfaces_and_python2() {
         assert!(Server::ModWsgi.serves(Interface::Wsgi));
         assert!(!Server::ModWsgi.serves(Interface::Asgi));
         assert!(!Server::Uvicorn.serves(Interface::Wsgi));
         assert!(Server::Granian.serves(Interface::Asgi));
+        assert_eq!(Server::Uvicorn.requirement(true), None);
+        assert_eq!(Server::Gunicorn.requirement(true), Some("gunicorn<20"));
+        for order in [&AUTO_WSGI[..], &AUTO_ASGI[..]] {
+            let interface = if order == AUTO_WSGI {
+                Interface::Wsgi
+            } else {
+                Interface::Asgi
+            };
+            assert!(order.iter().all(|s| s.serves(interface)));
+            assert_eq!(
+                order.len(),
+                Server::ALL.iter().filter(|s| s.serves(interface)).count()
+            );
+        }
+    }
+
+    fn web(interface: Interface) -> App {
+        App::Web(WebApp {
+            interface,
+            target: Target::Module {
+                module: "m".into(),
+                callable: "app".into(),
+            },
+            statics: Vec::new(),
+            django: None,
+        })
+    }
+
+    fn auto() -> ServerRequest {
+        ServerRequest {
+            server: None,
+            source: "default".into(),
+        }
+    }
+
+    fn pick(app: &App, request: &ServerRequest, installed: &[Server]) -> Option<Server> {
+        auto_server(app, request, &|s| installed.contains(&s))
+            .expect("a server")
+            .map(|c| c.server)
+    }
+
+    #[test]
+    fn auto_takes_the_default_then_the_first_installed() {
+        let all = &Server::ALL[..];
+        let wsgi = web(Interface::Wsgi);
+        assert_eq!(pick(&wsgi, &auto(), all), Some(Server::ModWsgi));
+        assert_eq!(
+            pick(&wsgi, &auto(), &[Server::Hypercorn, Server::Granian]),
+            Some(Server::Granian)
+        );
+        let asgi = web(Interface::Asgi);
+        assert_eq!(pick(&asgi, &auto(), all), Some(Server::Uvicorn));
+        assert_eq!(
+            pick(&asgi, &auto(), &[Server::Granian, Server::Hypercorn]),
+            Some(Server::Hypercorn)
+        );
+        assert_eq!(
+            auto_server(&asgi, &auto(), &|_| false),
+            Err(ServerPolicyError::NoneInstalled {
+                interface: Interface::Asgi
+            })
+        );
+    }
+
+    #[test]
+    fn requests_and_configurations_win() {
+        let wsgi = web(Interface::Wsgi);
+        let gunicorn = ServerRequest {
+            server: Some(Server::Gunicorn),
+            source: "APP_SERVER=gunicorn".into(),
+        };
+        let choice = auto_server(&wsgi, &gunicorn, &|_| true)
+            .expect("ok")
+            .expect("server");
+        assert_eq!(choice.server, Server::Gunicorn);
+        assert_eq!(choice.reason, "APP_SERVER=gunicorn");
+        assert!(matches!(
+            auto_server(&wsgi, &gunicorn, &|s| s == Server::ModWsgi),
+            Err(ServerPolicyError::NotInstalled { .. })
+        ));
+        assert!(matches!(
+            auto_server(&web(Interface::Asgi), &gunicorn, &|_| true),
+            Err(ServerPolicyError::WrongInterface { .. })
+        ));
+        // A gunicorn configuration naming wsgi_app means gunicorn, in auto mode too.
+        let config = App::GunicornConfig {
+            config: PathBuf::from("/src/gunicorn.conf.py"),
+        };
+        assert_eq!(
+            pick(&config, &auto(), &Server::ALL[..]),
+            Some(Server::Gunicorn)
+        );
+        let own = App::Shell {
+            script: PathBuf::from("app.sh"),
+        };
+        assert_eq!(pick(&own, &auto(), &[]), None);
     }
 }

@@ -43,9 +43,14 @@ pub fn is_executable(path: &Path) -> bool {
 
 /// The `web:` command of a Procfile.
 pub fn procfile_web(text: &str) -> Option<String> {
+    procfile_process(text, "web")
+}
+
+/// The command of the Procfile process `process` (`web`, `release`, ...).
+pub fn procfile_process(text: &str, process: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let (name, command) = line.split_once(':')?;
-        (name.trim() == "web" && !command.trim().is_empty()).then(|| command.trim().to_owned())
+        (name.trim() == process && !command.trim().is_empty()).then(|| command.trim().to_owned())
     })
 }
 
@@ -131,6 +136,11 @@ mod tests {
             Some("gunicorn app:app --log-file -")
         );
         assert_eq!(procfile_web("worker: celery\n"), None);
+        assert_eq!(
+            procfile_process("web: x\nrelease: python manage.py migrate\n", "release").as_deref(),
+            Some("python manage.py migrate")
+        );
+        assert_eq!(procfile_process("release:\n", "release"), None);
     }
 
     #[test]

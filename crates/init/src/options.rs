@@ -121,7 +121,8 @@ mod tests {
     fn defaults_when_unset_or_empty() {
         for grace in [None, Some("")] {
             let options = with(grace, None).expect("valid");
-            assert_eq!(options.grace, DEFAULT_GRACE);
+            // docs/init.md: "Default `20`" (seconds), written out, not the constant.
+            assert_eq!(options.grace, Duration::from_secs(20));
             assert!(!options.debug);
             assert!(options.translations.is_empty());
         }

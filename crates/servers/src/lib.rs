@@ -22,7 +22,7 @@ mod waitress;
 
 use std::path::{Path, PathBuf};
 
-use s2i_detect::{App, Detection, Env, Interface, Server, WebApp};
+use s2i_detect::{auto_server, App, Detection, Env, Server, ServerPolicyError, WebApp};
 
 pub use error::ServerError;
 pub use passthrough::{expand, mod_wsgi_options};
@@ -127,20 +127,18 @@ fn is_executable_file(path: &Path) -> bool {
 /// # Errors
 /// The server is unknown for this app, not installed, or its options cannot be read.
 pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerError> {
-    let mut launch = match &detection.app {
-        App::Shell { script } => scripts::shell(detection, cx, script),
-        App::Python { script } => scripts::python(detection, cx, script),
-        App::Procfile { command } => scripts::procfile(detection, cx, command),
-        App::GunicornConfig { config } => {
-            let (program, reason) = require(Server::Gunicorn, detection, cx)?;
+    let chosen = choose(detection, cx)?;
+    let mut launch = match (&detection.app, chosen) {
+        (App::Shell { script }, _) => scripts::shell(detection, cx, script),
+        (App::Python { script }, _) => scripts::python(detection, cx, script),
+        (App::Procfile { command }, _) => scripts::procfile(detection, cx, command),
+        (App::GunicornConfig { config }, Some((_, program, reason))) => {
             gunicorn::with_config(detection, cx, program, reason, config)?
         }
-        App::Manual { server } => {
-            let (program, reason) = require(*server, detection, cx)?;
+        (App::Manual { server }, Some((_, program, reason))) => {
             manual(detection, cx, *server, program, reason)?
         }
-        App::Web(web) => {
-            let (server, program, reason) = choose(detection, cx, web)?;
+        (App::Web(web), Some((server, program, reason))) => {
             let mut launch = match server {
                 Server::ModWsgi => mod_wsgi::launch(detection, cx, web, program)?,
                 Server::Gunicorn => gunicorn::launch(detection, cx, web, program)?,
@@ -158,6 +156,12 @@ pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerE
                 ));
             }
             launch
+        }
+        (_, None) => {
+            return Err(ServerError::NoServerInstalled {
+                interface: s2i_detect::Interface::Wsgi,
+                looked_in: search_dirs(cx.app_root, cx.env),
+            })
         }
     };
     let mut env = common_env(detection, cx);
@@ -199,72 +203,51 @@ pub(crate) fn python_dirs(cx: &Context<'_>) -> Vec<PathBuf> {
     dirs
 }
 
-/// The user's server if installed, with the reason.
-fn require(
-    server: Server,
-    detection: &Detection,
-    cx: &Context<'_>,
-) -> Result<(PathBuf, String), ServerError> {
-    find_program(server.executable(), cx.app_root, cx.env)
-        .map(|p| (p, format!("{server} ({})", detection.server.source)))
-        .ok_or_else(|| ServerError::NotInstalled {
-            server,
-            source: detection.server.source.clone(),
-            looked_in: search_dirs(cx.app_root, cx.env),
-        })
-}
-
-/// Auto mode: mod_wsgi-express for WSGI, then the other WSGI servers installed; uvicorn,
-/// hypercorn, granian for ASGI.
+/// The server [`s2i_detect::auto_server`] picks among those installed (in the virtualenv or on
+/// `PATH`), its executable, and why (`server (reason)`); `None` for apps that start their own.
 fn choose(
     detection: &Detection,
     cx: &Context<'_>,
-    web: &WebApp,
-) -> Result<(Server, PathBuf, String), ServerError> {
-    if let Some(server) = detection.server.server {
-        if !server.serves(web.interface) {
-            return Err(ServerError::WrongInterface {
+) -> Result<Option<(Server, PathBuf, String)>, ServerError> {
+    let installed = |s: Server| find_program(s.executable(), cx.app_root, cx.env).is_some();
+    let choice = auto_server(&detection.app, &detection.server, &installed).map_err(|e| {
+        let looked_in = search_dirs(cx.app_root, cx.env);
+        match e {
+            ServerPolicyError::NotInstalled { server, source } => ServerError::NotInstalled {
                 server,
-                source: detection.server.source.clone(),
-                interface: web.interface,
-                app: detection.app.describe(),
-            });
+                source,
+                looked_in,
+            },
+            ServerPolicyError::NoneInstalled { interface } => ServerError::NoServerInstalled {
+                interface,
+                looked_in,
+            },
+            ServerPolicyError::WrongInterface {
+                server,
+                source,
+                interface,
+                app,
+            } => ServerError::WrongInterface {
+                server,
+                source,
+                interface,
+                app,
+            },
         }
-        let (program, reason) = require(server, detection, cx)?;
-        return Ok((server, program, reason));
-    }
-    let preference: &[Server] = match web.interface {
-        Interface::Wsgi => &[
-            Server::ModWsgi,
-            Server::Gunicorn,
-            Server::Uwsgi,
-            Server::Waitress,
-            Server::Granian,
-            Server::Hypercorn,
-        ],
-        Interface::Asgi => &[Server::Uvicorn, Server::Hypercorn, Server::Granian],
+    })?;
+    let Some(choice) = choice else {
+        return Ok(None);
     };
-    let first = preference[0];
-    for (i, server) in preference.iter().enumerate() {
-        if let Some(program) = find_program(server.executable(), cx.app_root, cx.env) {
-            let reason = if i == 0 {
-                format!(
-                    "{server} (auto: the default for {} applications)",
-                    web.interface
-                )
-            } else {
-                format!(
-                    "{server} (auto: {} is not installed; {server} is)",
-                    first.executable()
-                )
-            };
-            return Ok((*server, program, reason));
-        }
-    }
-    Err(ServerError::NoServerInstalled {
-        interface: web.interface,
-        looked_in: search_dirs(cx.app_root, cx.env),
-    })
+    let program =
+        find_program(choice.server.executable(), cx.app_root, cx.env).ok_or_else(|| {
+            ServerError::NotInstalled {
+                server: choice.server,
+                source: choice.reason.clone(),
+                looked_in: search_dirs(cx.app_root, cx.env),
+            }
+        })?;
+    let reason = format!("{} ({})", choice.server, choice.reason);
+    Ok(Some((choice.server, program, reason)))
 }
 
 /// warpdrive's manual mode: port and logging defaults, the rest from `server_args`.

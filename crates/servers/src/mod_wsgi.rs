@@ -96,17 +96,29 @@ pub fn launch(
         ]),
     }
     let mut notes = Vec::new();
+    // Apache follows symlinks by default, also out of the static directory: it gets
+    // `Options -FollowSymLinks` there (an Include after mod_wsgi-express's own <Directory>).
+    let mut static_conf = String::new();
     for s in &web.statics {
-        args.extend([
-            "--url-alias".into(),
-            s.url.clone(),
-            format!("{}/", s.dir.display().to_string().trim_end_matches('/')),
-        ]);
+        let dir = format!("{}/", s.dir.display().to_string().trim_end_matches('/'));
+        args.extend(["--url-alias".into(), s.url.clone(), dir.clone()]);
+        static_conf.push_str(&format!(
+            "<Directory '{dir}'>\n    Options -FollowSymLinks\n</Directory>\n"
+        ));
         notes.push(format!(
-            "static files: {} served from {} by Apache",
+            "static files: {} served from {} by Apache (no symlinks followed)",
             s.url,
             s.dir.display()
         ));
+    }
+    let static_conf_file = cx
+        .runtime_dir
+        .join(format!("mod_wsgi-{}-static.conf", cx.settings.port));
+    if !static_conf.is_empty() {
+        args.extend([
+            "--include-file".into(),
+            static_conf_file.display().to_string(),
+        ]);
     }
     if !cx.env.contains_key("MOD_WSGI_LOCALE") {
         // Left to itself, mod_wsgi-express turns C and C.UTF-8 (what containers set) into
@@ -140,6 +152,12 @@ pub fn launch(
     args.extend(extra);
     let mut launch = base(detection, Server::ModWsgi, program, args);
     launch.notes = notes;
+    if !static_conf.is_empty() {
+        launch.files.push((
+            static_conf_file,
+            format!("# Written by run on each start.\n{static_conf}"),
+        ));
+    }
     if factory {
         wsgi_wrapper::target(web, &detection.home, cx, &mut launch);
     }

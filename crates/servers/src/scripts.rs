@@ -14,7 +14,7 @@ fn own(detection: &Detection, program: PathBuf, args: Vec<String>, note: String)
         env: Vec::new(),
         cwd: detection.home.clone(),
         server: None,
-        server_reason: "the application starts its own server".into(),
+        server_reason: s2i_detect::OWN_SERVER.into(),
         stop: StopSignal::Term,
         notes: vec![note],
         files: Vec::new(),

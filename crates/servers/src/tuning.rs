@@ -317,6 +317,7 @@ mod tests {
             memory: None,
             memory_source: String::new(),
         };
-        assert_eq!(tune(&limits, None).processes, MAX_PROCESSES);
+        // docs/run.md: "processes = min(cpus, memory allowance, 12)", written out.
+        assert_eq!(tune(&limits, None).processes, 12);
     }
 }

@@ -24,7 +24,10 @@ fn main() -> ExitCode {
     match s2i_build::assemble(&options) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
-            eprint!("\n{}", s2i_build::errors::report(&error));
+            eprint!(
+                "\n{}",
+                s2i_build::errors::report(&error).render(s2i_build::errors::PREFIX)
+            );
             ExitCode::FAILURE
         }
     }

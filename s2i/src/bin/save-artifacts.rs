@@ -15,7 +15,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprint!("{}", s2i_build::errors::save_artifacts(&e));
+            eprint!(
+                "{}",
+                s2i_build::errors::save_artifacts(&e).render(s2i_build::errors::PREFIX)
+            );
             ExitCode::FAILURE
         }
     }

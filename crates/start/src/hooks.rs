@@ -1,15 +1,17 @@
 //! What runs before the server: warpdrive's `deploy-env` (sourced), `deploy-cfg` (once per
-//! container), the `deploy` hooks of every supported location, and Django's `migrate`.
+//! container) and the `deploy` hooks of every supported location (Django's `migrate`: `s2i-release`).
 //!
 //! Failure semantics (docs/run.md): a failing `deploy`/`deploy-cfg` hook is reported and the
 //! start goes on (as warpdrive and mod_wsgi-docker do); a non-executable hook is skipped with a
-//! warning; a failing `deploy-env` or `migrate` stops the start.
+//! warning; a failing `deploy-env` stops the start.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use s2i_detect::Env;
+
+use crate::PREFIX;
 
 /// `deploy` hook locations, in the order they run.
 pub const DEPLOY_HOOKS: [&str; 4] = [
@@ -52,20 +54,20 @@ fn command(program: &Path, cwd: &Path, env: &Env) -> Command {
 fn run_hook(path: &Path, cwd: &Path, env: &Env) {
     if !executable(path) {
         eprintln!(
-            "run: warning: {} is not executable: skipped (chmod +x it to run it)",
+            "{PREFIX}warning: {} is not executable: skipped (chmod +x it to run it)",
             path.display()
         );
         return;
     }
-    eprintln!("run: running deploy hook {}", path.display());
+    eprintln!("{PREFIX}running deploy hook {}", path.display());
     match command(path, cwd, env).stdout(Stdio::inherit()).status() {
         Ok(s) if s.success() => {}
         Ok(s) => eprintln!(
-            "run: warning: deploy hook {} failed ({s}); starting the application anyway",
+            "{PREFIX}warning: deploy hook {} failed ({s}); starting the application anyway",
             path.display()
         ),
         Err(e) => eprintln!(
-            "run: warning: deploy hook {} could not run: {e}; starting the application anyway",
+            "{PREFIX}warning: deploy hook {} could not run: {e}; starting the application anyway",
             path.display()
         ),
     }
@@ -80,7 +82,7 @@ pub fn source_deploy_env(src: &Path, cwd: &Path, env: &Env) -> Result<Option<Env
     if !path.is_file() {
         return Ok(None);
     }
-    eprintln!("run: sourcing {}", path.display());
+    eprintln!("{PREFIX}sourcing {}", path.display());
     let output = command(Path::new("/bin/sh"), cwd, env)
         .arg("-c")
         .arg(r#". "$0" >&2 && exec env -0"#)
@@ -111,7 +113,7 @@ pub fn run_deploy_hooks(src: &Path, cwd: &Path, env: &Env, runtime_dir: &Path) {
     if cfg.is_file() {
         let marker: PathBuf = runtime_dir.join("deploy-cfg.done");
         if marker.exists() {
-            eprintln!("run: {} already ran in this container", cfg.display());
+            eprintln!("{PREFIX}{} already ran in this container", cfg.display());
         } else {
             run_hook(&cfg, cwd, env);
             let _ = std::fs::write(&marker, "");
@@ -122,32 +124,5 @@ pub fn run_deploy_hooks(src: &Path, cwd: &Path, env: &Env, runtime_dir: &Path) {
         if path.is_file() {
             run_hook(&path, cwd, env);
         }
-    }
-}
-
-/// `python manage.py migrate --noinput`.
-///
-/// # Errors
-/// It failed: the command line and status, for the message.
-pub fn migrate(
-    python: &Path,
-    manage_py: &Path,
-    cwd: &Path,
-    env: &Env,
-) -> Result<(), (String, String)> {
-    let line = format!(
-        "{} {} migrate --noinput",
-        python.display(),
-        manage_py.display()
-    );
-    eprintln!("run: running `{line}` (DISABLE_MIGRATE=1 turns this off)");
-    let status = command(python, cwd, env)
-        .arg(manage_py)
-        .args(["migrate", "--noinput"])
-        .status();
-    match status {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err((line, format!("failed ({s})"))),
-        Err(e) => Err((line, format!("could not start: {e}"))),
     }
 }

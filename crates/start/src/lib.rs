@@ -1,0 +1,679 @@
+//! What `run` does, as a library: `s2i/src/bin/run.rs` only reads its arguments.
+//!
+//! - [`start`]: decides the [`Plan`] (detection in `s2i-detect`, the server command in
+//!   `s2i-servers`, tuning, migrate), prints it, runs the deploy hooks and migrate
+//!   ([`hooks`]), and starts the server under the init (`s2i-init`).
+//! - [`Plan::report`]: what `run --dry-run` prints.
+//! - [`release`]: `run --release`; [`probe`]: `run --check-ready` / `run --check-live`
+//!   (migrate under the database lock, the release commands and the probes are `s2i-release`'s).
+//! - [`run_command`]: `run -- COMMAND`.
+//! - [`errors`]: every message `run` shows when it cannot start.
+
+pub mod errors;
+pub mod hooks;
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use errors::RunError;
+use s2i_detect::{Detection, Env, Inputs};
+use s2i_init::Signal;
+use s2i_release::{Check, Migrate, Phase, StateFile, When};
+use s2i_servers::tuning::{self, CgroupFs, Limits};
+use s2i_servers::{Launch, Settings, StopSignal};
+use s2i_userdb::Provision;
+
+/// `run --help`.
+pub const USAGE: &str = "\
+Usage: run                     start the application (detects how it is served)
+       run --dry-run           print what would start, why, and the exact command
+       run --release           the release phase: Django's migrate (under a database lock)
+                               and the release hook / Procfile release: line, then exit
+       run --check-ready [PATH]
+                               readiness probe: exit 0 once migrations are done and the
+                               server answers GET PATH (default /) on $PORT below 500
+       run --check-live        liveness probe: exit 0 while starting or migrating, then
+                               while the server accepts connections on $PORT
+       run -- COMMAND          run COMMAND under the init (signals, reaping, exit codes)
+";
+
+/// The prefix of every line `run` writes about itself.
+pub const PREFIX: &str = "run: ";
+
+/// Everything decided before anything is started.
+#[derive(Debug)]
+pub struct Plan {
+    pub app_root: PathBuf,
+    /// The environment the server inherits (before [`Launch::env`] is added).
+    pub env: Env,
+    pub detection: Detection,
+    pub tuning_reason: String,
+    pub launch: Launch,
+    pub runtime_dir: PathBuf,
+    pub uid: u32,
+    pub passwd_note: String,
+    /// The port the server listens on (the probes' state file is named after it).
+    pub port: u16,
+    /// Django's migrate, when it runs (before the server, or in the release phase).
+    pub migrate: Option<Migrate>,
+    pub migrate_note: Option<String>,
+    /// The init's options (grace period, debug), from the same environment.
+    pub init: s2i_init::Options,
+}
+
+/// What a plan is made from; [`PlanInputs::from_process`] reads them from this process.
+#[derive(Debug, Clone)]
+pub struct PlanInputs {
+    pub env: Env,
+    pub uid: u32,
+    /// The container's CPU and memory limits.
+    pub limits: Limits,
+    /// `--dry-run`: no hook is run and nothing is written.
+    pub dry_run: bool,
+    /// A start or the release phase (`run --release`): decides whether migrate runs.
+    pub when: When,
+}
+
+impl PlanInputs {
+    /// The process environment, user and cgroup limits.
+    #[must_use]
+    pub fn from_process(dry_run: bool) -> Self {
+        let host_cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self {
+            env: environment(),
+            uid: nix::unistd::getuid().as_raw(),
+            limits: CgroupFs::system().limits(host_cpus),
+            dry_run,
+            when: When::Start,
+        }
+    }
+}
+
+impl Plan {
+    /// Decides everything: the environment (with `.warpdrive/environment` and, unless
+    /// `dry_run`, the sourced `deploy-env` hook), detection, the server command, migrate.
+    ///
+    /// # Errors
+    /// Whatever stops the start: a bad setting, nothing to run, a server not installed.
+    pub fn make(inputs: PlanInputs) -> Result<Self, RunError> {
+        let PlanInputs {
+            mut env,
+            uid,
+            limits,
+            dry_run,
+            when,
+        } = inputs;
+        let app_root = app_root(&env);
+        let src = app_root.join("src");
+        warpdrive_environment(&src, &mut env);
+        if !dry_run {
+            if let Some(sourced) =
+                hooks::source_deploy_env(&src, &src, &env).map_err(RunError::DeployEnv)?
+            {
+                env = sourced;
+            }
+        }
+        let facts = s2i_facts::Facts::load(&app_root).map_err(RunError::Facts)?;
+        let detection = s2i_detect::detect(Inputs {
+            app_root: &app_root,
+            env: &env,
+            facts: facts.as_ref(),
+        })
+        .map_err(RunError::Detect)?;
+        let settings = Settings::from_env(&env).map_err(RunError::Server)?;
+        let tuning = tuning::tune(&limits, settings.web_concurrency);
+        let runtime_dir = state_dir(&app_root, "run", uid, dry_run);
+        let python_dir = state_dir(&app_root, "python", uid, dry_run);
+        let serve_as = (uid == 0).then(|| serve_as_for_root(&detection.home));
+        let init = s2i_init::Options::from_vars(|name| env.get(name).map(OsString::from))
+            .map_err(|e| RunError::Init(e.to_string()))?;
+        let launch = s2i_servers::launch(
+            &detection,
+            &s2i_servers::Context {
+                app_root: &app_root,
+                env: &env,
+                settings: &settings,
+                tuning: &tuning,
+                runtime_dir: &runtime_dir,
+                python_dir: &python_dir,
+                grace: init.grace,
+                serve_as,
+            },
+        )
+        .map_err(RunError::Server)?;
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let passwd_note = if s2i_userdb::accounts(&passwd).iter().any(|a| a.uid == uid) {
+            format!("UID {uid} has a passwd entry")
+        } else {
+            format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")
+        };
+        let (migrate, migrate_note) = s2i_release::migrate::plan(&detection, &app_root, &env, when)
+            .map_err(RunError::Migrate)?;
+        Ok(Self {
+            app_root,
+            env,
+            detection,
+            tuning_reason: tuning.reason,
+            launch,
+            runtime_dir,
+            uid,
+            passwd_note,
+            port: settings.port,
+            migrate,
+            migrate_note,
+            init,
+        })
+    }
+
+    /// What `run --dry-run` prints (`dry_run`), or the lines `run` logs before it starts.
+    #[must_use]
+    pub fn report(&self, dry_run: bool) -> String {
+        report(self, dry_run)
+    }
+}
+
+/// `$APP_ROOT`, `/opt/app-root` when unset or empty.
+fn app_root(env: &Env) -> PathBuf {
+    PathBuf::from(
+        env.get("APP_ROOT")
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "/opt/app-root".into()),
+    )
+}
+
+fn environment() -> Env {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `.warpdrive/environment`: `KEY=VALUE` lines (`$VARS` expanded, as warpdrive sources it) that
+/// do not replace variables already set. `assemble` refused a malformed file at build time.
+fn warpdrive_environment(src: &Path, env: &mut Env) {
+    let Ok(text) = std::fs::read_to_string(src.join(".warpdrive/environment")) else {
+        return;
+    };
+    let Ok(vars) = s2i_envfile::parse(&text) else {
+        return;
+    };
+    for (key, value) in vars {
+        let expanded = s2i_servers::expand(&value, env);
+        env.entry(key).or_insert(expanded);
+    }
+}
+
+fn writable_dir(dir: &Path) -> bool {
+    std::fs::create_dir_all(dir).is_ok()
+        && nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+/// `$APP_ROOT/.python-s2i/<name>` when writable, else `/tmp/python-s2i-<uid>/<name>`.
+fn state_dir(app_root: &Path, name: &str, uid: u32, dry_run: bool) -> PathBuf {
+    let preferred = app_root.join(s2i_facts::STATE_DIR).join(name);
+    if dry_run {
+        let parent = app_root.join(s2i_facts::STATE_DIR);
+        if nix::unistd::access(&parent, nix::unistd::AccessFlags::W_OK).is_ok()
+            || (!parent.exists()
+                && nix::unistd::access(app_root, nix::unistd::AccessFlags::W_OK).is_ok())
+        {
+            return preferred;
+        }
+    } else if writable_dir(&preferred) {
+        return preferred;
+    }
+    std::env::temp_dir()
+        .join(format!("python-s2i-{uid}"))
+        .join(name)
+}
+
+/// The account a root-started server drops to: the owner of the application home when it is
+/// not root, else `nobody`.
+fn serve_as_for_root(home: &Path) -> (String, String) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let accounts = s2i_userdb::accounts(&passwd);
+    let owner = std::fs::metadata(home).map(|m| m.uid()).unwrap_or(0);
+    let account = accounts
+        .iter()
+        .find(|a| a.uid == owner && owner != 0)
+        .or_else(|| accounts.iter().find(|a| a.name == "nobody"));
+    match account {
+        Some(a) => (
+            a.name.clone(),
+            s2i_userdb::group_name(&group, a.gid).unwrap_or_else(|| a.gid.to_string()),
+        ),
+        None => ("nobody".into(), "nogroup".into()),
+    }
+}
+
+fn report(plan: &Plan, dry_run: bool) -> String {
+    let d = &plan.detection;
+    let l = &plan.launch;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "App root:    {} (sources in {})",
+        plan.app_root.display(),
+        d.src.display()
+    );
+    let _ = writeln!(out, "Home:        {} ({})", d.home.display(), d.home_source);
+    let _ = writeln!(out, "Deploy mode: {}", d.mode.describe());
+    if dry_run {
+        out.push_str("Detection (first match wins):\n");
+        for v in &d.verdicts {
+            let mark = if v.matched { "MATCH" } else { "no" };
+            let _ = writeln!(out, "  [{mark:5}] {}: {}", v.rule, v.why);
+        }
+    }
+    let _ = writeln!(out, "Application: {}", d.app.describe());
+    let _ = writeln!(out, "Server:      {}", l.server_reason);
+    if l.server.is_some() {
+        let _ = writeln!(out, "Tuning:      {}", plan.tuning_reason);
+    }
+    let _ = writeln!(
+        out,
+        "Stop:        SIGTERM {}",
+        if l.stop == StopSignal::Term {
+            "is passed on (graceful stop)".to_owned()
+        } else {
+            format!("is sent as {} (graceful stop)", l.stop.name())
+        }
+    );
+    let mut before = vec![plan.passwd_note.clone()];
+    before.extend(plan.migrate_note.clone());
+    let hooks = hooks::present(&d.src);
+    if !hooks.is_empty() {
+        before.push(format!("hooks: {}", hooks.join(", ")));
+    }
+    for note in l.notes.iter().chain(&before) {
+        let _ = writeln!(out, "Note:        {note}");
+    }
+    let _ = writeln!(out, "Directory:   {}", l.cwd.display());
+    if dry_run {
+        out.push_str("Environment (set by run):\n");
+        for (k, v) in &l.env {
+            let _ = writeln!(out, "  {k}={v}");
+        }
+    }
+    let _ = writeln!(out, "Command:     {}", l.command_line());
+    out
+}
+
+fn signal(stop: StopSignal) -> Signal {
+    match stop {
+        StopSignal::Term => Signal::SIGTERM,
+        StopSignal::Int => Signal::SIGINT,
+        StopSignal::Quit => Signal::SIGQUIT,
+        StopSignal::Winch => Signal::SIGWINCH,
+    }
+}
+
+/// `run` (`dry_run`: `run --dry-run`): decides, reports, runs the deploy hooks and migrate, and
+/// starts the server under the init; returns its exit code.
+///
+/// # Errors
+/// Anything that stops the start before the server runs.
+pub fn start(dry_run: bool) -> Result<u8, RunError> {
+    let plan = Plan::make(PlanInputs::from_process(dry_run))?;
+    if dry_run {
+        print!("{}", plan.report(true));
+        return Ok(0);
+    }
+    for line in plan.report(false).lines() {
+        eprintln!("{PREFIX}{line}");
+    }
+    let state = StateFile::new(&plan.runtime_dir, plan.port);
+    record(&state, Phase::Starting);
+    let env = prepare(&plan)?;
+    let d = &plan.detection;
+    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
+    if let Some(migrate) = &plan.migrate {
+        record(&state, Phase::Migrating);
+        run_migrate(&plan, migrate, &env)?;
+    }
+    let options = match plan.launch.stop {
+        StopSignal::Term => plan.init.clone(),
+        other => plan.init.clone().translate(Signal::SIGTERM, signal(other)),
+    };
+    let mut command = Command::new(&plan.launch.program);
+    command
+        .args(&plan.launch.args)
+        .current_dir(&plan.launch.cwd)
+        .env_clear()
+        .envs(&env);
+    record(&state, Phase::Serving);
+    Ok(s2i_init::supervise(command, &options))
+}
+
+/// Where this start is, for `run --check-ready` / `--check-live`; a start that cannot record
+/// it still starts (the probes then say why they fail).
+fn record(state: &StateFile, phase: Phase) {
+    if let Err(e) = state.set(std::process::id(), phase) {
+        eprintln!(
+            "{PREFIX}warning: cannot record the start's phase in {}: {e} (run --check-ready will fail)",
+            state.path.display()
+        );
+    }
+}
+
+/// The environment the application's processes get, once the passwd entry is made and the
+/// generated files are written.
+fn prepare(plan: &Plan) -> Result<Env, RunError> {
+    let mut env = plan.env.clone();
+    env.extend(plan.launch.env.iter().cloned());
+    if let Some(extra) = passwd_entry(plan)? {
+        env.extend(extra);
+    }
+    for (path, text) in &plan.launch.files {
+        if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|error| RunError::Prepare {
+                    path: dir.to_path_buf(),
+                    error,
+                })?;
+            }
+            std::fs::write(path, text).map_err(|error| RunError::Prepare {
+                path: path.clone(),
+                error,
+            })?;
+        }
+    }
+    Ok(env)
+}
+
+/// Django's migrate under the database lock, as a child of the init (signals reach it).
+fn run_migrate(plan: &Plan, migrate: &Migrate, env: &Env) -> Result<(), RunError> {
+    let helper = Migrate::write_helper(&plan.runtime_dir).map_err(RunError::Migrate)?;
+    eprintln!(
+        "{PREFIX}running `{}` under a database lock ({} {})",
+        migrate.describe(),
+        migrate.python.display(),
+        helper.display()
+    );
+    let command = migrate.command(&helper, &plan.detection.home, env);
+    migrate
+        .outcome(s2i_init::supervise(command, &plan.init))
+        .map_err(RunError::Migrate)
+}
+
+/// `run --release`: migrate (whatever `DISABLE_MIGRATE` says) and the release commands, each
+/// under the init; returns 0, or stops at the first failure.
+///
+/// # Errors
+/// The plan cannot be made, the migration or a release command failed.
+pub fn release() -> Result<u8, RunError> {
+    let mut inputs = PlanInputs::from_process(false);
+    inputs.when = When::Release;
+    let plan = Plan::make(inputs)?;
+    let d = &plan.detection;
+    let commands = s2i_release::phase::commands(&d.src, &d.home).map_err(RunError::Release)?;
+    eprintln!("{PREFIX}release phase for {}", d.app.describe());
+    if let Some(note) = &plan.migrate_note {
+        eprintln!("{PREFIX}{note}");
+    }
+    for c in &commands {
+        eprintln!("{PREFIX}release command: {}", c.describe());
+    }
+    if plan.migrate.is_none() && commands.is_empty() {
+        eprintln!(
+            "{PREFIX}release phase: nothing to do (no Django manage.py, no {}, no Procfile release: line)",
+            s2i_release::phase::RELEASE_HOOK
+        );
+        return Ok(0);
+    }
+    let env = prepare(&plan)?;
+    if let Some(migrate) = &plan.migrate {
+        run_migrate(&plan, migrate, &env)?;
+    }
+    for c in &commands {
+        eprintln!("{PREFIX}running release command {}", c.describe());
+        c.outcome(s2i_init::supervise(c.command(&d.home, &env), &plan.init))
+            .map_err(RunError::Release)?;
+    }
+    eprintln!("{PREFIX}release phase done");
+    Ok(0)
+}
+
+/// `run --check-ready` / `run --check-live`: prints one line saying why; returns the exit code
+/// (0 passes, 1 fails).
+#[must_use]
+pub fn probe(check: &Check) -> u8 {
+    let env = environment();
+    let port = match Settings::from_env(&env) {
+        Ok(settings) => settings.port,
+        Err(e) => {
+            println!("failed: {e}");
+            return 1;
+        }
+    };
+    let uid = nix::unistd::getuid().as_raw();
+    let runtime_dir = state_dir(&app_root(&env), "run", uid, true);
+    match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
+        Ok(why) => {
+            println!("{why}");
+            0
+        }
+        Err(why) => {
+            println!("{why}");
+            1
+        }
+    }
+}
+
+/// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
+fn passwd_entry(plan: &Plan) -> Result<Option<Vec<(String, String)>>, RunError> {
+    let gid = nix::unistd::getgid().as_raw();
+    let libs: Vec<PathBuf> = s2i_userdb::NSS_WRAPPER_LIBS
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    let provision = s2i_userdb::ensure_entry(&s2i_userdb::Request {
+        uid: plan.uid,
+        gid,
+        home: &plan.detection.src,
+        passwd: Path::new("/etc/passwd"),
+        group: Path::new("/etc/group"),
+        state_dir: &plan.runtime_dir,
+        libs: &libs,
+    })
+    .map_err(RunError::Passwd)?;
+    let mut extra = Vec::new();
+    match provision {
+        Provision::Present { .. } => return Ok(None),
+        Provision::Appended { name, path } => eprintln!(
+            "{PREFIX}UID {} had no passwd entry: added `{name}` to {}",
+            plan.uid,
+            path.display()
+        ),
+        Provision::NssWrapper { name, env } => {
+            eprintln!(
+                "{PREFIX}UID {} had no passwd entry: `{name}` is provided through nss_wrapper ({})",
+                plan.uid,
+                env.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            extra = env;
+        }
+    }
+    if plan
+        .env
+        .get("HOME")
+        .is_none_or(|h| h.is_empty() || h == "/")
+    {
+        extra.push(("HOME".into(), plan.detection.src.display().to_string()));
+    }
+    Ok(Some(extra))
+}
+
+/// `run -- COMMAND [ARGS...]`: the command under the init; returns its exit code.
+#[must_use]
+pub fn run_command(argv: &[OsString]) -> u8 {
+    let Some((program, args)) = argv.split_first() else {
+        eprintln!("{PREFIX}`run --` needs a command to run, e.g. `run -- python app.py`");
+        return 2;
+    };
+    let options = match s2i_init::Options::from_env() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("{PREFIX}{e}");
+            return 2;
+        }
+    };
+    let mut command = Command::new(program);
+    command.args(args);
+    s2i_init::supervise(command, &options)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn repo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// An `$APP_ROOT` with `fixture` as its sources and the real servers' virtualenv made by
+    /// `make deps` (test/setup/30-run-servers.sh) as `bin/`.
+    fn app_root(fixture: &str) -> tempfile::TempDir {
+        let venv = repo().join("build/test-venvs/servers");
+        assert!(
+            venv.join("bin/mod_wsgi-express").is_file(),
+            "{} is missing: run `make deps`",
+            venv.display()
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::os::unix::fs::symlink(venv.join("bin"), dir.path().join("bin")).expect("bin");
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(repo().join("test/fixtures").join(fixture))
+            .arg(dir.path().join("src"))
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        dir
+    }
+
+    fn plan(root: &Path, vars: &[(&str, &str)]) -> Result<Plan, RunError> {
+        let mut env: Env = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.insert("APP_ROOT".into(), root.display().to_string());
+        env.insert("PATH".into(), "/usr/bin:/bin".into());
+        Plan::make(PlanInputs {
+            env,
+            uid: 4242,
+            limits: Limits {
+                cpus: 2.0,
+                cpu_source: "test".into(),
+                memory: None,
+                memory_source: "test".into(),
+            },
+            dry_run: true,
+            when: When::Start,
+        })
+    }
+
+    #[test]
+    fn a_wsgi_script_gets_mod_wsgi_and_the_report_says_why() {
+        let root = app_root("run_wsgi_py");
+        let plan = plan(root.path(), &[]).expect("plan");
+        assert_eq!(plan.launch.server, Some(s2i_detect::Server::ModWsgi));
+        let report = plan.report(true);
+        assert!(
+            report.contains("Server:      mod_wsgi (auto: the default for WSGI applications)"),
+            "{report}"
+        );
+        assert!(report.contains("[MATCH] wsgi.py"), "{report}");
+        assert!(
+            report.contains("Stop:        SIGTERM is sent as SIGWINCH"),
+            "{report}"
+        );
+        assert!(plan.migrate.is_none());
+    }
+
+    #[test]
+    fn django_migrates_unless_disabled() {
+        let root = app_root("run_django");
+        let planned = plan(root.path(), &[]).expect("plan");
+        let migrate = planned.migrate.expect("migrate planned");
+        assert_eq!(migrate.manage_py, root.path().join("src/manage.py"));
+        assert_eq!(migrate.settings_module, "mysite.settings");
+        assert_eq!(
+            migrate.lock_timeout,
+            s2i_release::migrate::DEFAULT_LOCK_TIMEOUT
+        );
+        let skipped = plan(root.path(), &[("DISABLE_MIGRATE", "1")]).expect("plan");
+        assert!(skipped.migrate.is_none());
+        assert_eq!(
+            skipped.migrate_note.as_deref(),
+            Some("migrate: skipped (DISABLE_MIGRATE=1)")
+        );
+    }
+
+    #[test]
+    fn init_options_come_from_the_same_environment_as_the_rest() {
+        let root = app_root("run_wsgi_py");
+        let file = root.path().join("src/.warpdrive/environment");
+        fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        fs::write(&file, "STOP_GRACE_PERIOD=7\n").expect("write");
+        let plan = plan(root.path(), &[]).expect("plan");
+        assert_eq!(plan.init.grace, Duration::from_secs(7));
+        assert!(
+            plan.launch
+                .args
+                .windows(2)
+                .any(|w| w == ["--shutdown-timeout", "5"]),
+            "{:?}",
+            plan.launch.args
+        );
+    }
+
+    #[test]
+    fn nothing_to_run_is_a_message_with_every_rule_and_numbered_fixes() {
+        let root = app_root("run_nothing");
+        let error = plan(root.path(), &[]).expect_err("nothing to run");
+        let text = errors::render(&error);
+        assert!(
+            text.starts_with("run: ERROR: Nothing to run was found"),
+            "{text}"
+        );
+        assert!(text.contains("run:   - wsgi.py: no wsgi.py"), "{text}");
+        assert!(text.contains("run: How to fix:\nrun:   1. "), "{text}");
+        assert_eq!(errors::exit_code(&error), 1);
+    }
+
+    #[test]
+    fn a_server_that_is_not_installed_names_what_to_add() {
+        let root = app_root("run_wsgi_py");
+        assert!(plan(root.path(), &[("APP_SERVER", "waitress")]).is_ok());
+        // The same sources with an empty bin/.
+        let bare = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(bare.path().join("bin")).expect("bin");
+        std::os::unix::fs::symlink(root.path().join("src"), bare.path().join("src")).expect("src");
+        let error = plan(bare.path(), &[("APP_SERVER", "waitress")]).expect_err("missing");
+        let text = errors::render(&error);
+        assert!(
+            text.contains("The server waitress was chosen but is not installed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Add `waitress` to requirements.txt"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,654 @@
+//! Django migrations with several replicas, the release phase and the probes, against a real
+//! PostgreSQL (`test/setup/50-postgresql.sh`, 127.0.0.1:$PGTEST_PORT, default 55432) and SQLite.
+//!
+//! The fixture `test/fixtures/migrate_django` (a `shop` project, an `inventory` app whose data
+//! migration loads a catalogue row by row, `SEED_ROW_SECONDS` per row) is built once by the real
+//! `assemble` (uv, PyPI, gunicorn) into `build/test-migrate/app-root`; every test then starts
+//! real `run` processes on it, each replica on its own port, against a database of its own.
+
+use std::fs;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use python_s2i_tests::{bin, fixture, free_port, get, repo, wait_for_ok, Running};
+use tempfile::TempDir;
+
+/// Starting Django and gunicorn on a busy 2-core machine can take a while.
+const START: Duration = Duration::from_secs(120);
+/// The catalogue has three rows: the data migration takes 3 x this.
+const SLOW_ROW: &str = "2";
+
+/// Variables of the outer environment that would change what `run` or the fixture do.
+const CLEARED: [&str; 14] = [
+    "APP_SERVER",
+    "APP_MODULE",
+    "APP_HOME",
+    "GUNICORN_CMD_ARGS",
+    "WEB_CONCURRENCY",
+    "DISABLE_MIGRATE",
+    "MIGRATE_LOCK_TIMEOUT",
+    "DATABASE_URL",
+    "SEED_FILE",
+    "SEED_ROW_SECONDS",
+    "DJANGO_SETTINGS_MODULE",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PORT",
+];
+
+fn pg_port() -> String {
+    std::env::var("PGTEST_PORT").unwrap_or_else(|_| "55432".into())
+}
+
+/// The fixture built by `assemble` once per test run.
+fn app_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = repo().join("build/test-migrate");
+        let root = base.join("app-root");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&base).expect("mkdir");
+        let cache = repo().join("build/test-cache");
+        let path = format!(
+            "{}:{}",
+            repo().join("build/tools/bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = Command::new(bin("assemble"));
+        for name in CLEARED {
+            command.env_remove(name);
+        }
+        let out = command
+            .arg(fixture("migrate_django"))
+            .env("APP_ROOT", &root)
+            .env("PATH", path)
+            .env("PYTHON", "/usr/bin/python3")
+            .env("UV_CACHE_DIR", cache.join("uv"))
+            .env("PIP_CACHE_DIR", cache.join("pip"))
+            .env("S2I_ARTIFACTS_DIR", base.join("no-artifacts"))
+            .env("APP_SERVER", "gunicorn")
+            .output()
+            .expect("run assemble");
+        assert!(
+            out.status.success(),
+            "assemble failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root
+    })
+}
+
+/// A database of the test's own.
+enum Database {
+    Postgres { name: String },
+    Sqlite { _dir: TempDir, path: PathBuf },
+}
+
+fn psql(database: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &pg_port(), "-U", "postgres", "-d"])
+        .arg(database)
+        .args(["-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+impl Database {
+    fn postgres(test: &str) -> Self {
+        let name = format!("migrate_{test}_{}", std::process::id());
+        if let Err(e) = psql("postgres", "SELECT 1") {
+            panic!(
+                "PostgreSQL is not reachable on 127.0.0.1:{}: run `make deps` (test/setup/50-postgresql.sh)\n{e}",
+                pg_port()
+            );
+        }
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {name}")).expect("drop");
+        psql("postgres", &format!("CREATE DATABASE {name}")).expect("create");
+        Self::Postgres { name }
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("migrate-sqlite-")
+            .tempdir()
+            .expect("tempdir");
+        let path = dir.path().join("shop.sqlite3");
+        Self::Sqlite { _dir: dir, path }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Postgres { name } => {
+                format!("postgres://postgres@127.0.0.1:{}/{name}", pg_port())
+            }
+            Self::Sqlite { path, .. } => format!("sqlite:///{}", path.display()),
+        }
+    }
+
+    fn lock_word(&self) -> &'static str {
+        match self {
+            Self::Postgres { .. } => "PostgreSQL advisory lock",
+            Self::Sqlite { .. } => "file lock",
+        }
+    }
+
+    /// One value: the first column of the first row.
+    fn query(&self, sql: &str) -> String {
+        match self {
+            Self::Postgres { name } => psql(name, sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Self::Sqlite { path, .. } => {
+                let out = Command::new("/usr/bin/python3")
+                    .args([
+                        "-c",
+                        "import sqlite3, sys\nrow = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()\nprint(row[0] if row else '')",
+                    ])
+                    .arg(path)
+                    .arg(sql)
+                    .output()
+                    .expect("python3 sqlite3");
+                assert!(
+                    out.status.success(),
+                    "{sql}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            }
+        }
+    }
+
+    fn applied(&self, app: &str, name: &str) -> u32 {
+        self.query(&format!(
+            "SELECT count(*) FROM django_migrations WHERE app = '{app}' AND name = '{name}'"
+        ))
+        .parse()
+        .expect("count")
+    }
+
+    fn table_exists(&self, table: &str) -> bool {
+        let sql = match self {
+            Self::Postgres { .. } => {
+                format!("SELECT count(*) FROM pg_tables WHERE tablename = '{table}'")
+            }
+            Self::Sqlite { .. } => {
+                format!(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+                )
+            }
+        };
+        self.query(&sql) == "1"
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Self::Postgres { name } = self {
+            let _ = psql(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+/// Collects a pipe into a shared string as it arrives (partial lines too: Django prints
+/// "Applying X..." before running X).
+fn collect(
+    mut pipe: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    closed: Arc<AtomicUsize>,
+) {
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            into.lock()
+                .expect("log lock")
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        closed.fetch_add(1, Ordering::SeqCst);
+    });
+}
+
+/// `run` (or `run ARG`) on the fixture, its output collected.
+struct Replica {
+    running: Running,
+    port: u16,
+    log: Arc<Mutex<String>>,
+    /// How many of stdout and stderr reached their end.
+    closed: Arc<AtomicUsize>,
+}
+
+fn run_command(db: &Database, port: u16, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin("run"));
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    command
+        .env("APP_ROOT", app_root())
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", db.url())
+        .env("WEB_CONCURRENCY", "1")
+        .env("STOP_GRACE_PERIOD", "10")
+        .current_dir(app_root());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command
+}
+
+impl Replica {
+    fn start(db: &Database, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut command = run_command(db, port, envs);
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut running = Running::spawn(&mut command);
+        let log = Arc::new(Mutex::new(String::new()));
+        let closed = Arc::new(AtomicUsize::new(0));
+        collect(
+            running.child.stdout.take().expect("stdout"),
+            Arc::clone(&log),
+            Arc::clone(&closed),
+        );
+        collect(
+            running.child.stderr.take().expect("stderr"),
+            Arc::clone(&log),
+            Arc::clone(&closed),
+        );
+        Self {
+            running,
+            port,
+            log,
+            closed,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// Waits until the log contains `needle` (the marker of a phase).
+    fn wait_for_log(&self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{needle:?} never appeared in the log:\n{}", self.log());
+    }
+
+    fn wait_ok(&self) -> String {
+        match wait_for_ok(self.port, "/", START) {
+            Ok(r) => r.body,
+            Err(e) => panic!(
+                "no 200 on port {}: {e}\n--- log:\n{}",
+                self.port,
+                self.log()
+            ),
+        }
+    }
+
+    /// Waits for `run` to exit and for its output to be read to the end.
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let status = self.running.wait_timeout(timeout);
+        let status =
+            status.unwrap_or_else(|| panic!("run did not exit within {timeout:?}\n{}", self.log()));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.closed.load(Ordering::SeqCst) < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "run exited but something still holds its output open\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        status
+    }
+
+    /// Runs `run --check-ready` / `--check-live` as the platform's exec probe would.
+    fn probe(&self, db: &Database, flag: &str) -> (bool, String) {
+        let out = run_command(db, self.port, &[])
+            .arg(flag)
+            .output()
+            .expect("run probe");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if matches!(self.running.child.try_wait(), Ok(None)) {
+            self.running.signal(Signal::SIGTERM);
+            let _ = self.running.wait_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+/// Lines that must not appear in a healthy replica's log.
+fn assert_no_error(log: &str) {
+    for bad in ["Traceback", "ERROR:", "[ERROR]", "django.db.utils."] {
+        assert!(!log.contains(bad), "{bad:?} in the log:\n{log}");
+    }
+}
+
+const SEED: &str = "Applying inventory.0002_seed_products... OK";
+const BODY: &str = "3 products: Tea cup, Green tea, Black tea";
+
+// ---------------------------------------------------------------- three replicas at once
+
+fn three_replicas_migrate_once_and_all_serve(db: &Database) {
+    let replicas: Vec<Replica> = (0..3)
+        .map(|_| Replica::start(db, &[], &[("SEED_ROW_SECONDS", SLOW_ROW)]))
+        .collect();
+    for r in &replicas {
+        assert_eq!(r.wait_ok(), BODY, "{}", r.log());
+    }
+    let logs: Vec<String> = replicas.iter().map(Replica::log).collect();
+    let all = logs.join("\n======== next replica\n");
+    for log in &logs {
+        assert_no_error(log);
+    }
+    assert_eq!(
+        logs.iter().filter(|l| l.contains(SEED)).count(),
+        1,
+        "exactly one replica applies the data migration:\n{all}"
+    );
+    let waited = format!("got the {}", db.lock_word());
+    assert!(
+        logs.iter().filter(|l| l.contains(&waited)).count() >= 1,
+        "another replica waited for the lock:\n{all}"
+    );
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("No migrations to apply."))
+            .count(),
+        2,
+        "the others found nothing to do:\n{all}"
+    );
+    assert_eq!(db.applied("inventory", "0002_seed_products"), 1, "{all}");
+    assert_eq!(
+        db.query("SELECT count(*) FROM inventory_product"),
+        "3",
+        "{all}"
+    );
+}
+
+#[test]
+fn postgresql_three_replicas_migrate_once_and_all_serve() {
+    three_replicas_migrate_once_and_all_serve(&Database::postgres("three"));
+}
+
+#[test]
+fn sqlite_three_replicas_migrate_once_and_all_serve() {
+    three_replicas_migrate_once_and_all_serve(&Database::sqlite());
+}
+
+// ---------------------------------------------------------------- a failing migration
+
+fn failing_migration_stops_every_replica(db: &Database) {
+    let missing = "/nonexistent/catalogue.csv";
+    let mut replicas: Vec<Replica> = (0..3)
+        .map(|_| Replica::start(db, &[], &[("SEED_FILE", missing)]))
+        .collect();
+    for r in &mut replicas {
+        let status = r.wait_exit(START);
+        let log = r.log();
+        assert_eq!(status.code(), Some(1), "{log}");
+        assert!(log.contains("FileNotFoundError"), "{log}");
+        assert!(log.contains(missing), "{log}");
+        assert!(
+            log.contains(
+                "run: ERROR: Django's database migration failed; the server was not started."
+            ),
+            "{log}"
+        );
+        assert!(!log.contains("Listening at"), "a server started:\n{log}");
+        assert!(
+            TcpStream::connect(("127.0.0.1", r.port)).is_err(),
+            "something serves on {}",
+            r.port
+        );
+    }
+    assert_eq!(db.applied("inventory", "0002_seed_products"), 0);
+}
+
+#[test]
+fn postgresql_failing_migration_stops_every_replica() {
+    failing_migration_stops_every_replica(&Database::postgres("failing"));
+}
+
+#[test]
+fn sqlite_failing_migration_stops_every_replica() {
+    failing_migration_stops_every_replica(&Database::sqlite());
+}
+
+// ---------------------------------------------------------------- the release phase
+
+fn release_phase_then_start_without_migrate(db: &Database) {
+    // The pre-deployment hook inherits the deployment's DISABLE_MIGRATE=1: it migrates anyway.
+    let mut release = Replica::start(db, &["--release"], &[("DISABLE_MIGRATE", "1")]);
+    let status = release.wait_exit(START);
+    let log = release.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert_no_error(&log);
+    assert!(log.contains(SEED), "{log}");
+    assert!(
+        log.contains("release hook: creating the cache table"),
+        "{log}"
+    );
+    // Then the Procfile's release: line, after the migration.
+    assert!(
+        log.contains("Procfile release: `python manage.py showmigrations inventory`")
+            && log.contains("[X] 0002_seed_products"),
+        "{log}"
+    );
+    assert!(log.contains("run: release phase done"), "{log}");
+    assert!(
+        !log.contains("Listening at"),
+        "--release started a server:\n{log}"
+    );
+    assert!(
+        db.table_exists("shop_cache"),
+        "the release hook did not run\n{log}"
+    );
+    assert_eq!(db.applied("inventory", "0002_seed_products"), 1);
+
+    let start = Replica::start(db, &[], &[("DISABLE_MIGRATE", "1")]);
+    assert_eq!(start.wait_ok(), BODY);
+    let log = start.log();
+    assert_no_error(&log);
+    assert!(
+        log.contains("migrate: skipped (DISABLE_MIGRATE=1)"),
+        "{log}"
+    );
+    assert!(!log.contains("Operations to perform"), "{log}");
+}
+
+#[test]
+fn postgresql_release_phase_then_start_without_migrate() {
+    release_phase_then_start_without_migrate(&Database::postgres("release"));
+}
+
+#[test]
+fn sqlite_release_phase_then_start_without_migrate() {
+    release_phase_then_start_without_migrate(&Database::sqlite());
+}
+
+/// A failing release phase exits non-zero, so the platform stops the deployment.
+#[test]
+fn postgresql_release_phase_fails_with_the_migration() {
+    let db = Database::postgres("release_fails");
+    let mut release = Replica::start(&db, &["--release"], &[("SEED_FILE", "/nonexistent.csv")]);
+    let status = release.wait_exit(START);
+    let log = release.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("FileNotFoundError"), "{log}");
+    assert!(
+        !log.contains("release hook:"),
+        "the hook ran after a failed migration:\n{log}"
+    );
+}
+
+// ---------------------------------------------------------------- readiness and liveness
+
+fn ready_only_after_migrations_and_an_answer(db: &Database) {
+    let replica = Replica::start(db, &[], &[("SEED_ROW_SECONDS", SLOW_ROW)]);
+    replica.wait_for_log(&format!("holding the {}", db.lock_word()), START);
+    let (ready, why) = replica.probe(db, "--check-ready");
+    assert!(!ready, "ready during the migration: {why}");
+    assert!(why.contains("migrating"), "{why}");
+    let (live, why) = replica.probe(db, "--check-live");
+    assert!(live, "not live during the migration: {why}");
+    assert!(
+        !replica.log().contains("migrate: done"),
+        "the migration ended before the probes ran; they proved nothing:\n{}",
+        replica.log()
+    );
+    assert_eq!(replica.wait_ok(), BODY);
+    let (ready, why) = replica.probe(db, "--check-ready");
+    assert!(ready, "not ready while serving: {why}\n{}", replica.log());
+    assert!(why.contains("answered 200"), "{why}");
+    let (live, why) = replica.probe(db, "--check-live");
+    assert!(live, "{why}");
+}
+
+#[test]
+fn postgresql_ready_only_after_migrations_and_an_answer() {
+    ready_only_after_migrations_and_an_answer(&Database::postgres("ready"));
+}
+
+#[test]
+fn sqlite_ready_only_after_migrations_and_an_answer() {
+    ready_only_after_migrations_and_an_answer(&Database::sqlite());
+}
+
+/// Probes of a container where nothing runs, and of a server that answers 500.
+#[test]
+fn probes_fail_without_a_start_and_on_a_500() {
+    let db = Database::sqlite();
+    let port = free_port();
+    let out = run_command(&db, port, &[])
+        .arg("--check-ready")
+        .output()
+        .expect("probe");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no start recorded"));
+    // The schema is missing (migrate disabled on a fresh database): the app answers 500.
+    let replica = Replica::start(&db, &[], &[("DISABLE_MIGRATE", "1")]);
+    let deadline = Instant::now() + START;
+    while get(replica.port, "/").is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "never answered\n{}",
+            replica.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let (ready, why) = replica.probe(&db, "--check-ready");
+    assert!(!ready, "ready on a 500: {why}");
+    assert!(why.contains("answered 500"), "{why}\n{}", replica.log());
+}
+
+// ---------------------------------------------------------------- bounds and signals
+
+/// A replica does not wait for ever: past MIGRATE_LOCK_TIMEOUT it stops, saying why.
+#[test]
+fn postgresql_lock_wait_is_bounded() {
+    let db = Database::postgres("bounded");
+    let first = Replica::start(&db, &[], &[("SEED_ROW_SECONDS", "5")]);
+    first.wait_for_log("holding the PostgreSQL advisory lock", START);
+    let mut second = Replica::start(&db, &[], &[("MIGRATE_LOCK_TIMEOUT", "2")]);
+    let status = second.wait_exit(START);
+    let log = second.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("waiting for the PostgreSQL advisory lock"),
+        "{log}"
+    );
+    assert!(log.contains("gave up after 2s"), "{log}");
+    assert!(
+        log.contains("run: ERROR: Gave up waiting for another replica's migration"),
+        "{log}"
+    );
+    assert!(
+        !first.log().contains("migrate: done"),
+        "the first replica finished before the second gave up: nothing was proven\n{}",
+        first.log()
+    );
+    assert_eq!(first.wait_ok(), BODY);
+}
+
+/// SIGTERM during the migration ends it (the init forwards it), the server never starts, the
+/// lock and the half-done migration die with the session: the next start migrates.
+#[test]
+fn postgresql_term_during_migrate_ends_it_and_the_next_start_migrates() {
+    let db = Database::postgres("term");
+    let mut first = Replica::start(&db, &[], &[("SEED_ROW_SECONDS", "10")]);
+    first.wait_for_log("holding the PostgreSQL advisory lock", START);
+    first.wait_for_log("Applying inventory.0002_seed_products...", START);
+    let sent = Instant::now();
+    first.running.signal(Signal::SIGTERM);
+    let status = first.wait_exit(Duration::from_secs(15));
+    let log = first.log();
+    assert_eq!(status.code(), Some(143), "{log}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert!(!log.contains("Listening at"), "{log}");
+    assert_eq!(db.applied("inventory", "0002_seed_products"), 0, "{log}");
+    assert_eq!(db.query("SELECT count(*) FROM inventory_product"), "0");
+
+    let second = Replica::start(&db, &[], &[]);
+    assert_eq!(second.wait_ok(), BODY, "{}", second.log());
+    let log = second.log();
+    assert!(log.contains(SEED), "{log}");
+    assert!(
+        !log.contains("waiting for the"),
+        "the lock outlived the session:\n{log}"
+    );
+}
+
+/// A database that cannot be reached stops the start with the connection error and the fix.
+#[test]
+fn unreachable_database_stops_the_start_with_the_error() {
+    let db = Database::sqlite();
+    let mut replica = Replica::start(
+        &db,
+        &[],
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
+    );
+    let status = replica.wait_exit(START);
+    let log = replica.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("OperationalError"), "{log}");
+    assert!(
+        log.contains("run: ERROR: Django could not reach the database"),
+        "{log}"
+    );
+    assert!(!log.contains("Listening at"), "{log}");
+}
