@@ -270,7 +270,7 @@ fn flask_src_layout_factory_is_served_by_mod_wsgi() {
     built
         .says("src/flaskr/__init__.py: factory `create_app` (flask, WSGI)")
         .says("App:          WSGI application flaskr:create_app()")
-        .says("Server:       mod_wsgi-express");
+        .says("Server:       mod_wsgi (auto");
     assert_eq!(built.facts()["package"]["name"], "flaskr");
     let (_running, port, body) = built.serve(&[], "/");
     assert!(body.contains("Hello from the factory"), "{body}");
