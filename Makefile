@@ -64,21 +64,24 @@ test-layouts: all ## FastAPI/Flask layouts, the Python version check, dependency
 	bash test/setup/40-assemble.sh >/dev/null
 	$(TESTS) layouts -- --test-threads=2
 
-test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them as an arbitrary UID
+test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them as an arbitrary UID; the sclorg compatibility suite
 	bash test/setup/20-podman.sh
 	images/build 3.11
 	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1
+	E2E_PYTHON=3.11 $(TESTS) compat -- --test-threads=2
 
 test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13 3.14)
 	bash test/setup/20-podman.sh
 	@for v in $(IMAGE_VERSIONS); do \
-	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 || exit 1; \
+	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
+	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 || exit 1; \
 	done
 
 test-e2e-others: all ## the end-to-end tests for the versions test-e2e does not cover (2.7 3.9 3.13 3.14)
 	bash test/setup/20-podman.sh
 	@for v in $(filter-out 3.11,$(IMAGE_VERSIONS)); do \
-	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 || exit 1; \
+	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
+	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 || exit 1; \
 	done
 
 image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13|3.14)

@@ -3,6 +3,8 @@
 # Arguments come from the Containerfile's ARGs (PYTHON_PACKAGES).
 set -eu
 say() { echo "install-packages: $*"; }
+# The image's en_US.UTF-8 is generated below; until then the tools run in C.UTF-8.
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
 
 # Keep documentation and manual pages out of the image (copyright files stay).
 cat >/etc/dpkg/dpkg.cfg.d/01-python-s2i-nodoc <<'CFG'
@@ -11,6 +13,7 @@ path-include=/usr/share/doc/*/copyright
 path-exclude=/usr/share/man/*
 path-exclude=/usr/share/info/*
 path-exclude=/usr/share/locale/*
+path-include=/usr/share/locale/locale.alias
 path-exclude=/usr/share/lintian/*
 path-exclude=/usr/share/linda/*
 CFG
@@ -22,8 +25,9 @@ packages="
   apache2-bin apache2-dev media-types
   gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
   git
-  nodejs npm
   libnss-wrapper
+  locales
+  nodejs npm
   tar gzip bzip2 xz-utils
 "
 export DEBIAN_FRONTEND=noninteractive
@@ -66,6 +70,15 @@ rm -f /tmp/apt-errors /etc/apt/apt.conf.d/99python-s2i-valid-until
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \
        /var/log/apt /var/log/dpkg.log /var/log/alternatives.log
+
+# en_US.UTF-8, the locale of the default OpenShift Python image (LANG/LC_ALL in the
+# Containerfile); C.UTF-8 stays available (built into glibc).
+say "\$ locale-gen en_US.UTF-8"
+echo 'en_US.UTF-8 UTF-8' >/etc/locale.gen
+locale-gen >/dev/null
+
+# fix-permissions DIR [-P], as users of the default OpenShift Python image call it in Dockerfiles.
+/usr/bin/install -m 0755 /tmp/image-scripts/fix-permissions /usr/bin/fix-permissions
 
 # The application user of OpenShift builder images: 1001, primary group 0 (root group), so that
 # files it creates are usable by the arbitrary UID (always in group 0) the platform runs with.

@@ -77,7 +77,7 @@ t_tini=$(median_us 'tini -s -- true')
 t_tini_static=$(median_us 'tini-static -s -- true')
 
 echo
-echo "run as an init ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); $RUNS runs of each command in $ROUNDS rounds)"
+echo "run as an init vs tini, tini-static and no init ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); $RUNS runs of each command in $ROUNDS rounds)"
 printf '%-42s %12s\n' "measure" "value"
 printf '%-42s %12s\n' "------------------------------------------" "------------"
 printf '%-42s %9s us\n' "wall time: true (no init), median" "$t_true"

@@ -910,10 +910,13 @@ fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
         .stdout
         .contains(&format!("Using the virtualenv at {}", root.display())));
     assert!(
-        built.stdout.contains("-m pip install --upgrade pip"),
+        built
+            .stdout
+            .contains("-m pip install --upgrade pip setuptools wheel"),
         "{}",
         built.stdout
     );
+    python(&root, "import setuptools, wheel");
     assert!(built
         .stdout
         .contains("gunicorn is installed (chosen by APP_SERVER"));
@@ -1066,20 +1069,28 @@ fn app_home_from_the_variable_or_warpdrive_file() {
 }
 
 #[test]
-fn bad_environment_file_line_is_named() {
+fn environment_file_lines_s2i_accepts_never_fail_the_build() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = copy_fixture("assemble_pip_basic", dir.path());
     fs::create_dir_all(app.join(".s2i")).expect("mkdir");
     fs::write(
         app.join(".s2i/environment"),
-        "GOOD=1\nthis is not a variable\n",
+        "\u{feff}GOOD=1\nthis is not a variable\nODD-NAME=x\nQUOTED=\"a b\"\n",
     )
     .expect("write");
     let built = assemble(&app, &dir.path().join("root"), &[]);
-    built.assert_failed_with(&[
-        ".s2i/environment line 2 is not KEY=VALUE",
-        "this is not a variable",
-    ]);
+    built.assert_ok();
+    for needle in [
+        ".s2i/environment:2 is not NAME=VALUE",
+        ".s2i/environment:3 is not NAME=VALUE",
+        ".s2i/environment sets GOOD, QUOTED",
+    ] {
+        assert!(
+            built.all().contains(needle),
+            "{needle:?} missing:\n{}",
+            built.all()
+        );
+    }
 }
 
 /// `run` in host mode for an assembled APP_ROOT, in its own process group.
@@ -1108,6 +1119,36 @@ fn run_serves_what_assemble_built_django_with_static_files() {
     let css = python_s2i_tests::wait_for_ok(port, "/static/site.css", Duration::from_secs(5))
         .expect("collected static file served");
     assert_eq!(css.body, "body { color: #123456; }\n");
+}
+
+/// The OpenShift Django quickstart's classic layout (manage.py and a top-level wsgi.py): the
+/// wsgi.py rule finds the entry point, and the project still gets migrate (its view writes to
+/// the database) and its collected static files.
+#[test]
+fn django_found_through_wsgi_py_is_migrated_and_serves_static_files() {
+    use std::time::Duration;
+    let (_d, root, built) = build("compat_django_classic", &[]);
+    built.assert_ok();
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", &root)
+        .env("APP_SERVER", "gunicorn")
+        .output()
+        .expect("dry run");
+    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        report.contains("a Django project (settings project.settings): the migrate policy applies"),
+        "{report}"
+    );
+    assert!(report.contains("migrate --noinput"), "{report}");
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "gunicorn")]);
+    let page =
+        python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("Django answers");
+    assert_eq!(page.body, "django-ex classic: 1 page views\n");
+    let css =
+        python_s2i_tests::wait_for_ok(port, "/static/welcome/site.css", Duration::from_secs(5))
+            .expect("collected static file served");
+    assert!(css.body.contains("welcome"), "{}", css.body);
 }
 
 #[test]
@@ -1255,4 +1296,101 @@ fn a_gunicorn_configuration_naming_wsgi_app_installs_and_starts_gunicorn() {
         serde_json::json!(["gunicorn"])
     );
     assert_assemble_and_run_agree(&root, &built, &[]);
+}
+
+/// ENABLE_PIPENV, as users of the default OpenShift Python image set it: pipenv itself is in the
+/// image at the pinned version, the lock's default packages are installed, the development ones
+/// not; with only a Pipfile, pipenv locks it first; with only a requirements.txt, that is
+/// installed. ENABLE_MICROPIPENV with only requirements.txt works too; both together fail.
+#[test]
+fn sclorg_pipenv_and_micropipenv_switches() {
+    let (_d, root, built) = build("compat_pipenv", &[]);
+    built.assert_ok();
+    let version = Command::new(root.join("bin/pipenv"))
+        .arg("--version")
+        .output()
+        .expect("pipenv");
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    assert!(version.contains("2024.4.1"), "pipenv --version: {version}");
+    assert_eq!(
+        python(&root, "import packaging; print(packaging.__version__)"),
+        "24.2"
+    );
+    python(&root, "import importlib.util as u; assert u.find_spec('pytest') is None; assert u.find_spec('pipenv') is None");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("compat_pipenv", dir.path());
+    fs::remove_file(app.join("Pipfile.lock")).expect("rm");
+    let built = assemble(&app, &dir.path().join("pipfile-only"), &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("locking it with pipenv"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        app.join("Pipfile.lock").is_file()
+            || dir.path().join("pipfile-only/src/Pipfile.lock").is_file()
+    );
+
+    let (_d, root, built) = build("compat_micropipenv_requirements", &[]);
+    built.assert_ok();
+    assert_eq!(
+        python(&root, "import packaging; print(packaging.__version__)"),
+        "24.2"
+    );
+    let (_d, root, built) = build(
+        "compat_micropipenv_requirements",
+        &[("ENABLE_PIPENV", "1"), ("ENABLE_MICROPIPENV", "0")],
+    );
+    built.assert_ok();
+    assert!(root.join("bin/pipenv").is_file());
+
+    let (_d, _root, built) = build(
+        "compat_micropipenv_requirements",
+        &[("ENABLE_PIPENV", "yes")],
+    );
+    built.assert_failed_with(&["ENABLE_PIPENV and ENABLE_MICROPIPENV are both set"]);
+}
+
+/// A lock file's own index is used for it (Pipfile.lock `_meta.sources`, poetry sources), and
+/// the build's tools (micropipenv, the server) come from PyPI when the user's index does not
+/// serve them.
+#[test]
+fn lock_index_wins_and_tools_do_not_need_the_users_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let mut command = assemble_command(&fixture("compat_lock_index"), &root);
+    // A cold cache: nothing may come from an earlier download.
+    command.env("UV_CACHE_DIR", dir.path().join("fresh-cache"));
+    let built = finish(&mut command);
+    built.assert_ok();
+    for needle in [
+        ".s2i/environment sets PIP_INDEX_URL, ENABLE_MICROPIPENV",
+        "failed with the build's package index settings: trying again from PyPI without them",
+        "Pipfile.lock names its package index: https://pypi.org/simple",
+    ] {
+        assert!(
+            built.all().contains(needle),
+            "{needle:?} missing:\n{}",
+            built.all()
+        );
+    }
+    assert_eq!(
+        python(&root, "import packaging; print(packaging.__version__)"),
+        "24.2"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+
+    // poetry: the lock's packages name their source; the src-layout project is installed too.
+    let (_d, root, built) = build("compat_poetry_src", &[]);
+    built.assert_ok();
+    assert!(
+        built
+            .stdout
+            .contains("poetry.lock names its package index: https://pypi.org/simple"),
+        "{}",
+        built.stdout
+    );
+    python(&root, "import pkg, packaging");
 }

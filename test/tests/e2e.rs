@@ -191,11 +191,11 @@ impl App {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Processes of the container in the zombie state, as `PID NAME` lines.
-    fn zombies(&self) -> String {
+    /// Every process of the container, as `PID NAME STATE` lines (Z for a zombie).
+    fn processes(&self) -> String {
         self.exec(
             "for s in /proc/[0-9]*/status; do \
-               awk '/^Name:/{n=$2} /^State:/{st=$2} /^Pid:/{p=$2} END{if (st==\"Z\") print p, n}' \"$s\" 2>/dev/null; \
+               awk '/^Name:/{n=$2} /^State:/{st=$2} /^Pid:/{p=$2} END{print p, n, st}' \"$s\" 2>/dev/null; \
              done; true",
         )
     }
@@ -249,7 +249,8 @@ fn builder_image_follows_the_s2i_conventions() {
         "APP_ROOT=/opt/app-root",
         "HOME=/opt/app-root/src",
         "STI_SCRIPTS_PATH=/usr/libexec/s2i",
-        "LANG=C.UTF-8",
+        "LANG=en_US.UTF-8",
+        "LC_ALL=en_US.UTF-8",
     ] {
         assert!(
             env.contains(var),
@@ -378,16 +379,25 @@ fn bare_wsgi_py_serves_whoami_reaps_orphans_and_stops_gracefully() {
     for _ in 0..5 {
         assert!(app.get_ok("/spawn").body.contains("shell status 0"));
     }
-    // Reaping happens on SIGCHLD: poll until no zombie is left, or fail at the deadline.
+    // Each orphan `sleep 0.3` ends, then must be reaped by run (PID 1): poll until no `sleep`
+    // is left at all, running or zombie; one left at the deadline fails (with the list).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let zombies = app.zombies();
-        if zombies.trim().is_empty() {
+        let processes = app.processes();
+        assert!(
+            processes.lines().any(|l| l.starts_with("1 run ")),
+            "{processes}"
+        );
+        let orphans: Vec<&str> = processes
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("sleep"))
+            .collect();
+        if orphans.is_empty() {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "zombies left in the container after 30 s: {zombies}"
+            "orphans not reaped after 30 s (Z = zombie): {orphans:?}"
         );
         thread::sleep(Duration::from_millis(200));
     }

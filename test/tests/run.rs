@@ -339,6 +339,11 @@ impl Drop for Server {
     }
 }
 
+/// stdout and stderr of a finished command, for assertions.
+fn text_of(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -919,6 +924,89 @@ fn dry_run_server_args_reload_and_warpdrive_files() {
     assert!(!stdout.contains("wsgi.py exists"), "{stdout}");
 }
 
+/// sclorg users' APP_CONFIG: gunicorn serves (auto mode), and the configuration's own `bind`,
+/// workers and worker class win over run's defaults: a config that binds port X listens on X.
+#[test]
+fn app_config_means_gunicorn_and_its_bind_wins() {
+    let root = AppRoot::new("compat_gunicorn_config");
+    let port = free_port();
+    let config = root.src().join("gunicorn_config.py");
+    let text = fs::read_to_string(&config).expect("config");
+    fs::write(
+        &config,
+        text.replace("0.0.0.0:8085", &format!("127.0.0.1:{port}")),
+    )
+    .expect("write");
+    let env = [("APP_CONFIG", "\"gunicorn_config.py\"")];
+    let dry = root.dry_run(&env);
+    let report = text_of(&dry);
+    assert!(
+        report.contains("gunicorn (auto: APP_CONFIG names a gunicorn configuration)"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("--bind"),
+        "the config's bind must win:\n{report}"
+    );
+    assert!(
+        !report.contains("--workers") && !report.contains("--threads"),
+        "{report}"
+    );
+    // run's PORT is another port: the server listens where the configuration says.
+    let server = Server::start(root.command(free_port(), &env), port);
+    if let Err(e) = wait_for_ok(port, "/", START) {
+        panic!(
+            "no 200 on the configured port {port}: {e}\n{}",
+            server.log()
+        );
+    }
+    assert_eq!(
+        server.body("/"),
+        format!("gunicorn config app on port {port} via gunicorn\n")
+    );
+    let log = server.log();
+    assert!(log.contains("gthread"), "worker class of the file:\n{log}");
+}
+
+/// A server the app lists in its requirements is auto mode's pick, and --dry-run says why;
+/// GUNICORN_CMD_ARGS alone means gunicorn.
+#[test]
+fn declared_server_and_gunicorn_cmd_args_choose_the_server() {
+    let root = AppRoot::new("run_wsgi_py");
+    fs::write(root.src().join("requirements.txt"), "flask\nwaitress>=2\n").expect("write");
+    let report = text_of(&root.dry_run(&[]));
+    assert!(
+        report.contains("waitress (auto: requirements.txt lists waitress)"),
+        "{report}"
+    );
+    fs::remove_file(root.src().join("requirements.txt")).expect("rm");
+    let report = text_of(&root.dry_run(&[]));
+    assert!(
+        report.contains("mod_wsgi (auto: the default for WSGI applications)"),
+        "{report}"
+    );
+    let report = text_of(&root.dry_run(&[("GUNICORN_CMD_ARGS", "'--workers 3'")]));
+    assert!(
+        report.contains("gunicorn (auto: GUNICORN_CMD_ARGS is set)"),
+        "{report}"
+    );
+    assert!(!report.contains("--workers"), "{report}");
+}
+
+/// `.s2i/environment` values arrive quoted through s2i: `APP_MODULE="module:callable"`.
+#[test]
+fn quoted_values_as_s2i_delivers_them() {
+    serves(
+        "run_app_module",
+        &[
+            ("APP_MODULE", "\"site_app.web:make_app()\""),
+            ("APP_SERVER", "'gunicorn'"),
+        ],
+        "/",
+        "Hello from APP_MODULE",
+    );
+}
+
 #[test]
 fn dry_run_gunicorn_respects_gunicorn_cmd_args() {
     let root = AppRoot::new("run_wsgi_py");
@@ -1412,8 +1500,13 @@ fn non_executable_deploy_hook_is_skipped_with_a_warning() {
 #[test]
 fn failed_migrate_stops_the_start_with_exit_1() {
     let root = AppRoot::new("run_django");
-    // SQLite cannot create a database in a directory that does not exist.
-    let db = root.path().join("no-such-dir/db.sqlite3");
+    // A file that is not an SQLite database: the connection opens, the migration fails.
+    let db = root.path().join("marks/db.sqlite3");
+    fs::write(
+        &db,
+        "this is not an SQLite database, it is a text file\n".repeat(100),
+    )
+    .expect("write");
     let port = free_port();
     let mut server = Server::start(
         root.command(port, &[("DJANGO_DB", db.to_str().expect("utf-8"))]),

@@ -22,6 +22,20 @@ const REFUSED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The variables that point pip or uv at a package index other than PyPI.
+pub const INDEX_VARIABLES: &[&str] = &[
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+];
+
 /// Why the build environment could not be set up.
 #[derive(Debug)]
 pub enum BuildEnvError {
@@ -29,12 +43,6 @@ pub enum BuildEnvError {
     Refused { name: String, why: &'static str },
     /// An environment file could not be read.
     Read { path: PathBuf, source: io::Error },
-    /// A line of an environment file is not `KEY=VALUE`.
-    Parse {
-        path: PathBuf,
-        line: usize,
-        text: String,
-    },
 }
 
 /// The variables passed to every command of the build.
@@ -49,7 +57,9 @@ impl BuildEnv {
     /// # Errors
     /// [`BuildEnvError::Refused`].
     pub fn inherit() -> Result<Self, BuildEnvError> {
-        Self::from_vars(std::env::vars())
+        // Values with one pair of surrounding quotes removed: s2i passes `.s2i/environment`
+        // values verbatim (`APP_MODULE="pkg:app"` arrives quoted).
+        Self::from_vars(s2i_envfile::from_process())
     }
 
     /// Same as [`Self::inherit`] from given variables.
@@ -109,8 +119,10 @@ impl BuildEnv {
     /// `#` comments skipped, an optional `export ` prefix, values optionally quoted. Variables
     /// already set keep their value, so `s2i build -e` and the platform win. Returns the names set.
     ///
+    /// Lines that are not `KEY=VALUE` (s2i accepts and skips them) are skipped with a warning.
+    ///
     /// # Errors
-    /// The file exists but cannot be read, or a line is not `KEY=VALUE`.
+    /// The file exists but cannot be read.
     pub fn load_file(&mut self, path: &Path) -> Result<Vec<String>, BuildEnvError> {
         let text = match fs::read_to_string(path) {
             Ok(text) => text,
@@ -122,19 +134,45 @@ impl BuildEnv {
                 })
             }
         };
-        let vars = s2i_envfile::parse(&text).map_err(|e| BuildEnvError::Parse {
-            path: path.to_owned(),
-            line: e.line,
-            text: e.text,
-        })?;
+        let parsed = s2i_envfile::parse(&text);
+        for skipped in &parsed.skipped {
+            crate::output::warning(&format!(
+                "{}:{} is not NAME=VALUE with a shell variable name: skipped (as s2i skips it, or passes a name no program can read): {}",
+                path.display(),
+                skipped.line,
+                skipped.text.trim()
+            ));
+        }
         let mut set = Vec::new();
-        for (key, value) in vars {
+        for (key, value) in parsed.vars {
             if self.get(&key).is_none() {
                 self.set(&key, value);
                 set.push(key);
             }
         }
         Ok(set)
+    }
+
+    /// This environment without the user's package index settings (pip's and uv's names, and
+    /// their configuration files): what the build's own tools are installed with when the
+    /// user's index does not serve them, as the default OpenShift Python image retries with
+    /// `pip --isolated`. Certificates stay: a TLS-inspecting proxy applies to every index.
+    #[must_use]
+    pub fn without_user_index(&self) -> Self {
+        let mut vars = self.vars.clone();
+        for name in INDEX_VARIABLES {
+            vars.remove(*name);
+        }
+        vars.insert("PIP_CONFIG_FILE".into(), "/dev/null".into());
+        vars.insert("UV_NO_CONFIG".into(), "1".into());
+        Self { vars }
+    }
+
+    /// Whether the user set any package index variable ([`INDEX_VARIABLES`]).
+    #[must_use]
+    pub fn has_user_index(&self) -> bool {
+        INDEX_VARIABLES.iter().any(|name| self.get(name).is_some())
+            || self.get("PIP_CONFIG_FILE").is_some()
     }
 
     /// Replaces the whole environment (after sourcing a `build-env` hook).
@@ -212,12 +250,13 @@ mod tests {
     }
 
     #[test]
-    fn bad_environment_line_names_the_line() {
+    fn lines_s2i_skips_do_not_fail() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("environment");
-        fs::write(&file, "A=1\nnot a pair\n").expect("write");
-        let err = env(&[]).load_file(&file).expect_err("bad line");
-        assert!(matches!(err, BuildEnvError::Parse { line: 2, .. }));
+        fs::write(&file, "\u{feff}A=1\nnot a pair\nB=\"x\"\n").expect("write");
+        let mut e = env(&[]);
+        assert_eq!(e.load_file(&file).expect("loads"), ["A", "B"]);
+        assert_eq!(e.get("B"), Some("x"));
     }
 
     #[test]

@@ -166,12 +166,6 @@ fn environment(e: &BuildEnvError) -> Message {
             &["Make sure the file is readable (it is a KEY=VALUE file)."],
             vec![source.to_string()],
         ),
-        BuildEnvError::Parse { path, line, text } => msg(
-            format!("{} line {line} is not KEY=VALUE", path.display()),
-            format!("The line is: {text}"),
-            &["Write one variable per line as NAME=value (comments start with #)."],
-            vec![],
-        ),
     }
 }
 
@@ -259,6 +253,15 @@ fn package_manager(e: &DeterminePackageManagerError) -> Message {
             format!("S2I_PACKAGE_MANAGER={value} is not a package manager assemble knows"),
             "",
             &["Use one of: pip, pipenv, poetry, uv."],
+            vec![],
+        ),
+        E::PipenvAndMicropipenv => msg(
+            "ENABLE_PIPENV and ENABLE_MICROPIPENV are both set",
+            "Each installs the dependencies its own way; the default OpenShift Python image refuses the combination too.",
+            &[
+                "Keep ENABLE_PIPENV to have pipenv in the image (pipenv --version), or",
+                "keep ENABLE_MICROPIPENV (the lock file is installed the same way; nothing more in the image).",
+            ],
             vec![],
         ),
         E::ChosenFileMissing { manager, how } => msg(

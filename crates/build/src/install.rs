@@ -219,12 +219,84 @@ impl Install<'_> {
         run(what, &mut command)
     }
 
-    /// `UPGRADE_PIP_TO_LATEST`: the newest pip this Python supports.
+    /// `UPGRADE_PIP_TO_LATEST`: the newest pip, setuptools and wheel this Python supports
+    /// (what the default OpenShift Python image upgrades), from the user's index, else PyPI.
     ///
     /// # Errors
-    /// The installer failed.
+    /// The installer failed with both.
     pub fn upgrade_pip(&self) -> Result<(), InstallError> {
-        self.packages("upgrading pip", &["--upgrade", "pip"], None)
+        self.tool_packages(
+            "upgrading pip, setuptools and wheel",
+            &["--upgrade", "pip", "setuptools", "wheel"],
+        )
+    }
+
+    /// Installs packages the build itself needs (not the app's): from the user's index when it
+    /// has them, else again without the user's index settings (the default OpenShift Python
+    /// image's `pip --isolated` retry), so a private index that mirrors only the app's
+    /// dependencies does not break the build.
+    ///
+    /// # Errors
+    /// Both attempts failed; the error is the second one's.
+    pub fn tool_packages(&self, what: &str, args: &[&str]) -> Result<(), InstallError> {
+        with_index_fallback(self.env, what, |env| {
+            let install = Install {
+                installer: self.installer.clone(),
+                venv: self.venv,
+                env,
+            };
+            let mut command = install.pip_install(args);
+            run(what, &mut command)
+        })
+    }
+
+    /// `ENABLE_PIPENV`: pipenv itself (`pipenv==PIN_PIPENV_VERSION` when set), in its own
+    /// virtualenv under `$APP_ROOT/.python-s2i/tools` with `pipenv` linked into
+    /// `$APP_ROOT/bin`, so `pipenv --version` works in the image and pipenv's own dependencies
+    /// stay out of the app's virtualenv (with pip, Python 2.7: into the virtualenv).
+    ///
+    /// # Errors
+    /// It could not be installed from the user's index nor from PyPI.
+    pub fn pipenv_tool(&self, state_dir: &Path) -> Result<PathBuf, InstallError> {
+        let spec = match self.env.get("PIN_PIPENV_VERSION") {
+            Some(pin) => format!("pipenv=={}", pin.trim_start_matches("==")),
+            None => "pipenv".to_owned(),
+        };
+        let what = format!("installing {spec} (ENABLE_PIPENV)");
+        match &self.installer {
+            Installer::Uv(uv) => with_index_fallback(self.env, &what, |env| {
+                let mut command = env.command(uv);
+                command
+                    .args(["tool", "install", "--force", "--python"])
+                    .arg(&self.venv.python)
+                    .arg(&spec)
+                    .env("UV_TOOL_DIR", state_dir.join("tools"))
+                    .env("UV_TOOL_BIN_DIR", self.venv.root.join("bin"));
+                run(&what, &mut command)
+            })?,
+            Installer::Pip => self.tool_packages(&what, &[&spec])?,
+        }
+        let pipenv = self.venv.bin("pipenv");
+        let mut version = self.env.command(&pipenv);
+        version.arg("--version");
+        run("checking pipenv --version", &mut version)?;
+        Ok(pipenv)
+    }
+
+    /// `pipenv lock`: a Pipfile without Pipfile.lock under `ENABLE_PIPENV`, locked by pipenv
+    /// (resolving in the app's virtualenv) before the lock is installed like any other.
+    ///
+    /// # Errors
+    /// pipenv failed.
+    pub fn pipenv_lock(&self, pipenv: &Path, app: &Path) -> Result<(), InstallError> {
+        let mut command = self.env.command(pipenv);
+        command
+            .arg("lock")
+            .env("PIPENV_YES", "1")
+            .env("PIPENV_NOSPIN", "1")
+            .env("PIPENV_VERBOSITY", "-1")
+            .current_dir(app);
+        run("locking the Pipfile with pipenv", &mut command)
     }
 
     /// Installs the dependencies of `manager`'s file in `app`.
@@ -337,40 +409,60 @@ impl Install<'_> {
         } else {
             "pipenv"
         };
-        let mut command = match &self.installer {
-            Installer::Uv(uv) => {
-                let mut c = self.env.command(uv);
-                c.args(["tool", "run", "--python"])
-                    .arg(&self.venv.python)
-                    .args(["--from", "micropipenv[toml]", "micropipenv"]);
-                c
-            }
-            Installer::Pip => {
-                self.packages("installing micropipenv", &["micropipenv[toml]"], None)?;
-                let mut c = self.env.command(&self.venv.python);
-                c.args(["-m", "micropipenv"]);
-                c
-            }
-        };
-        command
-            .args(["requirements", "--no-dev", "--method", method])
-            .current_dir(app);
+        if matches!(self.installer, Installer::Pip) {
+            self.tool_packages("installing micropipenv", &["micropipenv[toml]"])?;
+        }
         let requirements = state_dir.join(format!("requirements-{method}.txt"));
         let what = format!("exporting {} with micropipenv", manager.file());
-        let quoted = output::quote_command(&command);
-        let finished = output::run_to_file(&mut command, &requirements).map_err(|source| {
-            InstallError::Spawn {
-                command: quoted.clone(),
-                source,
-            }
+        with_index_fallback(self.env, &what, |env| {
+            let mut command = match &self.installer {
+                Installer::Uv(uv) => {
+                    let mut c = env.command(uv);
+                    c.args(["tool", "run", "--python"])
+                        .arg(&self.venv.python)
+                        .args(["--from", "micropipenv[toml]", "micropipenv"]);
+                    c
+                }
+                Installer::Pip => {
+                    let mut c = env.command(&self.venv.python);
+                    c.args(["-m", "micropipenv"]);
+                    c
+                }
+            };
+            command
+                .args(["requirements", "--no-dev", "--method", method])
+                .current_dir(app);
+            let quoted = output::quote_command(&command);
+            let finished = output::run_to_file(&mut command, &requirements).map_err(|source| {
+                InstallError::Spawn {
+                    command: quoted.clone(),
+                    source,
+                }
+            })?;
+            check(&what, quoted, &finished)
         })?;
-        check(&what, quoted, &finished)?;
+        if manager == PackageManager::Poetry {
+            add_poetry_indexes(app, &requirements);
+        }
         let file = requirements.to_string_lossy();
-        self.packages(
-            &format!("installing {}", manager.file()),
-            &["-r", &file],
-            Some(app),
-        )
+        let what = format!("installing {}", manager.file());
+        let declared = lock_index::declared(&requirements);
+        if declared.is_empty() {
+            return self.packages(&what, &["-r", &file], Some(app));
+        }
+        output::info(&format!(
+            "{} names its package index: {} (used for this lock instead of the build's index settings, as {} would)",
+            manager.file(),
+            declared.join(", "),
+            manager.name()
+        ));
+        let env = self.env.without_user_index();
+        let install = Install {
+            installer: self.installer.clone(),
+            venv: self.venv,
+            env: &env,
+        };
+        install.packages(&what, &["-r", &file], Some(app))
     }
 
     /// uv.lock: `uv sync --locked` into the virtualenv, keeping packages it did not install
@@ -403,6 +495,92 @@ impl Install<'_> {
             .env("UV_PROJECT_ENVIRONMENT", &self.venv.root)
             .current_dir(app);
         run("installing uv.lock", &mut command)
+    }
+}
+
+/// Runs `attempt` with the build environment; when it fails and the user set package index
+/// variables, once more without them (with a warning).
+fn with_index_fallback(
+    env: &BuildEnv,
+    what: &str,
+    attempt: impl Fn(&BuildEnv) -> Result<(), InstallError>,
+) -> Result<(), InstallError> {
+    match attempt(env) {
+        Err(InstallError::Failed { .. }) if env.has_user_index() => {
+            output::warning(&format!(
+                "{what} failed with the build's package index settings: trying again from PyPI without them"
+            ));
+            attempt(&env.without_user_index())
+        }
+        other => other,
+    }
+}
+
+/// poetry.lock names the source of each package that does not come from PyPI; micropipenv's
+/// export leaves them out. They become the export's index lines: the only source when every
+/// package names it, else extra indexes next to PyPI.
+fn add_poetry_indexes(app: &Path, requirements: &Path) {
+    let Some(lines) = lock_index::poetry(&app.join("poetry.lock")) else {
+        return;
+    };
+    if let Ok(text) = std::fs::read_to_string(requirements) {
+        let _ = std::fs::write(requirements, format!("{}\n{text}", lines.join("\n")));
+    }
+}
+
+/// The package indexes lock files declare.
+mod lock_index {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The `--index-url` / `--extra-index-url` lines of a requirements file.
+    pub fn declared(requirements: &Path) -> Vec<String> {
+        std::fs::read_to_string(requirements)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                ["--index-url", "--extra-index-url", "-i "]
+                    .iter()
+                    .find_map(|o| l.strip_prefix(o))
+                    .map(|url| url.trim_start_matches([' ', '=']).trim().to_owned())
+            })
+            .collect()
+    }
+
+    /// Index lines for a poetry.lock whose packages name legacy (PEP 503) sources; `None` when
+    /// none does.
+    pub fn poetry(lock: &Path) -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(lock).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        let packages = table.get("package")?.as_array()?;
+        let mut urls = BTreeSet::new();
+        let mut from_pypi = false;
+        for package in packages {
+            let source = package.get("source").and_then(|s| s.as_table());
+            match source {
+                Some(s) if s.get("type").and_then(|t| t.as_str()) == Some("legacy") => {
+                    if let Some(url) = s.get("url").and_then(|u| u.as_str()) {
+                        urls.insert(url.to_owned());
+                    }
+                }
+                // git, directory, file and url sources carry their own location.
+                Some(_) => {}
+                None => from_pypi = true,
+            }
+        }
+        if urls.is_empty() {
+            return None;
+        }
+        let mut lines = Vec::new();
+        let mut urls = urls.into_iter();
+        if from_pypi || urls.len() > 1 {
+            lines.push("--index-url https://pypi.org/simple".to_owned());
+        } else if let Some(only) = urls.next() {
+            lines.push(format!("--index-url {only}"));
+        }
+        lines.extend(urls.map(|u| format!("--extra-index-url {u}")));
+        Some(lines)
     }
 }
 

@@ -381,6 +381,13 @@ fn install_dependencies(
     if install.env.flag("UPGRADE_PIP_TO_LATEST") {
         install.upgrade_pip()?;
     }
+    if plan.pipenv_tool {
+        let pipenv = install.pipenv_tool(state_dir)?;
+        if plan.lock_pipfile {
+            output::info("Pipfile has no Pipfile.lock: locking it with pipenv (ENABLE_PIPENV)");
+            install.pipenv_lock(&pipenv, app)?;
+        }
+    }
     if !plan.selection.is_empty() {
         output::info(&format!(
             "Also installing {} ({} / {})",
@@ -399,7 +406,13 @@ fn install_dependencies(
     }
     if let Some(file) = plan.install_package {
         output::info(&format!("Installing the application as a package ({file})"));
-        install.app_package(file, &plan.selection, app)?;
+        // A Poetry project's groups and extras came from its lock (poetry export) already.
+        let selection = if plan.manager == Some(package_manager::PackageManager::Poetry) {
+            package_manager::Selection::default()
+        } else {
+            plan.selection.clone()
+        };
+        install.app_package(file, &selection, app)?;
     }
     Ok(())
 }
@@ -434,7 +447,9 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     let requirement = server
         .requirement(python2)
         .ok_or(server::ChooseServerError::NoPython2 { server })?;
-    install.packages(&format!("installing {server}"), &[requirement], None)?;
+    // The server is the build's choice, not a dependency the app lists: like the build's other
+    // tools it must not depend on the user's index serving it.
+    install.tool_packages(&format!("installing {server}"), &[requirement])?;
     Ok(choice)
 }
 

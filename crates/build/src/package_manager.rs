@@ -8,9 +8,12 @@
 //! | `uv.lock`           | uv       |
 //!
 //! Several of them without an explicit choice (`S2I_PACKAGE_MANAGER`, or `ENABLE_PIPENV` /
-//! `ENABLE_MICROPIPENV` for Pipfile.lock) is an error naming them. Independently, a `setup.py` or
-//! `pyproject.toml` makes the app an installable package (pip and no-manager cases only; uv and
-//! poetry projects install their own project).
+//! `ENABLE_MICROPIPENV` for Pipfile.lock) is an error naming them. `ENABLE_PIPENV` and
+//! `ENABLE_MICROPIPENV` without a Pipfile.lock leave the choice to the files (an app with only
+//! a requirements.txt is a pip app, as with the default OpenShift Python image); both together
+//! are an error, as there. `ENABLE_PIPENV` with a Pipfile and no lock means "lock it with pipenv". Independently, a `setup.py` or
+//! `pyproject.toml` makes the app an installable package (pip, poetry and no-manager cases; uv
+//! installs its own project).
 
 use std::fmt;
 use std::path::Path;
@@ -71,6 +74,8 @@ pub enum DeterminePackageManagerError {
     MultipleFound(Vec<PackageManager>),
     /// `S2I_PACKAGE_MANAGER` names no known package manager.
     Unknown { value: String },
+    /// `ENABLE_PIPENV` and `ENABLE_MICROPIPENV` are both set.
+    PipenvAndMicropipenv,
     /// The chosen package manager's file is not in the app.
     ChosenFileMissing {
         manager: PackageManager,
@@ -141,6 +146,11 @@ pub struct Plan {
     pub install_package: Option<&'static str>,
     /// Files seen but not used, with the reason (shown as notes).
     pub notes: Vec<String>,
+    /// `ENABLE_PIPENV`: pipenv itself is installed (`PIN_PIPENV_VERSION`), so that it is in the
+    /// image as users of the default OpenShift Python image expect.
+    pub pipenv_tool: bool,
+    /// A Pipfile without Pipfile.lock, with `ENABLE_PIPENV`: `pipenv lock` writes the lock first.
+    pub lock_pipfile: bool,
 }
 
 /// Looks at the files in `dir` (the app home).
@@ -152,13 +162,27 @@ pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageMan
         .into_iter()
         .filter(|m| dir.join(m.file()).is_file())
         .collect();
+    let pipenv_tool = env.flag("ENABLE_PIPENV");
+    if pipenv_tool && env.flag("ENABLE_MICROPIPENV") {
+        return Err(DeterminePackageManagerError::PipenvAndMicropipenv);
+    }
+    let lock_pipfile = pipenv_tool
+        && env.get("S2I_PACKAGE_MANAGER").is_none()
+        && dir.join("Pipfile").is_file()
+        && !dir.join("Pipfile.lock").is_file();
+    let mut found = found;
+    if lock_pipfile {
+        found.push(PackageManager::Pipenv);
+    }
     let explicit = if let Some(value) = env.get("S2I_PACKAGE_MANAGER") {
         let manager =
             PackageManager::parse(value).ok_or_else(|| DeterminePackageManagerError::Unknown {
                 value: value.to_owned(),
             })?;
         Some((manager, format!("S2I_PACKAGE_MANAGER={value}")))
-    } else if env.flag("ENABLE_PIPENV") || env.flag("ENABLE_MICROPIPENV") {
+    } else if (env.flag("ENABLE_PIPENV") || env.flag("ENABLE_MICROPIPENV"))
+        && found.contains(&PackageManager::Pipenv)
+    {
         let name = if env.flag("ENABLE_PIPENV") {
             "ENABLE_PIPENV"
         } else {
@@ -182,11 +206,14 @@ pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageMan
         None if found.len() > 1 => return Err(DeterminePackageManagerError::MultipleFound(found)),
         None => found.first().copied(),
     };
-    if manager.is_none() && dir.join("Pipfile").is_file() {
+    if manager.is_none() && dir.join("Pipfile").is_file() && !lock_pipfile {
         notes.push("Pipfile has no Pipfile.lock next to it, so it is not used: run `pipenv lock` and commit Pipfile.lock".to_owned());
     }
     let install_package = match manager {
-        Some(PackageManager::Poetry | PackageManager::Uv | PackageManager::Pipenv) => None,
+        Some(PackageManager::Uv | PackageManager::Pipenv) => None,
+        // The lock export holds the dependencies only: the project itself (a src layout's
+        // package) is installed from pyproject.toml, as `poetry install` would.
+        Some(PackageManager::Poetry) => package_file(dir, env, &mut notes),
         Some(PackageManager::Pip) if requirements_install_app(&dir.join("requirements.txt")) => {
             notes.push("requirements.txt installs the app itself (`-e .` or `.`): not installed a second time".to_owned());
             None
@@ -209,6 +236,8 @@ pub fn determine(dir: &Path, env: &BuildEnv) -> Result<Plan, DeterminePackageMan
         selection,
         install_package,
         notes,
+        pipenv_tool,
+        lock_pipfile,
     })
 }
 
@@ -337,6 +366,27 @@ mod tests {
             .expect("plan")
             .selection
             .is_empty());
+    }
+
+    #[test]
+    fn sclorg_pipenv_switches() {
+        let both = env(&[("ENABLE_PIPENV", "1"), ("ENABLE_MICROPIPENV", "1")]);
+        let dir = app(&["requirements.txt"]);
+        assert!(matches!(
+            determine(dir.path(), &both),
+            Err(DeterminePackageManagerError::PipenvAndMicropipenv)
+        ));
+        for name in ["ENABLE_PIPENV", "ENABLE_MICROPIPENV"] {
+            let plan = determine(dir.path(), &env(&[(name, "true")])).expect("plan");
+            assert_eq!(plan.manager, Some(PackageManager::Pip), "{name}");
+            assert_eq!(plan.pipenv_tool, name == "ENABLE_PIPENV");
+        }
+        let dir = app(&["Pipfile"]);
+        let plan = determine(dir.path(), &env(&[("ENABLE_PIPENV", "1")])).expect("plan");
+        assert_eq!(plan.manager, Some(PackageManager::Pipenv));
+        assert!(plan.lock_pipfile);
+        let plan = determine(dir.path(), &env(&[])).expect("plan");
+        assert_eq!(plan.manager, None);
     }
 
     #[test]

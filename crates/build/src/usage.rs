@@ -47,10 +47,12 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   APP_MODULE, APP_FILE, APP_SCRIPT, APP_CONFIG, GUNICORN_CMD_ARGS, WEB_CONCURRENCY   (as in the sclorg images)
   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip)
   PIP_CERT, SSL_CERT_FILE              CA bundle for TLS-inspecting proxies (used by uv and pip)
-  UPGRADE_PIP_TO_LATEST                upgrade pip before installing
+  UPGRADE_PIP_TO_LATEST                upgrade pip, setuptools and wheel before installing
   S2I_INSTALLER         auto | uv | pip
   S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
-  ENABLE_PIPENV, ENABLE_MICROPIPENV    install from Pipfile.lock
+  ENABLE_PIPENV, PIN_PIPENV_VERSION    install pipenv (that version) and Pipfile.lock (a lone Pipfile is locked)
+  ENABLE_MICROPIPENV                   Pipfile.lock, else requirements.txt
+  ENABLE_INIT_WRAPPER                  accepted, no effect: run is always the container's init
   S2I_DEPENDENCY_GROUPS dependency groups to install too (uv.lock, poetry.lock, PEP 735); none by default, not even dev
   S2I_EXTRAS            extras (optional dependencies) to install too
   S2I_IGNORE_PYTHON_VERSION   build even when the project asks for another Python (a warning)

@@ -7,6 +7,7 @@
 //! The rule order is documented in `docs/run.md`; it is the order of [`rule_names`].
 
 mod app;
+mod declared;
 mod error;
 mod home;
 mod layouts;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
+pub use declared::{declared_servers, Declared};
 pub use error::DetectError;
 pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
@@ -65,6 +67,10 @@ pub struct Detection {
     pub mode: DeployMode,
     pub server: ServerRequest,
     pub app: App,
+    /// The Django project, whichever rule found the entry point (`wsgi.py`, `APP_MODULE`, a
+    /// gunicorn configuration, a Procfile, the Django rule): its migrate policy applies. `None`
+    /// for scripts that start themselves (`app.sh`, `app.py`) and manual mode.
+    pub django: Option<DjangoApp>,
     /// Every rule tried, in order.
     pub verdicts: Vec<Verdict>,
 }
@@ -84,15 +90,20 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
     let src = inputs.app_root.join("src");
     let (home, home_source) = home::resolve(&src, inputs.env, inputs.facts)?;
     let mode = mode::deploy_mode(&src, inputs.env)?;
-    let server = mode::server_request(&src, inputs.env, &mode)?;
-    let (app, verdicts) = rules::run(&rules::Context {
+    let mut server = mode::server_request(&src, inputs.env, &mode)?;
+    if server.server.is_none() {
+        server.preferred = server::users_choices(&home, inputs.env);
+    }
+    let cx = rules::Context {
         src: &src,
         home: &home,
         env: inputs.env,
         facts: inputs.facts,
         mode: &mode,
         server: &server,
-    })?;
+    };
+    let (mut app, mut verdicts) = rules::run(&cx)?;
+    let django = rules::attach_django(&cx, &mut app, &mut verdicts)?;
     Ok(Detection {
         src,
         home,
@@ -100,6 +111,7 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
         mode,
         server,
         app,
+        django,
         verdicts,
     })
 }

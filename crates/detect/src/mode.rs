@@ -104,6 +104,7 @@ pub fn server_request(
         return Ok(ServerRequest {
             server: Some(*server),
             source: source.clone(),
+            preferred: Vec::new(),
         });
     }
     let mut found = None;
@@ -123,18 +124,21 @@ pub fn server_request(
         return Ok(ServerRequest {
             server: None,
             source: "default".to_owned(),
+            preferred: Vec::new(),
         });
     };
     if value.eq_ignore_ascii_case("auto") {
         return Ok(ServerRequest {
             server: None,
             source,
+            preferred: Vec::new(),
         });
     }
     match Server::parse(&value) {
         Some(server) => Ok(ServerRequest {
             server: Some(server),
             source,
+            preferred: Vec::new(),
         }),
         None => Err(DetectError::UnknownServer { value, source }),
     }

@@ -607,6 +607,76 @@ fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     ))
 }
 
+/// A Django project is Django whichever rule found its entry point: the project (from the
+/// build record, else `manage.py` setting `DJANGO_SETTINGS_MODULE`) is attached to a web app
+/// found by another rule, with its static files (URLs not mapped already), and returned for
+/// gunicorn configurations and Procfiles too, so `run` applies the migrate policy. Scripts that
+/// start themselves (`app.sh`, `app.py`) and manual mode are left alone.
+pub fn attach_django(
+    cx: &Context<'_>,
+    app: &mut App,
+    verdicts: &mut [Verdict],
+) -> Result<Option<DjangoApp>, DetectError> {
+    match app {
+        App::Web(web) if web.django.is_some() => return Ok(web.django.clone()),
+        App::Web(_) | App::GunicornConfig { .. } | App::Procfile { .. } => {}
+        App::Shell { .. } | App::Python { .. } | App::Manual { .. } => return Ok(None),
+    }
+    let Some((project, statics)) = project_django(cx)? else {
+        return Ok(None);
+    };
+    let mut why = format!(
+        "; a Django project (settings {}): the migrate policy applies",
+        project.settings_module
+    );
+    if let App::Web(web) = app {
+        for s in statics {
+            if !web.statics.iter().any(|m| m.url == s.url) {
+                why.push_str(&format!(", {} served from {}", s.url, s.dir.display()));
+                web.statics.push(s);
+            }
+        }
+        web.django = Some(project.clone());
+    }
+    if let Some(v) = verdicts.iter_mut().rfind(|v| v.matched) {
+        v.why.push_str(&why);
+    }
+    Ok(Some(project))
+}
+
+/// The Django project of the app home and the static files its build record maps.
+fn project_django(cx: &Context<'_>) -> Result<Option<(DjangoApp, Vec<StaticMap>)>, DetectError> {
+    let manage = cx.home.join("manage.py");
+    let manage_py = manage.is_file().then(|| manage.clone());
+    if let Some(d) = cx.facts.and_then(|f| f.django.as_ref()) {
+        let statics = match django_from_facts(cx, d, manage_py.clone())? {
+            Outcome::Match(App::Web(web), _) => web.statics,
+            _ => Vec::new(),
+        };
+        let settings_module = d
+            .wrapper_settings_module
+            .clone()
+            .unwrap_or_else(|| d.settings_module.clone());
+        return Ok(Some((
+            DjangoApp {
+                settings_module,
+                manage_py,
+            },
+            statics,
+        )));
+    }
+    let settings = read_optional(&manage)?.and_then(|t| settings_in_manage_py(&t));
+    Ok(settings.map(|settings_module| {
+        (
+            DjangoApp {
+                settings_module,
+                manage_py,
+            },
+            Vec::new(),
+        )
+    }))
+}
+
 fn settings_in_manage_py(text: &str) -> Option<String> {
     let at = text.find("DJANGO_SETTINGS_MODULE")?;
     let rest = &text[at + "DJANGO_SETTINGS_MODULE".len()..];

@@ -3,6 +3,7 @@
 //! to start, so the two never disagree.
 
 use std::fmt;
+use std::path::Path;
 
 use crate::App;
 
@@ -255,6 +256,40 @@ pub struct ServerRequest {
     pub server: Option<Server>,
     /// Where the choice came from, e.g. `APP_SERVER=gunicorn` or `default`.
     pub source: String,
+    /// In auto mode, servers the user chose without `APP_SERVER`, first the strongest: a
+    /// gunicorn configuration (`APP_CONFIG`, `gunicorn.conf.py`, `GUNICORN_CMD_ARGS`), then the
+    /// servers the app lists in its dependencies ([`users_choices`]).
+    pub preferred: Vec<ServerChoice>,
+}
+
+/// The servers the user chose without naming one in `APP_SERVER`, as users of the default
+/// OpenShift Python image do: a gunicorn configuration means gunicorn (that image serves with
+/// gunicorn whenever it is installed), and a server the app lists among its dependencies is
+/// the one it wants.
+#[must_use]
+pub fn users_choices(home: &Path, env: &crate::Env) -> Vec<ServerChoice> {
+    let set = |name: &str| env.get(name).is_some_and(|v| !v.trim().is_empty());
+    let mut choices = Vec::new();
+    let gunicorn = |reason: String| ServerChoice {
+        server: Server::Gunicorn,
+        reason,
+    };
+    if set("APP_CONFIG") {
+        choices.push(gunicorn(
+            "auto: APP_CONFIG names a gunicorn configuration".to_owned(),
+        ));
+    } else if home.join("gunicorn.conf.py").is_file() {
+        choices.push(gunicorn("auto: the app has a gunicorn.conf.py".to_owned()));
+    } else if set("GUNICORN_CMD_ARGS") {
+        choices.push(gunicorn("auto: GUNICORN_CMD_ARGS is set".to_owned()));
+    }
+    for declared in crate::declared_servers(home) {
+        choices.push(ServerChoice {
+            server: declared.server,
+            reason: format!("auto: {} lists {}", declared.file, declared.server.name()),
+        });
+    }
+    choices
 }
 
 /// What assemble's summary and `run` say about the server of an app that starts its own
@@ -356,6 +391,13 @@ pub fn auto_server(
         }
         return required(server, &request.source);
     }
+    if let Some(choice) = request
+        .preferred
+        .iter()
+        .find(|c| c.server.serves(web.interface) && installed(c.server))
+    {
+        return Ok(Some(choice.clone()));
+    }
     let order = Server::auto_order(web.interface);
     let default = order[0];
     order
@@ -434,6 +476,7 @@ mod tests {
         ServerRequest {
             server: None,
             source: "default".into(),
+            preferred: Vec::new(),
         }
     }
 
@@ -472,6 +515,7 @@ mod tests {
         let gunicorn = ServerRequest {
             server: Some(Server::Gunicorn),
             source: "APP_SERVER=gunicorn".into(),
+            preferred: Vec::new(),
         };
         let choice = auto_server(&wsgi, &gunicorn, &|_| true)
             .expect("ok")
@@ -498,5 +542,60 @@ mod tests {
             script: PathBuf::from("app.sh"),
         };
         assert_eq!(pick(&own, &auto(), &[]), None);
+    }
+
+    #[test]
+    fn the_users_choices_beat_auto_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path();
+        let env = |pairs: &[(&str, &str)]| -> crate::Env {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(users_choices(home, &env(&[])).is_empty());
+        std::fs::write(home.join("requirements.txt"), "flask\nwaitress\n").expect("write");
+        let request = |pairs: &[(&str, &str)]| ServerRequest {
+            preferred: users_choices(home, &env(pairs)),
+            ..auto()
+        };
+        let wsgi = web(Interface::Wsgi);
+        let all = &Server::ALL[..];
+        let choice = auto_server(&wsgi, &request(&[]), &|_| true)
+            .expect("ok")
+            .expect("server");
+        assert_eq!(choice.server, Server::Waitress);
+        assert_eq!(choice.reason, "auto: requirements.txt lists waitress");
+        for pairs in [
+            &[("APP_CONFIG", "conf.py")][..],
+            &[("GUNICORN_CMD_ARGS", "--workers 3")][..],
+        ] {
+            assert_eq!(
+                pick(&wsgi, &request(pairs), all),
+                Some(Server::Gunicorn),
+                "{pairs:?}"
+            );
+        }
+        std::fs::write(home.join("gunicorn.conf.py"), "bind = ':8085'\n").expect("write");
+        let choice = auto_server(&wsgi, &request(&[]), &|_| true)
+            .expect("ok")
+            .expect("server");
+        assert_eq!(choice.reason, "auto: the app has a gunicorn.conf.py");
+        // A declared server that cannot serve the interface, or is missing at start, is passed.
+        std::fs::remove_file(home.join("gunicorn.conf.py")).expect("rm");
+        std::fs::write(home.join("requirements.txt"), "uvicorn\n").expect("write");
+        assert_eq!(pick(&wsgi, &request(&[]), all), Some(Server::ModWsgi));
+        assert_eq!(
+            pick(&web(Interface::Asgi), &request(&[]), all),
+            Some(Server::Uvicorn)
+        );
+        // APP_SERVER names the server: the declarations do not matter.
+        let explicit = ServerRequest {
+            server: Some(Server::ModWsgi),
+            source: "APP_SERVER=mod_wsgi".into(),
+            preferred: users_choices(home, &env(&[("APP_CONFIG", "c.py")])),
+        };
+        assert_eq!(pick(&wsgi, &explicit, all), Some(Server::ModWsgi));
     }
 }

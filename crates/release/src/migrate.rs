@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use s2i_detect::{App, Detection, Env};
+use s2i_detect::{Detection, Env};
 
 /// The helper run with the application's Python.
 pub const HELPER_PY: &str = include_str!("python/migrate.py");
@@ -58,10 +58,8 @@ pub fn plan(
     env: &Env,
     when: When,
 ) -> Result<(Option<Migrate>, Option<String>), MigrateError> {
-    let App::Web(web) = &detection.app else {
-        return Ok((None, None));
-    };
-    let Some(django) = &web.django else {
+    // The project, whichever rule found the entry point (detection attaches it).
+    let Some(django) = &detection.django else {
         return Ok((None, None));
     };
     if when == When::Start {

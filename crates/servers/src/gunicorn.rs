@@ -31,6 +31,16 @@ fn config_file(detection: &Detection, cx: &Context<'_>) -> Option<PathBuf> {
         .or_else(|| Some(detection.home.join("gunicorn.conf.py")).filter(|p| p.is_file()))
 }
 
+/// Whether a gunicorn configuration file assigns `setting` at the start of a line
+/// (`bind = ...`), the way gunicorn configuration files are written.
+fn config_sets(config_text: &str, setting: &str) -> bool {
+    config_text.lines().any(|line| {
+        line.trim_start().strip_prefix(setting).is_some_and(|rest| {
+            rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+        })
+    })
+}
+
 fn args(
     detection: &Detection,
     cx: &Context<'_>,
@@ -41,35 +51,48 @@ fn args(
     let (from_env, extra) = user_options(detection, cx)?;
     let mut user = from_env.clone();
     user.extend(extra.iter().cloned());
+    // Options on gunicorn's command line beat its configuration file, so run's defaults are
+    // given only for what the user set nowhere: GUNICORN_CMD_ARGS, server_args, the file.
+    let config_text = config
+        .map(|c| std::fs::read_to_string(c).unwrap_or_default())
+        .unwrap_or_default();
+    let unset = |options: &[&str], setting: &str| {
+        !has_option(&user, options) && !config_sets(&config_text, setting)
+    };
     let mut args = Vec::new();
-    if !has_option(&user, &["--bind", "-b"]) {
+    if unset(&["--bind", "-b"], "bind") {
         args.extend(["--bind".into(), format!("0.0.0.0:{}", cx.settings.port)]);
+    } else if config_sets(&config_text, "bind") && !has_option(&user, &["--bind", "-b"]) {
+        notes.push(format!(
+            "gunicorn listens where {} binds it, not on PORT={}",
+            config.map_or_else(String::new, |c| c.display().to_string()),
+            cx.settings.port
+        ));
     }
-    if !has_option(&user, &["--access-logfile"]) {
+    if unset(&["--access-logfile"], "accesslog") {
         args.extend(["--access-logfile".into(), "-".into()]);
     }
-    if !has_option(&user, &["--graceful-timeout"]) {
+    if unset(&["--graceful-timeout"], "graceful_timeout") {
         args.extend(["--graceful-timeout".into(), graceful_seconds(cx)]);
     }
     if let Some(config) = config {
-        // Options on the command line beat the config file: leave the worker shape to it and
-        // give the tuned count as gunicorn's own default, WEB_CONCURRENCY.
         args.extend(["--config".into(), config.display().to_string()]);
+        notes.push(format!(
+            "gunicorn configuration {}: its settings apply; run adds only what neither it nor GUNICORN_CMD_ARGS sets",
+            config.display(),
+        ));
         if !cx.env.contains_key("WEB_CONCURRENCY") {
+            // gunicorn's own default for `workers` when the file does not set them.
             launch_env.push(("WEB_CONCURRENCY".into(), cx.tuning.processes.to_string()));
         }
-        notes.push(format!(
-            "gunicorn configuration {}: its workers/threads settings apply (WEB_CONCURRENCY={} otherwise)",
-            config.display(),
-            cx.tuning.processes
-        ));
-    } else {
-        if !has_option(&user, &["--workers", "-w"]) {
-            args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
-        }
-        if !has_option(&user, &["--threads"]) {
-            args.extend(["--threads".into(), cx.tuning.threads.to_string()]);
-        }
+    } else if !has_option(&user, &["--workers", "-w"]) {
+        args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
+    }
+    if unset(&["--threads"], "threads")
+        && unset(&["--worker-class", "-k"], "worker_class")
+        && (config.is_none() || !config_sets(&config_text, "workers"))
+    {
+        args.extend(["--threads".into(), cx.tuning.threads.to_string()]);
     }
     if !from_env.is_empty() {
         notes.push(
@@ -125,4 +148,20 @@ pub fn with_config(
     launch.notes.extend(notes);
     launch.server_reason = reason;
     Ok(launch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_sets;
+
+    #[test]
+    fn settings_assigned_in_a_config_file() {
+        let text =
+            "import os\nbind = '0.0.0.0:8085'\nworkers=2\n# threads = 4\nif bind == 'x': pass\n";
+        assert!(config_sets(text, "bind"));
+        assert!(config_sets(text, "workers"));
+        assert!(!config_sets(text, "threads"));
+        assert!(!config_sets(text, "worker_class"));
+        assert!(!config_sets("bind_other = 1\n", "bind"));
+    }
 }

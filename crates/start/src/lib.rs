@@ -185,27 +185,20 @@ fn app_root(env: &Env) -> PathBuf {
     )
 }
 
+/// The process environment, each value with one pair of surrounding quotes removed (s2i
+/// passes `.s2i/environment` values verbatim: `APP_MODULE="pkg:app"` arrives quoted).
 fn environment() -> Env {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        })
-        .collect()
+    s2i_envfile::from_process().into_iter().collect()
 }
 
 /// `.warpdrive/environment`: `KEY=VALUE` lines (`$VARS` expanded, as warpdrive sources it) that
-/// do not replace variables already set. `assemble` refused a malformed file at build time.
+/// do not replace variables already set. Lines that are not `KEY=VALUE` are skipped (assemble
+/// warned about them at build time).
 fn warpdrive_environment(src: &Path, env: &mut Env) {
     let Ok(text) = std::fs::read_to_string(src.join(".warpdrive/environment")) else {
         return;
     };
-    let Ok(vars) = s2i_envfile::parse(&text) else {
-        return;
-    };
-    for (key, value) in vars {
+    for (key, value) in s2i_envfile::parse(&text).vars {
         let expanded = s2i_servers::expand(&value, env);
         env.entry(key).or_insert(expanded);
     }

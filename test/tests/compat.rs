@@ -1,0 +1,535 @@
+//! Drop-in compatibility with the default OpenShift Python image (sclorg/s2i-python-container):
+//! apps written for it, in the layouts its users have, built with our builder image and run as
+//! two different arbitrary UIDs in group 0, each answering 200 with the expected body. Also
+//! the three ways users build: the s2i way (`images/s2i-build`, which does what `s2i build`
+//! does), the Dockerfile `s2i build --as-dockerfile` writes, and a hand-written Dockerfile that
+//! runs the s2i scripts (the default image's README shows it).
+//!
+//! The builder is `localhost/python-s2i:$E2E_PYTHON` (default 3.11; `E2E_IMAGE` overrides the
+//! name); `make test-e2e` builds it first.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use python_s2i_tests::{fixture, free_port, repo, wait_for_ok, Response};
+
+/// Two UIDs of OpenShift's restricted range, neither in the image's passwd, both in group 0.
+const UIDS: [&str; 2] = ["1000680000:0", "1000990000:0"];
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+fn python_version() -> String {
+    std::env::var("E2E_PYTHON").unwrap_or_else(|_| "3.11".to_owned())
+}
+
+fn is_python2() -> bool {
+    python_version().starts_with("2.")
+}
+
+fn podman() -> Command {
+    let mut command = Command::new("podman");
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+    }
+    command
+}
+
+fn output(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn builder() -> String {
+    let image = std::env::var("E2E_IMAGE")
+        .unwrap_or_else(|_| format!("localhost/python-s2i:{}", python_version()));
+    let exists = output(podman().args(["image", "exists", &image]));
+    assert!(
+        exists.status.success(),
+        "the builder image {image} does not exist: run `make image PYTHON={}` first",
+        python_version()
+    );
+    image
+}
+
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An application image; removed when dropped.
+struct Image {
+    name: String,
+    log: String,
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        let _ = podman().args(["rmi", "-f", &self.name]).output();
+    }
+}
+
+fn image_name(what: &str) -> String {
+    format!(
+        "localhost/{}:py{}",
+        unique(&format!("python-s2i-compat-{}", what.replace('_', "-"))),
+        python_version()
+    )
+}
+
+/// The s2i way: `images/s2i-build SOURCE BUILDER IMAGE` (what `s2i build` does, with podman).
+fn s2i_build(fixture_name: &str, extra: &[&str]) -> Result<Image, String> {
+    let name = image_name(fixture_name);
+    let mut command = Command::new(repo().join("images/s2i-build"));
+    command.args(extra);
+    if Path::new(CA_BUNDLE).is_file() {
+        command.args(["--ca-bundle", CA_BUNDLE]);
+    }
+    command.arg(fixture(fixture_name)).arg(builder()).arg(&name);
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+    }
+    let out = output(&mut command);
+    let log = text(&out);
+    eprintln!("---- build log of {name}:\n{log}----");
+    let image = Image { name, log };
+    if out.status.success() {
+        Ok(image)
+    } else {
+        Err(image.log.clone())
+    }
+}
+
+#[track_caller]
+fn s2i_build_ok(fixture_name: &str) -> Image {
+    s2i_build(fixture_name, &[])
+        .unwrap_or_else(|log| panic!("the build of {fixture_name} failed:\n{log}"))
+}
+
+/// `podman build` of a Dockerfile in `context`, the host's CA bundle mounted for the build's
+/// HTTPS (as a TLS-inspecting proxy's users do).
+fn podman_build(what: &str, context: &Path) -> Image {
+    let name = image_name(what);
+    let mut command = podman();
+    command.args(["build", "--format", "docker", "-t", &name]);
+    if Path::new(CA_BUNDLE).is_file() {
+        command.args(["-v", &format!("{CA_BUNDLE}:{CA_BUNDLE}:ro")]);
+    }
+    command.arg(context);
+    let out = output(&mut command);
+    let log = text(&out);
+    eprintln!("---- podman build log of {name}:\n{log}----");
+    assert!(
+        out.status.success(),
+        "podman build of {what} failed:\n{log}"
+    );
+    Image { name, log }
+}
+
+/// A running container; removed when dropped.
+struct Container {
+    name: String,
+    port: u16,
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = podman().args(["rm", "-f", "-t", "2", &self.name]).output();
+    }
+}
+
+impl Container {
+    /// Runs `image` as `user` with `container_port` published; `args` go before the image.
+    fn start(image: &Image, user: &str, container_port: u16, args: &[&str]) -> Self {
+        let container = Self {
+            name: unique("python-s2i-compat"),
+            port: free_port(),
+        };
+        let mut command = podman();
+        command.args(["run", "-d", "--name", &container.name, "--user", user, "-p"]);
+        command.arg(format!("127.0.0.1:{}:{container_port}", container.port));
+        command.args(args).arg(&image.name);
+        let out = output(&mut command);
+        assert!(out.status.success(), "podman run failed: {}", text(&out));
+        container
+    }
+
+    fn logs(&self) -> String {
+        text(&output(podman().args(["logs", &self.name])))
+    }
+
+    fn wait_ok(&self, path: &str) -> Response {
+        wait_for_ok(self.port, path, START_TIMEOUT).unwrap_or_else(|e| {
+            panic!(
+                "{} never answered 200 on {path}: {e}\ncontainer log:\n{}",
+                self.name,
+                self.logs()
+            )
+        })
+    }
+
+    fn exec(&self, script: &str) -> String {
+        let out = output(podman().args(["exec", &self.name, "/bin/sh", "-c", script]));
+        assert!(out.status.success(), "exec {script}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Runs `image` as each of [`UIDS`]; each answers 200 on `/` with a body containing every
+/// `expected` string (`{uid}` stands for the UID). `check` gets each running container.
+fn serves_as_two_uids(
+    image: &Image,
+    container_port: u16,
+    run_args: &[&str],
+    expected: &[&str],
+    check: impl Fn(&Container),
+) {
+    for user in UIDS {
+        let container = Container::start(image, user, container_port, run_args);
+        let response = container.wait_ok("/");
+        let uid = user.split(':').next().unwrap_or_default();
+        for want in expected {
+            let want = want.replace("{uid}", uid);
+            assert!(
+                response.body.contains(&want),
+                "as {user}: {want:?} not in the body {:?}\ncontainer log:\n{}",
+                response.body,
+                container.logs()
+            );
+        }
+        let id = container.exec("id -u; id -g");
+        assert_eq!(
+            id.split_whitespace().collect::<Vec<_>>(),
+            [uid, "0"],
+            "{id}"
+        );
+        check(&container);
+    }
+}
+
+fn no_check(_: &Container) {}
+
+#[test]
+fn enable_pipenv_installs_pinned_pipenv_and_the_lock() {
+    if is_python2() {
+        return compat_skipped("pipenv 2024 needs Python 3");
+    }
+    let image = s2i_build_ok("compat_pipenv");
+    assert!(image.log.contains("pipenv==2024.4.1"), "{}", image.log);
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &["pipenv app: packaging parses 24.2"],
+        |c| {
+            let version = c.exec("pipenv --version");
+            assert!(version.contains("2024.4.1"), "pipenv --version: {version}");
+            // The development packages of the lock are not installed.
+            let out = c.exec("python -c 'import pytest' 2>&1 || echo absent");
+            assert!(out.contains("absent"), "{out}");
+        },
+    );
+}
+
+#[test]
+fn enable_micropipenv_with_only_requirements_and_pip_upgraded() {
+    let image = s2i_build_ok("compat_micropipenv_requirements");
+    assert!(
+        image.log.contains("upgrading pip, setuptools and wheel")
+            || image.log.contains("--upgrade pip setuptools wheel"),
+        "{}",
+        image.log
+    );
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &["micropipenv app: packaging 24.2"],
+        |c| {
+            c.exec("python -c 'import setuptools, wheel'");
+        },
+    );
+}
+
+#[test]
+fn pipenv_and_micropipenv_together_fail_the_build() {
+    let name = "compat_both_pipenvs";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join(name);
+    copy_dir(&fixture("compat_micropipenv_requirements"), &source);
+    fs::write(
+        source.join(".s2i/environment"),
+        "ENABLE_PIPENV=1\nENABLE_MICROPIPENV=1\n",
+    )
+    .expect("write");
+    let image_name = image_name(name);
+    let mut command = Command::new(repo().join("images/s2i-build"));
+    command.arg(&source).arg(builder()).arg(&image_name);
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+    }
+    let out = output(&mut command);
+    let _ = podman().args(["rmi", "-f", &image_name]).output();
+    assert!(
+        !out.status.success(),
+        "the build should fail:\n{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("ENABLE_PIPENV and ENABLE_MICROPIPENV are both set"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn lock_file_index_is_used_and_tools_do_not_need_the_users_index() {
+    if is_python2() {
+        return compat_skipped("micropipenv runs through uv, Python 3 only");
+    }
+    let image = s2i_build_ok("compat_lock_index");
+    assert!(
+        image
+            .log
+            .contains("names its package index: https://pypi.org/simple"),
+        "{}",
+        image.log
+    );
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &["lock index app: packaging 24.2"],
+        no_check,
+    );
+}
+
+#[test]
+fn poetry_src_layout_with_quoted_app_module_and_odd_environment_lines() {
+    if is_python2() {
+        return compat_skipped("poetry projects need Python 3");
+    }
+    let image = s2i_build_ok("compat_poetry_src");
+    serves_as_two_uids(&image, 8080, &[], &["poetry src app: 24.2"], no_check);
+}
+
+#[test]
+fn locale_is_en_us_utf8_and_c_utf8_stays() {
+    let image = s2i_build_ok("compat_locale");
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &[
+            "locale en_US.UTF-8 UTF-8",
+            "amount 1,234,567.89",
+            "caf\u{e9}",
+        ],
+        |c| {
+            let locales = c.exec("locale -a");
+            assert!(locales.contains("en_US.utf8"), "{locales}");
+            assert!(locales.to_ascii_lowercase().contains("c.utf8"), "{locales}");
+        },
+    );
+}
+
+#[test]
+fn app_sh_builds_its_frontend_with_npm_as_any_uid() {
+    let image = s2i_build_ok("compat_npm_app_sh");
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &["built by npm npm/", "as uid {uid}"],
+        |c| {
+            c.exec("node --version && npm --version");
+        },
+    );
+}
+
+/// APP_CONFIG naming a gunicorn configuration: gunicorn serves, on the port, with the workers and
+/// the worker class the file sets (8085, 2 gthread workers), not run's defaults.
+#[test]
+fn app_config_gunicorn_file_binds_its_own_port() {
+    let image = s2i_build_ok("compat_gunicorn_config");
+    assert!(
+        image
+            .log
+            .contains("gunicorn (auto: APP_CONFIG names a gunicorn configuration)"),
+        "{}",
+        image.log
+    );
+    serves_as_two_uids(
+        &image,
+        8085,
+        &[],
+        &["gunicorn config app on port 8085 via gunicorn"],
+        |c| {
+            // The arbiter and the file's 2 workers.
+            let processes = c.exec("grep -l '[g]unicorn' /proc/[0-9]*/cmdline 2>/dev/null | wc -l");
+            assert_eq!(processes.trim(), "3", "{}", c.logs());
+            assert!(c.logs().contains("gthread"), "{}", c.logs());
+        },
+    );
+}
+
+/// The OpenShift Django quickstart's classic layout (sclorg/django-ex master: manage.py and a
+/// top-level wsgi.py), Django 1.11 on Python 2.7, a current Django on Python 3: migrated at
+/// start (its view writes a row), static files collected and served.
+#[test]
+fn django_ex_classic_layout_is_migrated_and_serves_static_files() {
+    let image = s2i_build_ok("compat_django_classic");
+    serves_as_two_uids(
+        &image,
+        8080,
+        &[],
+        &["django-ex classic: 1 page views"],
+        |c| {
+            let css = python_s2i_tests::get(c.port, "/static/welcome/site.css")
+                .unwrap_or_else(|e| panic!("{e}\n{}", c.logs()));
+            assert_eq!(css.status, 200, "{}\n{}", css.body, c.logs());
+            assert!(css.body.contains("welcome"), "{}", css.body);
+            assert!(c.logs().contains("migrate --noinput"), "{}", c.logs());
+        },
+    );
+}
+
+/// What users of the default image find in it: variables, python/pip of the virtualenv,
+/// fix-permissions, and ENABLE_INIT_WRAPPER accepted.
+#[test]
+fn image_has_what_sclorg_users_expect() {
+    let image = s2i_build_ok("compat_locale");
+    serves_as_two_uids(
+        &image,
+        8080,
+        &["-e", "ENABLE_INIT_WRAPPER=true"],
+        &["locale en_US.UTF-8"],
+        |c| {
+            let env =
+                c.exec("echo $PYTHON_VERSION $LANG $LC_ALL; command -v python; command -v pip");
+            let want = format!(
+                "{} en_US.UTF-8 en_US.UTF-8\n/opt/app-root/bin/python\n/opt/app-root/bin/pip\n",
+                python_version()
+            );
+            assert_eq!(env, want);
+            let fixed = c.exec(
+                "mkdir -p /tmp/fp/d && chmod 700 /tmp/fp/d && /usr/bin/fix-permissions /tmp/fp -P && stat -c %a /tmp/fp/d",
+            );
+            assert_eq!(fixed.trim(), "770");
+            let pid1 = c.exec("cat /proc/1/cmdline | tr '\\0' ' '");
+            assert!(pid1.starts_with("/usr/libexec/s2i/run"), "PID 1: {pid1}");
+        },
+    );
+}
+
+/// The Dockerfile the default image's README shows: source into /tmp/src, the s2i scripts.
+#[test]
+fn plain_dockerfile_running_the_s2i_scripts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixture("compat_locale"), &dir.path().join("app-src"));
+    fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\n\
+             USER 0\n\
+             ADD app-src /tmp/src\n\
+             RUN /usr/bin/fix-permissions /tmp/src\n\
+             USER 1001\n\
+             RUN /usr/libexec/s2i/assemble\n\
+             CMD /usr/libexec/s2i/run\n",
+            builder()
+        ),
+    )
+    .expect("write");
+    let image = podman_build("dockerfile", dir.path());
+    serves_as_two_uids(&image, 8080, &[], &["locale en_US.UTF-8"], no_check);
+}
+
+/// The Dockerfile `s2i build --as-dockerfile` writes (its shape in source-to-image's
+/// dockerfile strategy: labels, `.s2i/environment` as ENV with quotes escaped, source copied
+/// as root and given to the image user, assemble, run), built by podman.
+#[test]
+fn s2i_as_dockerfile_output_built_by_podman() {
+    if is_python2() {
+        return compat_skipped("the poetry fixture needs Python 3");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let upload = dir.path().join("upload/src");
+    copy_dir(&fixture("compat_poetry_src"), &upload);
+    let environment = fs::read_to_string(upload.join(".s2i/environment")).expect("env");
+    let env_lines: Vec<String> = environment
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let escaped: String = v
+                .trim()
+                .chars()
+                .flat_map(|c| {
+                    let escape = matches!(c, '$' | '"' | '\\').then_some('\\');
+                    escape.into_iter().chain(std::iter::once(c))
+                })
+                .collect();
+            format!("{}=\"{escaped}\"", k.trim())
+        })
+        .collect();
+    fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\n\
+             LABEL \"io.openshift.s2i.build.image\"=\"{}\"\n\
+             ENV {}\n\
+             USER root\n\
+             # Copying in source code\n\
+             COPY upload/src /tmp/src\n\
+             RUN chown -R 1001:0 /tmp/src\n\
+             USER 1001\n\
+             RUN /usr/libexec/s2i/assemble\n\
+             CMD /usr/libexec/s2i/run\n",
+            builder(),
+            builder(),
+            env_lines.join(" \\\n    ")
+        ),
+    )
+    .expect("write");
+    let image = podman_build("as-dockerfile", dir.path());
+    serves_as_two_uids(&image, 8080, &[], &["poetry src app: 24.2"], no_check);
+}
+
+/// A test that does not apply to this Python version: says so; never a silent pass in CI for
+/// a version it does apply to.
+fn compat_skipped(why: &str) {
+    eprintln!("skipped on Python {}: {why}", python_version());
+}
+
+fn copy_dir(from: &Path, to: &PathBuf) {
+    fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
