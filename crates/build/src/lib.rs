@@ -749,6 +749,9 @@ fn summary(
         }
     ));
     output::info(&format!("App:          {}", choice.app));
+    if let Some(why) = &choice.why {
+        output::info(&format!("Why:          {why}"));
+    }
     output::info(&format!("Server:       {}", choice.describe()));
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
