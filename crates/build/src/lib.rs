@@ -587,7 +587,7 @@ fn restore_caches(
 
 /// Prunes the caches kept in the image to what this build used and to the size budget.
 fn prune_caches(dirs: &[PathBuf], marked: bool, since: SystemTime, env: &BuildEnv) {
-    if dirs.is_empty() {
+    if !dirs.iter().any(|dir| dir.is_dir()) {
         return;
     }
     output::header("Pruning the caches kept in the image");
