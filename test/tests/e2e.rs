@@ -143,22 +143,36 @@ struct App {
 impl App {
     /// Starts `image` and waits for a 200 on `path`.
     fn start(image: &AppImage, path: &str) -> (Self, Response) {
-        let app = Self {
-            name: unique("python-s2i-e2e"),
-            port: free_port(),
+        // free_port's port can be taken by another process before podman binds it: retry
+        // with another port when podman says so.
+        let mut attempt = 0;
+        let app = loop {
+            attempt += 1;
+            let app = Self {
+                name: unique("python-s2i-e2e"),
+                port: free_port(),
+            };
+            let out = output(podman().args([
+                "run",
+                "-d",
+                "--name",
+                &app.name,
+                "--user",
+                ARBITRARY_USER,
+                "-p",
+                &format!("127.0.0.1:{}:8080", app.port),
+                &image.name,
+            ]));
+            if out.status.success() {
+                break app;
+            }
+            let message = text(&out);
+            assert!(
+                attempt < 3 && python_s2i_tests::address_in_use(&message),
+                "podman run failed: {message}"
+            );
+            // `app` is dropped here: its container, if one was created, is removed.
         };
-        let out = output(podman().args([
-            "run",
-            "-d",
-            "--name",
-            &app.name,
-            "--user",
-            ARBITRARY_USER,
-            "-p",
-            &format!("127.0.0.1:{}:8080", app.port),
-            &image.name,
-        ]));
-        assert!(out.status.success(), "podman run failed: {}", text(&out));
         let first = wait_for_ok(app.port, path, START_TIMEOUT).unwrap_or_else(|e| {
             panic!(
                 "{} never answered 200 on {path}: {e}\ncontainer log:\n{}",
