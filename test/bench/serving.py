@@ -86,6 +86,7 @@ UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def parse_wrk(text):
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
@@ -97,6 +98,7 @@ def parse_wrk(text):
         errors += connect + write + timeout
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
+        "p50_ms": float(p50.group(1)) * UNITS[p50.group(2)] if p50 else None,
         "p99_ms": float(p99.group(1)) * UNITS[p99.group(2)] if p99 else None,
         "errors": errors,
     }
@@ -156,7 +158,8 @@ def main():
     parser.add_argument("--run", required=True, help="the run executable")
     parser.add_argument("--out", required=True, help="directory for results.json and plots")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--concurrency", default="1,8,32,64,128")
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help="comma-separated: io, cpu, static")
     parser.add_argument("--only", help="comma-separated configuration name prefixes")
     args = parser.parse_args()
     args.out_tmp = os.path.join(args.app_root, "..", "bench-tmp")
@@ -179,6 +182,8 @@ def main():
                 continue
             print(f"# {name}: first 200 after {time.time() - started:.2f} s", file=sys.stderr)
             for endpoint, path in ENDPOINTS.items():
+                if endpoint not in args.endpoints.split(","):
+                    continue
                 for c in levels:
                     out = subprocess.run(
                         ["wrk", f"-t{min(2, c)}", f"-c{c}", f"-d{args.duration}s", "--latency",
@@ -187,7 +192,7 @@ def main():
                     row = dict(config=name, endpoint=endpoint, concurrency=c, **parse_wrk(out),
                                rss_mib=round(rss_mib(proc.pid), 1))
                     results.append(row)
-                    print(f"#   {endpoint:6} c={c:<3} {row['rps']:9.1f} req/s  p99 {row['p99_ms']} ms  "
+                    print(f"#   {endpoint:6} c={c:<3} {row['rps']:9.1f} req/s  p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  "
                           f"errors {row['errors']}  rss {row['rss_mib']} MiB", file=sys.stderr)
         finally:
             stop(proc)
@@ -199,11 +204,12 @@ def main():
 
 
 def print_table(results):
-    print("| configuration | endpoint | concurrency | requests/s | p99 (ms) | errors | RSS (MiB) |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| configuration | endpoint | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | RSS (MiB) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
+        p50 = f"{r['p50_ms']:.1f}" if r.get("p50_ms") is not None else "-"
         p99 = f"{r['p99_ms']:.1f}" if r["p99_ms"] is not None else "-"
-        print(f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {r['rps']:.0f} | {p99} | "
+        print(f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {r['rps']:.0f} | {p50} | {p99} | "
               f"{r['errors']} | {r['rss_mib']:.0f} |")
 
 

@@ -167,6 +167,7 @@ fn pip_requirements_output_shape_facts_and_permissions() {
             "-----> Installing dependencies",
             "-----> Running build hooks",
             "-----> Installing the server",
+            "-----> Compiling bytecode",
             "-----> Recording what run needs",
             "-----> Fixing permissions for group 0",
             "-----> Summary",
@@ -216,6 +217,81 @@ fn pip_requirements_output_shape_facts_and_permissions() {
         if meta.is_dir() || mode & 0o100 != 0 {
             assert_eq!(mode & 0o010, 0o010, "{} mode {mode:o}", path.display());
         }
+    }
+}
+
+/// Every `.pyc` under `root` (the uv/pip caches aside) with its modification time.
+fn pyc_files(root: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let out = Command::new("find")
+        .arg(root)
+        .args([
+            "-path",
+            "*/.python-s2i/cache",
+            "-prune",
+            "-o",
+            "-name",
+            "*.pyc",
+            "-print",
+        ])
+        .output()
+        .expect("find");
+    let mut files: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let path = PathBuf::from(l);
+            let modified = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .expect("mtime");
+            (path, modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn bytecode_is_compiled_at_build_time_for_dependencies_and_the_app() {
+    let (_dir, root, built) = build("assemble_pip_basic", &[]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("-m compileall -q -j 0 "),
+        "{}",
+        built.stdout
+    );
+    let before = pyc_files(&root);
+    let has = |needle: &str| {
+        before
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains(needle))
+    };
+    assert!(
+        has("site-packages/__pycache__/six.cpython-311.pyc"),
+        "{before:?}"
+    );
+    assert!(has("src/__pycache__/wsgi.cpython-311.pyc"), "{before:?}");
+    assert!(
+        has("gunicorn/__pycache__/arbiter.cpython-311.pyc"),
+        "{before:?}"
+    );
+    // Importing the app (and through it six) and the server writes no .pyc and rewrites none:
+    // what the build wrote is current.
+    let out = Command::new(root.join("bin/python"))
+        .args(["-c", "import wsgi, gunicorn.app.wsgiapp, gunicorn.arbiter"])
+        .current_dir(root.join("src"))
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pyc_files(&root), before, "imports wrote bytecode");
+    // Readable by any UID of group 0.
+    for (path, _) in &before {
+        let mode = fs::metadata(path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o040, 0o040, "{} mode {mode:o}", path.display());
     }
 }
 
@@ -682,25 +758,79 @@ fn save_artifacts(app_root: &Path, into: &Path) {
     assert!(untar.success());
 }
 
-#[test]
-fn rebuild_from_saved_artifacts_reuses_the_caches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let first = dir.path().join("first");
-    // Default cache locations (under $APP_ROOT), as in an image.
-    let mut command = assemble_command(&fixture("assemble_pip_basic"), &first);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR");
-    finish(&mut command).assert_ok();
-    let artifacts = dir.path().join("artifacts");
-    save_artifacts(&first, &artifacts);
-    assert!(artifacts.join("python-s2i-artifacts.json").is_file());
-    assert!(artifacts.join("uv").is_dir());
+/// Names of the files in a directory, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 
-    // The rebuild may not reach the index at all (uv's offline mode: only its cache): it
-    // succeeds only if the restored artifacts hold every package.
-    let second = dir.path().join("second");
-    let mut command = assemble_command(&fixture("assemble_pip_basic"), &second);
+#[test]
+fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One APP_ROOT path for every build, as /opt/app-root is in each build container.
+    let root = dir.path().join("app-root");
+    let build_at = |source: &Path, artifacts: Option<&Path>| {
+        // Default cache locations (under $APP_ROOT), as in an image.
+        let mut command = assemble_command(source, &root);
+        command
+            .env_remove("UV_CACHE_DIR")
+            .env_remove("PIP_CACHE_DIR");
+        if let Some(artifacts) = artifacts {
+            command.env("S2I_ARTIFACTS_DIR", artifacts);
+        }
+        let built = finish(&mut command);
+        built.assert_ok();
+        built
+    };
+    build_at(&fixture("assemble_pip_basic"), None);
+    let artifacts = dir.path().join("artifacts");
+    save_artifacts(&root, &artifacts);
+    // A few large files, not the caches' thousands.
+    assert_eq!(
+        names(&artifacts),
+        [
+            "python-s2i-artifacts.json",
+            "python-s2i-caches.tar",
+            "python-s2i-dependencies.tar"
+        ]
+    );
+
+    // Unchanged inputs: the installed dependencies come back whole, nothing is resolved.
+    fs::remove_dir_all(&root).expect("rm");
+    let built = build_at(&fixture("assemble_pip_basic"), Some(&artifacts));
+    assert!(
+        built.stdout.contains("restored the installed dependencies"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        !built.stdout.contains("-r requirements.txt"),
+        "resolved again:\n{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(&root, "import six; print(six.__version__)"),
+        "1.16.0"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+    assert!(
+        root.join(".python-s2i/python-s2i-caches.tar").is_file(),
+        "the caches are kept for the next build"
+    );
+
+    // Changed dependency files whose packages are all cached: the rebuild may not reach the
+    // index at all (uv's offline mode: only its cache), so it succeeds only if the restored
+    // caches hold every package. (The virtualenv stays: a new one would need uv's seed wheels
+    // before the caches are restored.)
+    let artifacts = dir.path().join("artifacts-2");
+    save_artifacts(&root, &artifacts);
+    let app = copy_fixture("assemble_pip_basic", dir.path());
+    fs::write(app.join("requirements.txt"), "six==1.16.0\n# changed\n").expect("write");
+    let mut command = assemble_command(&app, &root);
     command
         .env_remove("UV_CACHE_DIR")
         .env_remove("PIP_CACHE_DIR")
@@ -708,40 +838,44 @@ fn rebuild_from_saved_artifacts_reuses_the_caches() {
         .env("S2I_ARTIFACTS_DIR", &artifacts);
     let built = finish(&mut command);
     built.assert_ok();
-    assert!(
-        built.stdout.contains("Reusing the uv cache(s)"),
-        "{}",
-        built.stdout
-    );
-    assert_eq!(
-        python(&second, "import six; print(six.__version__)"),
-        "1.16.0"
-    );
+    for needle in [
+        "Installed dependencies not restored: the dependency files changed since that build",
+        "Reusing the uv cache(s)",
+    ] {
+        assert!(
+            built.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            built.stdout
+        );
+    }
 
-    // Changed requirements: the caches still apply, the new dependency is installed.
-    let artifacts = dir.path().join("artifacts-2");
-    save_artifacts(&second, &artifacts);
-    let app = copy_fixture("assemble_pip_basic", dir.path());
+    // A new dependency: the caches apply, the new one is downloaded and installed.
+    let artifacts = dir.path().join("artifacts-3");
+    save_artifacts(&root, &artifacts);
+    fs::remove_dir_all(&root).expect("rm");
     fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
-    let third = dir.path().join("third");
-    let mut command = assemble_command(&app, &third);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR")
-        .env("S2I_ARTIFACTS_DIR", &artifacts);
-    let built = finish(&mut command);
-    built.assert_ok();
+    let built = build_at(&app, Some(&artifacts));
+    for needle in [
+        "Installed dependencies not restored: the dependency files changed since that build",
+        "Reusing the uv cache(s)",
+        "-r requirements.txt",
+    ] {
+        assert!(
+            built.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            built.stdout
+        );
+    }
     assert!(
-        built
-            .stdout
-            .contains("The dependency files changed since that build"),
-        "{}",
-        built.stdout
+        !built.all().contains("Downloading six"),
+        "downloaded again:\n{}",
+        built.all()
     );
     assert_eq!(
-        python(&third, "import idna, six; print(idna.__version__)"),
+        python(&root, "import idna, six; print(idna.__version__)"),
         "3.7"
     );
+    assert!(root.join("bin/gunicorn").is_file());
 }
 
 #[test]
@@ -756,7 +890,7 @@ fn corrupt_truncated_or_foreign_artifacts_give_a_warning_and_a_clean_build() {
     fs::create_dir_all(foreign.join("uv")).expect("mkdir");
     fs::write(
         foreign.join("python-s2i-artifacts.json"),
-        r#"{"format":1,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
+        r#"{"format":2,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
     )
     .expect("write");
     // Garbage manifest.

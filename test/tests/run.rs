@@ -886,7 +886,7 @@ fn dry_run_explains_every_rule_and_the_command() {
         "Server:      mod_wsgi (auto: the default for WSGI applications)",
         "WEB_CONCURRENCY=3 processes",
         "SIGTERM is sent as SIGWINCH",
-        "--processes 3 --threads 8",
+        "--processes 3 --threads 22",
         "--url-alias /static/",
         "--access-log",
         "PYTHONPATH=",
@@ -1021,7 +1021,14 @@ fn dry_run_gunicorn_respects_gunicorn_cmd_args() {
         "GUNICORN_CMD_ARGS must win:\n{stdout}"
     );
     assert!(!stdout.contains("--bind"), "{stdout}");
-    assert!(stdout.contains("--threads 8"), "{stdout}");
+    // The tuned threads (ceil(64 / processes) within 8..=32) are still passed.
+    let threads: u32 = stdout
+        .split("--threads ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no --threads in:\n{stdout}"));
+    assert!((8..=32).contains(&threads), "{stdout}");
 }
 
 // ---------------------------------------------------------------- bad input
@@ -1257,7 +1264,7 @@ fn tuning_follows_the_cgroup_limits() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("0.50 CPUs"), "{stdout}");
     assert!(stdout.contains("memory 256 MiB"), "{stdout}");
-    assert!(stdout.contains("--processes 1 --threads 8"), "{stdout}");
+    assert!(stdout.contains("--processes 1 --threads 32"), "{stdout}");
 }
 
 #[test]

@@ -65,6 +65,21 @@ pub fn report(error: &AssembleError) -> Message {
             &["Make sure $APP_ROOT/.python-s2i is writable by the build user."],
             vec![e.to_string()],
         ),
+        AssembleError::Restore(crate::artifacts::RestoreError::Swap { app_root, source }) => msg(
+            format!("Could not restore the installed dependencies into {}", app_root.display()),
+            "The previous build's dependencies were unpacked and checked, but moving them into the virtualenv failed after its own entries were removed, so it is incomplete.",
+            &[
+                "Build again without --incremental (a clean build does not restore anything).",
+                "Make sure the build has free disk space and that $APP_ROOT is writable.",
+            ],
+            vec![source.to_string()],
+        ),
+        AssembleError::Restore(crate::artifacts::RestoreError::Unpack { archive, source }) => msg(
+            format!("Could not unpack {}", archive.display()),
+            "",
+            &["Build again without --incremental."],
+            vec![source.to_string()],
+        ),
         AssembleError::Permissions(permissions::FixPermissionsError::Walk { path, source }) => msg(
             format!("Could not fix permissions under {}", path.display()),
             "",

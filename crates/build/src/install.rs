@@ -77,6 +77,8 @@ pub fn configure(env: &mut BuildEnv, cache_root: &Path) {
     env.set_default("PIP_PROGRESS_BAR", "off");
     env.set_default("UV_PYTHON_DOWNLOADS", "never");
     env.set_default("UV_NO_PROGRESS", "1");
+    // .pyc files at build time, as pip writes them (crate::bytecode).
+    env.set_default("UV_COMPILE_BYTECODE", "1");
     env.set_default("PYTHONUNBUFFERED", "1");
     for (pip, uv) in [
         ("PIP_INDEX_URL", "UV_INDEX_URL"),

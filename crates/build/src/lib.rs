@@ -9,6 +9,7 @@
 //! - [`package_manager`]: which files drive the install
 //! - [`install`]: uv or pip, and how each package manager's files are installed
 //! - [`server`]: the server `run` will start, installed when missing
+//! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`output`]: the fixed shape of the build log
@@ -16,6 +17,7 @@
 //! - [`usage`]: the text of `usage`
 
 pub mod artifacts;
+pub mod bytecode;
 pub mod django;
 pub mod environment;
 pub mod errors;
@@ -36,7 +38,7 @@ use std::time::Instant;
 
 use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
 
-use crate::artifacts::Restored;
+use crate::artifacts::{Opened, Previous};
 use crate::environment::{BuildEnv, BuildEnvError};
 use crate::install::{Install, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
@@ -77,10 +79,16 @@ impl Options {
 /// Why the build stopped. The messages are in [`errors`].
 #[derive(Debug)]
 pub enum AssembleError {
-    AppRootNotWritable { path: PathBuf, source: io::Error },
+    AppRootNotWritable {
+        path: PathBuf,
+        source: io::Error,
+    },
     Environment(BuildEnvError),
     Source(source::InstallSourceError),
-    AppHome { home: String, path: PathBuf },
+    AppHome {
+        home: String,
+        path: PathBuf,
+    },
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
     Install(InstallError),
@@ -89,6 +97,8 @@ pub enum AssembleError {
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError),
+    /// Restoring the installed dependencies left the virtualenv incomplete.
+    Restore(artifacts::RestoreError),
 }
 
 macro_rules! from {
@@ -136,7 +146,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
-    restore_artifacts(options, &caches, &python_version, &digest);
+    let previous = open_artifacts(options, &python_version);
 
     output::header("Preparing the virtualenv");
     // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
@@ -173,7 +183,19 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         venv: &venv,
         env: &env,
     };
-    install_dependencies(&plan, &install, &app, &state_dir)?;
+    let inputs = dependency_inputs(&plan, &install, &app, &digest);
+    let restored = match &previous {
+        Some(previous) => {
+            restore_dependencies(previous, app_root, &state_dir, inputs.as_deref(), &digest)?
+        }
+        None => false,
+    };
+    if !restored {
+        if let Some(previous) = &previous {
+            restore_caches(previous, &caches, &state_dir, &digest);
+        }
+        install_dependencies(&plan, &install, &app, &state_dir)?;
+    }
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
@@ -196,6 +218,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     };
 
     let choice = install_server(&install, &facts)?;
+    compile_bytecode(&venv, &env, &[&src, &state_dir.join("python")]);
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
@@ -206,6 +229,10 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         python_version: venv.short_version(),
         dependency_digest: digest,
         caches,
+        inputs,
+        app_root: app_root.clone(),
+        entries: artifacts::dependency_entries(app_root),
+        archives: Vec::new(),
     };
     if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
         output::warning(&format!(
@@ -262,30 +289,132 @@ fn cache_dirs(env: &BuildEnv) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-fn restore_artifacts(options: &Options, caches: &[(String, PathBuf)], python: &str, digest: &str) {
+fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
     output::header("Reusing the previous build's artifacts");
     let dir = &options.artifacts_dir;
-    match artifacts::restore(dir, caches, python, digest) {
-        Restored::None => output::info(&format!("None in {}: a clean build", dir.display())),
-        Restored::Ignored(why) => output::warning(&format!(
-            "{why}.\nThe artifacts are not used: this is a clean build."
-        )),
-        Restored::Reused { caches, .. } if caches.is_empty() => {
-            output::info("The artifacts hold no cache this build can use");
+    match artifacts::open(dir, python) {
+        Opened::None => {
+            output::info(&format!("None in {}: a clean build", dir.display()));
+            None
         }
-        Restored::Reused {
-            caches,
-            dependencies_changed,
-        } => {
-            output::info(&format!(
-                "Reusing the {} cache(s) from {}",
-                caches.join(" and "),
-                dir.display()
+        Opened::Ignored(why) => {
+            output::warning(&format!(
+                "{why}.\nThe artifacts are not used: this is a clean build."
             ));
-            if dependencies_changed {
-                output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
-            }
+            None
         }
+        Opened::Usable(previous) => {
+            let archives: Vec<String> = previous
+                .manifest
+                .archives
+                .iter()
+                .map(|a| format!("{} ({:.1} MB)", a.name, a.size as f64 / 1e6))
+                .collect();
+            output::info(&format!(
+                "{}: {} (sha256 checked)",
+                dir.display(),
+                if archives.is_empty() {
+                    "no archives".to_owned()
+                } else {
+                    archives.join(", ")
+                }
+            ));
+            Some(previous)
+        }
+    }
+}
+
+/// What decides the installed dependencies, hashed; `None` when they cannot be restored as a
+/// whole (the app itself is installed as a package, or requirements.txt names other files).
+fn dependency_inputs(
+    plan: &package_manager::Plan,
+    install: &Install<'_>,
+    app: &Path,
+    digest: &str,
+) -> Option<String> {
+    if plan.install_package.is_some() || artifacts::requirements_not_reusable(app).is_some() {
+        return None;
+    }
+    let venv = install.venv;
+    let mut parts = std::collections::BTreeMap::new();
+    parts.insert("dependency files".to_owned(), digest.to_owned());
+    parts.insert("python".to_owned(), format!("{:?}", venv.version));
+    parts.insert("installer".to_owned(), install.name().to_owned());
+    parts.insert(
+        "package manager".to_owned(),
+        plan.manager.map(|m| m.name()).unwrap_or("none").to_owned(),
+    );
+    parts.insert("virtualenv".to_owned(), artifacts::venv_digest(&venv.root));
+    for (name, value) in install.env.vars() {
+        let relevant = (name.starts_with("PIP_") || name.starts_with("UV_"))
+            && !name.ends_with("_CACHE_DIR")
+            || [
+                "UPGRADE_PIP_TO_LATEST",
+                "S2I_INSTALLER",
+                "S2I_PACKAGE_MANAGER",
+            ]
+            .contains(&name.as_str());
+        if relevant {
+            parts.insert(format!("env {name}"), value.clone());
+        }
+    }
+    Some(artifacts::inputs_digest(&parts))
+}
+
+/// Restores the previous build's installed dependencies when nothing that decides them
+/// changed; says why not otherwise.
+fn restore_dependencies(
+    previous: &Previous,
+    app_root: &Path,
+    state_dir: &Path,
+    inputs: Option<&str>,
+    digest: &str,
+) -> Result<bool, AssembleError> {
+    if let Some(why) = previous.why_not_restorable(app_root, inputs, digest) {
+        output::info(&format!(
+            "Installed dependencies not restored: {why}; installing (the caches apply)"
+        ));
+        return Ok(false);
+    }
+    let started = Instant::now();
+    match previous.restore_dependencies(app_root, state_dir) {
+        Ok(entries) => {
+            output::info(&format!(
+                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({entries} entries of {}) in {:.1?}",
+                app_root.display(),
+                started.elapsed()
+            ));
+            Ok(true)
+        }
+        Err(artifacts::RestoreError::Unpack { archive, source }) => {
+            output::warning(&format!(
+                "{} did not unpack ({source}): installing the dependencies",
+                archive.display()
+            ));
+            Ok(false)
+        }
+        Err(e) => Err(AssembleError::Restore(e)),
+    }
+}
+
+fn restore_caches(
+    previous: &Previous,
+    caches: &[(String, PathBuf)],
+    state_dir: &Path,
+    digest: &str,
+) {
+    let restored = previous.restore_caches(caches, state_dir);
+    if restored.is_empty() {
+        output::info("The artifacts hold no cache this build can use");
+        return;
+    }
+    output::info(&format!(
+        "Reusing the {} cache(s) from {}",
+        restored.join(" and "),
+        previous.dir.display()
+    ));
+    if previous.dependency_files_changed(digest) {
+        output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
     }
 }
 
@@ -371,6 +500,24 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     // tools it must not depend on the user's index serving it.
     install.tool_packages(&format!("installing {server}"), &[requirement])?;
     Ok(choice)
+}
+
+fn compile_bytecode(venv: &venv::Venv, env: &BuildEnv, more: &[&Path]) {
+    output::header("Compiling bytecode");
+    let started = Instant::now();
+    match bytecode::compile(venv, env, &bytecode::targets(venv, more)) {
+        bytecode::Compiled::Ok => output::info(&format!(
+            "Compiled in {:.1?}: no container compiles them on its first imports",
+            started.elapsed()
+        )),
+        bytecode::Compiled::SomeFailed => output::warning(
+            "some Python files do not compile (listed above): they are left without bytecode, \
+             and importing them would fail the same way",
+        ),
+        bytecode::Compiled::NotRun(why) => {
+            output::warning(&format!("bytecode was not compiled: {why}"));
+        }
+    }
 }
 
 fn fix_permissions(app_root: &Path) -> Result<(), AssembleError> {

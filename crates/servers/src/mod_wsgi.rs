@@ -101,9 +101,9 @@ pub fn launch(
             s.dir.display()
         ));
     }
-    let static_conf_file = cx
-        .runtime_dir
-        .join(format!("mod_wsgi-{}-static.conf", cx.settings.port));
+    // One file per app root, not per port: its text depends only on the static directories,
+    // and a command line copied from `--dry-run` finds it after any start (test/bench/serve.sh).
+    let static_conf_file = cx.runtime_dir.join("mod_wsgi-static.conf");
     if !static_conf.is_empty() {
         args.extend([
             "--include-file".into(),

@@ -4,15 +4,30 @@
 //! - `cpus` = the cgroup CPU quota rounded up (`cpu.max` on cgroup v2, `cpu.cfs_quota_us /
 //!   cpu.cfs_period_us` on v1), no more than the CPUs the process may run on, at least 1;
 //! - memory allows `(limit_MiB - 64) / 128` processes (at least 1) when a limit is set;
-//! - processes = min(cpus, memory allowance), at most 12; threads per process = 8 (WSGI
-//!   applications are mostly I/O bound; threads share one copy of the app's memory);
-//! - `WEB_CONCURRENCY` replaces the process count.
+//! - processes = min(cpus, memory allowance), at most 12;
+//! - threads per process = ceil(64 / processes) within 8..=32, so that processes x threads
+//!   admits at least 64 concurrent requests where 32 threads per process allow it (WSGI
+//!   applications mostly wait on I/O; threads share one copy of the app's memory, and Python
+//!   runs one of them at a time, so CPU-bound requests lose nothing to the extra threads);
+//! - `WEB_CONCURRENCY` replaces the process count (threads follow it).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Threads per process for threaded WSGI servers.
-pub const THREADS: u32 = 8;
+/// Concurrent requests the threads of all processes admit together, at least.
+pub const TARGET_SLOTS: u32 = 64;
+/// Fewest threads per process.
+pub const MIN_THREADS: u32 = 8;
+/// Most threads per process.
+pub const MAX_THREADS: u32 = 32;
+
+/// Threads per process for threaded WSGI servers with `processes` processes.
+#[must_use]
+pub fn threads(processes: u32) -> u32 {
+    TARGET_SLOTS
+        .div_ceil(processes.max(1))
+        .clamp(MIN_THREADS, MAX_THREADS)
+}
 /// Upper bound on processes chosen automatically.
 pub const MAX_PROCESSES: u32 = 12;
 /// MiB kept for the server itself.
@@ -219,15 +234,19 @@ pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
     match web_concurrency {
         Some(n) => Tuning {
             processes: n,
-            threads: THREADS,
-            reason: format!("WEB_CONCURRENCY={n} processes; {THREADS} threads each; {basis}"),
+            threads: threads(n),
+            reason: format!(
+                "WEB_CONCURRENCY={n} processes; {} threads each = ceil({TARGET_SLOTS} / processes) within {MIN_THREADS}..{MAX_THREADS}; {basis}",
+                threads(n)
+            ),
         },
         None => Tuning {
             processes: auto,
-            threads: THREADS,
+            threads: threads(auto),
             reason: format!(
-                "{auto} processes = min(ceil(CPUs) {cpus}, memory allowance {}, {MAX_PROCESSES}); {THREADS} threads each; {basis}",
-                by_memory.map_or_else(|| "unlimited".to_owned(), |m| m.to_string())
+                "{auto} processes = min(ceil(CPUs) {cpus}, memory allowance {}, {MAX_PROCESSES}); {} threads each = ceil({TARGET_SLOTS} / processes) within {MIN_THREADS}..{MAX_THREADS}; {basis}",
+                by_memory.map_or_else(|| "unlimited".to_owned(), |m| m.to_string()),
+                threads(auto)
             ),
         },
     }
@@ -259,7 +278,15 @@ mod tests {
         assert_eq!(limits.memory, Some(512 << 20));
         let t = tune(&limits, None);
         // ceil(1.5) = 2 CPUs; (512 - 64) / 128 = 3 by memory.
-        assert_eq!((t.processes, t.threads), (2, THREADS));
+        assert_eq!((t.processes, t.threads), (2, 32));
+    }
+
+    #[test]
+    fn threads_admit_64_requests_within_8_to_32_per_process() {
+        assert_eq!(
+            [0, 1, 2, 3, 4, 8, 12].map(threads),
+            [32, 32, 32, 22, 16, 8, 8]
+        );
     }
 
     #[test]

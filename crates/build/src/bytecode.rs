@@ -1,0 +1,54 @@
+//! Bytecode compiled at build time, so that no container compiles the app or its dependencies
+//! on its first imports (and none needs to write into `$APP_ROOT` to do so).
+//!
+//! The dependencies: uv is told to compile what it installs (`UV_COMPILE_BYTECODE=1`, set by
+//! [`crate::install::configure`]); pip compiles by default. The app (and the state directory's
+//! Python files, e.g. Django's wrapper settings) is compiled here with `python -m compileall`,
+//! in parallel on Python 3 (`-j 0`: one worker per CPU). The virtualenv's `lib` is passed too:
+//! what is already compiled costs one `stat` per file, what a hook or a `--no-compile` install
+//! left out gets compiled. A file that does not compile (Python 2 syntax in a 3.x app, a
+//! template with a `.py` name) is a warning, never a failed build: Python would fail the same
+//! way when importing it, or never import it.
+
+use std::path::{Path, PathBuf};
+
+use crate::environment::BuildEnv;
+use crate::output;
+use crate::venv::Venv;
+
+/// What compiling did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// Every file compiled.
+    Ok,
+    /// compileall reported files it could not compile (listed in the log above).
+    SomeFailed,
+    /// compileall could not be started.
+    NotRun(String),
+}
+
+/// The directories to compile: the virtualenv's `lib` and each existing directory of `more`.
+#[must_use]
+pub fn targets(venv: &Venv, more: &[&Path]) -> Vec<PathBuf> {
+    std::iter::once(venv.root.join("lib"))
+        .chain(more.iter().map(|p| p.to_path_buf()))
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// `python -m compileall -q [-j 0] DIRS`, its output in the build log.
+#[must_use]
+pub fn compile(venv: &Venv, env: &BuildEnv, dirs: &[PathBuf]) -> Compiled {
+    let mut command = env.command(&venv.python);
+    command.args(["-m", "compileall", "-q"]);
+    // -j appeared in Python 3.5; 0 means one worker per CPU since 3.6.
+    if (venv.version.0, venv.version.1) >= (3, 6) {
+        command.args(["-j", "0"]);
+    }
+    command.args(dirs);
+    match output::run(&mut command) {
+        Ok(finished) if finished.status.success() => Compiled::Ok,
+        Ok(_) => Compiled::SomeFailed,
+        Err(e) => Compiled::NotRun(format!("{}: {e}", output::quote_command(&command))),
+    }
+}
