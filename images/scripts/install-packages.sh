@@ -31,8 +31,18 @@ packages="
   tar gzip bzip2 xz-utils
 "
 export DEBIAN_FRONTEND=noninteractive
-say "\$ apt-get update"
-apt-get update -qq
+# DEBIAN_CHECK_VALID_UNTIL=no: accept Release files past their Valid-Until date, for a mirror
+# that serves an old snapshot of testing (see docs/images.md; it turns off apt's protection
+# against replayed metadata, so only for mirrors you trust).
+apt_options=
+if [ "${DEBIAN_CHECK_VALID_UNTIL:-yes}" = no ]; then
+  say "WARNING: DEBIAN_CHECK_VALID_UNTIL=no: Release files past their Valid-Until date are accepted"
+  apt_options="-o Acquire::Check-Valid-Until=false"
+  echo 'Acquire::Check-Valid-Until "false";' >/etc/apt/apt.conf.d/99python-s2i-valid-until
+fi
+say "\$ apt-get $apt_options update"
+# shellcheck disable=SC2086 # empty or one option
+apt-get $apt_options update -qq
 install() {
   say "\$ apt-get install --no-install-recommends" $packages
   # shellcheck disable=SC2086 # word splitting of the package list is intended
@@ -56,7 +66,7 @@ if ! install; then
     exit 1
   fi
 fi
-rm -f /tmp/apt-errors
+rm -f /tmp/apt-errors /etc/apt/apt.conf.d/99python-s2i-valid-until
 # npm's own release instead of Debian's npm and its ~300 node-* packages (same layer, so the
 # space is really saved).
 sh /tmp/image-scripts/npm-release.sh

@@ -34,10 +34,10 @@ pub const MANIFEST: &str = "python-s2i-artifacts.json";
 /// Format of [`Manifest`] and of the tar.
 pub const FORMAT: u32 = 2;
 /// The caches, by their directory name in [`CACHES_ARCHIVE`].
-pub const CACHES: [&str; 2] = ["uv", "pip"];
+pub const CACHES: [&str; 3] = ["uv", "pip", "npm"];
 /// The installed dependencies (top-level entries of `$APP_ROOT`).
 pub const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar";
-/// The installers' caches (`uv/`, `pip/`).
+/// The installers' caches (`uv/`, `pip/`, `npm/`).
 pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar";
 /// Top-level entries of `$APP_ROOT` that are not dependencies.
 const NOT_DEPENDENCIES: [&str; 2] = ["src", s2i_facts::STATE_DIR];
@@ -50,6 +50,7 @@ const DEPENDENCY_FILES: &[&str] = &[
     "pyproject.toml",
     "setup.py",
     "setup.cfg",
+    "package-lock.json",
 ];
 
 /// What assemble recorded about the build (in `$APP_ROOT/.python-s2i/`); save-artifacts adds

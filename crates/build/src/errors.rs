@@ -4,7 +4,7 @@
 use crate::environment::BuildEnvError;
 use crate::install::{Diagnosis, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
-use crate::{django, hooks, permissions, server, source, venv, AssembleError};
+use crate::{django, hooks, npm, permissions, python_version, server, source, venv, AssembleError};
 
 pub use s2i_message::Message;
 
@@ -55,9 +55,11 @@ pub fn report(error: &AssembleError) -> Message {
         ),
         AssembleError::Venv(e) => venv_error(e),
         AssembleError::PackageManager(e) => package_manager(e),
+        AssembleError::PythonVersion(e) => python_version_error(e),
         AssembleError::Install(e) => install(e),
         AssembleError::Server(e) => server_error(e),
         AssembleError::Hook(e) => hook(e),
+        AssembleError::Npm(e) => npm_error(e),
         AssembleError::Django(e) => django_error(e),
         AssembleError::Record(e) => msg(
             "Could not write the build record",
@@ -86,6 +88,82 @@ pub fn report(error: &AssembleError) -> Message {
             &["Make sure $APP_ROOT exists and is readable by the build user."],
             vec![source.to_string()],
         ),
+    }
+}
+
+fn npm_error(e: &npm::NpmError) -> Message {
+    use npm::NpmError as E;
+    let skip = "Or set DISABLE_NPM_BUILD=1 to skip the frontend build (e.g. when the built files are committed).";
+    match e {
+        E::BadPackageJson { path, detail } => msg(
+            format!("{} is not valid JSON", path.display()),
+            "assemble reads package.json to find its build script.",
+            &["Fix package.json (`npm pkg get scripts` shows what npm reads).", skip],
+            vec![detail.clone()],
+        ),
+        E::NpmMissing { build_script } => msg(
+            "package.json has a build script but npm is not installed",
+            format!("The build script is: {build_script}"),
+            &[
+                "Use a python-s2i image with Node.js (the images have nodejs and npm), or install them in host mode (`apt-get install nodejs npm`).",
+                skip,
+            ],
+            vec![],
+        ),
+        E::Spawn { command, source } => msg(
+            "Could not start npm",
+            format!("`{command}` could not start."),
+            &[skip],
+            vec![source.to_string()],
+        ),
+        E::Failed {
+            command,
+            code,
+            tail,
+        } => msg(
+            "The frontend build failed",
+            format!("`{command}` {} (its output is above).", exit_code(*code)),
+            &[
+                "Run the same command in your checkout (`npm ci && npm run build`) and fix what it reports.",
+                "If `npm ci` says the lock file is out of sync, run `npm install` and commit package-lock.json.",
+                skip,
+            ],
+            tail.clone(),
+        ),
+    }
+}
+
+fn python_version_error(e: &python_version::Mismatch) -> Message {
+    let r = &e.checked.request;
+    let image = e.image_advice();
+    let mut steps = Vec::new();
+    if let Some(v) = e.checked.images.last() {
+        steps.push(format!(
+            "Build with the image that has it: {image} (e.g. `s2i build . {image} my-app`, or `oc new-app python-s2i:{v}~REPO`)."
+        ));
+    }
+    steps.push(format!(
+        "Or change {} to ask for Python {}, the version of this image.",
+        r.file,
+        e.interpreter
+            .rsplit_once('.')
+            .map_or(e.interpreter.as_str(), |(mm, _)| mm)
+    ));
+    steps.push(format!(
+        "Or set {}=1 to build anyway (a warning instead of this error).",
+        python_version::IGNORE_VARIABLE
+    ));
+    Message {
+        headline: format!(
+            "{} asks for {}, the builder has Python {}",
+            r.file, r.wanted, e.interpreter
+        ),
+        found: vec![
+            format!("{} says {:?}.", r.file, r.raw),
+            format!("The image that fits: {image}."),
+        ],
+        fixes: steps,
+        details: vec![],
     }
 }
 

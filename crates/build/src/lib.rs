@@ -6,10 +6,12 @@
 //! - [`venv`]: the virtualenv (created in host mode)
 //! - [`artifacts`]: reusing the previous build's caches, and saving them
 //! - [`hooks`]: the apps' build hooks (s2i, warpdrive, mod_wsgi-docker, Heroku)
+//! - [`python_version`]: the Python version the project asks for, checked before the build
 //! - [`package_manager`]: which files drive the install
 //! - [`install`]: uv or pip, and how each package manager's files are installed
 //! - [`server`]: the server `run` will start, installed when missing
 //! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
+//! - [`npm`]: frontend assets built with npm before collectstatic
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`output`]: the fixed shape of the build log
@@ -23,9 +25,11 @@ pub mod environment;
 pub mod errors;
 pub mod hooks;
 pub mod install;
+pub mod npm;
 pub mod output;
 pub mod package_manager;
 pub mod permissions;
+pub mod python_version;
 pub mod server;
 pub mod source;
 pub mod usage;
@@ -36,7 +40,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
+use s2i_facts::{DjangoFacts, Facts, FactsError, ModuleFacts, PackageFacts, PythonFacts};
 
 use crate::artifacts::{Opened, Previous};
 use crate::environment::{BuildEnv, BuildEnvError};
@@ -91,9 +95,11 @@ pub enum AssembleError {
     },
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
+    PythonVersion(python_version::Mismatch),
     Install(InstallError),
     Server(server::ChooseServerError),
     Hook(hooks::RunHookError),
+    Npm(npm::NpmError),
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError),
@@ -116,6 +122,7 @@ from!(
     Install(InstallError),
     Server(server::ChooseServerError),
     Hook(hooks::RunHookError),
+    Npm(npm::NpmError),
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError)
@@ -143,9 +150,12 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     let plan = package_manager::determine(&app, &env)?;
 
     install::configure(&mut env, &state_dir.join("cache"));
+    npm::configure(&mut env, &state_dir.join("cache"));
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
-    let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
+    let release = venv::planned_release(app_root, &env);
+    check_python_version(&app, release, &env)?;
+    let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
     let previous = open_artifacts(options, &python_version);
 
     output::header("Preparing the virtualenv");
@@ -200,6 +210,8 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
 
+    frontend_step(&app, &env)?;
+
     let django = django_step(&venv, &app, app_root, &state_dir, &env)?;
     let helper = django::write_helper(&state_dir)?;
     let mut facts = Facts {
@@ -216,6 +228,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         django,
         ..Facts::default()
     };
+    facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
     let choice = install_server(&install, &facts)?;
     compile_bytecode(&venv, &env, &[&src, &state_dir.join("python")]);
@@ -243,6 +256,63 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     fix_permissions(app_root)?;
     summary(&facts, &choice, &hooks_run, install.name(), started);
     Ok(facts)
+}
+
+/// The Python version the project asks for against the interpreter the build will use: notes
+/// for what fits, the first mismatch stops the build (a warning with
+/// `S2I_IGNORE_PYTHON_VERSION`).
+fn check_python_version(
+    app: &Path,
+    release: Option<(u32, u32, u32)>,
+    env: &BuildEnv,
+) -> Result<(), AssembleError> {
+    let (requests, notes) = python_version::requests(app);
+    if requests.is_empty() && notes.is_empty() {
+        return Ok(());
+    }
+    output::header("Checking the Python version the project asks for");
+    for note in &notes {
+        output::info(note);
+    }
+    let Some((major, minor, patch)) = release else {
+        output::warning("the interpreter did not report its version: not checked");
+        return Ok(());
+    };
+    let interpreter = format!("{major}.{minor}.{patch}");
+    let checked = python_version::check(
+        &requests,
+        (u64::from(major), u64::from(minor), u64::from(patch)),
+    );
+    let mut mismatch = None;
+    for c in checked {
+        let r = &c.request;
+        if c.fits {
+            output::info(&format!(
+                "{} asks for {}: Python {interpreter} fits",
+                r.file, r.wanted
+            ));
+        } else if mismatch.is_none() {
+            mismatch = Some(python_version::Mismatch {
+                checked: c,
+                interpreter: interpreter.clone(),
+            });
+        }
+    }
+    let Some(mismatch) = mismatch else {
+        return Ok(());
+    };
+    if env.flag(python_version::IGNORE_VARIABLE) {
+        let r = &mismatch.checked.request;
+        output::warning(&format!(
+            "{} asks for {} but the builder has Python {interpreter}; building anyway because {} is set (the image that fits: {})",
+            r.file,
+            r.wanted,
+            python_version::IGNORE_VARIABLE,
+            mismatch.image_advice()
+        ));
+        return Ok(());
+    }
+    Err(AssembleError::PythonVersion(mismatch))
 }
 
 /// Copies the source, reads its environment files; returns the app home (relative).
@@ -352,6 +422,8 @@ fn dependency_inputs(
                 "UPGRADE_PIP_TO_LATEST",
                 "S2I_INSTALLER",
                 "S2I_PACKAGE_MANAGER",
+                package_manager::GROUPS_VARIABLE,
+                package_manager::EXTRAS_VARIABLE,
             ]
             .contains(&name.as_str());
         if relevant {
@@ -447,21 +519,31 @@ fn install_dependencies(
             install.pipenv_lock(&pipenv, app)?;
         }
     }
+    if !plan.selection.is_empty() {
+        output::info(&format!(
+            "Also installing {} ({} / {})",
+            plan.selection.describe(),
+            package_manager::GROUPS_VARIABLE,
+            package_manager::EXTRAS_VARIABLE
+        ));
+    }
     match plan.manager {
         Some(manager) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
-            install.dependencies(manager, app, state_dir)?;
+            install.dependencies(manager, &plan.selection, app, state_dir)?;
         }
         None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
         None => {}
     }
     if let Some(file) = plan.install_package {
         output::info(&format!("Installing the application as a package ({file})"));
-        install.packages(
-            &format!("installing the package from {file}"),
-            &["."],
-            Some(app),
-        )?;
+        // A Poetry project's groups and extras came from its lock (poetry export) already.
+        let selection = if plan.manager == Some(package_manager::PackageManager::Poetry) {
+            package_manager::Selection::default()
+        } else {
+            plan.selection.clone()
+        };
+        install.app_package(file, &selection, app)?;
     }
     Ok(())
 }
@@ -590,6 +672,27 @@ fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
     ran
 }
 
+/// `npm ci && npm run build` when package.json has a build script (before collectstatic).
+fn frontend_step(app: &Path, env: &BuildEnv) -> Result<(), AssembleError> {
+    let Some(frontend) = npm::detect(app)? else {
+        return Ok(());
+    };
+    output::header("Building frontend assets");
+    if env.flag(npm::DISABLE_VARIABLE) {
+        output::info(&format!(
+            "{} is set: package.json's build script is not run",
+            npm::DISABLE_VARIABLE
+        ));
+        return Ok(());
+    }
+    output::info(&format!(
+        "package.json has a build script: {}",
+        frontend.build_script
+    ));
+    npm::build(&frontend, app, env)?;
+    Ok(())
+}
+
 fn django_step(
     venv: &venv::Venv,
     app: &Path,
@@ -674,6 +777,81 @@ fn package_facts(python: &Path, helper: &Path, src: &Path, env: &BuildEnv) -> Op
     Some(PackageFacts { name, modules })
 }
 
+/// What the candidate application files define (`s2i_detect::candidate_files`), read with
+/// Python's `ast` module by the helper: the app's code is not run.
+fn module_facts(
+    python: &Path,
+    helper: &Path,
+    app: &Path,
+    facts: &Facts,
+    env: &BuildEnv,
+) -> Vec<ModuleFacts> {
+    let files = match s2i_detect::candidate_files(app, Some(facts)) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => return Vec::new(),
+        Err(e) => {
+            output::warning(&format!("the application files were not read: {e}"));
+            return Vec::new();
+        }
+    };
+    output::header("Finding the application object");
+    let mut command = env.command(python);
+    command
+        .arg(helper)
+        .arg("modules")
+        .arg(app)
+        .args(&files)
+        .current_dir(app);
+    let quoted = output::quote_command(&command);
+    output::info(&format!("$ {quoted}"));
+    let parsed = command.output().ok().and_then(|out| {
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<Vec<ModuleFacts>>(&out.stdout).ok())
+            .flatten()
+    });
+    let Some(modules) = parsed else {
+        output::warning("the application files could not be read; run looks at their text instead");
+        return Vec::new();
+    };
+    for m in &modules {
+        if let Some(error) = &m.error {
+            output::info(&format!("{}: not read ({error})", m.file.display()));
+        }
+        for o in &m.objects {
+            output::info(&format!(
+                "{}: {} `{}` ({}{})",
+                m.file.display(),
+                o.kind,
+                o.name,
+                o.framework
+                    .as_deref()
+                    .map(|f| format!("{f}, "))
+                    .unwrap_or_default(),
+                o.interface.to_ascii_uppercase()
+            ));
+        }
+        for start in &m.starts {
+            output::info(&format!(
+                "{}: starts {}: {} ({})",
+                m.file.display(),
+                if start.kind == "development" {
+                    "the framework's development server"
+                } else {
+                    "its own server"
+                },
+                start.call,
+                if start.place == "main" {
+                    "under if __name__ == \"__main__\""
+                } else {
+                    "when imported"
+                }
+            ));
+        }
+    }
+    modules
+}
+
 fn summary(
     facts: &Facts,
     choice: &server::Choice,
@@ -720,6 +898,9 @@ fn summary(
         }
     ));
     output::info(&format!("App:          {}", choice.app));
+    if let Some(why) = &choice.why {
+        output::info(&format!("Why:          {why}"));
+    }
     output::info(&format!("Server:       {}", choice.describe()));
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));

@@ -99,10 +99,10 @@ fn create_with_python(root: &Path, env: &BuildEnv, python: &str) -> Result<(), C
     run(&mut command)
 }
 
-/// `major.minor` of the interpreter the build will use: the virtualenv's when it exists, else
-/// `$PYTHON`'s. `None` when it does not run.
+/// `major.minor.patch` of the interpreter the build will use: the virtualenv's when it exists,
+/// else `$PYTHON`'s. `None` when it does not run.
 #[must_use]
-pub fn planned_version(root: &Path, env: &BuildEnv) -> Option<String> {
+pub fn planned_release(root: &Path, env: &BuildEnv) -> Option<(u32, u32, u32)> {
     let python = if exists(root) {
         root.join("bin/python").into_os_string()
     } else {
@@ -110,11 +110,11 @@ pub fn planned_version(root: &Path, env: &BuildEnv) -> Option<String> {
     };
     let out = env
         .command(python)
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
+    out.status.success().then(|| parse_version(&text)).flatten()
 }
 
 /// Reads the virtualenv's Python version.

@@ -10,6 +10,7 @@ mod app;
 mod declared;
 mod error;
 mod home;
+mod layouts;
 mod mode;
 mod rules;
 mod server;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
 pub use declared::{declared_servers, Declared};
 pub use error::DetectError;
+pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
 pub use s2i_facts::Facts;
 pub use server::{
@@ -256,9 +258,9 @@ mod tests {
         let Err(DetectError::NothingFound { verdicts, .. }) = detect_in(&dir, &[]) else {
             panic!("expected NothingFound")
         };
-        // docs/run.md's detection table has 13 rules, each with a verdict.
-        assert_eq!(verdicts.len(), 13);
-        assert_eq!(rule_names().len(), 13);
+        // docs/run.md's detection table has 14 rules, each with a verdict.
+        assert_eq!(verdicts.len(), 14);
+        assert_eq!(rule_names().len(), 14);
         assert!(matches!(
             detect_in(&dir, &[("APP_SCRIPT", "start.sh")]),
             Err(DetectError::NamedFileMissing { .. })
