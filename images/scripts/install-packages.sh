@@ -19,17 +19,40 @@ path-exclude=/usr/share/linda/*
 CFG
 
 python_packages=$(echo "${PYTHON_PACKAGES:-}" | tr ',' ' ')
-packages="
-  $python_packages
-  ca-certificates
-  apache2-bin apache2-dev media-types
-  gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
-  git
-  libnss-wrapper
-  locales
-  nodejs npm
-  tar gzip bzip2 xz-utils
-"
+case ${PACKAGE_SET:-builder} in
+  builder)
+    packages="
+      $python_packages
+      ca-certificates
+      apache2-bin apache2-dev media-types
+      gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
+      git
+      libnss-wrapper
+      locales
+      nodejs npm
+      tar gzip bzip2 xz-utils
+    "
+    ;;
+  runtime)
+    # What a built /opt/app-root needs to run: the interpreter without headers or venv, the
+    # shared libpython mod_wsgi links against, Apache's binary and modules, nss_wrapper, MIME
+    # types, the en_US.UTF-8 locale; tar for s2i. No compilers, headers, git or npm.
+    runtime_python=
+    for p in $python_packages; do
+      case $p in *-dev|*-venv) ;; *) runtime_python="$runtime_python $p" ;; esac
+    done
+    interpreter=$(echo "$python_packages" | tr ' ' '\n' | grep -E '^python[0-9.]+$' | head -n 1)
+    packages="
+      $runtime_python ${interpreter:+lib$interpreter}
+      ca-certificates
+      apache2-bin media-types
+      libnss-wrapper
+      locales
+      tar
+    "
+    ;;
+  *) echo "install-packages: PACKAGE_SET must be builder or runtime" >&2; exit 2 ;;
+esac
 export DEBIAN_FRONTEND=noninteractive
 # DEBIAN_CHECK_VALID_UNTIL=no: accept Release files past their Valid-Until date, for a mirror
 # that serves an old snapshot of testing (see docs/images.md; it turns off apt's protection

@@ -575,6 +575,102 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
     app.get_ok("/static/hello/style.css");
 }
 
+/// The runtime image of the builder under test (`images/build VERSION runtime`).
+fn runtime_image() -> String {
+    let image =
+        std::env::var("E2E_RUNTIME_IMAGE").unwrap_or_else(|_| format!("{}-runtime", builder()));
+    let exists = output(podman().args(["image", "exists", &image]));
+    assert!(
+        exists.status.success(),
+        "the runtime image {image} does not exist: run `images/build {} runtime` first",
+        python_version()
+    );
+    image
+}
+
+/// What an application image on the runtime image must and must not have, and that it serves
+/// the demo app with the build's bytecode.
+fn check_demo_on_runtime(image: &AppImage) {
+    let shell = |script: &str| {
+        let out = output(podman().args([
+            "run",
+            "--rm",
+            "--user",
+            ARBITRARY_USER,
+            "--entrypoint",
+            "/bin/sh",
+            &image.name,
+            "-c",
+            script,
+        ]));
+        (out.status.success(), text(&out))
+    };
+    for tool in ["gcc", "cc", "git", "npm", "apxs", "uv"] {
+        let (found, out) = shell(&format!("command -v {tool}"));
+        assert!(!found, "{tool} is in the runtime-based image: {out}");
+    }
+    let (ok, out) = shell(
+        "test -z \"$(ls -d /usr/include/python* 2>/dev/null)\" && test ! -e /opt/app-root/.python-s2i/cache && echo clean",
+    );
+    assert!(ok && out.contains("clean"), "{out}");
+    let built_pyc = pyc_files_of(image);
+    assert!(
+        built_pyc.contains("/django/db/models/"),
+        "no bytecode:\n{built_pyc}"
+    );
+    let (app, page) = App::start(image, "/");
+    assert!(
+        page.body.contains("Hello from python-s2i") && page.body.contains("UID 1000680000"),
+        "{}",
+        page.body
+    );
+    app.get_ok("/static/hello/style.css");
+    assert_eq!(app.pyc_files(), built_pyc, "serving compiled bytecode");
+}
+
+#[test]
+fn runtime_image_through_s2i_build_runtime_image() {
+    let runtime = runtime_image();
+    let mut image = AppImage::new("demo_django_runtime");
+    let log = image.build_ok(&fixture("demo_django"), &["--runtime-image", &runtime]);
+    assert!(log.contains("assemble-runtime: done"), "{log}");
+    check_demo_on_runtime(&image);
+    // Incremental builds cannot use a runtime image (as with s2i): a usage error.
+    let (ok, log) = image.build(
+        &fixture("demo_django"),
+        &["--incremental", "--runtime-image", &runtime],
+    );
+    assert!(!ok && log.contains("cannot be combined"), "{log}");
+}
+
+#[test]
+fn runtime_image_through_the_multi_stage_containerfile() {
+    let runtime = runtime_image();
+    let image = AppImage::new("demo_django_multistage");
+    let out = output(
+        podman().args([
+            "build",
+            "--layers=false",
+            "-f",
+            &repo()
+                .join("images/Containerfile.app")
+                .display()
+                .to_string(),
+            "--build-arg",
+            &format!("BUILDER_IMAGE={}", builder()),
+            "--build-arg",
+            &format!("RUNTIME_IMAGE={runtime}"),
+            "-v",
+            "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
+            "-t",
+            &image.name,
+            &fixture("demo_django").display().to_string(),
+        ]),
+    );
+    assert!(out.status.success(), "podman build failed:\n{}", text(&out));
+    check_demo_on_runtime(&image);
+}
+
 #[test]
 fn setup_py_package_is_installed_and_served() {
     let mut image = AppImage::new("e2e_setup_py");

@@ -587,7 +587,12 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
 fn compile_bytecode(venv: &venv::Venv, env: &BuildEnv, more: &[&Path]) {
     output::header("Compiling bytecode");
     let started = Instant::now();
-    match bytecode::compile(venv, env, &bytecode::targets(venv, more)) {
+    let targets = bytecode::targets(venv, more);
+    let rounded = bytecode::whole_seconds(&targets);
+    output::info(&format!(
+        "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
+    ));
+    match bytecode::compile(venv, env, &targets) {
         bytecode::Compiled::Ok => output::info(&format!(
             "Compiled in {:.1?}: no container compiles them on its first imports",
             started.elapsed()
