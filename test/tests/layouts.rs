@@ -460,3 +460,18 @@ fn a_failing_frontend_build_stops_the_build() {
         "DISABLE_NPM_BUILD=1",
     ]);
 }
+
+#[test]
+fn usage_lists_the_new_variables() {
+    let out = Command::new(bin("usage")).output().expect("usage");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "S2I_DEPENDENCY_GROUPS",
+        "S2I_EXTRAS",
+        "S2I_IGNORE_PYTHON_VERSION",
+        "DISABLE_NPM_BUILD",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+}

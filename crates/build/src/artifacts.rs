@@ -361,6 +361,8 @@ impl Previous {
             app_root: app_root.to_owned(),
             source,
         })?;
+        // Used: not worth committing into the image a second time.
+        let _ = fs::remove_file(&archive);
         if let Some(caches) = self.archive(CACHES_ARCHIVE) {
             if let Err(e) = keep(&caches, &state_dir.join(CACHES_ARCHIVE)) {
                 output::warning(&format!(
@@ -386,6 +388,7 @@ impl Previous {
             let _ = fs::remove_dir_all(&staging);
             return Vec::new();
         }
+        let _ = fs::remove_file(&archive);
         let mut restored = Vec::new();
         for (name, target) in targets {
             let from = staging.join(name);
@@ -556,7 +559,9 @@ impl Drop for TempArchive {
 
 /// Packs `members` (name in the archive -> path) into a temporary tar.
 fn pack(name: &str, members: &[(String, PathBuf)]) -> io::Result<TempArchive> {
-    let path = std::env::temp_dir().join(format!("{}.{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("python-s2i-{}-{n}.{name}", std::process::id()));
     let file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -239,6 +239,57 @@ mod tests {
     }
 
     #[test]
+    fn app_py_with_only_a_development_server_is_served_unless_python_mode_asks() {
+        let dir = root(&[(
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\nif __name__ == '__main__':\n    app.run()\n",
+        )]);
+        let facts = Facts {
+            modules: vec![s2i_facts::ModuleFacts {
+                file: "app.py".into(),
+                objects: vec![s2i_facts::AppObject {
+                    name: "app".into(),
+                    kind: "object".into(),
+                    interface: "wsgi".into(),
+                    framework: Some("flask".into()),
+                }],
+                starts: vec![s2i_facts::ServerStart {
+                    call: "app.run()".into(),
+                    kind: "development".into(),
+                    place: "main".into(),
+                }],
+                ..s2i_facts::ModuleFacts::default()
+            }],
+            ..Facts::default()
+        };
+        let with = |env: &[(&str, &str)]| {
+            let env: Env = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            detect(Inputs {
+                app_root: dir.path(),
+                env: &env,
+                facts: Some(&facts),
+            })
+            .expect("detect")
+        };
+        let App::Web(web) = with(&[]).app else {
+            panic!("app.py's Flask object is not served")
+        };
+        assert_eq!(web.target.import_spec().as_deref(), Some("app:app"));
+        // No record: the file's own server, as warpdrive and sclorg run it.
+        assert!(matches!(
+            detect_in(&dir, &[]).expect("detect").app,
+            App::Python { .. }
+        ));
+        assert!(matches!(
+            with(&[("WARPDRIVE_DEPLOY_MODE", "python")]).app,
+            App::Python { .. }
+        ));
+    }
+
+    #[test]
     fn deploy_mode_restricts_the_rules() {
         let dir = root(&[("app.py", ""), ("wsgi.py", WSGI)]);
         let d = detect_in(&dir, &[("WARPDRIVE_DEPLOY_MODE", "wsgi")]).expect("detect");

@@ -346,6 +346,16 @@ fn app_py(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     if !path.is_file() {
         return Ok(Outcome::Skip("no app.py".to_owned()));
     }
+    // warpdrive's python deploy mode asks for `python app.py` explicitly.
+    if matches!(
+        cx.mode,
+        DeployMode::Only {
+            kind: ModeKind::Python,
+            ..
+        }
+    ) {
+        return script_found(cx, path, "app.py exists".to_owned(), false);
+    }
     let exposed = layouts::exposed(cx.home, Path::new("app.py"), cx.facts)?
         .filter(|e| e.recorded && e.starts.iter().all(|(_, development)| *development));
     let Some(found) = exposed else {
