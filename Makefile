@@ -15,10 +15,10 @@ export CONTAINERS_CONF ?= $(CURDIR)/images/containers.conf
 # the host's system bundle by default, CA_BUNDLE= for none.
 CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
-IMAGE_VERSIONS := 2.7 3.9 3.11 3.13
+IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14
 
-.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-e2e test-e2e-all test-e2e-others \
-        image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
+.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e test-e2e-all test-e2e-others \
+        image runtime-image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
 
@@ -40,7 +40,7 @@ lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is exactly
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	bash test/bench/all.sh --check
 
-test: deps all lint test-unit test-init test-run test-migrate test-assemble test-e2e ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
+test: deps all lint test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
 	@echo "make test: all suites passed"
 
 test-unit: ## unit tests of the library crates
@@ -60,28 +60,39 @@ test-migrate: all ## Django migrate with three replicas, run --release, the prob
 test-assemble: all ## assemble, save-artifacts and usage, in host mode
 	$(TESTS) assemble -- --test-threads=2
 
+test-layouts: all ## FastAPI/Flask layouts, the Python version check, dependency groups, npm assets, in host mode
+	bash test/setup/40-assemble.sh >/dev/null
+	$(TESTS) layouts -- --test-threads=2
+
+test-faults: all ## issue 9: hooks, interrupted builds, full disk, artifacts, stops during hooks (as root)
+	$(TESTS) faults -- --test-threads=2
+
 test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them as an arbitrary UID; the sclorg compatibility suite
 	bash test/setup/20-podman.sh
 	images/build 3.11
+	images/build 3.11 runtime
 	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1
 	E2E_PYTHON=3.11 $(TESTS) compat -- --test-threads=2
 
-test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13)
+test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13 3.14)
 	bash test/setup/20-podman.sh
 	@for v in $(IMAGE_VERSIONS); do \
-	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
+	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
 	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 || exit 1; \
 	done
 
-test-e2e-others: all ## the end-to-end tests for the versions test-e2e does not cover (2.7 3.9 3.13)
+test-e2e-others: all ## the end-to-end tests for the versions test-e2e does not cover (2.7 3.9 3.13 3.14)
 	bash test/setup/20-podman.sh
 	@for v in $(filter-out 3.11,$(IMAGE_VERSIONS)); do \
-	  echo "== Python $$v"; images/build $$v && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
+	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
 	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 || exit 1; \
 	done
 
-image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13)
+image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13|3.14)
 	images/build $(PYTHON)
+
+runtime-image: all ## the runtime image localhost/python-s2i:$(PYTHON)-runtime (no compilers; see docs/images.md)
+	images/build $(PYTHON) runtime
 
 images: all ## the builder images of every Python version
 	@for v in $(IMAGE_VERSIONS); do images/build $$v || exit 1; done

@@ -19,20 +19,53 @@ path-exclude=/usr/share/linda/*
 CFG
 
 python_packages=$(echo "${PYTHON_PACKAGES:-}" | tr ',' ' ')
-packages="
-  $python_packages
-  ca-certificates
-  apache2-bin apache2-dev media-types
-  gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
-  git
-  libnss-wrapper
-  locales
-  nodejs npm
-  tar gzip bzip2 xz-utils
-"
+case ${PACKAGE_SET:-builder} in
+  builder)
+    packages="
+      $python_packages
+      ca-certificates
+      apache2-bin apache2-dev media-types
+      gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
+      git
+      libnss-wrapper
+      locales
+      nodejs npm
+      tar gzip bzip2 xz-utils
+    "
+    ;;
+  runtime)
+    # What a built /opt/app-root needs to run: the interpreter without headers or venv, the
+    # shared libpython mod_wsgi links against, Apache's binary and modules, nss_wrapper, MIME
+    # types, the en_US.UTF-8 locale; tar for s2i. No compilers, headers, git or npm.
+    runtime_python=
+    for p in $python_packages; do
+      case $p in *-dev|*-venv) ;; *) runtime_python="$runtime_python $p" ;; esac
+    done
+    interpreter=$(echo "$python_packages" | tr ' ' '\n' | grep -E '^python[0-9.]+$' | head -n 1)
+    packages="
+      $runtime_python ${interpreter:+lib$interpreter}
+      ca-certificates
+      apache2-bin media-types
+      libnss-wrapper
+      locales
+      tar
+    "
+    ;;
+  *) echo "install-packages: PACKAGE_SET must be builder or runtime" >&2; exit 2 ;;
+esac
 export DEBIAN_FRONTEND=noninteractive
-say "\$ apt-get update"
-apt-get update -qq
+# DEBIAN_CHECK_VALID_UNTIL=no: accept Release files past their Valid-Until date, for a mirror
+# that serves an old snapshot of testing (see docs/images.md; it turns off apt's protection
+# against replayed metadata, so only for mirrors you trust).
+apt_options=
+if [ "${DEBIAN_CHECK_VALID_UNTIL:-yes}" = no ]; then
+  say "WARNING: DEBIAN_CHECK_VALID_UNTIL=no: Release files past their Valid-Until date are accepted"
+  apt_options="-o Acquire::Check-Valid-Until=false"
+  echo 'Acquire::Check-Valid-Until "false";' >/etc/apt/apt.conf.d/99python-s2i-valid-until
+fi
+say "\$ apt-get $apt_options update"
+# shellcheck disable=SC2086 # empty or one option
+apt-get $apt_options update -qq
 install() {
   say "\$ apt-get install --no-install-recommends" $packages
   # shellcheck disable=SC2086 # word splitting of the package list is intended
@@ -56,7 +89,10 @@ if ! install; then
     exit 1
   fi
 fi
-rm -f /tmp/apt-errors
+rm -f /tmp/apt-errors /etc/apt/apt.conf.d/99python-s2i-valid-until
+# npm's own release instead of Debian's npm and its ~300 node-* packages (same layer, so the
+# space is really saved).
+sh /tmp/image-scripts/npm-release.sh
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \
        /var/log/apt /var/log/dpkg.log /var/log/alternatives.log

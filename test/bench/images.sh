@@ -2,11 +2,17 @@
 # Figures of the builder images, measured in one run (make bench-images):
 #   1. image size per Python version, next to its Debian base image (the floor), uncompressed
 #      and gzip-compressed (what a registry stores and a node pulls);
-#   2. clean vs incremental s2i build of the demo Django app (images/s2i-build, hyperfine);
-#   3. container start to the first HTTP 200: the demo app (run + mod_wsgi-express + Django)
-#      vs the same image running `python -m http.server` (podman's own start-up, the floor).
+#   2. s2i builds (images/s2i-build, hyperfine): clean, incremental with the source unchanged,
+#      incremental with one dependency added, for the demo Django app and for a Django app with
+#      ~40 installed distributions (test/fixtures/assemble_bench_django);
+#   3. container start to the first HTTP 200: the demo app (run + mod_wsgi-express + Django),
+#      the same image with its .pyc files deleted, and the same image running
+#      `python -m http.server` (podman's own start-up, the floor);
+#   4. the built application images' sizes, on the builder and on the runtime image
+#      (images/s2i-build --runtime-image).
 # Environment: BENCH_VERSIONS (default "2.7 3.9 3.11 3.13": images built if missing),
-# BENCH_PYTHON (builder for 2 and 3, default 3.11; BENCH_BUILDER names another), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
+# BENCH_PYTHON (builder for 2-4, default 3.11; BENCH_BUILDER names another), BENCH_IMAGE_PREFIX
+# (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
 # to skip the compressed sizes (they take ~20 s per image).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +21,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/images/containers.conf}
 versions=${BENCH_VERSIONS:-2.7 3.9 3.11 3.13}
 python=${BENCH_PYTHON:-3.11}
 runs=${BENCH_RUNS:-3}
-builder=${BENCH_BUILDER:-localhost/python-s2i:$python}
+builder=${BENCH_BUILDER:-${BENCH_IMAGE_PREFIX:-localhost/python-s2i}:$python}
 app=localhost/python-s2i-bench-django
 bundle=${CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
 ca=()
@@ -30,28 +36,79 @@ printf '| %-26s | %-8s | %12s | %15s | %15s |\n' image suite uncompressed "gzip 
 printf '|%s|%s|%s|%s|%s|\n' ---------------------------- ---------- -------------- ----------------- -----------------
 for v in $versions; do
   suite=$(awk -v v="$v" '!/^#/ && $1 == v {print $2}' images/versions)
-  image=localhost/python-s2i:$v
+  image=${BENCH_IMAGE_PREFIX:-localhost/python-s2i}:$v
   podman image exists "$image" || images/build "$v" >/dev/null 2>&1 || { echo "cannot build $image" >&2; exit 1; }
   base=docker.io/library/debian:$suite
   compressed=-
   [ "${BENCH_COMPRESSED:-1}" = 1 ] && compressed=$(gz_size "$image")
   printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$image" "$suite" "$(size "$image")" "$compressed" "$(size "$base")"
+  runtime=$image-runtime
+  podman image exists "$runtime" || images/build "$v" runtime >/dev/null 2>&1 || { echo "cannot build $runtime" >&2; exit 1; }
+  compressed=-
+  [ "${BENCH_COMPRESSED:-1}" = 1 ] && compressed=$(gz_size "$runtime")
+  printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$runtime" "$suite" "$(size "$runtime")" "$compressed" "$(size "$base")"
 done
 echo
 echo "Published sizes of the default OpenShift Python images (sclorg, ubi9/python-3XX) could not be"
 echo "retrieved here (no registry is reachable); compare with \`podman image inspect\` where they are."
 
 echo
-echo "## 2. s2i build of test/fixtures/demo_django with $builder ($runs runs each)"
+echo "## 2. s2i builds with $builder: clean, incremental (unchanged), incremental (one dependency changed)"
+echo
+echo "Through images/s2i-build (the s2i CLI is $(command -v s2i >/dev/null && echo "present: not measured here" || echo "not installed here")), $runs runs each."
+echo "\"one dependency changed\" adds one small requirement to requirements.txt; each incremental run"
+echo "starts from the same previous image (built once from the unchanged source, re-tagged before the run)."
 echo
 podman image exists "$builder" || images/build "$python" >/dev/null
-build="images/s2i-build ${ca[*]} test/fixtures/demo_django $builder $app"
-hyperfine --style basic --runs "$runs" --export-markdown /tmp/bench-images-build.md \
-  --prepare "podman rmi -f $app >/dev/null 2>&1 || true" -n "clean build" "$build" \
-  --prepare "podman image exists $app || $build" -n "incremental build" \
-  "images/s2i-build --incremental ${ca[*]} test/fixtures/demo_django $builder $app" >/dev/null 2>&1 ||
-  { echo "the builds failed; run $build to see why" >&2; exit 1; }
-cat /tmp/bench-images-build.md
+work=$(mktemp -d /tmp/python-s2i-bench-images.XXXXXX)
+made=$work/images # every image id the section makes, removed at the end
+: >"$made"
+cleanup() {
+  podman rm -f -t 0 $(cat "$work/containers" 2>/dev/null) >/dev/null 2>&1 || true
+  sort -u "$made" | xargs -r podman rmi -f >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cat >"$work/s2i" <<SH
+#!/usr/bin/env bash
+# s2i-build, recording the image it made
+set -e
+"$repo/images/s2i-build" ${ca[*]} "\$@"
+podman image inspect --format '{{.Id}}' "\${@: -1}" >>"$made"
+SH
+chmod +x "$work/s2i"
+builds() { # NAME SOURCE EXTRA_REQUIREMENT
+  local name=$1 source=$2 extra=$3 out=localhost/python-s2i-bench-$1
+  cp -a "$source" "$work/$name"
+  cp -a "$source" "$work/$name-changed"
+  printf '%s\n' "$extra" >>"$work/$name-changed/requirements.txt"
+  "$work/s2i" "$work/$name" "$builder" "$out-previous" >"$work/$name-previous.log" 2>&1 ||
+    { tail -30 "$work/$name-previous.log" >&2; exit 1; }
+  hyperfine --style basic --runs "$runs" --export-json "$work/$name.json" \
+    --prepare "podman rmi -f $out >/dev/null 2>&1 || true" -n "clean" \
+    "$work/s2i $work/$name $builder $out" \
+    --prepare "podman tag $out-previous $out" -n "incremental, unchanged" \
+    "$work/s2i --incremental $work/$name $builder $out" \
+    --prepare "podman tag $out-previous $out" -n "incremental, one dependency changed" \
+    "$work/s2i --incremental $work/$name-changed $builder $out" >"$work/$name-hyperfine.log" 2>&1 ||
+    { tail -30 "$work/$name-hyperfine.log" >&2; echo "the builds of $name failed" >&2; exit 1; }
+  python3 - "$work/$name.json" "$name" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+clean = results[0]["mean"]
+for r in results:
+    print(f"| {sys.argv[2]} | {r['command']} | {r['mean']:.1f} s | {min(r['times']):.1f} s | "
+          f"{max(r['times']):.1f} s | {100 * r['mean'] / clean:.0f}% |")
+PY
+}
+echo "| app | build | mean | min | max | of clean |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+builds demo test/fixtures/demo_django "six==1.16.0"
+builds django-40-deps test/fixtures/assemble_bench_django "six==1.16.0"
+installed=$(podman run --rm --entrypoint /opt/app-root/bin/python localhost/python-s2i-bench-django-40-deps-previous \
+  -c 'import importlib.metadata as m; print(len(list(m.distributions())))' 2>/dev/null || echo "?")
+echo
+echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distributions installed in its image (pip, uv and mod_wsgi included)."
 
 echo
 echo "## 3. Container start to first 200 ($runs runs each, median)"
@@ -61,6 +118,7 @@ first_200() { # IMAGE [CMD...]: milliseconds from podman run to the first 200 on
   shift
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   name=python-s2i-bench-$$-$RANDOM
+  echo "$name" >>"$work/containers"
   start=$(date +%s%N)
   podman run -d --name "$name" --user 1000680000:0 -p "127.0.0.1:$port:8080" "$image" "$@" >/dev/null
   until curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.02; done
@@ -69,10 +127,39 @@ first_200() { # IMAGE [CMD...]: milliseconds from podman run to the first 200 on
   echo $(((end - start) / 1000000))
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
-printf '| %-58s | %10s |\n' "container" "median ms"
-printf '|%s|%s|\n' ------------------------------------------------------------ ------------
+app=localhost/python-s2i-bench-demo-previous
+# The same app without the bytecode the build compiled (what a build without it gives).
+nopyc=localhost/python-s2i-bench-demo-nopyc
+container=python-s2i-bench-nopyc-$$
+echo "$container" >>"$work/containers"
+podman run --name "$container" --user 0 --entrypoint /bin/sh "$app" -c \
+  "find /opt/app-root -name '*.pyc' -not -path '/opt/app-root/.python-s2i/cache/*' -delete" >/dev/null
+podman commit -q --change 'USER 1001' --change 'CMD ["/usr/libexec/s2i/run"]' --change 'ENTRYPOINT []' "$container" "$nopyc" >>"$made"
+podman rm -f "$container" >/dev/null
+printf '| %-62s | %10s |\n' "container" "median ms"
+printf '|%s|%s|\n' ---------------------------------------------------------------- ------------
 floor=$(for _ in $(seq "$runs"); do first_200 "$app" python -m http.server 8080; done | median)
-printf '| %-58s | %10s |\n' "same image, python -m http.server (podman start-up floor)" "$floor"
+printf '| %-62s | %10s |\n' "same image, python -m http.server (podman start-up floor)" "$floor"
 demo=$(for _ in $(seq "$runs"); do first_200 "$app"; done | median)
-printf '| %-58s | %10s |\n' "demo Django app: run -> mod_wsgi-express -> Django" "$demo"
-podman rmi -f "$app" >/dev/null 2>&1 || true
+printf '| %-62s | %10s |\n' "demo Django app: run -> mod_wsgi-express -> Django" "$demo"
+demo_nopyc=$(for _ in $(seq "$runs"); do first_200 "$nopyc"; done | median)
+printf '| %-62s | %10s |\n' "the same without the build's bytecode (.pyc deleted)" "$demo_nopyc"
+echo
+echo "Start to first 200 over the floor: $((demo - floor)) ms with the build's bytecode, $((demo_nopyc - floor)) ms without."
+
+echo
+echo "## 4. Application image sizes"
+echo
+printf '| %-44s | %12s | %15s |\n' image uncompressed "over its base"
+printf '|%s|%s|%s|\n' ---------------------------------------------- -------------- -----------------
+for image in localhost/python-s2i-bench-demo-previous localhost/python-s2i-bench-django-40-deps-previous; do
+  printf '| %-44s | %12s | %15s |\n' "$image ($builder)" "$(size "$image")" "$(( $(size "$image") - $(size "$builder") ))"
+done
+runtime=${BENCH_RUNTIME:-$builder-runtime}
+podman image exists "$runtime" || images/build "$python" runtime >/dev/null
+for name in demo django-40-deps; do
+  out=localhost/python-s2i-bench-$name-runtime
+  "$work/s2i" --runtime-image "$runtime" "$work/$name" "$builder" "$out" >"$work/$name-runtime.log" 2>&1 ||
+    { tail -30 "$work/$name-runtime.log" >&2; exit 1; }
+  printf '| %-44s | %12s | %15s |\n' "$out ($runtime)" "$(size "$out")" "$(( $(size "$out") - $(size "$runtime") ))"
+done

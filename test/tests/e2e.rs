@@ -575,6 +575,102 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
     app.get_ok("/static/hello/style.css");
 }
 
+/// The runtime image of the builder under test (`images/build VERSION runtime`).
+fn runtime_image() -> String {
+    let image =
+        std::env::var("E2E_RUNTIME_IMAGE").unwrap_or_else(|_| format!("{}-runtime", builder()));
+    let exists = output(podman().args(["image", "exists", &image]));
+    assert!(
+        exists.status.success(),
+        "the runtime image {image} does not exist: run `images/build {} runtime` first",
+        python_version()
+    );
+    image
+}
+
+/// What an application image on the runtime image must and must not have, and that it serves
+/// the demo app with the build's bytecode.
+fn check_demo_on_runtime(image: &AppImage) {
+    let shell = |script: &str| {
+        let out = output(podman().args([
+            "run",
+            "--rm",
+            "--user",
+            ARBITRARY_USER,
+            "--entrypoint",
+            "/bin/sh",
+            &image.name,
+            "-c",
+            script,
+        ]));
+        (out.status.success(), text(&out))
+    };
+    for tool in ["gcc", "cc", "git", "npm", "apxs", "uv"] {
+        let (found, out) = shell(&format!("command -v {tool}"));
+        assert!(!found, "{tool} is in the runtime-based image: {out}");
+    }
+    let (ok, out) = shell(
+        "test -z \"$(ls -d /usr/include/python* 2>/dev/null)\" && test ! -e /opt/app-root/.python-s2i/cache && echo clean",
+    );
+    assert!(ok && out.contains("clean"), "{out}");
+    let built_pyc = pyc_files_of(image);
+    assert!(
+        built_pyc.contains("/django/db/models/"),
+        "no bytecode:\n{built_pyc}"
+    );
+    let (app, page) = App::start(image, "/");
+    assert!(
+        page.body.contains("Hello from python-s2i") && page.body.contains("UID 1000680000"),
+        "{}",
+        page.body
+    );
+    app.get_ok("/static/hello/style.css");
+    assert_eq!(app.pyc_files(), built_pyc, "serving compiled bytecode");
+}
+
+#[test]
+fn runtime_image_through_s2i_build_runtime_image() {
+    let runtime = runtime_image();
+    let mut image = AppImage::new("demo_django_runtime");
+    let log = image.build_ok(&fixture("demo_django"), &["--runtime-image", &runtime]);
+    assert!(log.contains("assemble-runtime: done"), "{log}");
+    check_demo_on_runtime(&image);
+    // Incremental builds cannot use a runtime image (as with s2i): a usage error.
+    let (ok, log) = image.build(
+        &fixture("demo_django"),
+        &["--incremental", "--runtime-image", &runtime],
+    );
+    assert!(!ok && log.contains("cannot be combined"), "{log}");
+}
+
+#[test]
+fn runtime_image_through_the_multi_stage_containerfile() {
+    let runtime = runtime_image();
+    let image = AppImage::new("demo_django_multistage");
+    let out = output(
+        podman().args([
+            "build",
+            "--layers=false",
+            "-f",
+            &repo()
+                .join("images/Containerfile.app")
+                .display()
+                .to_string(),
+            "--build-arg",
+            &format!("BUILDER_IMAGE={}", builder()),
+            "--build-arg",
+            &format!("RUNTIME_IMAGE={runtime}"),
+            "-v",
+            "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
+            "-t",
+            &image.name,
+            &fixture("demo_django").display().to_string(),
+        ]),
+    );
+    assert!(out.status.success(), "podman build failed:\n{}", text(&out));
+    check_demo_on_runtime(&image);
+}
+
 #[test]
 fn setup_py_package_is_installed_and_served() {
     let mut image = AppImage::new("e2e_setup_py");
@@ -670,4 +766,136 @@ fn build_driver_rejects_bad_usage() {
         "{}",
         text(&out)
     );
+}
+
+/// `major.minor` of the image's Python as numbers, for the layouts' version requirements.
+fn python_at_least(major: u32, minor: u32) -> bool {
+    let version = python_version();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
+
+#[test]
+fn fastapi_main_py_is_served_by_uvicorn() {
+    if !python_at_least(3, 8) {
+        eprintln!("not applicable: FastAPI needs Python 3.8 or later");
+        return;
+    }
+    let mut image = AppImage::new("layouts_fastapi_main");
+    let log = image.build_ok(&fixture("layouts_fastapi_main"), &[]);
+    assert!(
+        log.contains("App:          ASGI application main:app"),
+        "{log}"
+    );
+    let (app, page) = App::start(&image, "/");
+    assert_eq!(page.body, r#"{"message":"Hello World"}"#);
+    assert!(app.logs().contains("uvicorn"), "{}", app.logs());
+}
+
+#[test]
+fn fastapi_template_app_main_with_uv_lock_is_served_by_an_asgi_server_without_its_dev_group() {
+    let mut image = AppImage::new("layouts_fastapi_template");
+    if !python_at_least(3, 10) {
+        // requires-python = ">=3.10,<4.0": the build stops at once and names the image.
+        let (ok, log) = image.build(&fixture("layouts_fastapi_template"), &[]);
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains("uv.lock asks for Python >=3.10, <4.0") && log.contains("python-s2i:3.14"),
+            "{log}"
+        );
+        return;
+    }
+    let log = image.build_ok(&fixture("layouts_fastapi_template"), &[]);
+    assert!(log.contains("--no-default-groups"), "{log}");
+    assert!(log.contains("uvicorn is not installed yet"), "{log}");
+    let (app, page) = App::start(&image, "/api/v1/utils/health-check/");
+    assert_eq!(page.body, "true");
+    let pytest = app.exec("test -e /opt/app-root/bin/pytest && echo present || echo absent");
+    assert_eq!(pytest.trim(), "absent", "the dev group was installed");
+}
+
+#[test]
+fn flask_main_py_is_served_by_mod_wsgi_not_its_development_server() {
+    if !python_at_least(3, 8) {
+        eprintln!("not applicable: Flask 2.2+ needs Python 3.8 or later");
+        return;
+    }
+    let mut image = AppImage::new("layouts_flask_main");
+    let log = image.build_ok(&fixture("layouts_flask_main"), &[]);
+    assert!(
+        log.contains("main.py: starts the framework's development server: app.run()"),
+        "{log}"
+    );
+    let (app, page) = App::start(&image, "/");
+    assert!(
+        page.body.contains("Hello World from Flask in main.py"),
+        "{}",
+        page.body
+    );
+    assert!(app.logs().contains("mod_wsgi"), "{}", app.logs());
+}
+
+#[test]
+fn flask_src_layout_factory_is_served_by_mod_wsgi() {
+    if !python_at_least(3, 8) {
+        eprintln!("not applicable: Flask 2.2+ needs Python 3.8 or later");
+        return;
+    }
+    let mut image = AppImage::new("layouts_flask_src_factory");
+    let log = image.build_ok(&fixture("layouts_flask_src_factory"), &[]);
+    assert!(
+        log.contains("App:          WSGI application flaskr:create_app()"),
+        "{log}"
+    );
+    let (app, page) = App::start(&image, "/");
+    assert!(
+        page.body.contains("Hello from the factory"),
+        "{}",
+        page.body
+    );
+    assert_eq!(app.get_ok("/hello").body, "Hello, World!");
+}
+
+#[test]
+fn npm_built_assets_are_served_from_django_static_files() {
+    if !python_at_least(3, 11) {
+        // Django 4.2+ and esbuild 0.25 (Node.js 18+): bullseye's Node.js 12 is too old.
+        eprintln!(
+            "not applicable: the fixture needs Python 3.8+ and Node.js 18+ (bookworm or later)"
+        );
+        return;
+    }
+    let mut image = AppImage::new("layouts_django_npm");
+    let log = image.build_ok(&fixture("layouts_django_npm"), &[]);
+    assert!(
+        log.contains("npm ci") && log.contains("npm run build"),
+        "{log}"
+    );
+    let (app, js) = App::start(&image, "/static/dist/app.js");
+    assert!(js.body.contains("Welcome to the shop"), "{}", js.body);
+    assert!(app.get_ok("/").body.contains("/static/dist/app.css"));
+}
+
+#[test]
+fn python_version_file_is_checked_against_the_image() {
+    let mut image = AppImage::new("layouts_python_version");
+    let (ok, log) = image.build(&fixture("layouts_python_version"), &[]);
+    if python_version() == "3.13" {
+        assert!(ok, "{log}");
+        assert!(
+            log.contains(".python-version asks for Python 3.13: Python 3.13"),
+            "{log}"
+        );
+        let (_app, page) = App::start(&image, "/");
+        assert_eq!(page.body, "pinned to Python 3.13\n");
+    } else {
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains(&format!(
+                "ERROR: .python-version asks for Python 3.13, the builder has Python {}",
+                python_version()
+            )) && log.contains("python-s2i:3.13"),
+            "{log}"
+        );
+    }
 }

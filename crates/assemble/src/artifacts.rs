@@ -34,10 +34,10 @@ pub const MANIFEST: &str = "python-s2i-artifacts.json";
 /// Format of [`Manifest`] and of the tar.
 pub const FORMAT: u32 = 2;
 /// The caches, by their directory name in [`CACHES_ARCHIVE`].
-pub const CACHES: [&str; 2] = ["uv", "pip"];
+pub const CACHES: [&str; 3] = ["uv", "pip", "npm"];
 /// The installed dependencies (top-level entries of `$APP_ROOT`).
 pub const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar";
-/// The installers' caches (`uv/`, `pip/`).
+/// The installers' caches (`uv/`, `pip/`, `npm/`).
 pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar";
 /// Top-level entries of `$APP_ROOT` that are not dependencies.
 const NOT_DEPENDENCIES: [&str; 2] = ["src", s2i_facts::STATE_DIR];
@@ -50,6 +50,7 @@ const DEPENDENCY_FILES: &[&str] = &[
     "pyproject.toml",
     "setup.py",
     "setup.cfg",
+    "package-lock.json",
 ];
 
 /// What assemble recorded about the build (in `$APP_ROOT/.python-s2i/`); save-artifacts adds
@@ -225,6 +226,9 @@ pub fn open(dir: &Path, python_version: &str) -> Opened {
     if empty {
         return Opened::None;
     }
+    if let Err(why) = crate::trust::check_entry(dir, MANIFEST) {
+        return Opened::Ignored(why);
+    }
     let text = match fs::read_to_string(dir.join(MANIFEST)) {
         Ok(text) => text,
         Err(_) => {
@@ -253,7 +257,9 @@ pub fn open(dir: &Path, python_version: &str) -> Opened {
         ));
     }
     for archive in &manifest.archives {
-        if let Err(why) = verify(&dir.join(&archive.name), archive) {
+        if let Err(why) = crate::trust::check_entry(dir, &archive.name)
+            .and_then(|()| verify(&dir.join(&archive.name), archive))
+        {
             return Opened::Ignored(why);
         }
     }
@@ -360,6 +366,8 @@ impl Previous {
             app_root: app_root.to_owned(),
             source,
         })?;
+        // Used: not worth committing into the image a second time.
+        let _ = fs::remove_file(&archive);
         if let Some(caches) = self.archive(CACHES_ARCHIVE) {
             if let Err(e) = keep(&caches, &state_dir.join(CACHES_ARCHIVE)) {
                 output::warning(&format!(
@@ -385,11 +393,24 @@ impl Previous {
             let _ = fs::remove_dir_all(&staging);
             return Vec::new();
         }
+        let _ = fs::remove_file(&archive);
         let mut restored = Vec::new();
         for (name, target) in targets {
             let from = staging.join(name);
             if !from.is_dir() {
                 continue;
+            }
+            let removed = crate::trust::remove_escaping_links(&from);
+            if !removed.is_empty() {
+                output::warning(&format!(
+                    "the {name} cache held {} symlink(s) pointing outside it, removed: {}",
+                    removed.len(),
+                    removed
+                        .iter()
+                        .map(|p| p.strip_prefix(&staging).unwrap_or(p).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             // A cache already in use (uv seeding a new virtualenv) gets what it lacks.
             match merge_dir(&from, target) {
@@ -555,7 +576,9 @@ impl Drop for TempArchive {
 
 /// Packs `members` (name in the archive -> path) into a temporary tar.
 fn pack(name: &str, members: &[(String, PathBuf)]) -> io::Result<TempArchive> {
-    let path = std::env::temp_dir().join(format!("{}.{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("python-s2i-{}-{n}.{name}", std::process::id()));
     let file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -565,7 +588,18 @@ fn pack(name: &str, members: &[(String, PathBuf)]) -> io::Result<TempArchive> {
     tar.follow_symlinks(false);
     for (member, path) in members {
         let meta = fs::symlink_metadata(path)?;
-        if meta.is_dir() {
+        if meta.is_dir() && name == CACHES_ARCHIVE {
+            // A cache never fails the save: what cannot be read is left out (fetched again).
+            let skipped = append_tree(&mut tar, member, path)?;
+            if !skipped.is_empty() {
+                eprintln!(
+                    "save-artifacts: warning: {} entr{} of the {member} cache skipped (the next build fetches them again): {}",
+                    skipped.len(),
+                    if skipped.len() == 1 { "y" } else { "ies" },
+                    skipped.join("; ")
+                );
+            }
+        } else if meta.is_dir() {
             tar.append_dir_all(member, path)?;
         } else {
             tar.append_path_with_name(path, member)?;
@@ -690,6 +724,58 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
         }
         Err((path, source)) => Err(SaveArtifactsError::Write { path, source }),
     }
+}
+
+/// Appends the tree `dir` as `name/...`: directories, regular files and symlinks (never
+/// followed). What cannot be read (a file without read permission, a directory that cannot be
+/// listed) or is not a file (a socket, a FIFO, a device) is skipped and returned as
+/// `path: reason`, so a cache never fails the build that saves it. Write errors are returned.
+fn append_tree<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    dir: &Path,
+) -> io::Result<Vec<String>> {
+    let mut skipped = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                skipped.push(format!("{path}: {e}"));
+                continue;
+            }
+        };
+        let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let in_tar = Path::new(name).join(relative);
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            tar.append_dir(&in_tar, entry.path())?;
+        } else if file_type.is_symlink() {
+            let (Ok(meta), Ok(target)) = (entry.metadata(), fs::read_link(entry.path())) else {
+                skipped.push(format!("{}: cannot read the link", entry.path().display()));
+                continue;
+            };
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata(&meta);
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, &in_tar, &target)?;
+        } else if file_type.is_file() {
+            match fs::File::open(entry.path()) {
+                Ok(mut file) => tar.append_file(&in_tar, &mut file)?,
+                Err(e) => skipped.push(format!("{}: {e}", entry.path().display())),
+            }
+        } else {
+            skipped.push(format!(
+                "{}: not a regular file (socket, FIFO or device)",
+                entry.path().display()
+            ));
+        }
+    }
+    Ok(skipped)
 }
 
 /// Where an archive's bytes come from.
@@ -847,6 +933,55 @@ mod tests {
         assert_eq!(
             fs::read_to_string(target.join("wheels/b.whl")).expect("read"),
             "in use"
+        );
+    }
+
+    #[test]
+    fn sockets_and_unreadable_files_in_a_cache_are_skipped_not_fatal() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let app_root = root.path().join("app-root");
+        let state = app_root.join(s2i_facts::STATE_DIR);
+        let cache = state.join("cache/uv");
+        fs::create_dir_all(&cache).expect("mkdir");
+        fs::write(cache.join("ok.whl"), "wheel").expect("write");
+        let _socket =
+            std::os::unix::net::UnixListener::bind(cache.join("lock.sock")).expect("socket");
+        let mut manifest = record(&app_root, vec![("uv".into(), cache.clone())]);
+        manifest.inputs = None;
+        write_manifest(&state, &manifest).expect("record");
+        let mut bytes = Vec::new();
+        let saved = save(&state, &mut bytes).expect("a socket does not fail save-artifacts");
+        assert_eq!(saved.caches, [CACHES_ARCHIVE]);
+        let artifacts = root.path().join("artifacts");
+        tar::Archive::new(&bytes[..])
+            .unpack(&artifacts)
+            .expect("unpack");
+        let names: Vec<String> = tar::Archive::new(
+            fs::File::open(artifacts.join(CACHES_ARCHIVE)).expect("caches archive"),
+        )
+        .entries()
+        .expect("entries")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .display()
+                .to_string()
+        })
+        .collect();
+        assert!(names.contains(&"uv/ok.whl".to_owned()), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("lock.sock")), "{names:?}");
+    }
+
+    #[test]
+    fn symlinked_archive_or_manifest_is_refused() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (_, artifacts) = saved(root.path());
+        let elsewhere = root.path().join("elsewhere.tar");
+        fs::rename(artifacts.join(CACHES_ARCHIVE), &elsewhere).expect("move");
+        std::os::unix::fs::symlink(&elsewhere, artifacts.join(CACHES_ARCHIVE)).expect("link");
+        assert!(
+            matches!(open(&artifacts, "3.11"), Opened::Ignored(ref m) if m.contains("is a symlink")),
         );
     }
 

@@ -9,6 +9,12 @@
 //! left out gets compiled. A file that does not compile (Python 2 syntax in a 3.x app, a
 //! template with a `.py` name) is a warning, never a failed build: Python would fail the same
 //! way when importing it, or never import it.
+//!
+//! A `.pyc` is current when it records its source's size and modification time in whole
+//! seconds (rounded down). Copies that keep times only to the second may round instead
+//! (`podman cp`, multi-stage `COPY --from` of the runtime image did: x.7 s became x+1), which
+//! makes every `.pyc` stale. So the sources' times are rounded down to the second first
+//! ([`whole_seconds`]): every copy keeps them exactly.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +40,33 @@ pub fn targets(venv: &Venv, more: &[&Path]) -> Vec<PathBuf> {
         .chain(more.iter().map(|p| p.to_path_buf()))
         .filter(|p| p.is_dir())
         .collect()
+}
+
+/// Sets the modification time of every `.py` file under `dirs` to its whole second (rounded
+/// down), keeping the access time. Returns how many files changed.
+#[must_use]
+pub fn whole_seconds(dirs: &[PathBuf]) -> usize {
+    let mut changed = 0;
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if !entry.file_type().is_file() || entry.path().extension().is_none_or(|e| e != "py") {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            let mtime = filetime::FileTime::from_last_modification_time(&meta);
+            if mtime.nanoseconds() == 0 {
+                continue;
+            }
+            let whole = filetime::FileTime::from_unix_time(mtime.unix_seconds(), 0);
+            if filetime::set_file_mtime(entry.path(), whole).is_ok() {
+                changed += 1;
+            }
+        }
+    }
+    changed
 }
 
 /// `python -m compileall -q [-j 0] DIRS`, its output in the build log.

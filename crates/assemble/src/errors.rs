@@ -3,7 +3,7 @@
 
 use crate::install::{Diagnosis, InstallError};
 use crate::package_manager::DeterminePackageManagerError;
-use crate::{django, hooks, permissions, server, source, venv, AssembleError};
+use crate::{django, hooks, npm, permissions, python_version, server, source, venv, AssembleError};
 use s2i_env::EnvError;
 
 pub use s2i_message::Message;
@@ -45,14 +45,27 @@ pub fn report(error: &AssembleError) -> Message {
             ],
             vec![source.to_string()],
         ),
+        AssembleError::DiskFull {
+            space,
+            free_at_start,
+            cause,
+        } => disk_full(space, *free_at_start, cause),
+        AssembleError::Untrusted { path, source } => msg(
+            format!("Could not remove the unfinished virtualenv in {}", path.display()),
+            "The previous build there did not finish, so its virtualenv is not trusted; removing it failed.",
+            &[&format!("Remove it yourself (`rm -rf {0}/bin {0}/lib {0}/lib64 {0}/include {0}/pyvenv.cfg`) and build again.", path.display())],
+            vec![source.to_string()],
+        ),
         AssembleError::Environment(e) => environment(e),
         AssembleError::Source(e) => source_error(e),
         AssembleError::AppHome(e) => e.message(),
         AssembleError::Venv(e) => venv_error(e),
         AssembleError::PackageManager(e) => package_manager(e),
+        AssembleError::PythonVersion(e) => python_version_error(e),
         AssembleError::Install(e) => install(e),
         AssembleError::Server(e) => server_error(e),
         AssembleError::Hook(e) => hook(e),
+        AssembleError::Npm(e) => npm_error(e),
         AssembleError::Django(e) => django_error(e),
         AssembleError::Record(e) => msg(
             "Could not write the build record",
@@ -81,6 +94,82 @@ pub fn report(error: &AssembleError) -> Message {
             &["Make sure $APP_ROOT exists and is readable by the build user."],
             vec![source.to_string()],
         ),
+    }
+}
+
+fn npm_error(e: &npm::NpmError) -> Message {
+    use npm::NpmError as E;
+    let skip = "Or set DISABLE_NPM_BUILD=1 to skip the frontend build (e.g. when the built files are committed).";
+    match e {
+        E::BadPackageJson { path, detail } => msg(
+            format!("{} is not valid JSON", path.display()),
+            "assemble reads package.json to find its build script.",
+            &["Fix package.json (`npm pkg get scripts` shows what npm reads).", skip],
+            vec![detail.clone()],
+        ),
+        E::NpmMissing { build_script } => msg(
+            "package.json has a build script but npm is not installed",
+            format!("The build script is: {build_script}"),
+            &[
+                "Use a python-s2i image with Node.js (the images have nodejs and npm), or install them in host mode (`apt-get install nodejs npm`).",
+                skip,
+            ],
+            vec![],
+        ),
+        E::Spawn { command, source } => msg(
+            "Could not start npm",
+            format!("`{command}` could not start."),
+            &[skip],
+            vec![source.to_string()],
+        ),
+        E::Failed {
+            command,
+            code,
+            tail,
+        } => msg(
+            "The frontend build failed",
+            format!("`{command}` {} (its output is above).", exit_code(*code)),
+            &[
+                "Run the same command in your checkout (`npm ci && npm run build`) and fix what it reports.",
+                "If `npm ci` says the lock file is out of sync, run `npm install` and commit package-lock.json.",
+                skip,
+            ],
+            tail.clone(),
+        ),
+    }
+}
+
+fn python_version_error(e: &python_version::Mismatch) -> Message {
+    let r = &e.checked.request;
+    let image = e.image_advice();
+    let mut steps = Vec::new();
+    if let Some(v) = e.checked.images.last() {
+        steps.push(format!(
+            "Build with the image that has it: {image} (e.g. `s2i build . {image} my-app`, or `oc new-app python-s2i:{v}~REPO`)."
+        ));
+    }
+    steps.push(format!(
+        "Or change {} to ask for Python {}, the version of this image.",
+        r.file,
+        e.interpreter
+            .rsplit_once('.')
+            .map_or(e.interpreter.as_str(), |(mm, _)| mm)
+    ));
+    steps.push(format!(
+        "Or set {}=1 to build anyway (a warning instead of this error).",
+        python_version::IGNORE_VARIABLE
+    ));
+    Message {
+        headline: format!(
+            "{} asks for {}, the builder has Python {}",
+            r.file, r.wanted, e.interpreter
+        ),
+        found: vec![
+            format!("{} says {:?}.", r.file, r.raw),
+            format!("The image that fits: {image}."),
+        ],
+        fixes: steps,
+        details: vec![],
     }
 }
 
@@ -299,6 +388,32 @@ fn server_error(e: &server::ChooseServerError) -> Message {
     }
 }
 
+fn disk_full(space: &crate::disk::Space, free_at_start: u64, cause: &AssembleError) -> Message {
+    use crate::disk::human;
+    let path = space.path.display();
+    let inner = report(cause);
+    let mut details = vec![format!("The step that failed: {}", inner.headline)];
+    details.extend(inner.details);
+    msg(
+        format!("No space left on the disk holding {path}"),
+        format!(
+            "The file system of {path} has {} free of {}. {} were free when the build started: this build needs more than that.",
+            human(space.free),
+            human(space.total),
+            human(free_at_start),
+        ),
+        &[
+            &format!(
+                "Give the build more room: at least {} free on the file system of {path} (a larger volume, tmpfs or disk quota; in OpenShift, the build's ephemeral-storage limit).",
+                human(free_at_start.saturating_mul(2).max(512 * 1024 * 1024)),
+            ),
+            "Or free space there: remove old builds and caches (set S2I_CACHE_BUDGET_MB lower to keep a smaller cache in the image).",
+            "Then build again: the next build repairs what this one left unfinished.",
+        ],
+        details,
+    )
+}
+
 fn hook(e: &hooks::RunHookError) -> Message {
     use hooks::RunHookError as E;
     match e {
@@ -316,6 +431,15 @@ fn hook(e: &hooks::RunHookError) -> Message {
             "",
             &["Check its first line (`#!/bin/sh`, `#!/usr/bin/env python`) and that it uses Unix line endings."],
             vec![source.to_string()],
+        ),
+        E::EndedEarly { hook, error } => msg(
+            format!("The {hook} hook ended the shell that sources it"),
+            format!("{hook} is sourced so that the variables it exports reach the build; {error}. The build stops rather than go on with an empty or partial environment."),
+            &[
+                &format!("Replace `exit` in {hook} with `return` (or remove it): `return 0` ends the hook and keeps its variables."),
+                &format!("Do not `exec` another program from {hook}; run it as a build hook (.s2i/action_hooks/build) instead."),
+            ],
+            vec![],
         ),
         E::Failed { hook, code } => msg(
             format!("The {hook} hook failed: it {}", exit_code(*code)),

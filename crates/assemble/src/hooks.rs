@@ -53,6 +53,11 @@ pub enum RunHookError {
     Failed { hook: String, code: Option<i32> },
     /// The env hook set a refused variable.
     Environment(s2i_env::EnvError),
+    /// A sourced hook ended its shell before returning (`exit 0`): its variables are lost.
+    EndedEarly {
+        hook: String,
+        error: s2i_env::EnvHookError,
+    },
 }
 
 /// The hooks of `phase` present in `app`, in run order.
@@ -122,27 +127,44 @@ fn ensure_executable(path: &Path, hook: &str) -> Result<(), RunHookError> {
     })
 }
 
-/// Sources warpdrive's `build-env` hook (when present) with `s2i_env::source_hook`, the
-/// sourcer `run` uses for `deploy-env`, and takes the environment it leaves as the build
-/// environment. Returns the names it added or changed.
+/// Sources warpdrive's `build-env` hook (when present) in `sh` and takes the environment it
+/// leaves as the build environment (`s2i_env::sourced`: the same reading as `deploy-env` at
+/// start). Returns the names it added or changed.
 ///
 /// # Errors
-/// The hook fails (non-zero exit of the sourcing shell) or sets a refused variable.
+/// The hook fails, ends the sourcing shell early (`exit 0`: never an empty environment), or
+/// sets a refused variable.
 pub fn source_build_env(app: &Path, env: &mut Env) -> Result<Option<Vec<String>>, RunHookError> {
     let path: PathBuf = app.join(BUILD_ENV);
     if !path.is_file() {
         return Ok(None);
     }
     output::info(&format!("Sourcing the {BUILD_ENV} hook"));
-    let sourced =
-        s2i_env::source_hook(&path, app, env, s2i_env::Phase::Build).map_err(|e| match e {
+    let mut command = env.command("sh");
+    command
+        .args(s2i_env::hook::shell_args())
+        .arg(&path)
+        .current_dir(app);
+    let out = output::capture(&mut command).map_err(|source| RunHookError::Spawn {
+        hook: BUILD_ENV.to_owned(),
+        source,
+    })?;
+    let sourced = s2i_env::sourced(&path, out.status, &out.stdout, s2i_env::Phase::Build)
+        .map_err(|e| match e {
             SourceError::Spawn { source, .. } => RunHookError::Spawn {
                 hook: BUILD_ENV.to_owned(),
                 source,
             },
-            SourceError::Failed { code, .. } => RunHookError::Failed {
+            SourceError::Hook {
+                error: s2i_env::EnvHookError::Failed { code },
+                ..
+            } => RunHookError::Failed {
                 hook: BUILD_ENV.to_owned(),
                 code,
+            },
+            SourceError::Hook { error, .. } => RunHookError::EndedEarly {
+                hook: BUILD_ENV.to_owned(),
+                error,
             },
             SourceError::Env(e) => RunHookError::Environment(e),
         })?;
@@ -227,6 +249,16 @@ mod tests {
             .expect("present");
         assert!(changed.contains(&"FROM_HOOK".to_owned()));
         assert_eq!(e.get("FROM_HOOK"), Some("yes"));
+        assert_eq!(e.get("PATH"), Some("/usr/bin:/bin"));
+    }
+
+    #[test]
+    fn build_env_that_exits_keeps_the_environment_and_is_an_error() {
+        let app = tempfile::tempdir().expect("tempdir");
+        write_hook(app.path(), BUILD_ENV, "export X=1\nexit 0\n", 0o644);
+        let mut e = env();
+        let err = source_build_env(app.path(), &mut e).expect_err("ended early");
+        assert!(matches!(err, RunHookError::EndedEarly { .. }), "{err:?}");
         assert_eq!(e.get("PATH"), Some("/usr/bin:/bin"));
     }
 }

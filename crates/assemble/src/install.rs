@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::output;
-use crate::package_manager::PackageManager;
+use crate::package_manager::{PackageManager, Selection};
 use crate::venv::Venv;
 use s2i_env::Env;
 
@@ -310,6 +310,7 @@ impl Install<'_> {
     pub fn dependencies(
         &self,
         manager: PackageManager,
+        selection: &Selection,
         app: &Path,
         layout: &s2i_facts::Layout,
     ) -> Result<(), InstallError> {
@@ -319,11 +320,84 @@ impl Install<'_> {
                 &["-r", "requirements.txt"],
                 Some(app),
             ),
+            PackageManager::Poetry if !selection.is_empty() => {
+                self.poetry_export(selection, app, layout)
+            }
             PackageManager::Pipenv | PackageManager::Poetry => {
                 self.install_lock_export(manager, app, layout)
             }
-            PackageManager::Uv => self.uv_sync(app),
+            PackageManager::Uv => self.uv_sync(selection, app),
         }
+    }
+
+    /// The app itself from its setup.py / pyproject.toml, with the extras and PEP 735 groups
+    /// asked for (`install .[a,b] --group g`).
+    ///
+    /// # Errors
+    /// The installer failed.
+    pub fn app_package(
+        &self,
+        file: &str,
+        selection: &Selection,
+        app: &Path,
+    ) -> Result<(), InstallError> {
+        let target = if selection.extras.is_empty() {
+            ".".to_owned()
+        } else {
+            format!(".[{}]", selection.extras.join(","))
+        };
+        let mut args = vec![target.as_str()];
+        for group in &selection.groups {
+            args.extend(["--group", group.as_str()]);
+        }
+        self.packages(
+            &format!("installing the package from {file}"),
+            &args,
+            Some(app),
+        )
+    }
+
+    /// poetry.lock with groups or extras: micropipenv knows only main and dev, so Poetry's own
+    /// `poetry export` (run by `uv tool run`, nothing added to the virtualenv) writes the hashed
+    /// requirements of `main` plus the groups and extras asked for.
+    fn poetry_export(
+        &self,
+        selection: &Selection,
+        app: &Path,
+        layout: &s2i_facts::Layout,
+    ) -> Result<(), InstallError> {
+        let Installer::Uv(uv) = &self.installer else {
+            return Err(InstallError::UvUnsupported {
+                python: self.venv.short_version(),
+                reason: "poetry.lock with S2I_DEPENDENCY_GROUPS or S2I_EXTRAS is exported by Poetry, which runs through uv".to_owned(),
+            });
+        };
+        let requirements = layout.exported_requirements("poetry");
+        let mut only = vec!["main".to_owned()];
+        only.extend(selection.groups.iter().cloned());
+        let mut command = self.env.command(uv);
+        command
+            .args(["tool", "run", "--python"])
+            .arg(&self.venv.python)
+            .args([
+                "--from",
+                "poetry",
+                "--with",
+                "poetry-plugin-export",
+                "poetry",
+                "export",
+                "--format",
+                "requirements.txt",
+                "--only",
+            ])
+            .arg(only.join(","));
+        for extra in &selection.extras {
+            command.args(["--extras", extra]);
+        }
+        command.arg("--output").arg(&requirements).current_dir(app);
+        run("exporting poetry.lock with poetry export", &mut command)?;
+        let file = requirements.to_string_lossy();
+        self.packages("installing poetry.lock", &["-r", &file], Some(app))
     }
 
     /// Pipfile.lock and poetry.lock: micropipenv turns the lock into a hashed requirements file
@@ -396,8 +470,9 @@ impl Install<'_> {
     }
 
     /// uv.lock: `uv sync --locked` into the virtualenv, keeping packages it did not install
-    /// (the server, uv itself).
-    fn uv_sync(&self, app: &Path) -> Result<(), InstallError> {
+    /// (the server, uv itself). No dependency group (not even uv's default `dev`) unless named
+    /// in `S2I_DEPENDENCY_GROUPS`.
+    fn uv_sync(&self, selection: &Selection, app: &Path) -> Result<(), InstallError> {
         let Installer::Uv(uv) = &self.installer else {
             return Err(InstallError::UvUnsupported {
                 python: self.venv.short_version(),
@@ -406,8 +481,21 @@ impl Install<'_> {
         };
         let mut command = self.env.command(uv);
         command
-            .args(["sync", "--locked", "--no-dev", "--inexact", "--python"])
-            .arg(&self.venv.python)
+            .args([
+                "sync",
+                "--locked",
+                "--no-default-groups",
+                "--inexact",
+                "--python",
+            ])
+            .arg(&self.venv.python);
+        for group in &selection.groups {
+            command.args(["--group", group]);
+        }
+        for extra in &selection.extras {
+            command.args(["--extra", extra]);
+        }
+        command
             .env("UV_PROJECT_ENVIRONMENT", &self.venv.root)
             .current_dir(app);
         run("installing uv.lock", &mut command)

@@ -4,36 +4,45 @@
 //! - [`source`]: copying the source into `$APP_ROOT/src`
 //! - [`venv`]: the virtualenv (created in host mode)
 //! - [`artifacts`]: reusing the previous build's caches, and saving them
+//! - [`trust`]: which artifacts may be read at all (owner, mode, symlinks)
 //! - [`hooks`]: the apps' build hooks (s2i, warpdrive, mod_wsgi-docker, Heroku)
+//! - [`python_version`]: the Python version the project asks for, checked before the build
 //! - [`package_manager`]: which files drive the install
 //! - [`install`]: uv or pip, and how each package manager's files are installed
 //! - [`server`]: the server `run` will start, installed when missing
 //! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
+//! - [`npm`]: frontend assets built with npm before collectstatic
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
+//! - [`disk`]: free space, and telling a full disk from other failures
 //! - [`output`]: the fixed shape of the build log
 //! - [`errors`]: every message users read when the build stops
 
 pub mod artifacts;
 pub mod bytecode;
+pub mod disk;
 pub mod django;
 pub mod errors;
 pub mod hooks;
 pub mod index;
 pub mod install;
+pub mod npm;
 pub mod output;
 pub mod package_manager;
 pub mod permissions;
+pub mod prune;
+pub mod python_version;
 pub mod server;
 pub mod source;
+pub mod trust;
 pub mod venv;
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use s2i_facts::{DjangoFacts, Facts, FactsError, PackageFacts, PythonFacts};
+use s2i_facts::{DjangoFacts, Facts, FactsError, ModuleFacts, PackageFacts, PythonFacts};
 
 use crate::artifacts::{Opened, Previous};
 use crate::install::{Install, InstallError};
@@ -45,12 +54,14 @@ use s2i_env::{Env, EnvError, Phase};
 pub struct Options {
     pub source_dir: PathBuf,
     pub app_root: PathBuf,
-    pub artifacts_dir: PathBuf,
+    /// `S2I_ARTIFACTS_DIR` when set; else [`trust::choose`] decides whether `/tmp/artifacts`
+    /// may be read.
+    pub artifacts_dir: Option<PathBuf>,
 }
 
 impl Options {
     /// `SOURCE_DIR` from the command line (default `/tmp/src`), `APP_ROOT` (default
-    /// `/opt/app-root`), `S2I_ARTIFACTS_DIR` (default `/tmp/artifacts`).
+    /// `/opt/app-root`), `S2I_ARTIFACTS_DIR` (unset: see [`trust`]).
     #[must_use]
     pub fn new(source_dir: Option<PathBuf>) -> Self {
         let env = Env::from_process();
@@ -59,7 +70,7 @@ impl Options {
         Self {
             source_dir: absolute(source_dir.unwrap_or_else(|| PathBuf::from("/tmp/src"))),
             app_root: absolute(var("APP_ROOT", "/opt/app-root")),
-            artifacts_dir: var("S2I_ARTIFACTS_DIR", "/tmp/artifacts"),
+            artifacts_dir: env.get("S2I_ARTIFACTS_DIR").map(PathBuf::from),
         }
     }
 
@@ -83,14 +94,27 @@ pub enum AssembleError {
         path: PathBuf,
         source: io::Error,
     },
+    /// A file system the build writes to ran out of space (the step's own error inside).
+    DiskFull {
+        space: disk::Space,
+        free_at_start: u64,
+        cause: Box<AssembleError>,
+    },
+    /// The virtualenv of a build that did not finish could not be removed.
+    Untrusted {
+        path: PathBuf,
+        source: io::Error,
+    },
     Environment(EnvError),
     Source(source::InstallSourceError),
     AppHome(s2i_detect::DetectError),
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
+    PythonVersion(python_version::Mismatch),
     Install(InstallError),
     Server(server::ChooseServerError),
     Hook(hooks::RunHookError),
+    Npm(npm::NpmError),
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError),
@@ -113,6 +137,7 @@ from!(
     Install(InstallError),
     Server(server::ChooseServerError),
     Hook(hooks::RunHookError),
+    Npm(npm::NpmError),
     Django(django::DjangoError),
     Record(FactsError),
     Permissions(permissions::FixPermissionsError)
@@ -121,13 +146,37 @@ from!(
 /// Builds the app: see the module list above for the steps.
 ///
 /// # Errors
-/// The first step that fails; [`errors::report`] says what to do about it.
+/// The first step that fails; [`errors::report`] says what to do about it. A failure caused by
+/// a full disk is reported as [`AssembleError::DiskFull`], naming the path and the space.
 pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
+    let watched = disk::watched(&options.app_root);
+    let free_at_start = disk::space(&watched).map_or(0, |s| s.free);
+    build(options).map_err(|cause| match disk::full(&cause, &watched) {
+        Some(space) => AssembleError::DiskFull {
+            space,
+            free_at_start,
+            cause: Box::new(cause),
+        },
+        None => cause,
+    })
+}
+
+fn build(options: &Options) -> Result<Facts, AssembleError> {
     let started = Instant::now();
+    // Whole seconds, as file times are compared: what is written from here on is this build's.
+    let build_started = SystemTime::now() - std::time::Duration::from_secs(1);
     let app_root = &options.app_root;
     let layout = options.layout();
     let state_dir = layout.dir().to_path_buf();
     check_writable(&layout)?;
+    let in_progress = layout.in_progress();
+    let unfinished = fs::read_to_string(&in_progress).ok();
+    fs::write(&in_progress, format!("pid {}\n", std::process::id())).map_err(|source| {
+        AssembleError::AppRootNotWritable {
+            path: in_progress.clone(),
+            source,
+        }
+    })?;
     let mut env = Env::from_process();
     env.check_refused(Phase::Build, "the build environment")?;
     let src = app_root.join("src");
@@ -141,13 +190,34 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     // Decided before anything slow, so conflicting files fail the build at once.
     let plan = package_manager::determine(&app, &env)?;
 
-    install::configure(&mut env, &options.layout().cache());
+    install::configure(&mut env, &layout.cache());
+    npm::configure(&mut env, &layout.cache());
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
-    let python_version = venv::planned_version(app_root, &env).unwrap_or_default();
+    let release = venv::planned_release(app_root, &env);
+    check_python_version(&app, release, &env)?;
+    let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
     let previous = open_artifacts(options, &python_version);
+    // The caches that stay in the image (under APP_ROOT): marked before the install, to tell
+    // what this build reads (prune.rs).
+    let kept_caches: Vec<PathBuf> = caches
+        .iter()
+        .map(|(_, dir)| dir.clone())
+        .filter(|dir| dir.starts_with(app_root))
+        .collect();
 
     output::header("Preparing the virtualenv");
+    if unfinished.is_some() && venv::any_part_exists(app_root) {
+        output::warning(&format!(
+            "The previous build in {} did not finish (interrupted: killed, out of memory or cancelled; or failed).\n\
+             Its virtualenv may be half made or half installed: it is removed and made again.",
+            app_root.display()
+        ));
+        venv::remove(app_root).map_err(|source| AssembleError::Untrusted {
+            path: app_root.clone(),
+            source,
+        })?;
+    }
     // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
     let uv_on_path = (install::wants_uv(&env) && install::uv_supports(&python_version))
         .then(|| env.which("uv"))
@@ -193,11 +263,16 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         if let Some(previous) = &previous {
             restore_caches(previous, &caches, &state_dir, &digest);
         }
+    }
+    let marked = prune::mark(&kept_caches);
+    if !restored {
         install_dependencies(&plan, &install, &app, &layout)?;
     }
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
+
+    frontend_step(&app, &env)?;
 
     let django = django_step(&venv, &app, &layout, &env)?;
     let helper = django::write_helper(&layout)?;
@@ -215,6 +290,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
         django,
         ..Facts::default()
     };
+    facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
     let choice = install_server(&install, &facts)?;
     compile_bytecode(&venv, &env, &[&src, &layout.python()]);
@@ -227,6 +303,7 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     });
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    prune_caches(&kept_caches, marked, build_started, &env);
     let manifest = artifacts::Manifest {
         format: artifacts::FORMAT,
         python_version: venv.short_version(),
@@ -244,8 +321,67 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     }
 
     fix_permissions(app_root)?;
+    // Last: everything above is complete.
+    let _ = fs::remove_file(&in_progress);
     summary(&facts, &choice, &hooks_run, install.name(), started);
     Ok(facts)
+}
+
+/// The Python version the project asks for against the interpreter the build will use: notes
+/// for what fits, the first mismatch stops the build (a warning with
+/// `S2I_IGNORE_PYTHON_VERSION`).
+fn check_python_version(
+    app: &Path,
+    release: Option<(u32, u32, u32)>,
+    env: &Env,
+) -> Result<(), AssembleError> {
+    let (requests, notes) = python_version::requests(app);
+    if requests.is_empty() && notes.is_empty() {
+        return Ok(());
+    }
+    output::header("Checking the Python version the project asks for");
+    for note in &notes {
+        output::info(note);
+    }
+    let Some((major, minor, patch)) = release else {
+        output::warning("the interpreter did not report its version: not checked");
+        return Ok(());
+    };
+    let interpreter = format!("{major}.{minor}.{patch}");
+    let checked = python_version::check(
+        &requests,
+        (u64::from(major), u64::from(minor), u64::from(patch)),
+    );
+    let mut mismatch = None;
+    for c in checked {
+        let r = &c.request;
+        if c.fits {
+            output::info(&format!(
+                "{} asks for {}: Python {interpreter} fits",
+                r.file, r.wanted
+            ));
+        } else if mismatch.is_none() {
+            mismatch = Some(python_version::Mismatch {
+                checked: c,
+                interpreter: interpreter.clone(),
+            });
+        }
+    }
+    let Some(mismatch) = mismatch else {
+        return Ok(());
+    };
+    if env.flag(python_version::IGNORE_VARIABLE) {
+        let r = &mismatch.checked.request;
+        output::warning(&format!(
+            "{} asks for {} but the builder has Python {interpreter}; building anyway because {} is set (the image that fits: {})",
+            r.file,
+            r.wanted,
+            python_version::IGNORE_VARIABLE,
+            mismatch.image_advice()
+        ));
+        return Ok(());
+    }
+    Err(AssembleError::PythonVersion(mismatch))
 }
 
 /// Copies the source, reads its environment files; returns the app home (relative).
@@ -299,7 +435,29 @@ fn cache_dirs(env: &Env) -> Vec<(String, PathBuf)> {
 
 fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
     output::header("Reusing the previous build's artifacts");
-    let dir = &options.artifacts_dir;
+    let dir = match trust::choose(options.artifacts_dir.as_deref(), &options.app_root) {
+        trust::Choice::Use(dir) => dir,
+        trust::Choice::Skip(why) => {
+            match why {
+                Some(why) => output::warning(&format!("{why}.\nThis is a clean build.")),
+                None => {
+                    output::info("No artifacts directory given (S2I_ARTIFACTS_DIR): a clean build")
+                }
+            }
+            return None;
+        }
+    };
+    if let Err(why) = trust::check_dir(
+        &dir,
+        nix::unistd::geteuid().as_raw(),
+        options.artifacts_dir.is_none(),
+    ) {
+        output::warning(&format!(
+            "{why}.\nThe artifacts are not used: this is a clean build."
+        ));
+        return None;
+    }
+    let dir = &dir;
     match artifacts::open(dir, python) {
         Opened::None => {
             output::info(&format!("None in {}: a clean build", dir.display()));
@@ -360,6 +518,8 @@ fn dependency_inputs(
                 "UPGRADE_PIP_TO_LATEST",
                 "S2I_INSTALLER",
                 "S2I_PACKAGE_MANAGER",
+                package_manager::GROUPS_VARIABLE,
+                package_manager::EXTRAS_VARIABLE,
             ]
             .contains(&name.as_str());
         if relevant {
@@ -426,6 +586,41 @@ fn restore_caches(
     }
 }
 
+/// Prunes the caches kept in the image to what this build used and to the size budget.
+fn prune_caches(dirs: &[PathBuf], marked: bool, since: SystemTime, env: &Env) {
+    if !dirs.iter().any(|dir| dir.is_dir()) {
+        return;
+    }
+    output::header("Pruning the caches kept in the image");
+    let value = env.get(prune::BUDGET_VARIABLE);
+    let budget = prune::budget_bytes(value).unwrap_or_else(|| {
+        output::warning(&format!(
+            "{}={:?} is not a whole number of MiB: using the default of {} MiB",
+            prune::BUDGET_VARIABLE,
+            value.unwrap_or_default(),
+            prune::DEFAULT_BUDGET_MB
+        ));
+        prune::DEFAULT_BUDGET_MB * 1024 * 1024
+    });
+    if !marked {
+        output::info(
+            "This file system records no access times: caches are pruned to the budget only",
+        );
+    }
+    let pruned = prune::prune(dirs, marked, since, budget);
+    let mib = |bytes: u64| bytes as f64 / 1024.0 / 1024.0;
+    output::info(&format!(
+        "Kept {:.1} MiB (budget {:.0} MiB, {}); removed {:.1} MiB: {} entr{} this build did not use, {} over the budget",
+        mib(pruned.kept_bytes),
+        mib(budget),
+        prune::BUDGET_VARIABLE,
+        mib(pruned.removed_bytes),
+        pruned.unused,
+        if pruned.unused == 1 { "y" } else { "ies" },
+        pruned.over_budget
+    ));
+}
+
 /// Every later command runs "inside" the virtualenv.
 fn activate(env: &mut Env, app_root: &Path) {
     env.set("VIRTUAL_ENV", app_root.to_string_lossy());
@@ -455,21 +650,31 @@ fn install_dependencies(
             install.pipenv_lock(&pipenv, app)?;
         }
     }
+    if !plan.selection.is_empty() {
+        output::info(&format!(
+            "Also installing {} ({} / {})",
+            plan.selection.describe(),
+            package_manager::GROUPS_VARIABLE,
+            package_manager::EXTRAS_VARIABLE
+        ));
+    }
     match plan.manager {
         Some(manager) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
-            install.dependencies(manager, app, layout)?;
+            install.dependencies(manager, &plan.selection, app, layout)?;
         }
         None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
         None => {}
     }
     if let Some(file) = plan.install_package {
         output::info(&format!("Installing the application as a package ({file})"));
-        install.packages(
-            &format!("installing the package from {file}"),
-            &["."],
-            Some(app),
-        )?;
+        // A Poetry project's groups and extras came from its lock (poetry export) already.
+        let selection = if plan.manager == Some(package_manager::PackageManager::Poetry) {
+            package_manager::Selection::default()
+        } else {
+            plan.selection.clone()
+        };
+        install.app_package(file, &selection, app)?;
     }
     Ok(())
 }
@@ -513,7 +718,12 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
 fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path]) {
     output::header("Compiling bytecode");
     let started = Instant::now();
-    match bytecode::compile(venv, env, &bytecode::targets(venv, more)) {
+    let targets = bytecode::targets(venv, more);
+    let rounded = bytecode::whole_seconds(&targets);
+    output::info(&format!(
+        "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
+    ));
+    match bytecode::compile(venv, env, &targets) {
         bytecode::Compiled::Ok => output::info(&format!(
             "Compiled in {:.1?}: no container compiles them on its first imports",
             started.elapsed()
@@ -575,6 +785,27 @@ fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
         output::info("None found");
     }
     ran
+}
+
+/// `npm ci && npm run build` when package.json has a build script (before collectstatic).
+fn frontend_step(app: &Path, env: &Env) -> Result<(), AssembleError> {
+    let Some(frontend) = npm::detect(app)? else {
+        return Ok(());
+    };
+    output::header("Building frontend assets");
+    if env.flag(npm::DISABLE_VARIABLE) {
+        output::info(&format!(
+            "{} is set: package.json's build script is not run",
+            npm::DISABLE_VARIABLE
+        ));
+        return Ok(());
+    }
+    output::info(&format!(
+        "package.json has a build script: {}",
+        frontend.build_script
+    ));
+    npm::build(&frontend, app, env)?;
+    Ok(())
 }
 
 fn django_step(
@@ -660,6 +891,81 @@ fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<
     Some(PackageFacts { name, modules })
 }
 
+/// What the candidate application files define (`s2i_detect::candidate_files`), read with
+/// Python's `ast` module by the helper: the app's code is not run.
+fn module_facts(
+    python: &Path,
+    helper: &Path,
+    app: &Path,
+    facts: &Facts,
+    env: &Env,
+) -> Vec<ModuleFacts> {
+    let files = match s2i_detect::candidate_files(app, Some(facts)) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => return Vec::new(),
+        Err(e) => {
+            output::warning(&format!("the application files were not read: {e}"));
+            return Vec::new();
+        }
+    };
+    output::header("Finding the application object");
+    let mut command = env.command(python);
+    command
+        .arg(helper)
+        .arg("modules")
+        .arg(app)
+        .args(&files)
+        .current_dir(app);
+    let quoted = output::quote_command(&command);
+    output::info(&format!("$ {quoted}"));
+    let parsed = command.output().ok().and_then(|out| {
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<Vec<ModuleFacts>>(&out.stdout).ok())
+            .flatten()
+    });
+    let Some(modules) = parsed else {
+        output::warning("the application files could not be read; run looks at their text instead");
+        return Vec::new();
+    };
+    for m in &modules {
+        if let Some(error) = &m.error {
+            output::info(&format!("{}: not read ({error})", m.file.display()));
+        }
+        for o in &m.objects {
+            output::info(&format!(
+                "{}: {} `{}` ({}{})",
+                m.file.display(),
+                o.kind,
+                o.name,
+                o.framework
+                    .as_deref()
+                    .map(|f| format!("{f}, "))
+                    .unwrap_or_default(),
+                o.interface.to_ascii_uppercase()
+            ));
+        }
+        for start in &m.starts {
+            output::info(&format!(
+                "{}: starts {}: {} ({})",
+                m.file.display(),
+                if start.kind == "development" {
+                    "the framework's development server"
+                } else {
+                    "its own server"
+                },
+                start.call,
+                if start.place == "main" {
+                    "under if __name__ == \"__main__\""
+                } else {
+                    "when imported"
+                }
+            ));
+        }
+    }
+    modules
+}
+
 fn summary(
     facts: &Facts,
     choice: &server::Choice,
@@ -706,6 +1012,9 @@ fn summary(
         }
     ));
     output::info(&format!("App:          {}", choice.app));
+    if let Some(why) = &choice.why {
+        output::info(&format!("Why:          {why}"));
+    }
     output::info(&format!("Server:       {}", choice.describe()));
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));

@@ -7,9 +7,14 @@
 use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 
 const INDENT: &str = "       ";
 /// How many lines of a tool's output are kept for error messages.
@@ -100,24 +105,38 @@ pub fn run_to_file(command: &mut Command, path: &std::path::Path) -> io::Result<
     spawn_streamed(command)
 }
 
+/// A command run by [`capture`]: its exit status and its stdout (stderr went to the log).
+#[derive(Debug)]
+pub struct Captured {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+}
+
+/// Runs `command` with its stdout kept (not shown) and its stderr streamed to the log, with the
+/// same process-group handling as [`run`].
+///
+/// # Errors
+/// The command could not be started.
+pub fn capture(command: &mut Command) -> io::Result<Captured> {
+    command.stdout(Stdio::piped());
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let mut kept = Vec::new();
+    let status = supervise(command, &tail, Some(&mut kept))?;
+    Ok(Captured {
+        status,
+        stdout: kept,
+    })
+}
+
+/// How long the output of a command that has exited may stay open: longer means a process it
+/// started in the background still holds it.
+pub const DRAIN: Duration = Duration::from_secs(2);
+/// Between SIGTERM and SIGKILL for what a command left running.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+
 fn spawn_streamed(command: &mut Command) -> io::Result<Finished> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| relay(s, false, Arc::clone(&tail)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| relay(s, true, Arc::clone(&tail)));
-    let status = child.wait()?;
-    for handle in [stdout, stderr].into_iter().flatten() {
-        let _ = handle.join();
-    }
+    let status = supervise(command, &tail, None)?;
     let tail = tail
         .lock()
         .map(|t| t.iter().cloned().collect())
@@ -125,11 +144,107 @@ fn spawn_streamed(command: &mut Command) -> io::Result<Finished> {
     Ok(Finished { status, tail })
 }
 
+/// Runs `command` as the leader of its own process group (SIGKILL if assemble dies first) with
+/// its output relayed, and makes sure nothing it started outlives it: once it has exited, its
+/// output gets [`DRAIN`] to close; a process left in its group (`something &` in a hook) is
+/// named in a warning and ended (SIGTERM, SIGKILL after [`LEFTOVER_GRACE`]), so a build never
+/// waits on it. A process that left the group (`setsid`) and keeps the output open is given up
+/// on after that: its output is no longer read.
+fn supervise(
+    command: &mut Command,
+    tail: &Arc<Mutex<VecDeque<String>>>,
+    stdout_into: Option<&mut Vec<u8>>,
+) -> io::Result<ExitStatus> {
+    command
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: runs in the forked child before exec; prctl is async-signal-safe and takes plain
+    // integers.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
+    let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let (done, finished) = mpsc::channel::<Option<Vec<u8>>>();
+    let mut open = 0;
+    if let Some(out) = child.stdout.take() {
+        open += 1;
+        if stdout_into.is_some() {
+            let done = done.clone();
+            thread::spawn(move || {
+                let mut out = out;
+                let mut bytes = Vec::new();
+                let _ = out.read_to_end(&mut bytes);
+                let _ = done.send(Some(bytes));
+            });
+        } else {
+            relay(out, false, Arc::clone(tail), done.clone());
+        }
+    }
+    if let Some(err) = child.stderr.take() {
+        open += 1;
+        relay(err, true, Arc::clone(tail), done.clone());
+    }
+    drop(done);
+    let status = child.wait()?;
+    let mut captured = None;
+    let mut collect = |open: &mut usize, deadline: Instant| {
+        while *open > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match finished.recv_timeout(left) {
+                Ok(bytes) => {
+                    *open -= 1;
+                    if bytes.is_some() {
+                        captured = bytes;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    };
+    collect(&mut open, Instant::now() + DRAIN);
+    if s2i_init::group::exists(group) {
+        let members = s2i_init::group::members(group);
+        warning(&format!(
+            "`{}` exited but left {} running in its process group {group}{}: \
+             ending them (SIGTERM, then SIGKILL after {LEFTOVER_GRACE:?}), so the build does not wait on them.\n\
+             A build step must not leave background processes (`something &`): the image keeps none of them.",
+            quote_command(command),
+            if members.len() == 1 { "a process".to_owned() } else { format!("{} processes", members.len().max(1)) },
+            if members.is_empty() { String::new() } else { format!(" ({})", members.join(", ")) },
+        ));
+        let _ = killpg(group, Signal::SIGTERM);
+        let _ = killpg(group, Signal::SIGCONT);
+        let deadline = Instant::now() + LEFTOVER_GRACE;
+        while s2i_init::group::exists(group) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        collect(&mut open, Instant::now() + LEFTOVER_GRACE);
+    }
+    if open > 0 {
+        warning(&format!(
+            "`{}` exited but its output is still held open by a process outside its group: not read any further",
+            quote_command(command)
+        ));
+    }
+    if let (Some(into), Some(bytes)) = (stdout_into, captured) {
+        *into = bytes;
+    }
+    Ok(status)
+}
+
 fn relay<R: Read + Send + 'static>(
     stream: R,
     to_stderr: bool,
     tail: Arc<Mutex<VecDeque<String>>>,
-) -> thread::JoinHandle<()> {
+    done: mpsc::Sender<Option<Vec<u8>>>,
+) {
     thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut buf = Vec::new();
@@ -156,7 +271,8 @@ fn relay<R: Read + Send + 'static>(
                 tail.push_back(text.to_owned());
             }
         }
-    })
+        let _ = done.send(None);
+    });
 }
 
 #[cfg(test)]
@@ -178,5 +294,33 @@ mod tests {
         assert_eq!(finished.status.code(), Some(3));
         assert!(finished.tail.contains(&"out".to_owned()));
         assert!(finished.tail.contains(&"err".to_owned()));
+    }
+
+    #[test]
+    fn background_processes_holding_the_output_do_not_block_and_are_ended() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"sleep 1000 & echo $! > "$0"; echo started"#)
+            .arg(&pid_file);
+        let started = Instant::now();
+        let finished = run(&mut c).expect("sh runs");
+        assert!(finished.status.success());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("pid")
+            .trim()
+            .parse()
+            .expect("number");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "sleep still running: {stat}"
+        );
     }
 }

@@ -83,10 +83,64 @@ pub enum DeterminePackageManagerError {
     },
 }
 
+/// The variable naming the dependency groups to install (uv.lock, poetry.lock, PEP 735
+/// `[dependency-groups]` of pyproject.toml).
+pub const GROUPS_VARIABLE: &str = "S2I_DEPENDENCY_GROUPS";
+/// The variable naming the extras (optional dependencies) to install.
+pub const EXTRAS_VARIABLE: &str = "S2I_EXTRAS";
+
+/// Dependency groups and extras to install besides the main dependencies. None by default: a
+/// `dev` group (or any other) is installed only when named.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub groups: Vec<String>,
+    pub extras: Vec<String>,
+}
+
+impl Selection {
+    /// From `S2I_DEPENDENCY_GROUPS` and `S2I_EXTRAS` (names separated by commas or spaces).
+    #[must_use]
+    pub fn from_env(env: &Env) -> Self {
+        let list = |name: &str| -> Vec<String> {
+            env.get(name)
+                .unwrap_or_default()
+                .split([',', ' ', '\t'])
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        Self {
+            groups: list(GROUPS_VARIABLE),
+            extras: list(EXTRAS_VARIABLE),
+        }
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.extras.is_empty()
+    }
+
+    /// `groups a, b; extras c` for the log.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.groups.is_empty() {
+            parts.push(format!("groups {}", self.groups.join(", ")));
+        }
+        if !self.extras.is_empty() {
+            parts.push(format!("extras {}", self.extras.join(", ")));
+        }
+        parts.join("; ")
+    }
+}
+
 /// How the app's dependencies get installed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub manager: Option<PackageManager>,
+    /// Groups and extras asked for, where the files support them (else empty, with a note).
+    pub selection: Selection,
     /// Install the app itself (`pip install .`): `setup.py` or `pyproject.toml` present and not
     /// disabled.
     pub install_package: Option<&'static str>,
@@ -166,8 +220,20 @@ pub fn determine(dir: &Path, env: &Env) -> Result<Plan, DeterminePackageManagerE
         }
         Some(PackageManager::Pip) | None => package_file(dir, env, &mut notes),
     };
+    let mut selection = Selection::from_env(env);
+    let supported = matches!(manager, Some(PackageManager::Uv | PackageManager::Poetry))
+        || install_package == Some("pyproject.toml");
+    if !selection.is_empty() && !supported {
+        notes.push(format!(
+            "{GROUPS_VARIABLE} / {EXTRAS_VARIABLE} ({}) are not used: they apply to uv.lock, poetry.lock and an installed pyproject.toml, and this app has {}",
+            selection.describe(),
+            manager.map_or("no such file", |m| m.file())
+        ));
+        selection = Selection::default();
+    }
     Ok(Plan {
         manager,
+        selection,
         install_package,
         notes,
         pipenv_tool,
@@ -275,6 +341,33 @@ mod tests {
             determine(dir.path(), &env(&[("S2I_PACKAGE_MANAGER", "uv")])),
             Err(DeterminePackageManagerError::ChosenFileMissing { .. })
         ));
+    }
+
+    #[test]
+    fn groups_and_extras_where_they_apply() {
+        let asked = env(&[
+            ("S2I_DEPENDENCY_GROUPS", "prod, docs"),
+            ("S2I_EXTRAS", "postgres"),
+        ]);
+        let dir = app(&["uv.lock"]);
+        let plan = determine(dir.path(), &asked).expect("plan");
+        assert_eq!(plan.selection.groups, ["prod", "docs"]);
+        assert_eq!(plan.selection.extras, ["postgres"]);
+        let dir = app(&["requirements.txt"]);
+        let plan = determine(dir.path(), &asked).expect("plan");
+        assert!(plan.selection.is_empty());
+        assert!(
+            plan.notes.iter().any(|n| n.contains("are not used")),
+            "{:?}",
+            plan.notes
+        );
+        let dir = app(&["pyproject.toml"]);
+        let plan = determine(dir.path(), &asked).expect("plan");
+        assert_eq!(plan.selection.extras, ["postgres"]);
+        assert!(determine(dir.path(), &env(&[]))
+            .expect("plan")
+            .selection
+            .is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Makes `$APP_ROOT` usable by any UID in group 0 (OpenShift runs images as an arbitrary UID
 //! with GID 0): group 0 owns everything we may change, group read/write everywhere, group
-//! execute where the owner has execute and on directories.
+//! execute where the owner has execute and on directories; never write for others, never
+//! setuid/setgid (a source tree may carry them from a zip or a careless `chmod`).
 //!
 //! Symlinks are never followed or changed (nothing outside the tree is touched). Files the
 //! build user may not change are counted and left as they are. Only entries whose mode or group
@@ -30,10 +31,15 @@ pub enum FixPermissionsError {
     Walk { path: PathBuf, source: io::Error },
 }
 
-/// The mode an entry should have.
+/// Bits never kept: write for others (any local user could change the app) and setuid/setgid
+/// (nothing in an application runs with another identity).
+pub const REMOVED_BITS: u32 = 0o6002;
+
+/// The mode an entry should have: group read/write (and execute where the owner has it, and on
+/// directories), without [`REMOVED_BITS`].
 #[must_use]
 pub fn wanted_mode(mode: u32, is_dir: bool) -> u32 {
-    let mut wanted = mode | 0o060;
+    let mut wanted = (mode | 0o060) & !REMOVED_BITS;
     if is_dir || mode & 0o100 != 0 {
         wanted |= 0o010;
     }
@@ -106,6 +112,10 @@ mod tests {
         assert_eq!(wanted_mode(0o644, false), 0o664);
         assert_eq!(wanted_mode(0o755, false), 0o775);
         assert_eq!(wanted_mode(0o600, false), 0o660);
+        assert_eq!(wanted_mode(0o4755, false), 0o775);
+        assert_eq!(wanted_mode(0o2777, true), 0o775);
+        assert_eq!(wanted_mode(0o666, false), 0o664);
+        assert_eq!(wanted_mode(0o1777, true), 0o1775);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Choice {
     pub server: Option<ServerChoice>,
     /// What `run`'s detection found to serve, or why it found nothing.
     pub app: String,
+    /// Why: the verdict of the detection rule that matched (what `run --dry-run` says).
+    pub why: Option<String>,
 }
 
 impl Choice {
@@ -61,6 +63,12 @@ pub fn choose(
         env,
         facts: Some(facts),
     });
+    let why = detected.as_ref().ok().and_then(|d| {
+        d.verdicts
+            .iter()
+            .find(|v| v.matched)
+            .map(|v| format!("{}: {}", v.rule, v.why))
+    });
     let (server, app) = match detected {
         Ok(detection) => (
             auto_server(&detection.app, &detection.server, &|_| true)
@@ -90,7 +98,7 @@ pub fn choose(
             });
         }
     }
-    Ok(Choice { server, app })
+    Ok(Choice { server, app, why })
 }
 
 /// The server executables present in the virtualenv's `bin/`.

@@ -53,6 +53,35 @@ pub fn exists(root: &Path) -> bool {
         && (root.join("pyvenv.cfg").is_file() || root.join("bin/activate").is_file())
 }
 
+/// What a virtualenv is made of under its root (the parts [`remove`] deletes).
+const PARTS: [&str; 5] = ["bin", "lib", "lib64", "include", "pyvenv.cfg"];
+
+/// Whether any part of a virtualenv is at `root` (even a half-made one, without `bin/python`).
+#[must_use]
+pub fn any_part_exists(root: &Path) -> bool {
+    PARTS
+        .iter()
+        .any(|part| std::fs::symlink_metadata(root.join(part)).is_ok())
+}
+
+/// Removes a virtualenv that cannot be trusted (a build that made or changed it did not
+/// finish): its interpreter, packages and scripts; the sources and the state stay.
+///
+/// # Errors
+/// A part cannot be removed.
+pub fn remove(root: &Path) -> io::Result<()> {
+    for part in PARTS {
+        let path = root.join(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path)?,
+            Ok(_) => std::fs::remove_file(&path)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Uses the virtualenv at `root`, creating it with `$PYTHON` (default `python3`) when missing:
 /// `uv venv --seed` when `uv` is given (fast; pip is seeded so hooks can use it), else (or when
 /// uv cannot, e.g. for Python 2.7) `python -m venv`, or `python -m virtualenv` for interpreters
@@ -99,10 +128,10 @@ fn create_with_python(root: &Path, env: &Env, python: &str) -> Result<(), Create
     run(&mut command)
 }
 
-/// `major.minor` of the interpreter the build will use: the virtualenv's when it exists, else
-/// `$PYTHON`'s. `None` when it does not run.
+/// `major.minor.patch` of the interpreter the build will use: the virtualenv's when it exists,
+/// else `$PYTHON`'s. `None` when it does not run.
 #[must_use]
-pub fn planned_version(root: &Path, env: &Env) -> Option<String> {
+pub fn planned_release(root: &Path, env: &Env) -> Option<(u32, u32, u32)> {
     let python = if exists(root) {
         root.join("bin/python").into_os_string()
     } else {
@@ -110,11 +139,11 @@ pub fn planned_version(root: &Path, env: &Env) -> Option<String> {
     };
     let out = env
         .command(python)
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
+    out.status.success().then(|| parse_version(&text)).flatten()
 }
 
 /// Reads the virtualenv's Python version.

@@ -44,6 +44,12 @@ pub enum Target {
 }
 
 impl Target {
+    /// Whether the callable is a factory to call once (`create_app()`).
+    #[must_use]
+    pub fn is_factory(&self) -> bool {
+        matches!(self, Self::Module { callable, .. } if callable.ends_with("()"))
+    }
+
     /// `module:callable` when the target is importable.
     #[must_use]
     pub fn import_spec(&self) -> Option<String> {

@@ -10,6 +10,7 @@ mod app;
 mod declared;
 mod error;
 mod home;
+mod layouts;
 mod mode;
 mod rules;
 mod server;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
 pub use declared::{declared_servers, Declared};
 pub use error::DetectError;
+pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
 pub use s2i_facts::Facts;
 pub use server::{
@@ -261,6 +263,57 @@ mod tests {
     }
 
     #[test]
+    fn app_py_with_only_a_development_server_is_served_unless_python_mode_asks() {
+        let dir = root(&[(
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\nif __name__ == '__main__':\n    app.run()\n",
+        )]);
+        let facts = Facts {
+            modules: vec![s2i_facts::ModuleFacts {
+                file: "app.py".into(),
+                objects: vec![s2i_facts::AppObject {
+                    name: "app".into(),
+                    kind: "object".into(),
+                    interface: "wsgi".into(),
+                    framework: Some("flask".into()),
+                }],
+                starts: vec![s2i_facts::ServerStart {
+                    call: "app.run()".into(),
+                    kind: "development".into(),
+                    place: "main".into(),
+                }],
+                ..s2i_facts::ModuleFacts::default()
+            }],
+            ..Facts::default()
+        };
+        let with = |env: &[(&str, &str)]| {
+            let env: Env = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            detect(Inputs {
+                app_root: dir.path(),
+                env: &env,
+                facts: Some(&facts),
+            })
+            .expect("detect")
+        };
+        let App::Web(web) = with(&[]).app else {
+            panic!("app.py's Flask object is not served")
+        };
+        assert_eq!(web.target.import_spec().as_deref(), Some("app:app"));
+        // No record: the file's own server, as warpdrive and sclorg run it.
+        assert!(matches!(
+            detect_in(&dir, &[]).expect("detect").app,
+            App::Python { .. }
+        ));
+        assert!(matches!(
+            with(&[("WARPDRIVE_DEPLOY_MODE", "python")]).app,
+            App::Python { .. }
+        ));
+    }
+
+    #[test]
     fn deploy_mode_restricts_the_rules() {
         let dir = root(&[("app.py", ""), ("wsgi.py", WSGI)]);
         let d = detect_in(&dir, &[("WARPDRIVE_DEPLOY_MODE", "wsgi")]).expect("detect");
@@ -280,9 +333,9 @@ mod tests {
         let Err(DetectError::NothingFound { verdicts, .. }) = detect_in(&dir, &[]) else {
             panic!("expected NothingFound")
         };
-        // docs/run.md's detection table has 13 rules, each with a verdict.
-        assert_eq!(verdicts.len(), 13);
-        assert_eq!(rule_names().len(), 13);
+        // docs/run.md's detection table has 14 rules, each with a verdict.
+        assert_eq!(verdicts.len(), 14);
+        assert_eq!(rule_names().len(), 14);
         assert!(matches!(
             detect_in(&dir, &[("APP_SCRIPT", "start.sh")]),
             Err(DetectError::NamedFileMissing { .. })

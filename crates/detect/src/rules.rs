@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use s2i_facts::Facts;
 
 use crate::app::{App, DjangoApp, StaticMap, Target, WebApp};
+use crate::layouts;
 use crate::mode::{DeployMode, ModeKind};
 use crate::server::{Interface, ServerRequest};
 use crate::source::{
@@ -32,7 +33,7 @@ pub(crate) enum Outcome {
 pub(crate) type Rule = fn(&Context<'_>) -> Result<Outcome, DetectError>;
 
 /// The rules in the order they are tried: name, the deploy mode kind it belongs to, function.
-pub(crate) const RULES: [(&str, ModeKind, Rule); 13] = [
+pub(crate) const RULES: [(&str, ModeKind, Rule); 14] = [
     (
         "APP_CONFIG / gunicorn.conf.py wsgi_app",
         ModeKind::Wsgi,
@@ -49,6 +50,11 @@ pub(crate) const RULES: [(&str, ModeKind, Rule); 13] = [
     ("asgi.py", ModeKind::Wsgi, asgi_py),
     ("wsgi/application", ModeKind::Wsgi, wsgi_application),
     ("Django", ModeKind::Django, django),
+    (
+        "main.py / app/main.py / package application object",
+        ModeKind::Wsgi,
+        app_object,
+    ),
     ("setup.py / pyproject.toml package", ModeKind::Wsgi, package),
 ];
 
@@ -331,12 +337,159 @@ fn app_sh(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     script_found(cx, path, "app.sh exists".to_owned(), true)
 }
 
+/// `app.py` starts its own server (`python app.py`, warpdrive's python mode), unless the build
+/// record shows it only defines an application object and at most starts the framework's
+/// development server (`app.run()` of Flask, Quart, Bottle): that object is served by the
+/// production server instead. `APP_FILE=app.py` runs the file anyway.
 fn app_py(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     let path = cx.home.join("app.py");
     if !path.is_file() {
         return Ok(Outcome::Skip("no app.py".to_owned()));
     }
-    script_found(cx, path, "app.py exists".to_owned(), false)
+    // warpdrive's python deploy mode asks for `python app.py` explicitly.
+    if matches!(
+        cx.mode,
+        DeployMode::Only {
+            kind: ModeKind::Python,
+            ..
+        }
+    ) {
+        return script_found(cx, path, "app.py exists".to_owned(), false);
+    }
+    let exposed = layouts::exposed(cx.home, Path::new("app.py"), cx.facts)?
+        .filter(|e| e.recorded && e.starts.iter().all(|(_, development)| *development));
+    let Some(found) = exposed else {
+        return script_found(cx, path, "app.py exists".to_owned(), false);
+    };
+    let interface = layout_interface(cx, &found);
+    let started = match found.starts.first() {
+        Some((call, _)) => format!(
+            "only starts {}'s development server ({call}), which is not for production",
+            found
+                .framework
+                .as_deref()
+                .map_or("the framework", framework_name)
+        ),
+        None => "starts no server of its own".to_owned(),
+    };
+    let why = format!(
+        "app.py defines {} and {started}: serving app:{} with the production server instead (APP_FILE=app.py runs the file itself)",
+        describe_exposed(&found),
+        found.callable
+    );
+    Ok(Outcome::Match(
+        web(
+            interface,
+            Target::Module {
+                module: "app".to_owned(),
+                callable: found.callable,
+            },
+            Vec::new(),
+        ),
+        why,
+    ))
+}
+
+/// The interface of an object found in a layout: the framework's (a server that cannot serve
+/// it is refused later, never given it), else what the requested server serves.
+fn layout_interface(cx: &Context<'_>, found: &layouts::Exposed) -> Interface {
+    if found.recorded {
+        found.interface
+    } else {
+        interface_for(cx, found.interface == Interface::Asgi)
+    }
+}
+
+fn describe_exposed(found: &layouts::Exposed) -> String {
+    let what = if found.callable.ends_with("()") {
+        format!("the factory {}", found.callable)
+    } else {
+        format!("`{}`", found.callable)
+    };
+    match &found.framework {
+        Some(f) => format!(
+            "{what}, a {} {} application",
+            framework_name(f),
+            found.interface
+        ),
+        None => format!("{what}, a {} application", found.interface),
+    }
+}
+
+fn framework_name(module: &str) -> &str {
+    match module {
+        "fastapi" => "FastAPI",
+        "starlette" => "Starlette",
+        "quart" => "Quart",
+        "litestar" => "Litestar",
+        "sanic" => "Sanic",
+        "flask" => "Flask",
+        "bottle" => "Bottle",
+        "pyramid" => "Pyramid",
+        "falcon" => "Falcon",
+        "django" => "Django",
+        other => other,
+    }
+}
+
+/// An application object in `main.py`, `app/main.py`, `app/__init__.py` or the package's
+/// modules (`src/<pkg>/` included).
+fn app_object(cx: &Context<'_>) -> Result<Outcome, DetectError> {
+    let installed = cx
+        .facts
+        .and_then(|f| f.package.as_ref())
+        .map(|p| p.modules.clone())
+        .unwrap_or_default();
+    let mut looked = Vec::new();
+    for file in layouts::candidate_files(cx.home, cx.facts)? {
+        if file == Path::new("app.py") {
+            continue;
+        }
+        let Some(module) = layouts::module_name(&file) else {
+            continue;
+        };
+        let top = module.split('.').next().unwrap_or_default().to_owned();
+        if file.starts_with("src") && !installed.contains(&top) {
+            looked.push(format!(
+                "{} (not installed as a package, so not importable)",
+                file.display()
+            ));
+            continue;
+        }
+        let Some(found) = layouts::exposed(cx.home, &file, cx.facts)? else {
+            looked.push(file.display().to_string());
+            continue;
+        };
+        let interface = layout_interface(cx, &found);
+        let mut why = format!(
+            "{} defines {}: serving {module}:{}",
+            file.display(),
+            describe_exposed(&found),
+            found.callable
+        );
+        if let Some((call, _)) = found.starts.first() {
+            why.push_str(&format!(
+                " (its own {call} runs only with `python {}`, which is not how it is served)",
+                file.display()
+            ));
+        }
+        return Ok(Outcome::Match(
+            web(
+                interface,
+                Target::Module {
+                    module,
+                    callable: found.callable,
+                },
+                Vec::new(),
+            ),
+            why,
+        ));
+    }
+    Ok(Outcome::Skip(if looked.is_empty() {
+        "no main.py, app/main.py, app/__init__.py or package module".to_owned()
+    } else {
+        format!("no application object in {}", looked.join(", "))
+    }))
 }
 
 fn paste_ini(cx: &Context<'_>) -> Result<Outcome, DetectError> {

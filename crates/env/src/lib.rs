@@ -18,7 +18,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+
+pub mod hook;
+pub use hook::EnvHookError;
 
 /// When a variable is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,16 +429,14 @@ pub fn expand<'a>(text: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> Strin
     out
 }
 
-/// Variables a shell sets for itself, not the hook's.
-const SHELL_OWN: [&str; 4] = ["PWD", "OLDPWD", "SHLVL", "_"];
-
 /// Why an env hook could not be sourced.
 #[derive(Debug)]
 pub enum SourceError {
     /// `/bin/sh` could not be started.
     Spawn { hook: PathBuf, source: io::Error },
-    /// The sourcing shell exited non-zero (`None`: killed by a signal).
-    Failed { hook: PathBuf, code: Option<i32> },
+    /// The hook failed (its last command or `exit N`, N > 0; `None`: killed by a signal), or
+    /// ended the sourcing shell early (`exit 0`, `exec`): never an empty environment.
+    Hook { hook: PathBuf, error: EnvHookError },
     /// The hook set a refused variable.
     Env(EnvError),
 }
@@ -444,10 +445,7 @@ impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Spawn { hook, source } => write!(f, "sourcing {}: {source}", hook.display()),
-            Self::Failed { hook, code } => match code {
-                Some(code) => write!(f, "sourcing {} failed (exit code {code})", hook.display()),
-                None => write!(f, "sourcing {} was killed by a signal", hook.display()),
-            },
+            Self::Hook { hook, error } => write!(f, "sourcing {}: {error}", hook.display()),
             Self::Env(e) => e.fmt(f),
         }
     }
@@ -455,16 +453,41 @@ impl std::fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
-/// Sources an env hook (warpdrive's `build-env` / `deploy-env`) in `/bin/sh` with `env`, in
-/// `cwd`, and returns the environment it leaves (the shell's own `PWD`, `OLDPWD`, `SHLVL`, `_`
-/// left out). What the hook prints goes to stderr.
+/// The environment a shell started with [`hook::shell_args`] left, given how it ended and
+/// what it printed: the one reading of an env hook for both binaries (the hook's own output
+/// is not part of it, the shell's `PWD`, `OLDPWD`, `SHLVL`, `_` are left out, an early exit is
+/// an error, a refused variable is an error).
 ///
 /// # Errors
-/// The shell cannot start, the hook fails, or it sets a refused variable.
+/// The hook failed or ended its shell early, or it set a refused variable.
+pub fn sourced(
+    hook: &Path,
+    status: ExitStatus,
+    stdout: &[u8],
+    phase: Phase,
+) -> Result<Env, SourceError> {
+    let vars = hook::read(status, stdout).map_err(|error| SourceError::Hook {
+        hook: hook.to_owned(),
+        error,
+    })?;
+    let sourced: Env = vars.into_iter().collect();
+    sourced
+        .check_refused(phase, &hook.display().to_string())
+        .map_err(SourceError::Env)?;
+    Ok(sourced)
+}
+
+/// Sources an env hook (warpdrive's `build-env` / `deploy-env`) in `/bin/sh` with `env`, in
+/// `cwd`, and returns the environment it leaves ([`sourced`]). What the hook prints goes to
+/// stderr.
+///
+/// # Errors
+/// The shell cannot start, the hook fails or ends its shell early, or it sets a refused
+/// variable.
 pub fn source_hook(hook: &Path, cwd: &Path, env: &Env, phase: Phase) -> Result<Env, SourceError> {
     let out = env
         .command("/bin/sh")
-        .args(["-c", r#". "$1" >&2 && exec env -0"#, "sh"])
+        .args(hook::shell_args())
         .arg(hook)
         .current_dir(cwd)
         .stdin(Stdio::null())
@@ -474,26 +497,7 @@ pub fn source_hook(hook: &Path, cwd: &Path, env: &Env, phase: Phase) -> Result<E
             hook: hook.to_owned(),
             source,
         })?;
-    if !out.status.success() {
-        return Err(SourceError::Failed {
-            hook: hook.to_owned(),
-            code: out.status.code(),
-        });
-    }
-    let sourced: Env = out
-        .stdout
-        .split(|b| *b == 0)
-        .filter_map(|entry| {
-            let text = String::from_utf8_lossy(entry);
-            let (k, v) = text.split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
-        })
-        .filter(|(k, _)| !SHELL_OWN.contains(&k.as_str()))
-        .collect();
-    sourced
-        .check_refused(phase, &hook.display().to_string())
-        .map_err(SourceError::Env)?;
-    Ok(sourced)
+    sourced(hook, out.status, &out.stdout, phase)
 }
 
 #[cfg(test)]
@@ -641,7 +645,18 @@ mod tests {
         fs::write(&hook, "false\n").expect("write");
         assert!(matches!(
             source_hook(&hook, dir.path(), &env, Phase::Build),
-            Err(SourceError::Failed { .. })
+            Err(SourceError::Hook {
+                error: EnvHookError::Failed { code: Some(1) },
+                ..
+            })
+        ));
+        fs::write(&hook, "export PORT=9000\nexit 0\n").expect("write");
+        assert!(matches!(
+            source_hook(&hook, dir.path(), &env, Phase::Build),
+            Err(SourceError::Hook {
+                error: EnvHookError::EndedEarly { .. },
+                ..
+            })
         ));
     }
 }

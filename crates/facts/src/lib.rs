@@ -93,6 +93,14 @@ impl Layout {
         self.dir.join(format!("requirements-{method}.txt"))
     }
 
+    /// Written when a build starts, removed when it has finished: found by the next build, it
+    /// means the last one was interrupted (killed, out of memory, cancelled) or failed, and the
+    /// virtualenv it was changing is not trusted (made again).
+    #[must_use]
+    pub fn in_progress(&self) -> PathBuf {
+        self.dir.join("assemble-in-progress")
+    }
+
     /// The file assemble writes and removes to check the directory is writable.
     #[must_use]
     pub fn write_probe(&self) -> PathBuf {
@@ -116,6 +124,11 @@ pub struct Facts {
     pub package: Option<PackageFacts>,
     /// Django facts, when the application is a Django project.
     pub django: Option<DjangoFacts>,
+    /// What the candidate application files (`app.py`, `main.py`, `app/main.py`, the
+    /// package's modules: the list is `s2i_detect::candidate_files`) define, read once by
+    /// assemble with Python's `ast` module (the app's code is not run). Paths are relative to
+    /// the application home.
+    pub modules: Vec<ModuleFacts>,
     /// Server executables found in the virtualenv's `bin/` after the build
     /// (`mod_wsgi-express`, `gunicorn`, `uwsgi`, `waitress-serve`, `uvicorn`, ...), for the
     /// build summary and users. `run` does not rely on it: it looks for the executable it is
@@ -153,6 +166,51 @@ pub struct PackageFacts {
     pub name: String,
     /// Importable top-level module(s) it provides.
     pub modules: Vec<String>,
+}
+
+/// What one Python file defines and starts, read by assemble without running it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModuleFacts {
+    /// The file, relative to the application home (`main.py`, `src/flaskr/__init__.py`).
+    pub file: PathBuf,
+    /// Application objects and factories at module level, in file order.
+    pub objects: Vec<AppObject>,
+    /// Calls that start a server (under `if __name__ == "__main__":` or at module level).
+    pub starts: Vec<ServerStart>,
+    /// Web frameworks the file imports (`fastapi`, `flask`, ...).
+    pub frameworks: Vec<String>,
+    /// Why the file could not be read (a syntax error for this Python), when it could not.
+    pub error: Option<String>,
+}
+
+/// An application object, a factory that returns one, or a plain WSGI/ASGI callable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppObject {
+    /// The name in the module (`app`, `application`, `create_app`).
+    pub name: String,
+    /// `object` (`app = FastAPI()`), `factory` (`def create_app(): ... Flask(...)`) or
+    /// `callable` (`def application(environ, start_response)`).
+    pub kind: String,
+    /// `wsgi` or `asgi`, from the framework (or the callable's signature).
+    pub interface: String,
+    /// The framework's top-level module, when there is one.
+    pub framework: Option<String>,
+}
+
+/// A call that starts a server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerStart {
+    /// What is called, e.g. `app.run()`, `uvicorn.run()`.
+    pub call: String,
+    /// `development` (a framework's development server: Flask/Quart/Bottle `app.run()`) or
+    /// `own` (any other server the file starts itself).
+    pub kind: String,
+    /// `main` (under `if __name__ == "__main__":`) or `module` (whenever it is imported).
+    #[serde(rename = "where")]
+    pub place: String,
 }
 
 /// What Django's settings say, read once at build time.

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
@@ -29,46 +28,69 @@ pub fn kill_all(child: Pid, debug: bool) {
     let _ = kill(child, Signal::SIGKILL);
 }
 
-/// Whether any process (zombies included) is still in process group `group`.
-fn group_exists(group: Pid) -> bool {
-    !matches!(killpg(group, None), Err(Errno::ESRCH))
-}
-
 /// The main child has exited: sends TERM (then CONT, so a stopped process acts on it) to what
 /// is left of its process group, SIGKILL after `grace`, and reaps them. Signals received
-/// meanwhile are dropped: there is no child to forward them to.
-pub fn end_leftovers(signals: &Signals, group: Pid, grace: Duration, debug: bool) {
+/// meanwhile are not forwarded (there is no child to forward them to); the first stop signal
+/// among them is returned. `announce`: the child's name, to say on stderr that it left
+/// processes behind (a deploy hook's `something &`); without it, only debug lines.
+pub fn end_leftovers(
+    signals: &Signals,
+    group: Pid,
+    grace: Duration,
+    debug: bool,
+    announce: Option<&str>,
+) -> Option<Signal> {
     reap_all(group, debug);
-    if !group_exists(group) {
-        return;
+    if !crate::group::exists(group) {
+        return None;
     }
-    crate::log::debug(
-        debug,
-        format_args!("sending SIGTERM to what is left of process group {group}"),
-    );
+    let mut stop = None;
+    match announce {
+        Some(name) => {
+            let members = crate::group::members(group);
+            crate::log::line(format_args!(
+                "{name} exited but left {} running in its process group{}: ending {} (SIGTERM, SIGKILL after {grace:?})",
+                if members.len() == 1 { "a process".to_owned() } else { format!("{} processes", members.len().max(1)) },
+                if members.is_empty() { String::new() } else { format!(" ({})", members.join(", ")) },
+                if members.len() == 1 { "it" } else { "them" },
+            ));
+        }
+        None => crate::log::debug(
+            debug,
+            format_args!("sending SIGTERM to what is left of process group {group}"),
+        ),
+    }
     let _ = killpg(group, Signal::SIGTERM);
     let _ = killpg(group, Signal::SIGCONT);
-    if wait_until_gone(signals, group, grace, debug) {
-        return;
+    if wait_until_gone(signals, group, grace, debug, &mut stop) {
+        return stop;
     }
     crate::log::debug(
         debug,
         format_args!("process group {group} still there after {grace:?}"),
     );
     let _ = killpg(group, Signal::SIGKILL);
-    if !wait_until_gone(signals, group, AFTER_KILL, debug) {
+    if !wait_until_gone(signals, group, AFTER_KILL, debug, &mut stop) {
         crate::log::line(format_args!(
             "processes of group {group} survived SIGKILL for {AFTER_KILL:?}; exiting without them"
         ));
     }
+    stop
 }
 
-/// Reaps on every SIGCHLD until `group` is empty (true) or `timeout` passes (false).
-fn wait_until_gone(signals: &Signals, group: Pid, timeout: Duration, debug: bool) -> bool {
+/// Reaps on every SIGCHLD until `group` is empty (true) or `timeout` passes (false); the first
+/// stop signal received meanwhile goes to `stop`.
+fn wait_until_gone(
+    signals: &Signals,
+    group: Pid,
+    timeout: Duration,
+    debug: bool,
+    stop: &mut Option<Signal>,
+) -> bool {
     let deadline = Instant::now().checked_add(timeout);
     loop {
         reap_all(group, debug);
-        if !group_exists(group) {
+        if !crate::group::exists(group) {
             return true;
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -83,6 +105,9 @@ fn wait_until_gone(signals: &Signals, group: Pid, timeout: Duration, debug: bool
             Ok(events) => {
                 for event in events {
                     if let Event::Forward(signal) = event {
+                        if crate::signals::STOPPING.contains(&signal) && stop.is_none() {
+                            *stop = Some(signal);
+                        }
                         crate::log::debug(
                             debug,
                             format_args!("{signal} dropped: the main child has exited"),

@@ -15,9 +15,43 @@ use crate::stop;
 /// Exit code after the grace period ran out and the child was killed (128 + SIGKILL).
 pub const EXIT_KILLED_AFTER_GRACE: u8 = 137;
 
+/// How a supervised child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub ended: Ended,
+    /// It outlived the grace period and was killed.
+    pub killed: bool,
+    /// The first stop signal (TERM or INT) received while it ran, if any.
+    pub stop: Option<Signal>,
+}
+
+impl Outcome {
+    /// The init's exit code: 137 after the grace period, else the child's.
+    #[must_use]
+    pub fn exit_code(self) -> u8 {
+        if self.killed {
+            EXIT_KILLED_AFTER_GRACE
+        } else {
+            self.ended.exit_code()
+        }
+    }
+}
+
 /// Runs until the main child has ended and its group is gone; returns the init's exit code.
 pub fn run(child: Child, signals: &Signals, options: &Options) -> u8 {
+    supervise(child, signals, options, None).exit_code()
+}
+
+/// Runs until `child` has ended and its group is gone. `leftovers_of`: a name for the child,
+/// to say on stderr (not only in debug) that it left processes in its group.
+pub fn supervise(
+    child: Child,
+    signals: &Signals,
+    options: &Options,
+    leftovers_of: Option<&str>,
+) -> Outcome {
     let debug = options.debug;
+    let mut stop = None;
     // Set by the first stop signal; `None` inside: a grace period too long to represent.
     let mut grace_ends: Option<Option<Instant>> = None;
     let mut killed = false;
@@ -57,6 +91,7 @@ pub fn run(child: Child, signals: &Signals, options: &Options) -> u8 {
             };
             forward(child, received, options);
             if STOPPING.contains(&received) && grace_ends.is_none() {
+                stop = Some(received);
                 crate::log::debug(
                     debug,
                     format_args!("{received}: the child has {:?} to stop", options.grace),
@@ -65,11 +100,17 @@ pub fn run(child: Child, signals: &Signals, options: &Options) -> u8 {
             }
         }
     };
-    stop::end_leftovers(signals, child.pid, options.leftover_grace, debug);
-    if killed {
-        EXIT_KILLED_AFTER_GRACE
-    } else {
-        Ended::exit_code(ended)
+    let late_stop = stop::end_leftovers(
+        signals,
+        child.pid,
+        options.leftover_grace,
+        debug,
+        leftovers_of,
+    );
+    Outcome {
+        ended,
+        killed,
+        stop: stop.or(late_stop),
     }
 }
 

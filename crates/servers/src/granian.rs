@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Interface, Server, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, wsgi_wrapper, Context, Launch, ServerError};
+use crate::{asgi_target, base, factory_flag, wsgi_wrapper, Context, Launch, ServerError};
 
 pub fn launch(
     detection: &Detection,
@@ -46,7 +46,10 @@ pub fn launch(
     }
     args.extend(extra);
     let target = match web.interface {
-        Interface::Asgi => asgi_target(web, detection, &mut launch),
+        Interface::Asgi => {
+            let target = asgi_target(web, detection, &mut launch);
+            factory_flag(target, &mut args)
+        }
         Interface::Wsgi => wsgi_wrapper::target(web, &detection.home, cx, &mut launch),
     };
     args.push(target);

@@ -333,7 +333,20 @@ pub(crate) fn base(
     }
 }
 
-/// `module:callable` for an ASGI server; static files are left to the application.
+/// For servers that take a factory as `--factory module:create_app` (uvicorn, granian): the
+/// target without `()`, after the flag. Other targets unchanged.
+pub(crate) fn factory_flag(target: String, args: &mut Vec<String>) -> String {
+    match target.strip_suffix("()") {
+        Some(spec) => {
+            args.push("--factory".into());
+            spec.to_owned()
+        }
+        None => target,
+    }
+}
+
+/// `module:callable` for an ASGI server (`module:create_app()` for a factory); static files
+/// are left to the application.
 pub(crate) fn asgi_target(web: &WebApp, detection: &Detection, launch: &mut Launch) -> String {
     for s in &web.statics {
         launch.notes.push(format!(
@@ -342,6 +355,7 @@ pub(crate) fn asgi_target(web: &WebApp, detection: &Detection, launch: &mut Laun
         ));
     }
     wsgi_wrapper::importable(web, &detection.home).unwrap_or_else(|| match &web.target {
+        s2i_detect::Target::Module { module, callable } => format!("{module}:{callable}"),
         s2i_detect::Target::Script { path, callable } => format!(
             "{}:{callable}",
             path.file_stem()

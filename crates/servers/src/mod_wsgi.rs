@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, mod_wsgi_options, server_args};
-use crate::{base, graceful_seconds, python_dirs, Context, Launch, ServerError};
+use crate::{base, graceful_seconds, python_dirs, wsgi_wrapper, Context, Launch, ServerError};
 
 /// Writable server root for Apache's generated configuration, pid file and sockets.
 pub fn server_root(cx: &Context<'_>) -> PathBuf {
@@ -61,7 +61,17 @@ pub fn launch(
     for dir in python_dirs(cx) {
         args.extend(["--python-path".into(), dir.display().to_string()]);
     }
+    // mod_wsgi cannot call a factory (`create_app()`): the s2i_wsgi wrapper does.
+    let factory = web.target.is_factory();
     match &web.target {
+        Target::Module { .. } if factory => args.extend([
+            "--application-type".into(),
+            "module".into(),
+            "--entry-point".into(),
+            wsgi_wrapper::MODULE.into(),
+            "--callable-object".into(),
+            "application".into(),
+        ]),
         Target::Module { module, callable } => args.extend([
             "--application-type".into(),
             "module".into(),
@@ -147,6 +157,9 @@ pub fn launch(
             static_conf_file,
             format!("# Written by run on each start.\n{static_conf}"),
         ));
+    }
+    if factory {
+        wsgi_wrapper::target(web, &detection.home, cx, &mut launch);
     }
     Ok(launch)
 }

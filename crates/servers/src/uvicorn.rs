@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, graceful_seconds, Context, Launch, ServerError};
+use crate::{asgi_target, base, factory_flag, graceful_seconds, Context, Launch, ServerError};
 
 pub fn launch(
     detection: &Detection,
@@ -38,7 +38,9 @@ pub fn launch(
         args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
     }
     args.extend(extra);
-    args.push(asgi_target(web, detection, &mut launch));
+    let target = asgi_target(web, detection, &mut launch);
+    let target = factory_flag(target, &mut args);
+    args.push(target);
     launch.args = args;
     Ok(launch)
 }

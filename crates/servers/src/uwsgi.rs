@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, server_args};
-use crate::{base, graceful_seconds, Context, Launch, ServerError};
+use crate::{base, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
 
 pub fn launch(
     detection: &Detection,
@@ -50,7 +50,15 @@ pub fn launch(
     if !cx.env.contains("UWSGI_THREADS") && !has_option(&extra, &["--threads"]) {
         args.extend(["--threads".into(), cx.tuning.threads.to_string()]);
     }
+    // uWSGI cannot call a factory (`create_app()`): the s2i_wsgi wrapper does.
+    let factory = web.target.is_factory();
     match &web.target {
+        Target::Module { .. } if factory => {
+            args.extend([
+                "--module".into(),
+                format!("{}:application", wsgi_wrapper::MODULE),
+            ]);
+        }
         Target::Module { module, callable } => {
             args.extend(["--module".into(), format!("{module}:{callable}")]);
         }
@@ -87,5 +95,8 @@ pub fn launch(
     args.extend(extra);
     let mut launch = base(detection, Server::Uwsgi, program, args);
     launch.notes = notes;
+    if factory {
+        wsgi_wrapper::target(web, &detection.home, cx, &mut launch);
+    }
     Ok(launch)
 }

@@ -11,9 +11,10 @@ pub const SOURCE: &str = include_str!("../python/s2i_wsgi.py");
 pub const MODULE: &str = "s2i_wsgi";
 
 /// `module:callable` when the target can be imported directly (a module, or a `name.py` script
-/// in the home directory).
+/// in the home directory). A factory (`module:create_app()`) is not: the wrapper calls it.
 pub fn importable(web: &WebApp, home: &std::path::Path) -> Option<String> {
     match &web.target {
+        Target::Module { .. } if web.target.is_factory() => None,
         Target::Module { module, callable } => Some(format!("{module}:{callable}")),
         Target::Script { path, callable } => {
             let stem = path.file_stem()?.to_str()?;
@@ -55,7 +56,10 @@ pub fn target(
                 .env
                 .push(("S2I_WSGI_PASTE".into(), config.display().to_string()));
         }
-        (Target::Module { .. }, None) => unreachable!("modules are importable"),
+        // A factory: the wrapper imports the module and calls it once per process.
+        (Target::Module { module, callable }, None) => launch
+            .env
+            .push(("S2I_WSGI_MODULE".into(), format!("{module}:{callable}"))),
     }
     if !web.statics.is_empty() {
         let pairs: Vec<String> = web

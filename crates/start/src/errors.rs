@@ -25,6 +25,14 @@ pub enum RunError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A stop signal (TERM, INT) came before the server was started: it is not started, and
+    /// `run` exits with `code` (128+N, or 137 after the grace period).
+    Stopped {
+        signal: String,
+        code: u8,
+    },
+    /// The init could not take over the signals (exit 125).
+    Signals(String),
 }
 
 fn paths(list: &[PathBuf]) -> String {
@@ -54,6 +62,15 @@ pub fn message(error: &RunError) -> Message {
         },
         RunError::Detect(e) => e.message(),
         RunError::Server(e) => server_message(e),
+        RunError::Passwd(e @ s2i_userdb::ProvisionError::InvalidField { .. }) => Message {
+            headline: "run cannot add a passwd entry for the container's user: a value would corrupt /etc/passwd.".into(),
+            found: vec![e.to_string()],
+            fixes: vec![
+                "Use an APP_ROOT (and APP_HOME) without `:` or newlines, e.g. APP_ROOT=/opt/app-root.".into(),
+                "Or run the container as a user that has a passwd entry already.".into(),
+            ],
+            details: Vec::new(),
+        },
         RunError::Passwd(e) => Message {
             headline: "The container's user has no passwd entry and run could not add one.".into(),
             found: vec![e.to_string()],
@@ -80,10 +97,25 @@ pub fn message(error: &RunError) -> Message {
             fixes: vec!["Remove or correct it where it is set (named above), then start again.".into()],
             details: Vec::new(),
         },
+        RunError::Stopped { signal, code } => Message {
+            headline: format!("{signal} received before the server started: it was not started (exit {code})."),
+            found: Vec::new(),
+            fixes: Vec::new(),
+            details: Vec::new(),
+        },
+        RunError::Signals(e) => Message {
+            headline: format!("run could not take over signal handling: {e}"),
+            found: Vec::new(),
+            fixes: Vec::new(),
+            details: Vec::new(),
+        },
         RunError::DeployEnv(e) => Message {
             headline: "The deploy-env hook failed; the server was not started.".into(),
             found: vec![e.clone()],
-            fixes: vec!["Fix .warpdrive/action_hooks/deploy-env (it is sourced by /bin/sh; its output is above).".into()],
+            fixes: vec![
+                "Fix .warpdrive/action_hooks/deploy-env (it is sourced by /bin/sh; its output is above).".into(),
+                "It is sourced: end it with `return`, never `exit` (an `exit` ends the shell that reads its variables, and the server would start without them).".into(),
+            ],
             details: Vec::new(),
         },
         RunError::Migrate(e) => Message {
@@ -159,7 +191,12 @@ fn server_message(e: &ServerError) -> Message {
 /// The full text for stderr.
 #[must_use]
 pub fn render(error: &RunError) -> String {
-    message(error).render(crate::PREFIX)
+    match error {
+        // Not a failure: the init already said which signal stopped what.
+        RunError::Stopped { .. } => String::new(),
+        RunError::Signals(e) => format!("{}{e}\n", crate::PREFIX),
+        _ => message(error).render(crate::PREFIX),
+    }
 }
 
 /// The exit code for an error: 2 for usage, 1 otherwise.
@@ -167,6 +204,8 @@ pub fn render(error: &RunError) -> String {
 pub fn exit_code(error: &RunError) -> u8 {
     match error {
         RunError::Usage(_) => 2,
+        RunError::Stopped { code, .. } => *code,
+        RunError::Signals(_) => s2i_init::EXIT_INIT_FAILED,
         RunError::Migrate(e) => e.exit_code(),
         RunError::Release(e) => e.exit_code(),
         _ => 1,

@@ -94,12 +94,14 @@ impl PlanInputs {
 }
 
 impl Plan {
-    /// Decides everything: the environment (with `.warpdrive/environment` and, unless
-    /// `dry_run`, the sourced `deploy-env` hook), detection, the server command, migrate.
+    /// Decides everything: the environment (with `.warpdrive/environment` and, when an init
+    /// is given, the `deploy-env` hook sourced under it), detection, the server command,
+    /// migrate. `--dry-run` gives no init: no hook runs.
     ///
     /// # Errors
-    /// Whatever stops the start: a bad setting, nothing to run, a server not installed.
-    pub fn make(inputs: PlanInputs) -> Result<Self, RunError> {
+    /// Whatever stops the start: a bad setting, nothing to run, a server not installed, a
+    /// failing `deploy-env`, a stop signal while it runs.
+    pub fn make(inputs: PlanInputs, init: Option<&mut s2i_init::Init>) -> Result<Self, RunError> {
         let PlanInputs {
             mut env,
             uid,
@@ -110,8 +112,10 @@ impl Plan {
         let app_root = app_root(&env);
         let src = app_root.join("src");
         start_environment(&mut env, &app_root)?;
-        if !dry_run {
-            if let Some(sourced) = hooks::source_deploy_env(&src, &src, &env)? {
+        if let (false, Some(init)) = (dry_run, init) {
+            // The grace period of the process environment: deploy-env may change it for later.
+            let options = s2i_init::Options::from_env(&env).unwrap_or_default();
+            if let Some(sourced) = hooks::source_deploy_env(init, &options, &src, &src, &env)? {
                 env = sourced;
             }
         }
@@ -322,11 +326,13 @@ fn signal(stop: StopSignal) -> Signal {
 /// # Errors
 /// Anything that stops the start before the server runs.
 pub fn start(dry_run: bool) -> Result<u8, RunError> {
-    let plan = Plan::make(PlanInputs::from_process(dry_run))?;
     if dry_run {
+        let plan = Plan::make(PlanInputs::from_process(true), None)?;
         print!("{}", plan.report(true));
         return Ok(0);
     }
+    let mut init = take_over()?;
+    let plan = Plan::make(PlanInputs::from_process(false), Some(&mut init))?;
     for line in plan.report(false).lines() {
         eprintln!("{PREFIX}{line}");
     }
@@ -334,10 +340,17 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
     record(&state, Phase::Starting);
     let env = prepare(&plan)?;
     let d = &plan.detection;
-    hooks::run_deploy_hooks(&d.src, &d.home, &env, &plan.runtime_dir);
+    hooks::run_deploy_hooks(
+        &mut init,
+        &plan.init,
+        &d.src,
+        &d.home,
+        &env,
+        &plan.runtime_dir,
+    )?;
     if let Some(migrate) = &plan.migrate {
         record(&state, Phase::Migrating);
-        run_migrate(&plan, migrate, &env)?;
+        run_migrate(&mut init, &plan, migrate, &env)?;
     }
     let options = match plan.launch.stop {
         StopSignal::Term => plan.init.clone(),
@@ -348,7 +361,35 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         .args(&plan.launch.args)
         .current_dir(&plan.launch.cwd);
     record(&state, Phase::Serving);
-    Ok(s2i_init::supervise(command, &options))
+    Ok(init.run_main(command, &options))
+}
+
+/// The init, taken over before anything else runs: from here on, TERM/INT reach whatever runs
+/// (deploy-env, hooks, migrate, release commands, the server) and stop the start; nothing runs
+/// outside it.
+fn take_over() -> Result<s2i_init::Init, RunError> {
+    let debug = s2i_init::Options::from_env(&Env::from_process()).is_ok_and(|o| o.debug);
+    s2i_init::Init::take_over(debug).map_err(|e| RunError::Signals(e.to_string()))
+}
+
+/// Runs `command` as a step of the init; its exit code, or the stop that ends the start.
+fn step(
+    init: &mut s2i_init::Init,
+    command: Command,
+    options: &s2i_init::Options,
+    name: &str,
+) -> Result<u8, RunError> {
+    match init.step(command, options, name) {
+        Ok(s2i_init::Step::Ended(ended)) => Ok(ended.exit_code()),
+        Ok(s2i_init::Step::Stopped { signal, code }) => Err(RunError::Stopped {
+            signal: signal.as_str().to_owned(),
+            code,
+        }),
+        Err(e) => {
+            eprintln!("{PREFIX}{e}");
+            Ok(e.exit_code())
+        }
+    }
 }
 
 /// Where this start is, for `run --check-ready` / `--check-live`; a start that cannot record
@@ -387,8 +428,14 @@ fn prepare(plan: &Plan) -> Result<Env, RunError> {
     Ok(env)
 }
 
-/// Django's migrate under the database lock, as a child of the init (signals reach it).
-fn run_migrate(plan: &Plan, migrate: &Migrate, env: &Env) -> Result<(), RunError> {
+/// Django's migrate under the database lock, as a step of the init (signals reach it; after a
+/// stop signal nothing more is started).
+fn run_migrate(
+    init: &mut s2i_init::Init,
+    plan: &Plan,
+    migrate: &Migrate,
+    env: &Env,
+) -> Result<(), RunError> {
     let helper = Migrate::write_helper(&plan.runtime_dir).map_err(RunError::Migrate)?;
     eprintln!(
         "{PREFIX}running `{}` under a database lock ({} {})",
@@ -397,9 +444,8 @@ fn run_migrate(plan: &Plan, migrate: &Migrate, env: &Env) -> Result<(), RunError
         helper.display()
     );
     let command = migrate.command(&helper, &plan.detection.home, env);
-    migrate
-        .outcome(s2i_init::supervise(command, &plan.init))
-        .map_err(RunError::Migrate)
+    let code = step(init, command, &plan.init, "migrate")?;
+    migrate.outcome(code).map_err(RunError::Migrate)
 }
 
 /// `run --release`: migrate (whatever `DISABLE_MIGRATE` says) and the release commands, each
@@ -408,9 +454,10 @@ fn run_migrate(plan: &Plan, migrate: &Migrate, env: &Env) -> Result<(), RunError
 /// # Errors
 /// The plan cannot be made, the migration or a release command failed.
 pub fn release() -> Result<u8, RunError> {
+    let mut init = take_over()?;
     let mut inputs = PlanInputs::from_process(false);
     inputs.when = When::Release;
-    let plan = Plan::make(inputs)?;
+    let plan = Plan::make(inputs, Some(&mut init))?;
     let d = &plan.detection;
     let commands = s2i_release::phase::commands(&d.src, &d.home).map_err(RunError::Release)?;
     eprintln!("{PREFIX}release phase for {}", d.app.describe());
@@ -429,12 +476,17 @@ pub fn release() -> Result<u8, RunError> {
     }
     let env = prepare(&plan)?;
     if let Some(migrate) = &plan.migrate {
-        run_migrate(&plan, migrate, &env)?;
+        run_migrate(&mut init, &plan, migrate, &env)?;
     }
     for c in &commands {
         eprintln!("{PREFIX}running release command {}", c.describe());
-        c.outcome(s2i_init::supervise(c.command(&d.home, &env), &plan.init))
-            .map_err(RunError::Release)?;
+        let code = step(
+            &mut init,
+            c.command(&d.home, &env),
+            &plan.init,
+            &c.describe(),
+        )?;
+        c.outcome(code).map_err(RunError::Release)?;
     }
     eprintln!("{PREFIX}release phase done");
     Ok(0)
@@ -486,6 +538,7 @@ fn passwd_entry(plan: &Plan) -> Result<Option<Vec<(String, String)>>, RunError> 
         group: Path::new("/etc/group"),
         state_dir: &plan.runtime_dir,
         libs: &libs,
+        ld_preload: plan.env.get("LD_PRELOAD"),
     })
     .map_err(RunError::Passwd)?;
     let mut extra = Vec::new();
@@ -573,18 +626,21 @@ mod tests {
         let mut env = Env::of(&[("PATH", "/usr/bin:/bin")]);
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         env.set("APP_ROOT", root.display().to_string());
-        Plan::make(PlanInputs {
-            env,
-            uid: 4242,
-            limits: Limits {
-                cpus: 2.0,
-                cpu_source: "test".into(),
-                memory: None,
-                memory_source: "test".into(),
+        Plan::make(
+            PlanInputs {
+                env,
+                uid: 4242,
+                limits: Limits {
+                    cpus: 2.0,
+                    cpu_source: "test".into(),
+                    memory: None,
+                    memory_source: "test".into(),
+                },
+                dry_run: true,
+                when: When::Start,
             },
-            dry_run: true,
-            when: When::Start,
-        })
+            None,
+        )
     }
 
     #[test]

@@ -72,6 +72,13 @@ pub enum ProvisionError {
     },
     /// A file could not be read or written.
     Io { path: PathBuf, error: io::Error },
+    /// A value that would go into the entry holds a `:` or a newline, which would corrupt the
+    /// passwd file (every line is seven `:`-separated fields).
+    InvalidField {
+        uid: u32,
+        field: &'static str,
+        value: String,
+    },
 }
 
 impl std::fmt::Display for ProvisionError {
@@ -92,6 +99,10 @@ impl std::fmt::Display for ProvisionError {
                     .join(", ")
             ),
             Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            Self::InvalidField { uid, field, value } => write!(
+                f,
+                "the passwd entry for UID {uid} would have the {field} {value:?}, which holds a `:` or a newline: passwd fields are separated by `:` and entries by newlines, so the file would be corrupted; nothing was written"
+            ),
         }
     }
 }
@@ -121,6 +132,33 @@ pub struct Request<'a> {
     pub state_dir: &'a Path,
     /// Candidate nss_wrapper libraries.
     pub libs: &'a [PathBuf],
+    /// The `LD_PRELOAD` the program would get otherwise (a user's jemalloc): nss_wrapper is put
+    /// in front of it, never in its place.
+    pub ld_preload: Option<&'a str>,
+}
+
+/// `LD_PRELOAD` with `lib` in front of what was there (glibc reads `:`- or space-separated
+/// lists); unchanged when `lib` is already in it.
+#[must_use]
+pub fn prepend_preload(lib: &Path, existing: Option<&str>) -> String {
+    let lib = lib.display().to_string();
+    match existing.map(str::trim).filter(|e| !e.is_empty()) {
+        None => lib,
+        Some(existing) if existing.split([':', ' ']).any(|l| l == lib) => existing.to_owned(),
+        Some(existing) => format!("{lib}:{existing}"),
+    }
+}
+
+/// A passwd field that would break the file.
+fn check_field(uid: u32, field: &'static str, value: &str) -> Result<(), ProvisionError> {
+    if value.contains([':', '\n', '\r']) {
+        return Err(ProvisionError::InvalidField {
+            uid,
+            field,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Makes sure `uid` has a passwd entry: nothing to do, append to a writable passwd file, or a
@@ -151,11 +189,12 @@ pub fn ensure_entry(req: &Request<'_>) -> Result<Provision, ProvisionError> {
     } else {
         "default".to_owned()
     };
+    let home = req.home.display().to_string();
+    check_field(req.uid, "name", &name)?;
+    check_field(req.uid, "home directory", &home)?;
     let entry = format!(
-        "{name}:x:{}:{}:Default Application User:{}:/bin/sh\n",
-        req.uid,
-        req.gid,
-        req.home.display()
+        "{name}:x:{}:{}:Default Application User:{home}:/bin/sh\n",
+        req.uid, req.gid,
     );
     let separator = if text.is_empty() || text.ends_with('\n') {
         ""
@@ -183,7 +222,7 @@ pub fn ensure_entry(req: &Request<'_>) -> Result<Provision, ProvisionError> {
     Ok(Provision::NssWrapper {
         name,
         env: vec![
-            ("LD_PRELOAD".into(), lib.display().to_string()),
+            ("LD_PRELOAD".into(), prepend_preload(lib, req.ld_preload)),
             ("NSS_WRAPPER_PASSWD".into(), copy.display().to_string()),
             ("NSS_WRAPPER_GROUP".into(), req.group.display().to_string()),
         ],
@@ -206,6 +245,7 @@ mod tests {
             group: Path::new("/etc/group"),
             state_dir: dir,
             libs,
+            ld_preload: None,
         }
     }
 
@@ -276,6 +316,39 @@ mod tests {
         let passwd = dir.path().join("no/such/passwd");
         let err = ensure_entry(&request(dir.path(), &passwd, &[], 1000123)).expect_err("no way");
         assert!(err.to_string().contains("1000123"), "{err}");
+    }
+
+    #[test]
+    fn nss_wrapper_goes_in_front_of_a_users_preload() {
+        let lib = Path::new("/usr/lib/libnss_wrapper.so");
+        assert_eq!(prepend_preload(lib, None), "/usr/lib/libnss_wrapper.so");
+        assert_eq!(
+            prepend_preload(lib, Some(" ")),
+            "/usr/lib/libnss_wrapper.so"
+        );
+        assert_eq!(
+            prepend_preload(lib, Some("/usr/lib/libjemalloc.so.2")),
+            "/usr/lib/libnss_wrapper.so:/usr/lib/libjemalloc.so.2"
+        );
+        assert_eq!(
+            prepend_preload(lib, Some("/a.so /usr/lib/libnss_wrapper.so")),
+            "/a.so /usr/lib/libnss_wrapper.so"
+        );
+    }
+
+    #[test]
+    fn colon_or_newline_in_the_home_is_refused_and_nothing_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let passwd = dir.path().join("passwd");
+        fs::write(&passwd, PASSWD).expect("write");
+        for home in ["/opt/app:root/src", "/opt/app\nroot:x:0:0::/:/bin/sh/src"] {
+            let mut req = request(dir.path(), &passwd, &[], 1000123);
+            req.home = Path::new(home);
+            let err = ensure_entry(&req).expect_err("refused");
+            assert!(matches!(err, ProvisionError::InvalidField { .. }), "{err}");
+            assert!(err.to_string().contains("home directory"), "{err}");
+        }
+        assert_eq!(fs::read_to_string(&passwd).expect("read"), PASSWD);
     }
 
     fn nix_is_root() -> bool {

@@ -48,7 +48,12 @@ What the build does (assemble):
   - installs the server run will use ({default} by default);
   - runs hooks: .s2i/action_hooks/{{pre-build,build}}, .warpdrive/action_hooks/{{pre-build,build-env,build}},
     .docker/ and .whiskey/action_hooks/, bin/pre_compile and bin/post_compile;
-  - for Django: records the settings and runs collectstatic (a STATIC_ROOT is supplied when unset).
+  - stops at once when .python-version, runtime.txt, Pipfile.lock, uv.lock or pyproject.toml
+    asks for another Python than this image's (and names the image that has it);
+  - builds frontend assets with `npm ci && npm run build` when package.json has a build script;
+  - for Django: records the settings and runs collectstatic (a STATIC_ROOT is supplied when unset);
+  - finds the application object (main.py, app.py, app/main.py, src/<pkg>/: FastAPI, Flask,
+    ... or a create_app() factory) without running the code, for run's production server.
 
 Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the BuildConfig):
   APP_SERVER            auto ({default}) | {servers}
@@ -59,9 +64,15 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   UPGRADE_PIP_TO_LATEST                upgrade pip, setuptools and wheel before installing
   S2I_INSTALLER         auto | uv | pip
   S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
+  S2I_ARTIFACTS_DIR     where assemble reads artifacts outside the image (yours, not writable by others)
+  S2I_CACHE_BUDGET_MB   size of the caches kept in the image (default 512; 0: none)
   ENABLE_PIPENV, PIN_PIPENV_VERSION    install pipenv (that version) and Pipfile.lock (a lone Pipfile is locked)
   ENABLE_MICROPIPENV                   Pipfile.lock, else requirements.txt
   ENABLE_INIT_WRAPPER                  accepted, no effect: run is always the container's init
+  S2I_DEPENDENCY_GROUPS dependency groups to install too (uv.lock, poetry.lock, PEP 735); none by default, not even dev
+  S2I_EXTRAS            extras (optional dependencies) to install too
+  S2I_IGNORE_PYTHON_VERSION   build even when the project asks for another Python (a warning)
+  DISABLE_NPM_BUILD     do not run package.json's build script
   DISABLE_SETUP_PY_PROCESSING, DISABLE_PYPROJECT_TOML_PROCESSING   do not install the app as a package
   DISABLE_COLLECTSTATIC, DISABLE_MIGRATE   skip collectstatic (build) / migrate (start)
   MIGRATE_LOCK_TIMEOUT  seconds a replica waits for another one's migration (default 600)

@@ -1,8 +1,11 @@
-# Written by python-s2i's assemble and run with the app's virtualenv Python (2.7 to 3.13).
+# Written by python-s2i's assemble and run with the app's virtualenv Python (2.7 to 3.14).
 # Prints one JSON object on stdout; errors go to stderr with a non-zero exit.
 #
 #   introspect.py django APP_DIR SETTINGS_MODULE  -> the settings run needs
 #   introspect.py package SRC_DIR                 -> the distribution installed from SRC_DIR
+#   introspect.py modules HOME FILE...            -> what each Python file defines (read with
+#                                                    the ast module: the app's code is not run)
+import ast
 import json
 import os
 import sys
@@ -106,13 +109,217 @@ def top_level(sp, info):
     return sorted(m for m in modules if not m.startswith("__editable__"))
 
 
+# Top-level module of a framework -> the interface of its application objects. Submodules
+# that change it are listed in SUBMODULE_INTERFACE.
+FRAMEWORKS = {
+    "fastapi": "asgi",
+    "starlette": "asgi",
+    "quart": "asgi",
+    "litestar": "asgi",
+    "sanic": "asgi",
+    "flask": "wsgi",
+    "bottle": "wsgi",
+    "pyramid": "wsgi",
+    "falcon": "wsgi",
+    "werkzeug": "wsgi",
+    "django": "wsgi",
+}
+SUBMODULE_INTERFACE = {
+    "falcon.asgi": "asgi",
+    "django.core.asgi": "asgi",
+    "django.core.wsgi": "wsgi",
+}
+# Calls that create an application object, by the framework's top-level module.
+CONSTRUCTORS = {
+    "FastAPI": "fastapi",
+    "Starlette": "starlette",
+    "Quart": "quart",
+    "Litestar": "litestar",
+    "Sanic": "sanic",
+    "Flask": "flask",
+    "Bottle": "bottle",
+    "App": "falcon",
+    "API": "falcon",
+    "get_wsgi_application": "django",
+    "get_asgi_application": "django",
+    "make_wsgi_app": "pyramid",
+}
+# `<object>.run()` of these frameworks starts their development server.
+DEVELOPMENT_RUN = ("flask", "quart", "bottle")
+# Names the factory conventions look for (Flask's `flask run`, gunicorn's `module:create_app()`).
+FACTORIES = ("create_app", "make_app")
+
+
+def dotted(node):
+    """`a.b.c` of a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+class Module(object):
+    def __init__(self, tree):
+        self.imports = {}  # local name -> dotted origin
+        self.objects = []
+        self.starts = []
+        self.tree = tree
+
+    def origin(self, name):
+        """The imported dotted name a local dotted name refers to."""
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.imports.get(head)
+        if base is None:
+            return None
+        return base + ("." + rest if rest else "")
+
+    def framework_of_call(self, call):
+        """The dotted origin of a call that creates an application object, else None."""
+        if not isinstance(call, ast.Call):
+            return None
+        origin = self.origin(dotted(call.func)) or ""
+        last = origin.rsplit(".", 1)[-1]
+        top = origin.split(".", 1)[0]
+        if CONSTRUCTORS.get(last) == top:
+            return origin
+        return None
+
+    def interface(self, origin):
+        for prefix, interface in SUBMODULE_INTERFACE.items():
+            if origin == prefix or origin.startswith(prefix + "."):
+                return interface
+        if origin.endswith("get_asgi_application"):
+            return "asgi"
+        return FRAMEWORKS.get(origin.split(".", 1)[0])
+
+
+def scan_imports(module, body):
+    for node in body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".", 1)[0]
+                module.imports[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                module.imports[alias.asname or alias.name] = node.module + "." + alias.name
+        elif isinstance(node, (ast.If, ast.Try if hasattr(ast, "Try") else ast.If)):
+            scan_imports(module, getattr(node, "body", []))
+            scan_imports(module, getattr(node, "orelse", []))
+
+
+def is_main_guard(node):
+    test = getattr(node, "test", None)
+    if not isinstance(test, ast.Compare) or not isinstance(test.left, ast.Name):
+        return False
+    return test.left.id == "__name__"
+
+
+def server_calls(module, body, objects):
+    """Calls that start a server: (call, kind) with kind development/own."""
+    found = []
+    for node in ast.walk(ast.Module(body=body)) if body else []:
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func) or ""
+        head, _, attr = name.rpartition(".")
+        if attr == "run" and head in objects:
+            framework = objects[head]
+            kind = "development" if framework.split(".", 1)[0] in DEVELOPMENT_RUN else "own"
+            found.append({"call": name + "()", "kind": kind})
+            continue
+        origin = module.origin(name) or ""
+        if origin in ("uvicorn.run", "hypercorn.asyncio.serve", "waitress.serve", "bjoern.run",
+                      "aiohttp.web.run_app", "granian.Granian", "cheroot.wsgi.Server",
+                      "wsgiref.simple_server.make_server", "http.server.HTTPServer",
+                      "socketserver.TCPServer", "gevent.pywsgi.WSGIServer") \
+                or attr in ("serve_forever", "run_app", "run_simple"):
+            found.append({"call": (origin or name) + "()", "kind": "own"})
+    return found
+
+
+def module_facts(path):
+    with open(path, "rb") as f:
+        source = f.read()
+    tree = ast.parse(source, path)
+    module = Module(tree)
+    scan_imports(module, tree.body)
+    objects = {}
+    result = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            framework = module.framework_of_call(node.value)
+            for target in node.targets:
+                if isinstance(target, ast.Name) and framework:
+                    objects[target.id] = framework
+                    result.append({"name": target.id, "kind": "object",
+                                   "interface": module.interface(framework),
+                                   "framework": framework.split(".", 1)[0]})
+        elif isinstance(node, (ast.FunctionDef,) + ((ast.AsyncFunctionDef,) if hasattr(ast, "AsyncFunctionDef") else ())):
+            if node.name in FACTORIES:
+                frameworks = [module.framework_of_call(n) for n in ast.walk(node)]
+                frameworks = [f for f in frameworks if f]
+                if frameworks:
+                    result.append({"name": node.name, "kind": "factory",
+                                   "interface": module.interface(frameworks[0]),
+                                   "framework": frameworks[0].split(".", 1)[0]})
+            elif node.name in ("application", "app"):
+                args = [a.arg if hasattr(a, "arg") else getattr(a, "id", "") for a in node.args.args]
+                is_async = not isinstance(node, ast.FunctionDef)
+                if args[:1] == ["scope"] or is_async:
+                    interface = "asgi"
+                elif args[:1] == ["environ"]:
+                    interface = "wsgi"
+                else:
+                    continue
+                result.append({"name": node.name, "kind": "callable",
+                               "interface": interface, "framework": None})
+    main_blocks = [n for n in tree.body if isinstance(n, ast.If) and is_main_guard(n)]
+    top_level = [n for n in tree.body if not (isinstance(n, ast.If) and is_main_guard(n))
+                 and not isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                 and not (hasattr(ast, "AsyncFunctionDef") and isinstance(n, ast.AsyncFunctionDef))]
+    starts = []
+    for block in main_blocks:
+        for call in server_calls(module, block.body, objects):
+            call["where"] = "main"
+            starts.append(call)
+    for call in server_calls(module, top_level, objects):
+        call["where"] = "module"
+        starts.append(call)
+    frameworks = sorted(set(o.split(".", 1)[0] for o in module.imports.values()
+                            if o.split(".", 1)[0] in FRAMEWORKS))
+    return {"objects": result, "starts": starts, "frameworks": frameworks}
+
+
+def modules_facts(home, files):
+    found = []
+    for rel in files:
+        path = os.path.join(home, rel)
+        if not os.path.isfile(path):
+            continue
+        entry = {"file": rel}
+        try:
+            entry.update(module_facts(path))
+        except (SyntaxError, ValueError, UnicodeDecodeError) as e:
+            entry["error"] = "%s: %s" % (type(e).__name__, e)
+        found.append(entry)
+    return found
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "django":
         result = django_facts(argv[1], argv[2])
     elif len(argv) >= 2 and argv[0] == "package":
         result = package_facts(argv[1])
+    elif len(argv) >= 2 and argv[0] == "modules":
+        result = modules_facts(argv[1], argv[2:])
     else:
-        sys.stderr.write("usage: introspect.py django APP_DIR SETTINGS | package SRC_DIR\n")
+        sys.stderr.write("usage: introspect.py django APP_DIR SETTINGS | package SRC_DIR | modules HOME FILE...\n")
         return 2
     sys.stdout.write(json.dumps(result) + "\n")
     return 0

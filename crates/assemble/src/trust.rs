@@ -1,0 +1,235 @@
+//! Which artifacts assemble may read at all. The artifacts become the build's caches, so
+//! whoever can write them can put code into the image; they are trusted only when nobody but
+//! the build user can have written them:
+//!
+//! - **Given explicitly** (`S2I_ARTIFACTS_DIR`): used when that directory is owned by the build
+//!   user and not writable by group or others.
+//! - **The default `/tmp/artifacts`**: only in the builder image's layout (`APP_ROOT` is
+//!   `/opt/app-root`: s2i unpacks the artifacts there, as the build user, in a container only
+//!   this build runs in), when owned by the build user and not writable by others (group write
+//!   is allowed there: group 0 is the build's own group in the images). Outside that layout
+//!   (host mode), `/tmp/artifacts` is shared by every local user and is never read: give
+//!   `S2I_ARTIFACTS_DIR`.
+//! - **Symlinks**: the directory itself, the manifest or a cache that is a symlink refuses the
+//!   whole artifacts; a symlink inside a cache that points outside it (absolute, or `..` past
+//!   the cache) is removed before the cache is used.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// The default artifacts directory, where s2i unpacks them.
+pub const DEFAULT_DIR: &str = "/tmp/artifacts";
+/// `APP_ROOT` in the builder images: the default directory is trusted only with this layout.
+pub const IMAGE_APP_ROOT: &str = "/opt/app-root";
+
+/// Which directory to read artifacts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// Read this directory (it may still be refused by [`check_dir`]).
+    Use(PathBuf),
+    /// Do not read any; `Some` is a reason worth a warning (artifacts are there but not used).
+    Skip(Option<String>),
+}
+
+/// The directory to read: `given` (`S2I_ARTIFACTS_DIR`) when set, else [`DEFAULT_DIR`] in the
+/// builder image's layout only.
+#[must_use]
+pub fn choose(given: Option<&Path>, app_root: &Path) -> Choice {
+    if let Some(dir) = given {
+        return Choice::Use(dir.to_owned());
+    }
+    let default = Path::new(DEFAULT_DIR);
+    if app_root == Path::new(IMAGE_APP_ROOT) {
+        return Choice::Use(default.to_owned());
+    }
+    let present = fs::read_dir(default).is_ok_and(|mut e| e.next().is_some());
+    Choice::Skip(present.then(|| {
+        format!(
+            "{DEFAULT_DIR} is not read outside the builder image (APP_ROOT is {}, not {IMAGE_APP_ROOT}): \
+             any local user can write there. To reuse artifacts in host mode, set S2I_ARTIFACTS_DIR \
+             to a directory of yours that only you can write",
+            app_root.display()
+        )
+    }))
+}
+
+/// Whether `dir` may be read: not a symlink, owned by the build user (`euid`), not writable by
+/// others, nor by its group unless `group_may_write`. A missing directory is fine (there is
+/// nothing to read).
+///
+/// # Errors
+/// Why it is refused, for a warning.
+pub fn check_dir(dir: &Path, euid: u32, group_may_write: bool) -> Result<(), String> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{} cannot be read: {e}", dir.display())),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(format!(
+            "{} is a symlink: artifacts are read only from a real directory",
+            dir.display()
+        ));
+    }
+    if meta.uid() != euid {
+        return Err(format!(
+            "{} belongs to UID {}, not to the build user (UID {euid}): someone else may have put it there",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    let refused = if group_may_write { 0o002 } else { 0o022 };
+    if mode & refused != 0 {
+        return Err(format!(
+            "{} is writable by {} (mode {mode:04o}): someone else may have changed it",
+            dir.display(),
+            if mode & 0o002 != 0 {
+                "others"
+            } else {
+                "its group"
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a top-level entry (`name` in `dir`) that is a symlink.
+///
+/// # Errors
+/// It is a symlink.
+pub fn check_entry(dir: &Path, name: &str) -> Result<(), String> {
+    let path = dir.join(name);
+    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(format!(
+            "{} is a symlink: artifacts are read only from real files and directories",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Removes the symlinks under `root` that point outside it; returns them.
+#[must_use]
+pub fn remove_escaping_links(root: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    for entry in WalkDir::new(root).follow_links(false).into_iter().flatten() {
+        if !entry.path_is_symlink() {
+            continue;
+        }
+        let Ok(target) = fs::read_link(entry.path()) else {
+            continue;
+        };
+        let base = entry.path().parent().unwrap_or(root);
+        if escapes(root, base, &target) && fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path().to_owned());
+        }
+    }
+    removed
+}
+
+/// Whether `target`, read relative to `base` (inside `root`), leaves `root`.
+fn escapes(root: &Path, base: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return true;
+    }
+    let Ok(inside) = base.strip_prefix(root) else {
+        return true;
+    };
+    let mut depth: usize = inside.components().count();
+    for component in target.components() {
+        match component {
+            Component::ParentDir => {
+                let Some(up) = depth.checked_sub(1) else {
+                    return true;
+                };
+                depth = up;
+            }
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    fn euid() -> u32 {
+        nix::unistd::geteuid().as_raw()
+    }
+
+    #[test]
+    fn default_dir_only_in_the_image_layout() {
+        assert_eq!(
+            choose(None, Path::new(IMAGE_APP_ROOT)),
+            Choice::Use(PathBuf::from(DEFAULT_DIR))
+        );
+        assert!(matches!(
+            choose(None, Path::new("/tmp/x/app-root")),
+            Choice::Skip(_)
+        ));
+        assert_eq!(
+            choose(Some(Path::new("/mine")), Path::new("/tmp/x")),
+            Choice::Use(PathBuf::from("/mine"))
+        );
+    }
+
+    #[test]
+    fn owner_mode_and_symlink_rules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let artifacts = dir.path().join("artifacts");
+        assert!(
+            check_dir(&artifacts, euid(), false).is_ok(),
+            "missing is fine"
+        );
+        fs::create_dir(&artifacts).expect("mkdir");
+        fs::set_permissions(&artifacts, fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(check_dir(&artifacts, euid(), false).is_ok());
+        assert!(check_dir(&artifacts, euid() + 1, false)
+            .expect_err("other owner")
+            .contains("not to the build user"));
+        fs::set_permissions(&artifacts, fs::Permissions::from_mode(0o777)).expect("chmod");
+        assert!(check_dir(&artifacts, euid(), false)
+            .expect_err("o+w")
+            .contains("writable by others"));
+        fs::set_permissions(&artifacts, fs::Permissions::from_mode(0o775)).expect("chmod");
+        assert!(check_dir(&artifacts, euid(), false)
+            .expect_err("g+w")
+            .contains("its group"));
+        assert!(
+            check_dir(&artifacts, euid(), true).is_ok(),
+            "image layout: g+w"
+        );
+        let link = dir.path().join("link");
+        symlink(&artifacts, &link).expect("symlink");
+        assert!(check_dir(&link, euid(), false)
+            .expect_err("link")
+            .contains("symlink"));
+        symlink("/etc/passwd", artifacts.join("python-s2i-artifacts.json")).expect("symlink");
+        assert!(check_entry(&artifacts, "python-s2i-artifacts.json").is_err());
+    }
+
+    #[test]
+    fn links_leaving_the_cache_are_removed_others_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = dir.path().join("uv");
+        fs::create_dir_all(cache.join("archive-v0/a/lib")).expect("mkdir");
+        fs::create_dir_all(cache.join("wheels")).expect("mkdir");
+        symlink("lib", cache.join("archive-v0/a/lib64")).expect("inside");
+        symlink("../archive-v0/a", cache.join("wheels/w")).expect("inside");
+        symlink("/home/someone/.ssh", cache.join("wheels/abs")).expect("absolute");
+        symlink("../../outside", cache.join("wheels/up")).expect("escaping");
+        let mut removed = remove_escaping_links(&cache);
+        removed.sort();
+        assert_eq!(removed, [cache.join("wheels/abs"), cache.join("wheels/up")]);
+        assert!(cache.join("wheels/w").is_symlink());
+        assert!(cache.join("archive-v0/a/lib64").is_symlink());
+    }
+}

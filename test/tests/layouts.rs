@@ -1,0 +1,477 @@
+//! Today's layouts with no configuration, in host mode: fixture apps shaped like FastAPI's and
+//! Flask's tutorials and the full-stack FastAPI template, built by the real `assemble` (real
+//! venvs, uv, pip, npm, PyPI) and served by `run` with a production server, checked over HTTP.
+//! Also the Python version the project asks for, dependency groups and extras, and frontend
+//! assets built with npm.
+//!
+//! Downloads are cached in `build/test-cache/` as in the assemble suite.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use python_s2i_tests::{bin, fixture, free_port, repo, wait_for_ok, Running};
+use tempfile::TempDir;
+
+/// How long a freshly built app may take to answer (mod_wsgi-express and uvicorn start in
+/// about a second; the machine is shared).
+const START: Duration = Duration::from_secs(60);
+
+struct Built {
+    _dir: TempDir,
+    root: PathBuf,
+    code: Option<i32>,
+    log: String,
+}
+
+impl Built {
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code, Some(0), "assemble failed:\n{}", self.log);
+        self
+    }
+
+    #[track_caller]
+    fn failed_with(&self, needles: &[&str]) {
+        assert_eq!(self.code, Some(1), "assemble should fail:\n{}", self.log);
+        assert!(self.log.contains(" !     ERROR: "), "{}", self.log);
+        for needle in needles {
+            assert!(
+                self.log.contains(needle),
+                "{needle:?} missing:\n{}",
+                self.log
+            );
+        }
+    }
+
+    #[track_caller]
+    fn says(&self, needle: &str) -> &Self {
+        assert!(
+            self.log.contains(needle),
+            "{needle:?} missing:\n{}",
+            self.log
+        );
+        self
+    }
+
+    fn facts(&self) -> serde_json::Value {
+        let text = fs::read_to_string(self.root.join(".python-s2i/facts.json")).expect("facts");
+        serde_json::from_str(&text).expect("facts.json parses")
+    }
+
+    /// Whether the virtualenv can import `module`.
+    fn has(&self, module: &str) -> bool {
+        Command::new(self.root.join("bin/python"))
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .expect("venv python")
+            .success()
+    }
+
+    /// `run --dry-run`: what run would start, and why.
+    fn dry_run(&self, env: &[(&str, &str)]) -> String {
+        let out = run_command(&self.root, env)
+            .arg("--dry-run")
+            .output()
+            .expect("run --dry-run");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "run --dry-run failed:\n{text}");
+        text
+    }
+
+    /// Starts `run` and waits for a 200 on `path`; returns the process and the body.
+    fn serve(&self, env: &[(&str, &str)], path: &str) -> (Running, u16, String) {
+        let port = free_port();
+        let mut command = run_command(&self.root, env);
+        command
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let running = Running::spawn(&mut command);
+        let page = wait_for_ok(port, path, START)
+            .unwrap_or_else(|e| panic!("{path} never answered 200: {e}\n{}", self.dry_run(env)));
+        (running, port, page.body)
+    }
+}
+
+fn run_command(root: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin("run"));
+    command
+        .env("APP_ROOT", root)
+        .env("PORT", "8080")
+        .env_remove("APP_SERVER")
+        .env_remove("APP_MODULE")
+        .env_remove("APP_FILE")
+        .envs(env.iter().copied());
+    command
+}
+
+fn cache_dir(name: &str) -> PathBuf {
+    let dir = repo().join("build/test-cache").join(name);
+    fs::create_dir_all(&dir).expect("cache dir");
+    dir
+}
+
+/// `assemble` in host mode with the shared caches and uv from `build/tools/bin`; no server is
+/// chosen unless `env` does (auto mode, as users get it).
+fn assemble(source: &Path, env: &[(&str, &str)]) -> Built {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("app-root");
+    let path = format!(
+        "{}:{}",
+        repo().join("build/tools/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new(bin("assemble"));
+    command
+        .arg(source)
+        .env("APP_ROOT", &root)
+        .env("PATH", path)
+        .env("PYTHON", "/usr/bin/python3")
+        .env("UV_CACHE_DIR", cache_dir("uv"))
+        .env("PIP_CACHE_DIR", cache_dir("pip"))
+        .env("NPM_CACHE_DIR", dir.path().join("npm-cache"))
+        .env("S2I_ARTIFACTS_DIR", dir.path().join("no-artifacts"));
+    for var in [
+        "APP_SERVER",
+        "APP_HOME",
+        "APP_MODULE",
+        "APP_FILE",
+        "S2I_INSTALLER",
+        "S2I_PACKAGE_MANAGER",
+        "S2I_DEPENDENCY_GROUPS",
+        "S2I_EXTRAS",
+        "S2I_IGNORE_PYTHON_VERSION",
+        "DISABLE_NPM_BUILD",
+        "DISABLE_COLLECTSTATIC",
+        "DJANGO_SETTINGS_MODULE",
+        "VIRTUAL_ENV",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().expect("run assemble");
+    Built {
+        _dir: dir,
+        root,
+        code: out.status.code(),
+        log: String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr),
+    }
+}
+
+#[test]
+fn fastapi_main_py_with_uvicorn_in_requirements_is_served_by_uvicorn() {
+    let built = assemble(&fixture("layouts_fastapi_main"), &[]).ok();
+    built
+        .says("main.py: object `app` (fastapi, ASGI)")
+        .says("App:          ASGI application main:app")
+        .says("Server:       uvicorn");
+    assert!(!built.root.join("bin/mod_wsgi-express").exists());
+    let dry = built.dry_run(&[]);
+    assert!(
+        dry.contains("main.py defines `app`, a FastAPI ASGI application: serving main:app"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains(&built.root.join("bin/uvicorn").display().to_string()),
+        "{dry}"
+    );
+    let (_running, port, body) = built.serve(&[], "/");
+    assert_eq!(body, r#"{"message":"Hello World"}"#);
+    let item = python_s2i_tests::get(port, "/items/5?q=x").expect("item");
+    assert_eq!(item.body, r#"{"item_id":5,"q":"x"}"#);
+}
+
+#[test]
+fn fastapi_template_app_main_with_uv_lock_gets_an_asgi_server_and_no_dev_group() {
+    let built = assemble(&fixture("layouts_fastapi_template"), &[]).ok();
+    // The range in pyproject.toml and uv.lock fits: a note, not an error.
+    built
+        .says("pyproject.toml asks for Python >=3.10,<4.0: Python 3.11")
+        .says("--no-default-groups")
+        .says("App:          ASGI application app.main:app")
+        .says("uvicorn is not installed yet");
+    assert!(built.has("fastapi") && built.has("pydantic_settings"));
+    assert!(!built.has("pytest"), "the dev group was installed");
+    let (_running, _port, body) = built.serve(&[], "/api/v1/utils/health-check/");
+    assert_eq!(body, "true");
+
+    // The dev group only when named.
+    let built = assemble(
+        &fixture("layouts_fastapi_template"),
+        &[("S2I_DEPENDENCY_GROUPS", "dev")],
+    )
+    .ok();
+    built.says("Also installing groups dev").says("--group dev");
+    assert!(built.has("pytest"));
+}
+
+#[test]
+fn flask_main_py_is_served_by_the_production_server_not_app_run() {
+    let built = assemble(
+        &fixture("layouts_flask_main"),
+        &[("APP_SERVER", "gunicorn")],
+    )
+    .ok();
+    built.says("main.py: starts the framework's development server: app.run()");
+    let dry = built.dry_run(&[("APP_SERVER", "gunicorn")]);
+    assert!(
+        dry.contains("main.py defines `app`, a Flask WSGI application: serving main:app (its own app.run() runs only with `python main.py`"),
+        "{dry}"
+    );
+    let (_running, _port, body) = built.serve(&[("APP_SERVER", "gunicorn")], "/");
+    assert!(body.contains("Hello World from Flask in main.py"), "{body}");
+}
+
+#[test]
+fn flask_app_py_with_only_app_run_is_served_by_the_production_server() {
+    let built = assemble(
+        &fixture("layouts_flask_app_py"),
+        &[("APP_SERVER", "gunicorn")],
+    )
+    .ok();
+    let dry = built.dry_run(&[("APP_SERVER", "gunicorn")]);
+    assert!(
+        dry.contains("app.py defines `app`, a Flask WSGI application and only starts Flask's development server (app.run()), which is not for production: serving app:app with the production server instead (APP_FILE=app.py runs the file itself)"),
+        "{dry}"
+    );
+    let (_running, _port, body) = built.serve(&[("APP_SERVER", "gunicorn")], "/");
+    assert_eq!(body, "<p>Hello, World!</p>");
+    // The one-line way back to `python app.py`.
+    let dry = built.dry_run(&[("APP_FILE", "app.py")]);
+    assert!(
+        dry.contains("APP_FILE=app.py: app.py starts the server itself"),
+        "{dry}"
+    );
+}
+
+#[test]
+fn app_py_starting_its_own_server_keeps_python_app_py() {
+    // warpdrive's and sclorg's meaning: app.py that serves itself is run as `python app.py`.
+    let built = assemble(&fixture("run_app_py"), &[("APP_SERVER", "gunicorn")]).ok();
+    built.says("app.py: starts its own server: wsgiref.simple_server.make_server()");
+    let dry = built.dry_run(&[]);
+    assert!(
+        dry.contains("app.py exists: app.py starts the server itself"),
+        "{dry}"
+    );
+    let (_running, _port, body) = built.serve(&[], "/");
+    assert_eq!(body, "Hello from app.py");
+}
+
+#[test]
+fn flask_src_layout_factory_is_served_by_mod_wsgi() {
+    // Auto mode: mod_wsgi-express, which cannot call a factory itself: the wrapper does.
+    let built = assemble(&fixture("layouts_flask_src_factory"), &[]).ok();
+    built
+        .says("src/flaskr/__init__.py: factory `create_app` (flask, WSGI)")
+        .says("App:          WSGI application flaskr:create_app()")
+        .says("Server:       mod_wsgi (auto");
+    assert_eq!(built.facts()["package"]["name"], "flaskr");
+    let (_running, port, body) = built.serve(&[], "/");
+    assert!(body.contains("Hello from the factory"), "{body}");
+    let hello = python_s2i_tests::get(port, "/hello").expect("hello");
+    assert_eq!(hello.body, "Hello, World!");
+}
+
+#[test]
+fn extras_of_an_installed_pyproject_are_chosen_by_s2i_extras() {
+    let built = assemble(
+        &fixture("layouts_flask_src_factory"),
+        &[("S2I_EXTRAS", "test"), ("APP_SERVER", "gunicorn")],
+    )
+    .ok();
+    built.says("Also installing extras test").says(" '.[test]'");
+    assert!(built.has("pytest"));
+}
+
+#[test]
+fn poetry_groups_are_exported_by_poetry_when_asked_for() {
+    let built = assemble(
+        &fixture("layouts_poetry_groups"),
+        &[("APP_SERVER", "gunicorn")],
+    )
+    .ok();
+    assert!(
+        built.has("six") && !built.has("idna"),
+        "dev group installed"
+    );
+    let built = assemble(
+        &fixture("layouts_poetry_groups"),
+        &[("APP_SERVER", "gunicorn"), ("S2I_DEPENDENCY_GROUPS", "dev")],
+    )
+    .ok();
+    built.says("poetry export --format requirements.txt --only main,dev");
+    assert!(built.has("six") && built.has("idna"));
+}
+
+#[test]
+fn a_wsgi_server_is_never_given_an_asgi_app() {
+    let built = assemble(
+        &fixture("layouts_fastapi_main"),
+        &[("APP_SERVER", "gunicorn")],
+    );
+    built.failed_with(&[
+        "ERROR: gunicorn cannot serve this ASGI application",
+        "gunicorn was chosen by APP_SERVER=gunicorn",
+        "Choose a server for ASGI applications: uvicorn, hypercorn, granian",
+    ]);
+    let built = assemble(&fixture("layouts_flask_main"), &[("APP_SERVER", "uvicorn")]);
+    built.failed_with(&["ERROR: uvicorn cannot serve this WSGI application"]);
+}
+
+#[test]
+fn python_version_mismatch_stops_the_build_naming_the_image() {
+    let built = assemble(
+        &fixture("layouts_python_version"),
+        &[("APP_SERVER", "gunicorn")],
+    );
+    built.failed_with(&[
+        "ERROR: .python-version asks for Python 3.13, the builder has Python 3.11",
+        ".python-version says \"3.13\"",
+        "python-s2i:3.13",
+        "S2I_IGNORE_PYTHON_VERSION=1",
+    ]);
+    // Early: before the virtualenv or any download.
+    assert!(
+        !built.log.contains("Preparing the virtualenv"),
+        "{}",
+        built.log
+    );
+    assert!(!built.root.join("bin/python").exists());
+
+    let built = assemble(
+        &fixture("layouts_python_version"),
+        &[
+            ("APP_SERVER", "gunicorn"),
+            ("S2I_IGNORE_PYTHON_VERSION", "1"),
+        ],
+    )
+    .ok();
+    built.says("Warning: .python-version asks for Python 3.13 but the builder has Python 3.11");
+    let (_running, _port, body) = built.serve(&[("APP_SERVER", "gunicorn")], "/");
+    assert_eq!(body, "pinned to Python 3.13\n");
+}
+
+#[test]
+fn a_range_no_image_fits_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = dir.path().join("app");
+    fs::create_dir_all(&app).expect("mkdir");
+    fs::write(
+        app.join("pyproject.toml"),
+        "[project]\nname = \"future\"\nversion = \"1\"\nrequires-python = \">=3.15\"\n",
+    )
+    .expect("write");
+    let built = assemble(&app, &[("APP_SERVER", "gunicorn")]);
+    built.failed_with(&[
+        "pyproject.toml asks for Python >=3.15",
+        "none: the python-s2i images are for Python 2.7, 3.9, 3.11, 3.13, 3.14",
+    ]);
+}
+
+#[test]
+fn npm_built_assets_are_collected_and_served_and_its_cache_is_saved() {
+    let built = assemble(
+        &fixture("layouts_django_npm"),
+        &[("APP_SERVER", "gunicorn")],
+    )
+    .ok();
+    built
+        .says("-----> Building frontend assets")
+        .says("$ ")
+        .says("npm ci\n")
+        .says("npm run build\n");
+    let npm_at = built.log.find("npm run build").expect("npm ran");
+    let collect_at = built.log.find("collectstatic").expect("collectstatic ran");
+    assert!(npm_at < collect_at, "npm must run before collectstatic");
+    let (_running, port, js) = built.serve(&[("APP_SERVER", "gunicorn")], "/static/dist/app.js");
+    assert!(js.contains("Welcome to the shop"), "{js}");
+    let page = python_s2i_tests::get(port, "/").expect("page");
+    assert!(page.body.contains("/static/dist/app.css"), "{}", page.body);
+    let css = python_s2i_tests::get(port, "/static/dist/app.css").expect("css");
+    assert_eq!(css.status, 200);
+
+    // save-artifacts carries npm's cache for the next build.
+    let out = Command::new(bin("save-artifacts"))
+        .env("APP_ROOT", &built.root)
+        .output()
+        .expect("save-artifacts");
+    assert!(out.status.success());
+    // (The artifacts tar holds the caches' own tar, python-s2i-caches.tar.)
+    let unpacked = built.root.with_extension("artifacts");
+    fs::create_dir_all(&unpacked).expect("mkdir");
+    let tarball = unpacked.join("artifacts.tar");
+    fs::write(&tarball, &out.stdout).expect("write the artifacts");
+    let status = Command::new("tar")
+        .arg("-xf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .expect("tar -x");
+    assert!(status.success(), "the artifacts are not a tar");
+    let listing = Command::new("tar")
+        .arg("-tf")
+        .arg(unpacked.join("python-s2i-caches.tar"))
+        .output()
+        .expect("tar -t");
+    assert!(
+        listing.status.success(),
+        "no caches archive in the artifacts"
+    );
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.trim_start_matches("./").starts_with("npm/")),
+        "no npm cache in the artifacts:\n{listing}"
+    );
+
+    let built = assemble(
+        &fixture("layouts_django_npm"),
+        &[("APP_SERVER", "gunicorn"), ("DISABLE_NPM_BUILD", "1")],
+    )
+    .ok();
+    built.says("DISABLE_NPM_BUILD is set: package.json's build script is not run");
+    assert!(!built.root.join("src/static/dist").exists());
+}
+
+#[test]
+fn a_failing_frontend_build_stops_the_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = dir.path().join("app");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("layouts_django_npm"))
+        .arg(&app)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    fs::write(app.join("frontend/app.js"), "import \"./missing.js\";\n").expect("write");
+    let built = assemble(&app, &[("APP_SERVER", "gunicorn")]);
+    built.failed_with(&[
+        "ERROR: The frontend build failed",
+        "npm run build` exited with code 1",
+        "DISABLE_NPM_BUILD=1",
+    ]);
+}
+
+#[test]
+fn usage_lists_the_new_variables() {
+    let out = Command::new(bin("usage")).output().expect("usage");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "S2I_DEPENDENCY_GROUPS",
+        "S2I_EXTRAS",
+        "S2I_IGNORE_PYTHON_VERSION",
+        "DISABLE_NPM_BUILD",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+}
