@@ -149,8 +149,8 @@ pub fn source_build_env(app: &Path, env: &mut Env) -> Result<Option<Vec<String>>
         hook: BUILD_ENV.to_owned(),
         source,
     })?;
-    let sourced = s2i_env::sourced(&path, out.status, &out.stdout, s2i_env::Phase::Build)
-        .map_err(|e| match e {
+    let sourced = s2i_env::sourced(&path, out.status, &out.stdout, s2i_env::Phase::Build).map_err(
+        |e| match e {
             SourceError::Spawn { source, .. } => RunHookError::Spawn {
                 hook: BUILD_ENV.to_owned(),
                 source,
@@ -167,7 +167,8 @@ pub fn source_build_env(app: &Path, env: &mut Env) -> Result<Option<Vec<String>>
                 error,
             },
             SourceError::Env(e) => RunHookError::Environment(e),
-        })?;
+        },
+    )?;
     let changed: Vec<String> = sourced
         .vars()
         .iter()

@@ -9,8 +9,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use s2i_env::Env;
 use crate::output;
+use s2i_env::Env;
 
 /// The variable that skips the step.
 pub const DISABLE_VARIABLE: &str = "DISABLE_NPM_BUILD";
