@@ -419,8 +419,9 @@ fn planted_foreign_writable_or_symlinked_artifacts_are_refused() {
 }
 
 /// The default /tmp/artifacts, planted by another user on a shared host: assemble in host mode
-/// never reads it. /tmp is a private tmpfs in a mount namespace of this test's own, so the
-/// machine's /tmp is untouched.
+/// never reads it. /tmp is an overlay in a mount namespace of this test's own, its writable layer
+/// under /var/tmp, so the machine's /tmp is untouched and what lives in /tmp (the checkout, in a
+/// CI that clones there) stays visible.
 #[test]
 fn planted_default_tmp_artifacts_are_not_read_in_host_mode() {
     require_root("mount a private /tmp");
@@ -428,14 +429,18 @@ fn planted_default_tmp_artifacts_are_not_read_in_host_mode() {
     let (_, artifacts) = built_with_artifacts(dir.path(), "six==1.16.0\n");
     let root = dir.path().join("second");
     let inner = assemble_command(&fixture("faults_wsgi"), &root);
+    let layer = tempfile::tempdir_in("/var/tmp").expect("overlay layer outside /tmp");
     let mut command = Command::new("unshare");
     command
         .args(["--mount", "--propagation", "private", "sh", "-c"])
         .arg(
-            "mount -t tmpfs tmpfs /tmp && cp -a \"$0\" /tmp/artifacts && \
-             chown -R 65534:65534 /tmp/artifacts && exec \"$@\"",
+            "mkdir \"$1/upper\" \"$1/work\" && \
+             mount -t overlay overlay -o \"lowerdir=/tmp,upperdir=$1/upper,workdir=$1/work\" /tmp && \
+             rm -rf /tmp/artifacts && cp -a \"$0\" /tmp/artifacts && \
+             chown -R 65534:65534 /tmp/artifacts && shift && exec \"$@\"",
         )
         .arg(&artifacts)
+        .arg(layer.path())
         .arg(inner.get_program())
         .args(inner.get_args());
     for (key, value) in inner.get_envs() {
