@@ -4,6 +4,8 @@
 //! Python virtualenvs and real servers. Nothing here fakes what users run.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod podman;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};

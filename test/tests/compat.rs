@@ -10,67 +10,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Command;
 use std::time::Duration;
 
+use python_s2i_tests::podman::{builder, is_python2, output, podman, python_version, text, unique};
 use python_s2i_tests::{fixture, free_port, repo, wait_for_ok, Response};
 
 /// Two UIDs of OpenShift's restricted range, neither in the image's passwd, both in group 0.
 const UIDS: [&str; 2] = ["1000680000:0", "1000990000:0"];
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-fn python_version() -> String {
-    std::env::var("E2E_PYTHON").unwrap_or_else(|_| "3.11".to_owned())
-}
-
-fn is_python2() -> bool {
-    python_version().starts_with("2.")
-}
-
-fn podman() -> Command {
-    let mut command = Command::new("podman");
-    if std::env::var_os("CONTAINERS_CONF").is_none() {
-        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
-    }
-    command
-}
-
-fn output(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn builder() -> String {
-    let image = std::env::var("E2E_IMAGE")
-        .unwrap_or_else(|_| format!("localhost/python-s2i:{}", python_version()));
-    let exists = output(podman().args(["image", "exists", &image]));
-    assert!(
-        exists.status.success(),
-        "the builder image {image} does not exist: run `make image PYTHON={}` first",
-        python_version()
-    );
-    image
-}
-
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// An application image; removed when dropped.
 struct Image {

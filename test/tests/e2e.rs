@@ -7,71 +7,17 @@
 //! and images are removed when the test ends, also when it fails.
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use python_s2i_tests::podman::{builder, is_python2, output, podman, python_version, text, unique};
 use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
 
 /// The UID OpenShift's restricted SCC gives a pod: no passwd entry, group 0.
 const ARBITRARY_USER: &str = "1000680000:0";
 /// How long an application image may take to answer its first 200.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn python_version() -> String {
-    std::env::var("E2E_PYTHON").unwrap_or_else(|_| "3.11".to_owned())
-}
-
-fn is_python2() -> bool {
-    python_version().starts_with("2.")
-}
-
-/// podman with the project's settings (runc, ulimits), unless the caller chose others.
-fn podman() -> Command {
-    let mut command = Command::new("podman");
-    if std::env::var_os("CONTAINERS_CONF").is_none() {
-        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
-    }
-    command
-}
-
-fn output(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// The builder image under test; it must have been built (`make image PYTHON=X`).
-fn builder() -> String {
-    let image = std::env::var("E2E_IMAGE")
-        .unwrap_or_else(|_| format!("localhost/python-s2i:{}", python_version()));
-    let exists = output(podman().args(["image", "exists", &image]));
-    assert!(
-        exists.status.success(),
-        "the builder image {image} does not exist: run `make image PYTHON={}` first",
-        python_version()
-    );
-    image
-}
-
-/// A name unique to this test process and call.
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// An application image built by a test; removed (with the images an incremental rebuild left
 /// untagged) when dropped.
