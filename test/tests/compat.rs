@@ -13,13 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use python_s2i_tests::podman::{builder, is_python2, output, podman, python_version, text, unique};
+use python_s2i_tests::podman::{
+    self, build_with_network_retries, builder, is_python2, output, podman, python_version, text,
+    unique, CA_BUNDLE,
+};
 use python_s2i_tests::{fixture, free_port, repo, wait_for_ok, Response};
 
 /// Two UIDs of OpenShift's restricted range, neither in the image's passwd, both in group 0.
 const UIDS: [&str; 2] = ["1000680000:0", "1000990000:0"];
 const START_TIMEOUT: Duration = Duration::from_secs(90);
-const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// An application image; removed when dropped.
 struct Image {
@@ -44,20 +46,9 @@ fn image_name(what: &str) -> String {
 /// The s2i way: `images/s2i-build SOURCE BUILDER IMAGE` (what `s2i build` does, with podman).
 fn s2i_build(fixture_name: &str, extra: &[&str]) -> Result<Image, String> {
     let name = image_name(fixture_name);
-    let mut command = Command::new(repo().join("images/s2i-build"));
-    command.args(extra);
-    if Path::new(CA_BUNDLE).is_file() {
-        command.args(["--ca-bundle", CA_BUNDLE]);
-    }
-    command.arg(fixture(fixture_name)).arg(builder()).arg(&name);
-    if std::env::var_os("CONTAINERS_CONF").is_none() {
-        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
-    }
-    let out = output(&mut command);
-    let log = text(&out);
-    eprintln!("---- build log of {name}:\n{log}----");
+    let (ok, log) = podman::s2i_build(&fixture(fixture_name), &name, extra);
     let image = Image { name, log };
-    if out.status.success() {
+    if ok {
         Ok(image)
     } else {
         Err(image.log.clone())
@@ -80,13 +71,8 @@ fn podman_build(what: &str, context: &Path) -> Image {
         command.args(["-v", &format!("{CA_BUNDLE}:{CA_BUNDLE}:ro")]);
     }
     command.arg(context);
-    let out = output(&mut command);
-    let log = text(&out);
-    eprintln!("---- podman build log of {name}:\n{log}----");
-    assert!(
-        out.status.success(),
-        "podman build of {what} failed:\n{log}"
-    );
+    let (ok, log) = build_with_network_retries(&name, &mut command);
+    assert!(ok, "podman build of {what} failed:\n{log}");
     Image { name, log }
 }
 

@@ -11,7 +11,9 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use python_s2i_tests::podman::{builder, is_python2, output, podman, python_version, text, unique};
+use python_s2i_tests::podman::{
+    builder, is_python2, output, podman, python_version, s2i_build, text, unique,
+};
 use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
 
 /// The UID OpenShift's restricted SCC gives a pod: no passwd entry, group 0.
@@ -43,25 +45,13 @@ impl AppImage {
 
     /// Runs the build driver; returns its status and whole log.
     fn build(&mut self, source: &Path, extra: &[&str]) -> (bool, String) {
-        let mut command = Command::new(repo().join("images/s2i-build"));
-        command.args(extra);
-        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
-        if bundle.is_file() {
-            command.arg("--ca-bundle").arg(bundle);
-        }
-        command.arg(source).arg(builder()).arg(&self.name);
-        if std::env::var_os("CONTAINERS_CONF").is_none() {
-            command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
-        }
-        let out = output(&mut command);
-        let log = text(&out);
-        eprintln!("---- build log of {}:\n{log}----", self.name);
-        if out.status.success() {
+        let (ok, log) = s2i_build(source, &self.name, extra);
+        if ok {
             let id = output(podman().args(["image", "inspect", "--format", "{{.Id}}", &self.name]));
             self.ids
                 .push(String::from_utf8_lossy(&id.stdout).trim().to_owned());
         }
-        (out.status.success(), log)
+        (ok, log)
     }
 
     fn build_ok(&mut self, source: &Path, extra: &[&str]) -> String {
