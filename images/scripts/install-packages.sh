@@ -6,17 +6,11 @@ say() { echo "install-packages: $*"; }
 # The image's en_US.UTF-8 is generated below; until then the tools run in C.UTF-8.
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 
-# Keep documentation and manual pages out of the image (copyright files stay).
-cat >/etc/dpkg/dpkg.cfg.d/01-python-s2i-nodoc <<'CFG'
-path-exclude=/usr/share/doc/*
-path-include=/usr/share/doc/*/copyright
-path-exclude=/usr/share/man/*
-path-exclude=/usr/share/info/*
-path-exclude=/usr/share/locale/*
-path-include=/usr/share/locale/locale.alias
-path-exclude=/usr/share/lintian/*
-path-exclude=/usr/share/linda/*
-CFG
+# Keep documentation, manual pages and translations out of the image (copyright files stay),
+# as the slim base image does (nodoc.dpkg.cfg); in the same way the static libpython and gcc's
+# sanitizer runtimes, which no build links (unused-libs.dpkg.cfg).
+install -m 0644 /tmp/image-scripts/nodoc.dpkg.cfg /etc/dpkg/dpkg.cfg.d/01-python-s2i-nodoc
+install -m 0644 /tmp/image-scripts/unused-libs.dpkg.cfg /etc/dpkg/dpkg.cfg.d/02-python-s2i-unused-libs
 
 python_packages=$(echo "${PYTHON_PACKAGES:-}" | tr ',' ' ')
 case ${PACKAGE_SET:-builder} in
@@ -35,8 +29,9 @@ case ${PACKAGE_SET:-builder} in
     ;;
   runtime)
     # What a built /opt/app-root needs to run: the interpreter without headers or venv, the
-    # shared libpython mod_wsgi links against, Apache's binary and modules, nss_wrapper, MIME
-    # types, the en_US.UTF-8 locale; tar for s2i. No compilers, headers, git or npm.
+    # shared libpython mod_wsgi links against, Apache's binary and modules (repacked below
+    # without perl and libxml2), nss_wrapper, MIME types, the en_US.UTF-8 locale; tar for s2i.
+    # No compilers, headers, git or npm.
     runtime_python=
     for p in $python_packages; do
       case $p in *-dev|*-venv) ;; *) runtime_python="$runtime_python $p" ;; esac
@@ -93,15 +88,24 @@ rm -f /tmp/apt-errors /etc/apt/apt.conf.d/99python-s2i-valid-until
 # npm's own release instead of Debian's npm and its ~300 node-* packages (same layer, so the
 # space is really saved).
 sh /tmp/image-scripts/npm-release.sh
+# The runtime image: Debian's apache2-bin without its reportbug script and the two modules that
+# link libxml2, so without perl and libicu (apache2-bin-without-perl.sh says why that is safe).
+if [ "${PACKAGE_SET:-builder}" = runtime ]; then
+  sh /tmp/image-scripts/apache2-bin-without-perl.sh
+fi
+# en_US.UTF-8, the locale of the default OpenShift Python image (LANG/LC_ALL in the
+# Containerfile), compiled into /usr/lib/locale/en_US.utf8 (a directory, as C.UTF-8 is: purging
+# locales deletes /usr/lib/locale/locale-archive); C.UTF-8 stays available (libc-bin). The
+# locale sources (the locales package, 17 MB of /usr/share/i18n) are then purged: localedef
+# belongs to libc-bin. A derived image that needs another locale installs locales again.
+say "\$ localedef --no-archive -i en_US -f UTF-8 en_US.UTF-8 && apt-get purge --auto-remove locales"
+localedef --no-archive -i en_US -f UTF-8 en_US.UTF-8
+apt-get purge -y -qq --auto-remove locales >/dev/null
+locale -a | grep -qx 'en_US.utf8' || { echo "install-packages: en_US.UTF-8 is not in locale -a" >&2; exit 1; }
+
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \
        /var/log/apt /var/log/dpkg.log /var/log/alternatives.log
-
-# en_US.UTF-8, the locale of the default OpenShift Python image (LANG/LC_ALL in the
-# Containerfile); C.UTF-8 stays available (built into glibc).
-say "\$ locale-gen en_US.UTF-8"
-echo 'en_US.UTF-8 UTF-8' >/etc/locale.gen
-locale-gen >/dev/null
 
 # fix-permissions DIR [-P], as users of the default OpenShift Python image call it in Dockerfiles.
 /usr/bin/install -m 0755 /tmp/image-scripts/fix-permissions /usr/bin/fix-permissions

@@ -38,7 +38,7 @@ for v in $versions; do
   suite=$(awk -v v="$v" '!/^#/ && $1 == v {print $2}' images/versions)
   image=${BENCH_IMAGE_PREFIX:-localhost/python-s2i}:$v
   podman image exists "$image" || images/build "$v" >/dev/null 2>&1 || { echo "cannot build $image" >&2; exit 1; }
-  base=docker.io/library/debian:$suite
+  base=docker.io/library/debian:$suite-slim # the default BASE_IMAGE of images/build
   compressed=-
   [ "${BENCH_COMPRESSED:-1}" = 1 ] && compressed=$(gz_size "$image")
   printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$image" "$suite" "$(size "$image")" "$compressed" "$(size "$base")"
@@ -49,6 +49,26 @@ for v in $versions; do
   printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$runtime" "$suite" "$(size "$runtime")" "$compressed" "$(size "$base")"
 done
 echo
+echo "### The largest packages of $builder and its runtime image (installed size, MB)"
+echo
+echo "What each package costs; the builder keeps the compilers, git, perl (apxs, git) and Node.js"
+echo "(npm); the runtime image's perl and libicu come with apache2-bin (perl:any, libxml2)."
+echo
+largest() { # IMAGE: the 15 largest packages, each with the installed packages that depend on it
+  podman run --rm --user 0 --entrypoint /bin/sh "$1" -c '
+    dpkg-query -Wf "\${Installed-Size} \${Package}\n" | sort -rn | head -15 | while read -r kb p; do
+      by=$(apt-cache rdepends --installed --no-suggests --no-recommends --no-conflicts --no-breaks --no-replaces --no-enhances "$p" 2>/dev/null | tail -n +3 | tr -d " |" | sort -u | head -3 | tr "\n" " ")
+      awk -v kb="$kb" -v p="$p" -v by="${by:-(installed for itself)}" "BEGIN { printf \"| %s | %.1f | %s |\n\", p, kb / 1024, by }"
+    done'
+}
+for image in "$builder" "$builder-runtime"; do
+  echo "$image:"
+  echo
+  echo "| package | MB | needed by |"
+  echo "| --- | ---: | --- |"
+  largest "$image"
+  echo
+done
 echo "Published sizes of the default OpenShift Python images (sclorg, ubi9/python-3XX) could not be"
 echo "retrieved here (no registry is reachable); compare with \`podman image inspect\` where they are."
 

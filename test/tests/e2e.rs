@@ -549,6 +549,17 @@ fn check_demo_on_runtime(image: &AppImage) {
         "test -z \"$(ls -d /usr/include/python* 2>/dev/null)\" && test ! -e /opt/app-root/.python-s2i/cache && echo clean",
     );
     assert!(ok && out.contains("clean"), "{out}");
+    // Apache without perl, libxml2 and libicu (images/scripts/apache2-bin-without-perl.sh), and
+    // no static libpython or locale sources; perl-base is essential and stays.
+    let (ok, out) = shell(
+        "dpkg-query -W -f '${Package}\\n' | grep -E '^(perl|libperl.*|perl-modules.*|libxml2|libicu.*|locales)$'; \
+         ls /usr/share/i18n/locales /usr/lib/python*/config-*/*.a 2>/dev/null; \
+         dpkg-query -W -f '${Version}\\n' apache2-bin",
+    );
+    assert!(
+        ok && out.lines().count() == 1 && out.trim_end().ends_with("~pys2i1"),
+        "the runtime image has more than it needs:\n{out}"
+    );
     let built_pyc = pyc_files_of(image);
     assert!(
         built_pyc.contains("/django/db/models/"),
@@ -619,6 +630,42 @@ fn setup_py_package_is_installed_and_served() {
             python_version()
         )
     );
+}
+
+/// The builder compiles a package with C and C++ extensions from source (gcc, g++, libc6-dev,
+/// libstdc++, Python's headers), and the result runs both on the builder and on the runtime
+/// image, which has no compiler but every library the built extensions load.
+#[test]
+fn package_with_c_and_cpp_extensions_is_compiled_and_runs_on_both_images() {
+    let expect = |page: &Response| {
+        let lines: Vec<&str> = page.body.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", page.body);
+        let words: Vec<&str> = lines[0].split(' ').collect();
+        assert!(
+            words.len() == 4 && words[0] == "adler32" && words[2] == "zlib",
+            "{}",
+            page.body
+        );
+        assert_eq!(words[1], words[3], "the C checksum differs from zlib's");
+        // "the quick brown fox jumps over the lazy dog": "the" twice, 8 distinct words.
+        assert_eq!(lines[1], "distinct words 8");
+        let so: Vec<&str> = lines[2].split(' ').skip(1).collect();
+        assert!(
+            so.len() == 2 && so.iter().all(|f| f.ends_with(".so")),
+            "not compiled extensions: {}",
+            page.body
+        );
+    };
+    let mut image = AppImage::new("e2e_c_extension");
+    image.build_ok(&fixture("e2e_c_extension"), &[]);
+    let (_app, page) = App::start(&image, "/");
+    expect(&page);
+
+    let runtime = runtime_image();
+    let mut on_runtime = AppImage::new("e2e_c_extension_runtime");
+    on_runtime.build_ok(&fixture("e2e_c_extension"), &["--runtime-image", &runtime]);
+    let (_app, page) = App::start(&on_runtime, "/");
+    expect(&page);
 }
 
 #[test]
