@@ -19,7 +19,7 @@ case ${PACKAGE_SET:-builder} in
       $python_packages
       ca-certificates
       apache2-bin apache2-dev media-types
-      gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev
+      gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev autoconf automake patch
       git
       libnss-wrapper
       locales
@@ -88,10 +88,26 @@ rm -f /tmp/apt-errors /etc/apt/apt.conf.d/99python-s2i-valid-until
 # npm's own release instead of Debian's npm and its ~300 node-* packages (same layer, so the
 # space is really saved).
 sh /tmp/image-scripts/npm-release.sh
-# The runtime image: Debian's apache2-bin without its reportbug script and the two modules that
-# link libxml2, so without perl and libicu (apache2-bin-without-perl.sh says why that is safe).
+# Hard dependencies that only an unused file needs (repack-without.sh says why each is safe):
+# the runtime image's apache2-bin without perl and libxml2 (with libicu), the builder's
+# apache2-dev without debhelper.
+repack=/tmp/image-scripts/repack-without.sh
 if [ "${PACKAGE_SET:-builder}" = runtime ]; then
-  sh /tmp/image-scripts/apache2-bin-without-perl.sh
+  sh $repack apache2-bin "perl:any libxml2" usr/share/bug/apache2-bin/script \
+    usr/lib/apache2/modules/mod_proxy_html.so usr/lib/apache2/modules/mod_xml2enc.so
+  # Every module and the server still resolve their libraries.
+  for f in /usr/sbin/apache2 /usr/lib/apache2/modules/*.so; do
+    if ldd "$f" | grep -q 'not found'; then
+      ldd "$f" >&2
+      echo "install-packages: $f has unresolved libraries" >&2
+      exit 1
+    fi
+  done
+else
+  sh $repack apache2-dev debhelper usr/bin/dh_apache2 \
+    usr/share/perl5/Debian/Debhelper/Sequence/apache2.pm \
+    usr/share/debhelper/autoscripts/postinst-apache2 usr/share/debhelper/autoscripts/postrm-apache2 \
+    usr/share/debhelper/autoscripts/prerm-apache2
 fi
 # en_US.UTF-8, the locale of the default OpenShift Python image (LANG/LC_ALL in the
 # Containerfile), compiled into /usr/lib/locale/en_US.utf8 (a directory, as C.UTF-8 is: purging

@@ -49,17 +49,36 @@ for v in $versions; do
   printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$runtime" "$suite" "$(size "$runtime")" "$compressed" "$(size "$base")"
 done
 echo
-echo "### The largest packages of $builder and its runtime image (installed size, MB)"
+echo "### The largest packages of $builder and its runtime image (MB on disk)"
 echo
-echo "What each package costs; the builder keeps the compilers, git, perl (apxs, git) and Node.js"
-echo "(npm); the runtime image's perl and libicu come with apache2-bin (perl:any, libxml2)."
+echo "What each package's files take in the image (dpkg's Installed-Size counts the documentation"
+echo "and libraries the images leave out), with the installed packages that depend on it."
 echo
-largest() { # IMAGE: the 15 largest packages, each with the installed packages that depend on it
+# Bytes of the regular files of each installed package (a hard link counted once), by the
+# image's own Python.
+pkg_sizes='
+import glob, os, stat
+seen = set()
+for lst in glob.glob("/var/lib/dpkg/info/*.list"):
+    total = 0
+    for line in open(lst):
+        try:
+            st = os.lstat(line.rstrip("\n"))
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    print("%d %s" % (total, os.path.basename(lst)[:-5].split(":")[0]))
+'
+largest() { # IMAGE: its 15 largest packages
   podman run --rm --user 0 --entrypoint /bin/sh "$1" -c '
-    dpkg-query -Wf "\${Installed-Size} \${Package}\n" | sort -rn | head -15 | while read -r kb p; do
-      by=$(apt-cache rdepends --installed --no-suggests --no-recommends --no-conflicts --no-breaks --no-replaces --no-enhances "$p" 2>/dev/null | tail -n +3 | tr -d " |" | sort -u | head -3 | tr "\n" " ")
-      awk -v kb="$kb" -v p="$p" -v by="${by:-(installed for itself)}" "BEGIN { printf \"| %s | %.1f | %s |\n\", p, kb / 1024, by }"
-    done'
+    py=$(ls /usr/bin/python[23]* | grep -E "[0-9]$" | head -n 1)
+    "$py" -c "$0" | sort -rn | head -15 | while read -r bytes p; do
+      by=$(apt-cache rdepends --installed --no-suggests --no-recommends --no-conflicts --no-breaks \
+           --no-replaces --no-enhances "$p" 2>/dev/null | tail -n +3 | tr -d " |" | sort -u | head -3 | tr "\n" " ")
+      awk -v b="$bytes" -v p="$p" -v by="${by:-(installed for itself)}" "BEGIN { printf \"| %s | %.1f | %s |\n\", p, b / 1e6, by }"
+    done' "$pkg_sizes"
 }
 for image in "$builder" "$builder-runtime"; do
   echo "$image:"

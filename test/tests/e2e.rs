@@ -549,7 +549,7 @@ fn check_demo_on_runtime(image: &AppImage) {
         "test -z \"$(ls -d /usr/include/python* 2>/dev/null)\" && test ! -e /opt/app-root/.python-s2i/cache && echo clean",
     );
     assert!(ok && out.contains("clean"), "{out}");
-    // Apache without perl, libxml2 and libicu (images/scripts/apache2-bin-without-perl.sh), and
+    // Apache without perl, libxml2 and libicu (images/scripts/repack-without.sh), and
     // no static libpython or locale sources; perl-base is essential and stays.
     let (ok, out) = shell(
         "dpkg-query -W -f '${Package}\\n' | grep -E '^(perl|libperl.*|perl-modules.*|libxml2|libicu.*|locales)$'; \
