@@ -575,6 +575,29 @@ fn check_demo_on_runtime(image: &AppImage) {
     assert_eq!(app.pyc_files(), built_pyc, "serving compiled bytecode");
 }
 
+/// The repacked packages (images/scripts/repack-without.sh) leave dpkg's and apt's view of both
+/// images consistent, so derived images can `apt-get install` as usual.
+#[test]
+fn builder_and_runtime_images_have_consistent_package_states() {
+    for image in [builder(), runtime_image()] {
+        let out = output(podman().args([
+            "run",
+            "--rm",
+            "--user",
+            "0",
+            &image,
+            "/bin/sh",
+            "-c",
+            "apt-get check -q && dpkg --audit && echo consistent",
+        ]));
+        let log = text(&out);
+        assert!(
+            out.status.success() && log.contains("consistent"),
+            "{image}:\n{log}"
+        );
+    }
+}
+
 #[test]
 fn runtime_image_through_s2i_build_runtime_image() {
     let runtime = runtime_image();
