@@ -89,12 +89,18 @@ rm -f /tmp/apt-errors /etc/apt/apt.conf.d/99python-s2i-valid-until
 # space is really saved).
 sh /tmp/image-scripts/npm-release.sh
 # Hard dependencies that only an unused file needs (repack-without.sh says why each is safe):
-# the runtime image's apache2-bin without perl and libxml2 (with libicu), the builder's
-# apache2-dev without debhelper.
+# the runtime image's apache2-bin without perl and libxml2 (with libicu), and on bullseye its
+# mime-support without mailcap (perl again); the builder's apache2-dev without debhelper.
 repack=/tmp/image-scripts/repack-without.sh
 if [ "${PACKAGE_SET:-builder}" = runtime ]; then
-  sh $repack apache2-bin "perl:any libxml2" usr/share/bug/apache2-bin/script \
+  # libxml2's package name follows its soname (libxml2 up to trixie, libxml2-16 on forky).
+  libxml2=$(dpkg-query -W -f='${Depends}' apache2-bin | grep -oE 'libxml2[a-z0-9.-]*' | head -n 1)
+  sh $repack apache2-bin "perl:any $libxml2" usr/share/bug/apache2-bin/script \
     usr/lib/apache2/modules/mod_proxy_html.so usr/lib/apache2/modules/mod_xml2enc.so
+  # bullseye: Python's stdlib depends on mime-support, which brings mailcap and with it perl.
+  if dpkg-query -W -f='${Depends}' mime-support 2>/dev/null | grep -q mailcap; then
+    sh $repack mime-support mailcap
+  fi
   # Every module and the server still resolve their libraries.
   for f in /usr/sbin/apache2 /usr/lib/apache2/modules/*.so; do
     if ldd "$f" | grep -q 'not found'; then

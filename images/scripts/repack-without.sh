@@ -8,6 +8,9 @@
 # (docs/images.md, "What is in an image"):
 #   runtime: apache2-bin without perl:any (its reportbug script) and libxml2 (mod_proxy_html
 #            and mod_xml2enc, which mod_wsgi-express never loads): perl, libxml2 and libicu go;
+#   runtime on bullseye: mime-support (a transitional package Python's stdlib depends on there)
+#            without mailcap, whose run-mailcap is a perl script: perl goes (Python's mimetypes
+#            reads /etc/mime.types, from media-types, which stays);
 #   builder: apache2-dev without debhelper (dh_apache2, the debhelper add-on for Debian's own
 #            Apache module packages): debhelper, dpkg-dev, libtool, gettext, file and man-db go;
 #            apxs stays (autoconf, automake and patch are asked for by name, as sclorg has them).
@@ -41,7 +44,7 @@ for d in $dependencies; do
   fi
 done
 sed -i -e "s/^Version: .*/Version: $version~pys2i1/" \
-       -e "/^Description:/a\\ Repacked by python-s2i: without $*, so without the dependencies $dependencies." \
+       -e "/^Description:/a\\ Repacked by python-s2i: ${*:+without $*, so }without the dependencies $dependencies." \
        pkg/DEBIAN/control
 dpkg-deb -b -Zxz pkg repacked.deb >/dev/null
 # autoremove, not purge: what another package still depends on stays; suggestions do not keep

@@ -552,7 +552,7 @@ fn check_demo_on_runtime(image: &AppImage) {
     // Apache without perl, libxml2 and libicu (images/scripts/repack-without.sh), and
     // no static libpython or locale sources; perl-base is essential and stays.
     let (ok, out) = shell(
-        "dpkg-query -W -f '${Package}\\n' | grep -E '^(perl|libperl.*|perl-modules.*|libxml2|libicu.*|locales)$'; \
+        "dpkg-query -W -f '${Package}\\n' | grep -E '^(perl|libperl.*|perl-modules.*|libxml2.*|libicu.*|locales)$'; \
          ls /usr/share/i18n/locales /usr/lib/python*/config-*/*.a 2>/dev/null; \
          dpkg-query -W -f '${Version}\\n' apache2-bin",
     );
