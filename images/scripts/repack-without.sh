@@ -28,7 +28,7 @@ work=$(mktemp -d /tmp/repack.XXXXXX)
 chown _apt "$work" 2>/dev/null || true # apt downloads as _apt
 cd "$work"
 say "\$ apt-get download $package=$version"
-apt-get download -qq "$package=$version" >/dev/null
+apt-get download -qq -o Acquire::Retries=3 "$package=$version" >/dev/null
 dpkg-deb -R "${package}_"*.deb pkg
 for f in "$@"; do
   [ -e "pkg/$f" ] || { echo "repack-without: $package $version has no /$f" >&2; exit 1; }
