@@ -794,8 +794,8 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         names(&artifacts),
         [
             "python-s2i-artifacts.json",
-            "python-s2i-caches.tar",
-            "python-s2i-dependencies.tar"
+            "python-s2i-caches.tar.zst",
+            "python-s2i-dependencies.tar.zst"
         ]
     );
 
@@ -818,7 +818,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     );
     assert!(root.join("bin/gunicorn").is_file());
     assert!(
-        root.join(".python-s2i/python-s2i-caches.tar").is_file(),
+        root.join(".python-s2i/python-s2i-caches.tar.zst").is_file(),
         "the caches are kept for the next build"
     );
 
@@ -890,7 +890,7 @@ fn corrupt_truncated_or_foreign_artifacts_give_a_warning_and_a_clean_build() {
     fs::create_dir_all(foreign.join("uv")).expect("mkdir");
     fs::write(
         foreign.join("python-s2i-artifacts.json"),
-        r#"{"format":2,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
+        r#"{"format":3,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
     )
     .expect("write");
     // Garbage manifest.

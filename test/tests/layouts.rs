@@ -402,7 +402,7 @@ fn npm_built_assets_are_collected_and_served_and_its_cache_is_saved() {
         .output()
         .expect("save-artifacts");
     assert!(out.status.success());
-    // (The artifacts tar holds the caches' own tar, python-s2i-caches.tar.)
+    // (The artifacts tar holds the caches' own compressed tar, python-s2i-caches.tar.zst.)
     let unpacked = built.root.with_extension("artifacts");
     fs::create_dir_all(&unpacked).expect("mkdir");
     let tarball = unpacked.join("artifacts.tar");
@@ -416,8 +416,8 @@ fn npm_built_assets_are_collected_and_served_and_its_cache_is_saved() {
         .expect("tar -x");
     assert!(status.success(), "the artifacts are not a tar");
     let listing = Command::new("tar")
-        .arg("-tf")
-        .arg(unpacked.join("python-s2i-caches.tar"))
+        .args(["--zstd", "-tf"])
+        .arg(unpacked.join("python-s2i-caches.tar.zst"))
         .output()
         .expect("tar -t");
     assert!(

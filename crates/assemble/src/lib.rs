@@ -259,10 +259,12 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         }
         None => false,
     };
-    if !restored {
-        if let Some(previous) = &previous {
+    if let Some(previous) = &previous {
+        if !restored {
             restore_caches(previous, &caches, &state_dir, &digest);
         }
+        // What no step used is not committed into the image.
+        previous.remove_archives();
     }
     let marked = prune::mark(&kept_caches);
     if !restored {
@@ -312,6 +314,10 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         inputs,
         app_root: app_root.clone(),
         entries: artifacts::dependency_entries(app_root),
+        started: build_started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        from_builder: Vec::new(),
         archives: Vec::new(),
     };
     if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
@@ -485,7 +491,7 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
                     archives.join(", ")
                 }
             ));
-            Some(previous)
+            Some(*previous)
         }
     }
 }
@@ -546,10 +552,14 @@ fn restore_dependencies(
     }
     let started = Instant::now();
     match previous.restore_dependencies(app_root, state_dir) {
-        Ok(entries) => {
+        Ok(restored) => {
             output::info(&format!(
-                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({entries} entries of {}) in {:.1?}",
+                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({} entries of {}: {} written, {} already there as the builder made them, {} removed) in {:.1?}",
+                restored.entries,
                 app_root.display(),
+                restored.written,
+                restored.kept,
+                restored.removed,
                 started.elapsed()
             ));
             Ok(true)
