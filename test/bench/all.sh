@@ -34,7 +34,7 @@ sections=(
 versions=3.11
 if command -v podman >/dev/null 2>&1; then
   export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/images/containers.conf}
-  for v in 2.7 3.9 3.13; do
+  for v in $(awk '!/^#/ && NF && $1 != "3.11" {print $1}' images/versions); do
     podman image exists "localhost/python-s2i:$v" 2>/dev/null && versions="$versions $v"
   done
 fi

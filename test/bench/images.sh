@@ -10,7 +10,8 @@
 #      `python -m http.server` (podman's own start-up, the floor);
 #   4. the built application images' sizes, on the builder and on the runtime image
 #      (images/s2i-build --runtime-image).
-# Environment: BENCH_VERSIONS (default "2.7 3.9 3.11 3.13": images built if missing),
+#   5. the goals of issue 11, judged from the figures of 2-4.
+# Environment: BENCH_VERSIONS (default: every version of images/versions; images built if missing),
 # BENCH_PYTHON (builder for 2-4, default 3.11; BENCH_BUILDER names another), BENCH_IMAGE_PREFIX
 # (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
 # to skip the compressed sizes (they take ~20 s per image).
@@ -18,7 +19,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/images/containers.conf}
-versions=${BENCH_VERSIONS:-2.7 3.9 3.11 3.13}
+versions=${BENCH_VERSIONS:-$(awk '!/^#/ && NF {print $1}' images/versions | tr '\n' ' ')}
 python=${BENCH_PYTHON:-3.11}
 runs=${BENCH_RUNS:-3}
 builder=${BENCH_BUILDER:-${BENCH_IMAGE_PREFIX:-localhost/python-s2i}:$python}
@@ -99,6 +100,9 @@ clean = results[0]["mean"]
 for r in results:
     print(f"| {sys.argv[2]} | {r['command']} | {r['mean']:.1f} s | {min(r['times']):.1f} s | "
           f"{max(r['times']):.1f} s | {100 * r['mean'] / clean:.0f}% |")
+# For section 5: each incremental build's mean as a percentage of the clean one.
+with open(sys.argv[1] + ".percent", "w") as f:
+    f.write(" ".join(f"{100 * r['mean'] / clean:.0f}" for r in results[1:]) + "\n")
 PY
 }
 echo "| app | build | mean | min | max | of clean |"
@@ -113,14 +117,16 @@ echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distribu
 echo
 echo "## 3. Container start to first 200 ($runs runs each, median)"
 echo
-first_200() { # IMAGE [CMD...]: milliseconds from podman run to the first 200 on /
-  local image=$1 port name start end
+first_200() { # [-e NAME=VALUE]... IMAGE [CMD...]: milliseconds from podman run to the first 200 on /
+  local env=() image port name start end
+  while [ "$1" = -e ]; do env+=(-e "$2"); shift 2; done
+  image=$1
   shift
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   name=python-s2i-bench-$$-$RANDOM
   echo "$name" >>"$work/containers"
   start=$(date +%s%N)
-  podman run -d --name "$name" --user 1000680000:0 -p "127.0.0.1:$port:8080" "$image" "$@" >/dev/null
+  podman run -d --name "$name" --user 1000680000:0 -p "127.0.0.1:$port:8080" "${env[@]+"${env[@]}"}" "$image" "$@" >/dev/null
   until curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.02; done
   end=$(date +%s%N)
   podman rm -f -t 0 "$name" >/dev/null
@@ -144,8 +150,11 @@ demo=$(for _ in $(seq "$runs"); do first_200 "$app"; done | median)
 printf '| %-62s | %10s |\n' "demo Django app: run -> mod_wsgi-express -> Django" "$demo"
 demo_nopyc=$(for _ in $(seq "$runs"); do first_200 "$nopyc"; done | median)
 printf '| %-62s | %10s |\n' "the same without the build's bytecode (.pyc deleted)" "$demo_nopyc"
+# What the start-up migrate (on by default, as in the default image) costs of the above.
+demo_nomigrate=$(for _ in $(seq "$runs"); do first_200 -e DISABLE_MIGRATE=1 "$app"; done | median)
+printf '| %-62s | %10s |\n' "the demo app with DISABLE_MIGRATE=1 (no migrate at start)" "$demo_nomigrate"
 echo
-echo "Start to first 200 over the floor: $((demo - floor)) ms with the build's bytecode, $((demo_nopyc - floor)) ms without."
+echo "Start to first 200 over the floor: $((demo - floor)) ms with the build's bytecode, $((demo_nopyc - floor)) ms without, $((demo_nomigrate - floor)) ms without the start-up migrate."
 
 echo
 echo "## 4. Application image sizes"
@@ -163,3 +172,22 @@ for name in demo django-40-deps; do
     { tail -30 "$work/$name-runtime.log" >&2; exit 1; }
   printf '| %-44s | %12s | %15s |\n' "$out ($runtime)" "$(size "$out")" "$(( $(size "$out") - $(size "$runtime") ))"
 done
+
+echo
+echo "## 5. Goals (issue 11), judged from the figures above"
+echo
+goal() { # WHAT MEASURED GOAL MET
+  printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$( [ "$4" = 1 ] && echo yes || echo no)"
+}
+echo "| what | measured | goal | met |"
+echo "| --- | --- | --- | --- |"
+for name in demo django-40-deps; do
+  read -r unchanged changed <"$work/$name.json.percent"
+  goal "$name: incremental s2i build, unchanged" "$unchanged% of clean" "<= 30%" "$((unchanged <= 30))"
+  goal "$name: incremental s2i build, one dependency changed" "$changed% of clean" "<= 60%" "$((changed <= 60))"
+done
+goal "demo: start to first 200" "$demo ms (floor $floor ms)" "<= floor + 250 ms" "$((demo <= floor + 250))"
+builder_mb=$(size "$builder")
+goal "builder $builder" "$builder_mb MB" "<= 550 MB" "$((builder_mb <= 550))"
+demo_runtime_mb=$(size localhost/python-s2i-bench-demo-runtime)
+goal "demo app on $runtime" "$demo_runtime_mb MB" "<= 250 MB" "$((demo_runtime_mb <= 250))"

@@ -200,6 +200,7 @@ def main():
     with open(os.path.join(args.out, "serving.json"), "w") as f:
         json.dump(results, f, indent=1)
     print_table(results)
+    print_goals(results)
     plot(results, levels, args.out)
 
 
@@ -211,6 +212,39 @@ def print_table(results):
         p99 = f"{r['p99_ms']:.1f}" if r["p99_ms"] is not None else "-"
         print(f"| {r['config']} | {r['endpoint']} | {r['concurrency']} | {r['rps']:.0f} | {p50} | {p99} | "
               f"{r['errors']} | {r['rss_mib']:.0f} |")
+
+
+PEER_DEFAULTS = ("sclorg gunicorn", "sclorg runserver", "mod_wsgi-express defaults")
+
+
+def print_goals(results, concurrency=64):
+    """The serving goals (issue 11), judged from this run's rows: on the I/O route, at least 2x
+    the best peer default's requests/s with a lower p99; on the CPU route, within 5% of the best
+    peer default's requests/s with a lower p99. A peer's row with errors does not count."""
+    def row(config, endpoint):
+        return next((r for r in results if r["config"] == config and r["endpoint"] == endpoint
+                     and r["concurrency"] == concurrency), None)
+
+    print()
+    print(f"Goals at c={concurrency}, against the best peer default (most requests/s without errors):")
+    print()
+    print("| route | python-s2i (auto) | best peer default | goal | met |")
+    print("| --- | --- | --- | --- | --- |")
+    for endpoint, factor, goal in (("io", 2.0, ">= 2x its requests/s, lower p99"),
+                                   ("cpu", 0.95, "within 5% of its requests/s, lower p99")):
+        ours = row("python-s2i (auto)", endpoint)
+        peers = [r for r in (row(c, endpoint) for c in {r["config"] for r in results}
+                             if c.startswith(PEER_DEFAULTS)) if r and r["errors"] == 0]
+        if ours is None or not peers:
+            print(f"| {endpoint} | not measured | - | {goal} | - |")
+            continue
+        best = max(peers, key=lambda r: r["rps"])
+        met = (ours["errors"] == 0 and ours["rps"] >= factor * best["rps"]
+               and ours["p99_ms"] is not None and best["p99_ms"] is not None
+               and ours["p99_ms"] < best["p99_ms"])
+        print(f"| {endpoint} | {ours['rps']:.0f} req/s, p99 {ours['p99_ms']:.0f} ms | "
+              f"{best['config']}: {best['rps']:.0f} req/s, p99 {best['p99_ms']:.0f} ms | {goal} | "
+              f"{'yes' if met else 'no'} |")
 
 
 def plot(results, levels, out):

@@ -4,6 +4,7 @@
 //! Python virtualenvs and real servers. Nothing here fakes what users run.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod host;
 pub mod podman;
 
 use std::net::{TcpListener, TcpStream};

@@ -9,97 +9,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use python_s2i_tests::host::{
+    assemble_with_gunicorn as assemble, cache_dir, finish,
+    gunicorn_assemble_command as assemble_command, Finished as Built,
+};
 use python_s2i_tests::{bin, fixture, repo};
 use tempfile::TempDir;
-
-/// A finished assemble: exit code and both streams.
-struct Built {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Built {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    #[track_caller]
-    fn assert_ok(&self) {
-        assert_eq!(self.code, Some(0), "assemble failed:\n{}", self.all());
-    }
-
-    #[track_caller]
-    fn assert_failed_with(&self, needles: &[&str]) {
-        assert_eq!(self.code, Some(1), "assemble should fail:\n{}", self.all());
-        assert!(
-            self.stderr.contains(" !     ERROR: "),
-            "no error headline:\n{}",
-            self.all()
-        );
-        for needle in needles {
-            assert!(
-                self.all().contains(needle),
-                "{needle:?} missing from:\n{}",
-                self.all()
-            );
-        }
-    }
-}
-
-fn cache_dir(name: &str) -> PathBuf {
-    let dir = repo().join("build/test-cache").join(name);
-    fs::create_dir_all(&dir).expect("cache dir");
-    dir
-}
-
-/// An assemble command for host mode with the shared caches, uv from `build/tools/bin`, and
-/// gunicorn as the server (pure Python, so most tests need no compiler; one test builds
-/// mod_wsgi).
-fn assemble_command(source: &Path, app_root: &Path) -> Command {
-    let path = format!(
-        "{}:{}",
-        repo().join("build/tools/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut command = Command::new(bin("assemble"));
-    command
-        .arg(source)
-        .env("APP_ROOT", app_root)
-        .env("PATH", path)
-        .env("PYTHON", "/usr/bin/python3")
-        .env("UV_CACHE_DIR", cache_dir("uv"))
-        .env("PIP_CACHE_DIR", cache_dir("pip"))
-        .env("S2I_ARTIFACTS_DIR", app_root.with_extension("no-artifacts"))
-        .env("APP_SERVER", "gunicorn");
-    for var in [
-        "APP_HOME",
-        "S2I_INSTALLER",
-        "S2I_PACKAGE_MANAGER",
-        "DISABLE_COLLECTSTATIC",
-        "DJANGO_SETTINGS_MODULE",
-        "VIRTUAL_ENV",
-        "PIP_FIND_LINKS",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
-
-fn finish(command: &mut Command) -> Built {
-    let out: Output = command.output().expect("run assemble");
-    Built {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn assemble(source: &Path, app_root: &Path, env: &[(&str, &str)]) -> Built {
-    let mut command = assemble_command(source, app_root);
-    command.envs(env.iter().copied());
-    finish(&mut command)
-}
 
 /// A fresh APP_ROOT built from a fixture: its temp dir (keep it alive), the root, the result.
 fn build(name: &str, env: &[(&str, &str)]) -> (TempDir, PathBuf, Built) {

@@ -14,120 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use python_s2i_tests::host::{
+    assemble_with_gunicorn as assemble, finish_within,
+    gunicorn_assemble_command as assemble_command, Finished as Done, BUILD_LIMIT,
+};
 use python_s2i_tests::{bin, fixture, repo, Running};
 use tempfile::TempDir;
-
-/// Longer than any build of these fixtures; only a hang reaches it.
-const BUILD_LIMIT: Duration = Duration::from_secs(180);
-
-/// A finished command: exit code and both streams.
-struct Done {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Done {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    #[track_caller]
-    fn assert_ok(&self) {
-        assert_eq!(self.code, Some(0), "failed:\n{}", self.all());
-    }
-
-    #[track_caller]
-    fn assert_contains(&self, needles: &[&str]) {
-        for needle in needles {
-            assert!(
-                self.all().contains(needle),
-                "{needle:?} missing from:\n{}",
-                self.all()
-            );
-        }
-    }
-}
-
-fn cache_dir(name: &str) -> PathBuf {
-    let dir = repo().join("build/test-cache").join(name);
-    fs::create_dir_all(&dir).expect("cache dir");
-    dir
-}
-
-/// assemble in host mode with the shared download caches and uv from `build/tools/bin`.
-fn assemble_command(source: &Path, app_root: &Path) -> Command {
-    let path = format!(
-        "{}:{}",
-        repo().join("build/tools/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut command = Command::new(bin("assemble"));
-    command
-        .arg(source)
-        .env("APP_ROOT", app_root)
-        .env("PATH", path)
-        .env("PYTHON", "/usr/bin/python3")
-        .env("UV_CACHE_DIR", cache_dir("uv"))
-        .env("PIP_CACHE_DIR", cache_dir("pip"))
-        .env("S2I_ARTIFACTS_DIR", app_root.with_extension("no-artifacts"))
-        .env("APP_SERVER", "gunicorn");
-    for var in [
-        "APP_HOME",
-        "S2I_INSTALLER",
-        "DISABLE_COLLECTSTATIC",
-        "VIRTUAL_ENV",
-        "LD_PRELOAD",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
-
-/// Runs `command` in its own process group with both streams collected; a hang past `limit`
-/// fails the test (and the group is killed).
-fn finish_within(command: &mut Command, limit: Duration) -> Done {
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut running = Running::spawn(command);
-    let collect = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let out = collect(
-        running
-            .child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = collect(
-        running
-            .child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let Some(status) = running.wait_timeout(limit) else {
-        let _ = nix::sys::signal::killpg(running.pid(), nix::sys::signal::Signal::SIGKILL);
-        panic!("{command:?} still running after {limit:?}: it hangs");
-    };
-    Done {
-        code: status.code(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
-fn assemble(source: &Path, app_root: &Path, env: &[(&str, &str)]) -> Done {
-    let mut command = assemble_command(source, app_root);
-    command.envs(env.iter().copied());
-    finish_within(&mut command, BUILD_LIMIT)
-}
 
 /// A copy of a fixture to modify, in `dir`.
 fn copy_fixture(name: &str, dir: &Path) -> PathBuf {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use python_s2i_tests::host;
 use python_s2i_tests::{bin, fixture, free_port, repo, wait_for_ok, Running};
 use tempfile::TempDir;
 
@@ -109,57 +110,21 @@ fn run_command(root: &Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
-fn cache_dir(name: &str) -> PathBuf {
-    let dir = repo().join("build/test-cache").join(name);
-    fs::create_dir_all(&dir).expect("cache dir");
-    dir
-}
-
-/// `assemble` in host mode with the shared caches and uv from `build/tools/bin`; no server is
-/// chosen unless `env` does (auto mode, as users get it).
+/// `assemble` in host mode ([`host::assemble_command`]): no server chosen unless `env` does
+/// (auto mode, as users get it), npm's cache in the test's own directory.
 fn assemble(source: &Path, env: &[(&str, &str)]) -> Built {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("app-root");
-    let path = format!(
-        "{}:{}",
-        repo().join("build/tools/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut command = Command::new(bin("assemble"));
+    let mut command = host::assemble_command(source, &root);
     command
-        .arg(source)
-        .env("APP_ROOT", &root)
-        .env("PATH", path)
-        .env("PYTHON", "/usr/bin/python3")
-        .env("UV_CACHE_DIR", cache_dir("uv"))
-        .env("PIP_CACHE_DIR", cache_dir("pip"))
         .env("NPM_CACHE_DIR", dir.path().join("npm-cache"))
-        .env("S2I_ARTIFACTS_DIR", dir.path().join("no-artifacts"));
-    for var in [
-        "APP_SERVER",
-        "APP_HOME",
-        "APP_MODULE",
-        "APP_FILE",
-        "S2I_INSTALLER",
-        "S2I_PACKAGE_MANAGER",
-        "S2I_DEPENDENCY_GROUPS",
-        "S2I_EXTRAS",
-        "S2I_IGNORE_PYTHON_VERSION",
-        "DISABLE_NPM_BUILD",
-        "DISABLE_COLLECTSTATIC",
-        "DJANGO_SETTINGS_MODULE",
-        "VIRTUAL_ENV",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    let out = command.output().expect("run assemble");
+        .envs(env.iter().copied());
+    let done = host::finish(&mut command);
     Built {
         _dir: dir,
         root,
-        code: out.status.code(),
-        log: String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr),
+        code: done.code,
+        log: done.stdout + &done.stderr,
     }
 }
 

@@ -1,0 +1,174 @@
+//! What the host-mode suites (assemble, faults, layouts) share: `assemble` started the way they
+//! all start it (Debian's python3, uv from `build/tools/bin`, the shared download caches, none of
+//! the test process's own settings), and a finished command's exit code and output, collected
+//! with a limit that only a hang reaches.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+
+use crate::{bin, repo, Running};
+
+/// Longer than any build of the fixtures; only a hang reaches it.
+pub const BUILD_LIMIT: Duration = Duration::from_secs(180);
+
+/// Variables that change what assemble decides: removed from the test process's environment,
+/// so a test sees only what it sets itself.
+const DECIDING: [&str; 15] = [
+    "APP_SERVER",
+    "APP_HOME",
+    "APP_MODULE",
+    "APP_FILE",
+    "S2I_INSTALLER",
+    "S2I_PACKAGE_MANAGER",
+    "S2I_DEPENDENCY_GROUPS",
+    "S2I_EXTRAS",
+    "S2I_IGNORE_PYTHON_VERSION",
+    "DISABLE_NPM_BUILD",
+    "DISABLE_COLLECTSTATIC",
+    "DJANGO_SETTINGS_MODULE",
+    "VIRTUAL_ENV",
+    "PIP_FIND_LINKS",
+    "LD_PRELOAD",
+];
+
+/// The download cache `name` (`uv`, `pip`) shared by the suites and kept across runs, in
+/// `build/test-cache/`.
+#[must_use]
+pub fn cache_dir(name: &str) -> PathBuf {
+    let dir = repo().join("build/test-cache").join(name);
+    fs::create_dir_all(&dir).expect("cache dir");
+    dir
+}
+
+/// `assemble SOURCE` for `app_root` in host mode: Debian's python3, uv from `build/tools/bin`,
+/// the shared download caches, no previous artifacts, and no server chosen (auto mode, as users
+/// get it) unless the caller sets `APP_SERVER`.
+#[must_use]
+pub fn assemble_command(source: &Path, app_root: &Path) -> Command {
+    let path = format!(
+        "{}:{}",
+        repo().join("build/tools/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new(bin("assemble"));
+    command
+        .arg(source)
+        .env("APP_ROOT", app_root)
+        .env("PATH", path)
+        .env("PYTHON", "/usr/bin/python3")
+        .env("UV_CACHE_DIR", cache_dir("uv"))
+        .env("PIP_CACHE_DIR", cache_dir("pip"))
+        .env("S2I_ARTIFACTS_DIR", app_root.with_extension("no-artifacts"));
+    for var in DECIDING {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// [`assemble_command`] with gunicorn as the server: pure Python, so a build needs no compiler
+/// (the suites that test the choice of server leave `APP_SERVER` unset).
+#[must_use]
+pub fn gunicorn_assemble_command(source: &Path, app_root: &Path) -> Command {
+    let mut command = assemble_command(source, app_root);
+    command.env("APP_SERVER", "gunicorn");
+    command
+}
+
+/// assemble of `source` into `app_root` with gunicorn and `env`, run to its end.
+pub fn assemble_with_gunicorn(source: &Path, app_root: &Path, env: &[(&str, &str)]) -> Finished {
+    let mut command = gunicorn_assemble_command(source, app_root);
+    command.envs(env.iter().copied());
+    finish(&mut command)
+}
+
+/// A finished command: exit code and both streams.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// stdout, then stderr.
+    #[must_use]
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        assert_eq!(self.code, Some(0), "failed:\n{}", self.all());
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, needles: &[&str]) {
+        let all = self.all();
+        for needle in needles {
+            assert!(all.contains(needle), "{needle:?} missing from:\n{all}");
+        }
+    }
+
+    /// Exit code 1 with assemble's error headline and every one of `needles`.
+    #[track_caller]
+    pub fn assert_failed_with(&self, needles: &[&str]) {
+        assert_eq!(self.code, Some(1), "should fail:\n{}", self.all());
+        assert!(
+            self.stderr.contains(" !     ERROR: "),
+            "no error headline:\n{}",
+            self.all()
+        );
+        self.assert_contains(needles);
+    }
+}
+
+/// Runs `command` to its end within [`BUILD_LIMIT`] ([`finish_within`]).
+pub fn finish(command: &mut Command) -> Finished {
+    finish_within(command, BUILD_LIMIT)
+}
+
+/// Runs `command` in its own process group (stdin as the caller left it), both
+/// streams collected; a hang past `limit` fails the test (and the group is killed).
+///
+/// # Panics
+/// The command cannot be started, or still runs after `limit`.
+pub fn finish_within(command: &mut Command, limit: Duration) -> Finished {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut running = Running::spawn(command);
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let out = collect(
+        running
+            .child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = collect(
+        running
+            .child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let Some(status) = running.wait_timeout(limit) else {
+        let _ = killpg(running.pid(), Signal::SIGKILL);
+        panic!("{command:?} still running after {limit:?}: it hangs");
+    };
+    Finished {
+        code: status.code(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
