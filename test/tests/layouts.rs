@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use python_s2i_tests::host;
-use python_s2i_tests::{bin, fixture, free_port, repo, wait_for_ok, Running};
+use python_s2i_tests::{bin, fixture, free_port, wait_for_ok, Running};
 use tempfile::TempDir;
 
 /// How long a freshly built app may take to answer (mod_wsgi-express and uvicorn start in
