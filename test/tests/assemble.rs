@@ -7,11 +7,11 @@
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use python_s2i_tests::host::{
-    assemble_with_gunicorn as assemble, cache_dir, finish,
-    gunicorn_assemble_command as assemble_command, Finished as Built,
+    assemble_with_gunicorn as assemble, finish, gunicorn_assemble_command as assemble_command,
+    Finished as Built,
 };
 use python_s2i_tests::{bin, fixture, repo};
 use tempfile::TempDir;
