@@ -497,13 +497,132 @@ fn read_archive(archive: &Path) -> io::Result<tar::Archive<impl Read>> {
     )?))
 }
 
+/// Unpacks `archive` into the empty directory `into`.
 fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
-    let mut tar = read_archive(archive)?;
-    tar.set_preserve_permissions(true);
-    tar.set_preserve_mtime(true);
-    tar.set_overwrite(true);
-    tar.unpack(into)
-        .map_err(|e| io::Error::other(format!("unpacking {}: {e}", archive.display())))
+    let unpacked = (|| {
+        let mut writer = MemberWriter::new(into);
+        for entry in read_archive(archive)?.entries()? {
+            let mut entry = entry?;
+            let path = member_path(&entry)?;
+            writer.write(&mut entry, &path)?;
+        }
+        Ok(())
+    })();
+    unpacked
+        .map_err(|e: io::Error| io::Error::other(format!("unpacking {}: {e}", archive.display())))
+}
+
+/// A member's path, relative and without `..` (else an error: the archive is refused).
+fn member_path<R: Read>(entry: &tar::Entry<'_, R>) -> io::Result<PathBuf> {
+    let path = entry.path()?;
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => clean.push(part),
+            std::path::Component::CurDir => {}
+            _ => {
+                return Err(io::Error::other(format!(
+                    "the member {} leaves the directory it is unpacked in",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Ok(clean)
+}
+
+/// Writes tar members under a root, with as few system calls as the members need (the tar
+/// crate's own unpacking resolves every member's parent directories again): a directory is
+/// checked once, and never through a symlink.
+struct MemberWriter<'a> {
+    root: &'a Path,
+    /// Directories (relative) known to be real directories, not links.
+    dirs: std::collections::HashSet<PathBuf>,
+}
+
+impl<'a> MemberWriter<'a> {
+    fn new(root: &'a Path) -> Self {
+        Self {
+            root,
+            dirs: std::collections::HashSet::from([PathBuf::new()]),
+        }
+    }
+
+    /// Makes sure the directory `relative` exists as a real directory under the root.
+    fn ensure_dir(&mut self, relative: &Path) -> io::Result<()> {
+        if self.dirs.contains(relative) {
+            return Ok(());
+        }
+        if let Some(parent) = relative.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let path = self.root.join(relative);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(io::Error::other(format!(
+                    "{} is not a directory (a link or a file): nothing is written through it",
+                    path.display()
+                )))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(&path)?,
+            Err(e) => return Err(e),
+        }
+        self.dirs.insert(relative.to_owned());
+        Ok(())
+    }
+
+    /// Forgets what was checked at and below `relative` (about to be removed).
+    fn forget(&mut self, relative: &Path) {
+        self.dirs.retain(|dir| !dir.starts_with(relative));
+    }
+
+    /// Writes the member `entry` at `relative`, where nothing is (a directory may be).
+    fn write<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, relative: &Path) -> io::Result<()> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if relative.as_os_str().is_empty() {
+            return Ok(());
+        }
+        if let Some(parent) = relative.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let dest = self.root.join(relative);
+        let header = entry.header();
+        let kind = header.entry_type();
+        let mode = header.mode()? & 0o7777;
+        if kind.is_dir() {
+            self.ensure_dir(relative)?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
+        } else if kind.is_symlink() {
+            let target = entry.link_name()?.ok_or_else(|| {
+                io::Error::other(format!("{}: a link without a target", dest.display()))
+            })?;
+            std::os::unix::fs::symlink(target, &dest)?;
+        } else if kind.is_hard_link() {
+            let target = entry.link_name()?.ok_or_else(|| {
+                io::Error::other(format!("{}: a link without a target", dest.display()))
+            })?;
+            let target = self.root.join(target);
+            fs::hard_link(target, &dest)?;
+        } else if kind.is_file() || kind == tar::EntryType::Continuous {
+            let mtime = i64::try_from(header.mtime()?).unwrap_or(0);
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&dest)?;
+            io::copy(entry, &mut file)?;
+            // The mode as recorded, whatever the umask.
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            filetime::set_file_handle_times(
+                &file,
+                None,
+                Some(filetime::FileTime::from_unix_time(mtime, 0)),
+            )?;
+        }
+        // Other members (devices, FIFOs) are never saved: skipped.
+        Ok(())
+    }
 }
 
 /// What an in-place restore did.
@@ -570,13 +689,13 @@ fn sync_in_place(
             done.removed += 1;
         }
     }
-    let mut tar = read_archive(archive)?;
-    tar.set_preserve_permissions(true);
-    tar.set_preserve_mtime(true);
-    tar.set_overwrite(true);
-    for entry in tar.entries()? {
+    let mut writer = MemberWriter::new(app_root);
+    for entry in read_archive(archive)?.entries()? {
         let mut entry = entry?;
-        let path = entry.path()?.into_owned();
+        let path = member_path(&entry)?;
+        if let Some(parent) = path.parent() {
+            writer.ensure_dir(parent)?;
+        }
         let dest = app_root.join(&path);
         held.insert(path.clone());
         match fs::symlink_metadata(&dest) {
@@ -590,16 +709,13 @@ fn sync_in_place(
                 done.kept += 1;
                 continue;
             }
-            Ok(_) => remove_any(&dest)?,
+            Ok(_) => {
+                writer.forget(&path);
+                remove_any(&dest)?;
+            }
             Err(_) => {}
         }
-        if !entry.unpack_in(app_root)? {
-            return Err(io::Error::other(format!(
-                "{} would be written outside {}",
-                path.display(),
-                app_root.display()
-            )));
-        }
+        writer.write(&mut entry, &path)?;
         done.written += 1;
     }
     // What the virtualenv holds and the archive does not (what the previous build removed).
@@ -1374,6 +1490,63 @@ mod tests {
             fs::read_to_string(app_root.join("lib/site-packages/pip.py")).expect("read"),
             "pip"
         );
+    }
+
+    /// A zstd tar of `members`: (path, link target or file content, is a link).
+    fn planted(path: &Path, members: &[(&str, &str, bool)]) {
+        let file = File::create(path).expect("create");
+        let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
+        for (name, value, link) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            if *link {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                tar.append_link(&mut header, name, value).expect("link");
+            } else {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(value.len() as u64);
+                // Names with `..` cannot be set through the checked API: raw bytes.
+                let raw = &mut header.as_old_mut().name;
+                raw[..name.len()].copy_from_slice(name.as_bytes());
+                header.set_cksum();
+                tar.append(&header, value.as_bytes()).expect("file");
+            }
+        }
+        tar.into_inner()
+            .expect("tar")
+            .finish()
+            .expect("zstd")
+            .flush()
+            .expect("flush");
+    }
+
+    #[test]
+    fn members_never_write_through_a_link_or_above_the_root() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let outside = root.path().join("outside");
+        fs::create_dir_all(&outside).expect("mkdir");
+        let archive = root.path().join("planted.tar.zst");
+        let into = root.path().join("into");
+
+        planted(
+            &archive,
+            &[
+                ("lib/evil", outside.to_str().expect("utf-8"), true),
+                ("lib/evil/x.py", "pwned", false),
+            ],
+        );
+        fs::create_dir_all(&into).expect("mkdir");
+        let err = unpack(&archive, &into).expect_err("written through a link");
+        assert!(err.to_string().contains("not a directory"), "{err}");
+        assert!(!outside.join("x.py").exists());
+
+        planted(&archive, &[("../up.py", "pwned", false)]);
+        let _ = fs::remove_dir_all(&into);
+        fs::create_dir_all(&into).expect("mkdir");
+        let err = unpack(&archive, &into).expect_err("above the root");
+        assert!(err.to_string().contains("leaves the directory"), "{err}");
+        assert!(!root.path().join("up.py").exists());
     }
 
     #[test]
