@@ -727,6 +727,25 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "resolved again:\n{}",
         built.stdout
     );
+    // Their bytecode came with them: the virtualenv is not compiled again, and six's .pyc is
+    // current for its source (read without importing six, which could write one).
+    assert!(
+        built.stdout.contains("Not compiled again"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(
+            &root,
+            "import importlib.util, os\n\
+             origin = importlib.util.find_spec('six').origin\n\
+             header = open(importlib.util.cache_from_source(origin), 'rb').read(16)\n\
+             st = os.stat(origin)\n\
+             print(int.from_bytes(header[8:12], 'little') == int(st.st_mtime) \
+             and int.from_bytes(header[12:16], 'little') == st.st_size)"
+        ),
+        "True"
+    );
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
         "1.16.0"

@@ -506,9 +506,11 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
         log.contains("restored the installed dependencies of the previous build"),
         "dependencies not restored:\n{log}"
     );
-    // Restored in place: the builder's own files (pip, the server) are left as they are.
+    // Restored in place: the builder's own files (pip, the server) are left as they are, and
+    // the restored bytecode is not compiled again.
     assert!(
-        log.contains("already there as the builder made them"),
+        log.contains("already there as the builder made them")
+            && log.contains("Not compiled again"),
         "{log}"
     );
     // The restored dependencies carry the first build's bytecode, and the image does not carry

@@ -294,8 +294,11 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     };
     facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
-    let choice = install_server(&install, &facts)?;
-    compile_bytecode(&venv, &env, &[&src, &layout.python()]);
+    let (choice, server_installed) = install_server(&install, &facts)?;
+    // Restored dependencies carry the previous build's bytecode: the virtualenv is compiled
+    // again only when something after the restore may have written into it.
+    let venv_as_restored = restored && hooks_run.is_empty() && !server_installed;
+    compile_bytecode(&venv, &env, &[&src, &layout.python()], !venv_as_restored);
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
@@ -690,7 +693,11 @@ fn install_dependencies(
 }
 
 /// Installs the server `run` will pick, when it is not installed yet.
-fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice, AssembleError> {
+/// Installs the chosen server when the virtualenv lacks it; says whether it did.
+fn install_server(
+    install: &Install<'_>,
+    facts: &Facts,
+) -> Result<(server::Choice, bool), AssembleError> {
     output::header("Installing the server");
     let venv = install.venv;
     let python2 = venv.version.0 < 3;
@@ -700,7 +707,7 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
             "None: the application starts its own server ({})",
             choice.app
         ));
-        return Ok(choice);
+        return Ok((choice, false));
     };
     let server = chosen.server;
     if venv.bin(server.executable()).is_file() {
@@ -709,7 +716,7 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
             server.executable(),
             chosen.reason
         ));
-        return Ok(choice);
+        return Ok((choice, false));
     }
     output::info(&format!(
         "{} is not installed yet (chosen by {}): installing it",
@@ -722,13 +729,19 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     // The server is the build's choice, not a dependency the app lists: like the build's other
     // tools it must not depend on the user's index serving it.
     install.tool_packages(&format!("installing {server}"), &[requirement])?;
-    Ok(choice)
+    Ok((choice, true))
 }
 
-fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path]) {
+fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path], with_venv: bool) {
     output::header("Compiling bytecode");
     let started = Instant::now();
-    let targets = bytecode::targets(venv, more);
+    if !with_venv {
+        output::info(&format!(
+            "Not compiled again: {} holds the restored dependencies with the previous build's bytecode (no hook ran and no server was installed since)",
+            venv.root.join("lib").display()
+        ));
+    }
+    let targets = bytecode::targets(venv, more, with_venv);
     let rounded = bytecode::whole_seconds(&targets);
     output::info(&format!(
         "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
