@@ -7,11 +7,11 @@
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use python_s2i_tests::host::{
-    assemble_with_gunicorn as assemble, cache_dir, finish,
-    gunicorn_assemble_command as assemble_command, Finished as Built,
+    assemble_with_gunicorn as assemble, finish, gunicorn_assemble_command as assemble_command,
+    Finished as Built,
 };
 use python_s2i_tests::{bin, fixture, repo};
 use tempfile::TempDir;
@@ -709,8 +709,8 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         names(&artifacts),
         [
             "python-s2i-artifacts.json",
-            "python-s2i-caches.tar",
-            "python-s2i-dependencies.tar"
+            "python-s2i-caches.tar.zst",
+            "python-s2i-dependencies.tar.zst"
         ]
     );
 
@@ -727,13 +727,32 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "resolved again:\n{}",
         built.stdout
     );
+    // Their bytecode came with them: the virtualenv is not compiled again, and six's .pyc is
+    // current for its source (read without importing six, which could write one).
+    assert!(
+        built.stdout.contains("Not compiled again"),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(
+        python(
+            &root,
+            "import importlib.util, os\n\
+             origin = importlib.util.find_spec('six').origin\n\
+             header = open(importlib.util.cache_from_source(origin), 'rb').read(16)\n\
+             st = os.stat(origin)\n\
+             print(int.from_bytes(header[8:12], 'little') == int(st.st_mtime) \
+             and int.from_bytes(header[12:16], 'little') == st.st_size)"
+        ),
+        "True"
+    );
     assert_eq!(
         python(&root, "import six; print(six.__version__)"),
         "1.16.0"
     );
     assert!(root.join("bin/gunicorn").is_file());
     assert!(
-        root.join(".python-s2i/python-s2i-caches.tar").is_file(),
+        root.join(".python-s2i/python-s2i-caches.tar.zst").is_file(),
         "the caches are kept for the next build"
     );
 
@@ -805,7 +824,7 @@ fn corrupt_truncated_or_foreign_artifacts_give_a_warning_and_a_clean_build() {
     fs::create_dir_all(foreign.join("uv")).expect("mkdir");
     fs::write(
         foreign.join("python-s2i-artifacts.json"),
-        r#"{"format":2,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
+        r#"{"format":3,"python_version":"2.7","dependency_digest":"x","caches":[]}"#,
     )
     .expect("write");
     // Garbage manifest.

@@ -498,7 +498,7 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
     );
     // Three files, checked; the unchanged app gets its installed dependencies back whole.
     assert!(
-        log.contains("/tmp/artifacts: python-s2i-dependencies.tar")
+        log.contains("/tmp/artifacts: python-s2i-dependencies.tar.zst")
             && log.contains("(sha256 checked)"),
         "assemble did not check /tmp/artifacts:\n{log}"
     );
@@ -506,9 +506,77 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
         log.contains("restored the installed dependencies of the previous build"),
         "dependencies not restored:\n{log}"
     );
-    let (app, page) = App::start(&image, "/");
-    assert!(page.body.contains("Hello from python-s2i"), "{}", page.body);
-    app.get_ok("/static/hello/style.css");
+    // Restored in place: the builder's own files (pip, the server) are left as they are, and
+    // the restored bytecode is not compiled again.
+    assert!(
+        log.contains("already there as the builder made them")
+            && log.contains("Not compiled again"),
+        "{log}"
+    );
+    // The restored dependencies carry the first build's bytecode, and the image does not carry
+    // the archives a second time.
+    let names = |listing: &str| -> Vec<String> {
+        listing
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        names(&pyc_files_of(&image)),
+        names(&built_pyc),
+        "other bytecode files after the restore"
+    );
+    let left = output(podman().args([
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/bin/sh",
+        &image.name,
+        "-c",
+        "ls -A /tmp/artifacts 2>/dev/null",
+    ]));
+    assert!(
+        !text(&left).contains(".tar"),
+        "archives left in /tmp/artifacts:\n{}",
+        text(&left)
+    );
+    {
+        let (app, page) = App::start(&image, "/");
+        assert!(page.body.contains("Hello from python-s2i"), "{}", page.body);
+        app.get_ok("/static/hello/style.css");
+    }
+
+    // One dependency more: the caches are reused, and the dependencies archive this build did
+    // not use is not committed either.
+    let changed = tempfile::tempdir().expect("tempdir");
+    let app_dir = changed.path().join("demo_django");
+    let copied = output(Command::new("cp").arg("-a").arg(&source).arg(&app_dir));
+    assert!(copied.status.success(), "{}", text(&copied));
+    let mut requirements =
+        std::fs::read_to_string(app_dir.join("requirements.txt")).expect("requirements");
+    requirements.push_str("six==1.16.0\n");
+    std::fs::write(app_dir.join("requirements.txt"), requirements).expect("write");
+    let log = image.build_ok(&app_dir, &["--incremental"]);
+    assert!(
+        log.contains("Installed dependencies not restored: the dependency files changed")
+            && log.contains(" cache(s) from /tmp/artifacts"),
+        "{log}"
+    );
+    let left = output(podman().args([
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/bin/sh",
+        &image.name,
+        "-c",
+        "ls -A /tmp/artifacts 2>/dev/null; /opt/app-root/bin/python -c 'import six; print(six.__version__)'",
+    ]));
+    assert!(
+        !text(&left).contains(".tar") && text(&left).contains("1.16.0"),
+        "{}",
+        text(&left)
+    );
 }
 
 /// The runtime image of the builder under test (`images/build VERSION runtime`).

@@ -172,7 +172,9 @@ fn built_with_artifacts(dir: &Path, requirements: &str) -> (PathBuf, PathBuf) {
 }
 
 /// The archive of the installers' caches in the artifacts, and the manifest.
-const CACHES_ARCHIVE: &str = "python-s2i-caches.tar";
+const CACHES_ARCHIVE: &str = "python-s2i-caches.tar.zst";
+/// The archive of the installed dependencies.
+const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar.zst";
 const MANIFEST: &str = "python-s2i-artifacts.json";
 
 /// Repacks the caches archive of `artifacts` after `change` (given the unpacked caches), and
@@ -183,17 +185,23 @@ fn repack_caches(artifacts: &Path, change: impl FnOnce(&Path)) {
     let archive = artifacts.join(CACHES_ARCHIVE);
     let run = |command: &mut Command| assert!(command.status().expect("run").success());
     run(Command::new("tar")
-        .arg("-xf")
+        .args(["--zstd", "-xf"])
         .arg(&archive)
         .arg("-C")
         .arg(&unpacked));
     change(&unpacked);
     run(Command::new("tar")
-        .arg("-cf")
+        .args(["--zstd", "-cf"])
         .arg(&archive)
         .arg("-C")
         .arg(&unpacked)
         .arg("."));
+    rerecord(artifacts, CACHES_ARCHIVE);
+}
+
+/// Records the size and sha256 of the archive `name` of `artifacts` in the manifest.
+fn rerecord(artifacts: &Path, name: &str) {
+    let archive = artifacts.join(name);
     let bytes = fs::read(&archive).expect("archive");
     let out = Command::new("sha256sum")
         .arg(&archive)
@@ -207,7 +215,7 @@ fn repack_caches(artifacts: &Path, change: impl FnOnce(&Path)) {
     let text = fs::read_to_string(artifacts.join(MANIFEST)).expect("manifest");
     let mut manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
     for entry in manifest["archives"].as_array_mut().expect("archives") {
-        if entry["name"] == CACHES_ARCHIVE {
+        if entry["name"] == name {
             entry["size"] = serde_json::json!(bytes.len());
             entry["sha256"] = serde_json::json!(sha);
         }
@@ -225,6 +233,50 @@ fn rebuild_from(dir: &Path, name: &str, artifacts: &Path, env: &[(&str, &str)]) 
         .env("S2I_ARTIFACTS_DIR", artifacts)
         .envs(env.iter().copied());
     finish_within(&mut command, BUILD_LIMIT)
+}
+
+#[test]
+fn truncated_compressed_archives_with_matching_digests_give_a_warning_and_a_clean_build() {
+    let dir = TempDir::new().expect("tempdir");
+    let (root, artifacts) = built_with_artifacts(dir.path(), "six==1.16.0\n");
+    assert!(
+        artifacts.join(DEPS_ARCHIVE).is_file(),
+        "no dependencies saved"
+    );
+    // Cut in half, and recorded so: the digests match, the zstd streams end early.
+    for name in [DEPS_ARCHIVE, CACHES_ARCHIVE] {
+        let path = artifacts.join(name);
+        let bytes = fs::read(&path).expect("read");
+        fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
+        rerecord(&artifacts, name);
+    }
+    // The same app at the same place: its dependencies would be restored whole.
+    fs::remove_dir_all(&root).expect("rm");
+    let mut command = assemble_command(&dir.path().join("faults_wsgi"), &root);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR")
+        .env("S2I_ARTIFACTS_DIR", &artifacts);
+    let built = finish_within(&mut command, BUILD_LIMIT);
+    built.assert_ok();
+    built.assert_contains(&[
+        &format!("{DEPS_ARCHIVE} did not unpack"),
+        &format!(
+            "could not unpack {}",
+            artifacts.join(CACHES_ARCHIVE).display()
+        ),
+        "Installing requirements.txt",
+    ]);
+    assert!(
+        !built.stdout.contains("restored the installed dependencies"),
+        "{}",
+        built.all()
+    );
+    let out = Command::new(root.join("bin/python"))
+        .args(["-c", "import six; print(six.__version__)"])
+        .output()
+        .expect("python");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.16.0");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use python_s2i_tests::host;
-use python_s2i_tests::{bin, fixture, free_port, repo, wait_for_ok, Running};
+use python_s2i_tests::{bin, fixture, free_port, wait_for_ok, Running};
 use tempfile::TempDir;
 
 /// How long a freshly built app may take to answer (mod_wsgi-express and uvicorn start in
@@ -367,7 +367,7 @@ fn npm_built_assets_are_collected_and_served_and_its_cache_is_saved() {
         .output()
         .expect("save-artifacts");
     assert!(out.status.success());
-    // (The artifacts tar holds the caches' own tar, python-s2i-caches.tar.)
+    // (The artifacts tar holds the caches' own compressed tar, python-s2i-caches.tar.zst.)
     let unpacked = built.root.with_extension("artifacts");
     fs::create_dir_all(&unpacked).expect("mkdir");
     let tarball = unpacked.join("artifacts.tar");
@@ -381,8 +381,8 @@ fn npm_built_assets_are_collected_and_served_and_its_cache_is_saved() {
         .expect("tar -x");
     assert!(status.success(), "the artifacts are not a tar");
     let listing = Command::new("tar")
-        .arg("-tf")
-        .arg(unpacked.join("python-s2i-caches.tar"))
+        .args(["--zstd", "-tf"])
+        .arg(unpacked.join("python-s2i-caches.tar.zst"))
         .output()
         .expect("tar -t");
     assert!(

@@ -2,22 +2,25 @@
 //! every entry into `/tmp/artifacts`, and thousands of small cache files cost seconds there):
 //!
 //! - [`DEPS_ARCHIVE`]: the installed dependencies, i.e. every top-level entry of `$APP_ROOT`
-//!   except the source and the state directory (`bin`, `lib`, `include`, `pyvenv.cfg`...);
+//!   except the source and the state directory (`bin`, `lib`, `include`, `pyvenv.cfg`...),
+//!   without the builder's own files the build did not change ([`Manifest::from_builder`]);
 //! - [`CACHES_ARCHIVE`]: the installers' caches (uv's holds every downloaded and built wheel,
 //!   pip's on Python 2.7);
 //! - [`MANIFEST`], the **last** entry: what the build recorded plus each archive's sha256 and
 //!   size.
 //!
-//! assemble finds them in `/tmp/artifacts` (`S2I_ARTIFACTS_DIR`) and checks the manifest and
-//! the digests first ([`open`]). When everything that decides the installed dependencies is
-//! unchanged ([`inputs_digest`]: the dependency files, the exact Python, the installer, the
-//! index settings, the virtualenv as the builder image made it) the dependencies are restored
-//! as a whole ([`Previous::restore_dependencies`]) instead of being resolved again, as
-//! buildpacks reuse a layer; the caches archive is kept unopened for the next build. Otherwise
-//! the caches are unpacked and the installer runs, with nothing to download for what was
-//! downloaded before. Artifacts without a manifest (a truncated tar), with an unreadable one,
-//! from another format or Python version, or whose archives do not match their digests are
-//! ignored with a warning: the build is a clean one.
+//! Both archives are zstd-compressed tars. assemble finds them in `/tmp/artifacts`
+//! (`S2I_ARTIFACTS_DIR`) and checks the manifest and the digests first ([`open`]). When
+//! everything that decides the installed dependencies is unchanged ([`inputs_digest`]: the
+//! dependency files, the exact Python, the installer, the index settings, the virtualenv as the
+//! builder image made it) the dependencies are restored as a whole, in place
+//! ([`Previous::restore_dependencies`]: what the builder's virtualenv already holds as the
+//! archive does is left alone, so the committed layer does not carry it twice) instead of being
+//! resolved again, as buildpacks reuse a layer; the caches archive is kept unopened for the
+//! next build. Otherwise the caches are unpacked and the installer runs, with nothing to
+//! download for what was downloaded before. Artifacts without a manifest (a truncated tar),
+//! with an unreadable one, from another format or Python version, or whose archives do not
+//! match their digests or do not decode are ignored with a warning: the build is a clean one.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -32,13 +35,13 @@ use crate::output;
 /// The manifest's name, in the tar and in `/tmp/artifacts`.
 pub const MANIFEST: &str = "python-s2i-artifacts.json";
 /// Format of [`Manifest`] and of the tar.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 /// The caches, by their directory name in [`CACHES_ARCHIVE`].
 pub const CACHES: [&str; 3] = ["uv", "pip", "npm"];
 /// The installed dependencies (top-level entries of `$APP_ROOT`).
-pub const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar";
+pub const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar.zst";
 /// The installers' caches (`uv/`, `pip/`, `npm/`).
-pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar";
+pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar.zst";
 /// Top-level entries of `$APP_ROOT` that are not dependencies.
 const NOT_DEPENDENCIES: [&str; 2] = ["src", s2i_facts::STATE_DIR];
 /// Files whose content decides the dependencies.
@@ -73,9 +76,27 @@ pub struct Manifest {
     /// The top-level entries of `$APP_ROOT` that hold the installed dependencies.
     #[serde(default)]
     pub entries: Vec<String>,
+    /// When the build started (seconds since the epoch): a file of the dependency entries
+    /// changed before that is the builder's own, left out of [`DEPS_ARCHIVE`].
+    #[serde(default)]
+    pub started: u64,
+    /// The builder's own files of the dependency entries, left out of [`DEPS_ARCHIVE`] (filled
+    /// by save-artifacts): a restore finds them as they were or does not restore.
+    #[serde(default)]
+    pub from_builder: Vec<BuilderFile>,
     /// The archives in the tar (filled by save-artifacts).
     #[serde(default)]
     pub archives: Vec<Archive>,
+}
+
+/// A file of the builder's virtualenv the build did not change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BuilderFile {
+    /// Relative to `$APP_ROOT`.
+    pub path: PathBuf,
+    pub size: u64,
+    /// Modification time, whole seconds.
+    pub mtime: i64,
 }
 
 /// One archive of the artifacts tar.
@@ -209,7 +230,7 @@ pub enum Opened {
     /// Ignored, with the reason (shown as a warning).
     Ignored(String),
     /// A valid manifest whose archives match their digests.
-    Usable(Previous),
+    Usable(Box<Previous>),
 }
 
 /// Usable artifacts.
@@ -263,10 +284,10 @@ pub fn open(dir: &Path, python_version: &str) -> Opened {
             return Opened::Ignored(why);
         }
     }
-    Opened::Usable(Previous {
+    Opened::Usable(Box::new(Previous {
         dir: dir.to_owned(),
         manifest,
-    })
+    }))
 }
 
 /// Checks an archive's size and sha256 against the manifest.
@@ -327,45 +348,54 @@ impl Previous {
         None
     }
 
-    /// Replaces the dependency entries of `app_root` with those of the archive (unpacked in
-    /// `state_dir` first, then swapped in); keeps the caches archive unopened in `state_dir`
-    /// for the next save-artifacts. Returns how many entries were restored.
+    /// Makes the dependency entries of `app_root` what the archive holds, in place: a file the
+    /// builder's virtualenv already has as the archive holds it (same type, size and
+    /// modification time, or the same link target) is left alone, so the committed image
+    /// carries only what the build added, as a clean build's does; the others are written,
+    /// and what the archive does not hold is removed. Keeps the caches archive unopened in
+    /// `state_dir` for the next save-artifacts. Returns how many entries were restored.
     ///
     /// # Errors
-    /// Unpacking failed (`app_root` keeps its own entries), or swapping did (the virtualenv
-    /// is incomplete: the caller stops the build).
+    /// The archive is not a tar or lacks an entry of the manifest before anything was written
+    /// (`app_root` keeps its own entries), or writing failed half way (the virtualenv is
+    /// incomplete: the caller stops the build).
     pub fn restore_dependencies(
         &self,
         app_root: &Path,
         state_dir: &Path,
-    ) -> Result<usize, RestoreError> {
+    ) -> Result<Restored, RestoreError> {
         let archive = self.dir.join(DEPS_ARCHIVE);
-        let staging = state_dir.join("restore");
         let unpack_error = |source| RestoreError::Unpack {
             archive: archive.clone(),
             source,
         };
-        let _ = fs::remove_dir_all(&staging);
-        let unpacked = fs::create_dir_all(&staging)
-            .and_then(|()| unpack(&archive, &staging))
-            .and_then(|()| {
-                for entry in &self.manifest.entries {
-                    fs::symlink_metadata(staging.join(entry)).map_err(|e| {
-                        io::Error::other(format!("{entry} is missing from {DEPS_ARCHIVE}: {e}"))
-                    })?;
-                }
-                Ok(())
-            });
-        if let Err(e) = unpacked {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(unpack_error(e));
+        // The archive was verified against its digest: what is checked here is that it holds
+        // what the manifest says, before anything in the virtualenv changes.
+        let mut names = top_level_names(&archive).map_err(unpack_error)?;
+        for file in &self.manifest.from_builder {
+            if let Some(std::path::Component::Normal(first)) = file.path.components().next() {
+                names.insert(first.to_string_lossy().into_owned());
+            }
         }
-        let swapped = swap_in(app_root, &staging, &self.manifest.entries);
-        let _ = fs::remove_dir_all(&staging);
-        swapped.map_err(|source| RestoreError::Swap {
-            app_root: app_root.to_owned(),
-            source,
-        })?;
+        if let Some(missing) = self.manifest.entries.iter().find(|e| !names.contains(*e)) {
+            return Err(unpack_error(io::Error::other(format!(
+                "{missing} is missing from {DEPS_ARCHIVE}"
+            ))));
+        }
+        if let Some(why) = self.builder_differs(app_root) {
+            return Err(unpack_error(io::Error::other(why)));
+        }
+        let builders: std::collections::HashSet<PathBuf> = self
+            .manifest
+            .from_builder
+            .iter()
+            .map(|f| f.path.clone())
+            .collect();
+        let restored = sync_in_place(&archive, app_root, &self.manifest.entries, builders)
+            .map_err(|source| RestoreError::Swap {
+                app_root: app_root.to_owned(),
+                source,
+            })?;
         // Used: not worth committing into the image a second time.
         let _ = fs::remove_file(&archive);
         if let Some(caches) = self.archive(CACHES_ARCHIVE) {
@@ -376,7 +406,35 @@ impl Previous {
                 ));
             }
         }
-        Ok(self.manifest.entries.len())
+        Ok(Restored {
+            entries: self.manifest.entries.len(),
+            ..restored
+        })
+    }
+
+    /// Why the builder's files the archive leaves out are not in `app_root` as the previous
+    /// build had them; `None` when they all are.
+    fn builder_differs(&self, app_root: &Path) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        self.manifest.from_builder.iter().find_map(|file| {
+            let path = app_root.join(&file.path);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() && m.len() == file.size && m.mtime() == file.mtime => None,
+                Ok(_) => Some(format!(
+                    "{} is not the builder's file the previous build had (size or modification time differ)",
+                    path.display()
+                )),
+                Err(e) => Some(format!("{}: {e}", path.display())),
+            }
+        })
+    }
+
+    /// Removes the archives left in the artifacts directory (those no step used), so the
+    /// committed image does not carry them.
+    pub fn remove_archives(&self) {
+        for archive in &self.manifest.archives {
+            let _ = fs::remove_file(self.dir.join(&archive.name));
+        }
     }
 
     /// Unpacks the caches archive into the caches' directories (`targets`: name -> directory),
@@ -432,32 +490,263 @@ impl Previous {
     }
 }
 
-fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
-    let mut tar = tar::Archive::new(io::BufReader::with_capacity(1 << 20, File::open(archive)?));
-    tar.set_preserve_permissions(true);
-    tar.set_preserve_mtime(true);
-    tar.set_overwrite(true);
-    tar.unpack(into)
-        .map_err(|e| io::Error::other(format!("unpacking {}: {e}", archive.display())))
+/// A compressed archive, for reading.
+fn read_archive(archive: &Path) -> io::Result<tar::Archive<impl Read>> {
+    Ok(tar::Archive::new(zstd::Decoder::with_buffer(
+        io::BufReader::with_capacity(1 << 20, File::open(archive)?),
+    )?))
 }
 
-/// Replaces the dependency entries of `app_root` with `entries` of `staging`. The current ones
-/// are removed, not moved aside: overlay file systems refuse to rename a directory of a lower
-/// layer (EXDEV), and the builder image's virtualenv is one. The archive was verified and
-/// unpacked before, so what remains to fail is the file system itself.
-fn swap_in(app_root: &Path, staging: &Path, entries: &[String]) -> io::Result<()> {
-    for name in dependency_entries(app_root) {
-        let path = app_root.join(&name);
-        if fs::symlink_metadata(&path)?.is_dir() {
-            fs::remove_dir_all(&path)?;
-        } else {
-            fs::remove_file(&path)?;
+/// Unpacks `archive` into the empty directory `into`.
+fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
+    let unpacked = (|| {
+        let mut writer = MemberWriter::new(into);
+        for entry in read_archive(archive)?.entries()? {
+            let mut entry = entry?;
+            let path = member_path(&entry)?;
+            writer.write(&mut entry, &path)?;
+        }
+        Ok(())
+    })();
+    unpacked
+        .map_err(|e: io::Error| io::Error::other(format!("unpacking {}: {e}", archive.display())))
+}
+
+/// A member's path, relative and without `..` (else an error: the archive is refused).
+fn member_path<R: Read>(entry: &tar::Entry<'_, R>) -> io::Result<PathBuf> {
+    let path = entry.path()?;
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => clean.push(part),
+            std::path::Component::CurDir => {}
+            _ => {
+                return Err(io::Error::other(format!(
+                    "the member {} leaves the directory it is unpacked in",
+                    path.display()
+                )))
+            }
         }
     }
-    for name in entries {
-        merge_dir(&staging.join(name), &app_root.join(name))?;
+    Ok(clean)
+}
+
+/// Writes tar members under a root, with as few system calls as the members need (the tar
+/// crate's own unpacking resolves every member's parent directories again): a directory is
+/// checked once, and never through a symlink.
+struct MemberWriter<'a> {
+    root: &'a Path,
+    /// Directories (relative) known to be real directories, not links.
+    dirs: std::collections::HashSet<PathBuf>,
+}
+
+impl<'a> MemberWriter<'a> {
+    fn new(root: &'a Path) -> Self {
+        Self {
+            root,
+            dirs: std::collections::HashSet::from([PathBuf::new()]),
+        }
     }
-    Ok(())
+
+    /// Makes sure the directory `relative` exists as a real directory under the root.
+    fn ensure_dir(&mut self, relative: &Path) -> io::Result<()> {
+        if self.dirs.contains(relative) {
+            return Ok(());
+        }
+        if let Some(parent) = relative.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let path = self.root.join(relative);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(io::Error::other(format!(
+                    "{} is not a directory (a link or a file): nothing is written through it",
+                    path.display()
+                )))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(&path)?,
+            Err(e) => return Err(e),
+        }
+        self.dirs.insert(relative.to_owned());
+        Ok(())
+    }
+
+    /// Forgets what was checked at and below `relative` (about to be removed).
+    fn forget(&mut self, relative: &Path) {
+        self.dirs.retain(|dir| !dir.starts_with(relative));
+    }
+
+    /// Writes the member `entry` at `relative`, where nothing is (a directory may be).
+    fn write<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, relative: &Path) -> io::Result<()> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if relative.as_os_str().is_empty() {
+            return Ok(());
+        }
+        if let Some(parent) = relative.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let dest = self.root.join(relative);
+        let header = entry.header();
+        let kind = header.entry_type();
+        let mode = header.mode()? & 0o7777;
+        if kind.is_dir() {
+            self.ensure_dir(relative)?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
+        } else if kind.is_symlink() {
+            let target = entry.link_name()?.ok_or_else(|| {
+                io::Error::other(format!("{}: a link without a target", dest.display()))
+            })?;
+            std::os::unix::fs::symlink(target, &dest)?;
+        } else if kind.is_hard_link() {
+            let target = entry.link_name()?.ok_or_else(|| {
+                io::Error::other(format!("{}: a link without a target", dest.display()))
+            })?;
+            let target = self.root.join(target);
+            fs::hard_link(target, &dest)?;
+        } else if kind.is_file() || kind == tar::EntryType::Continuous {
+            let mtime = i64::try_from(header.mtime()?).unwrap_or(0);
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&dest)?;
+            io::copy(entry, &mut file)?;
+            // The mode as recorded, whatever the umask.
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            filetime::set_file_handle_times(
+                &file,
+                None,
+                Some(filetime::FileTime::from_unix_time(mtime, 0)),
+            )?;
+        }
+        // Other members (devices, FIFOs) are never saved: skipped.
+        Ok(())
+    }
+}
+
+/// What an in-place restore did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// Top-level entries of `$APP_ROOT` restored.
+    pub entries: usize,
+    /// Files, links and directories written from the archive.
+    pub written: usize,
+    /// Already there as the archive holds them (the builder's virtualenv): left alone.
+    pub kept: usize,
+    /// Not in the archive: removed.
+    pub removed: usize,
+}
+
+/// The top-level names of a tar's members.
+fn top_level_names(archive: &Path) -> io::Result<std::collections::BTreeSet<String>> {
+    let mut tar = read_archive(archive)?;
+    let mut names = std::collections::BTreeSet::new();
+    for entry in tar.entries()? {
+        let entry = entry?;
+        if let Some(std::path::Component::Normal(first)) = entry.path()?.components().next() {
+            names.insert(first.to_string_lossy().into_owned());
+        }
+    }
+    Ok(names)
+}
+
+/// Whether `existing` is already what the tar `header` describes (type, size and whole-second
+/// modification time; a link's target).
+fn unchanged(existing: &fs::Metadata, header: &tar::Header, dest: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let kind = header.entry_type();
+    if kind.is_dir() {
+        return existing.is_dir();
+    }
+    if kind.is_symlink() {
+        return existing.file_type().is_symlink()
+            && header.link_name().ok().flatten().as_deref() == fs::read_link(dest).ok().as_deref();
+    }
+    kind.is_file()
+        && existing.is_file()
+        && header.size().ok() == Some(existing.len())
+        && header.mtime().ok() == u64::try_from(existing.mtime()).ok()
+}
+
+/// Makes `entries` of `app_root` what the tar `archive` holds (see
+/// [`Previous::restore_dependencies`]).
+fn sync_in_place(
+    archive: &Path,
+    app_root: &Path,
+    entries: &[String],
+    mut held: std::collections::HashSet<PathBuf>,
+) -> io::Result<Restored> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut done = Restored {
+        kept: held.len(),
+        ..Restored::default()
+    };
+    // Top-level entries of this virtualenv that the archive does not hold go first.
+    for name in dependency_entries(app_root) {
+        if !entries.contains(&name) {
+            remove_any(&app_root.join(&name))?;
+            done.removed += 1;
+        }
+    }
+    let mut writer = MemberWriter::new(app_root);
+    for entry in read_archive(archive)?.entries()? {
+        let mut entry = entry?;
+        let path = member_path(&entry)?;
+        if let Some(parent) = path.parent() {
+            writer.ensure_dir(parent)?;
+        }
+        let dest = app_root.join(&path);
+        held.insert(path.clone());
+        match fs::symlink_metadata(&dest) {
+            Ok(existing) if unchanged(&existing, entry.header(), &dest) => {
+                let mode = entry.header().mode()? & 0o7777;
+                if !existing.file_type().is_symlink()
+                    && existing.permissions().mode() & 0o7777 != mode
+                {
+                    fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
+                }
+                done.kept += 1;
+                continue;
+            }
+            Ok(_) => {
+                writer.forget(&path);
+                remove_any(&dest)?;
+            }
+            Err(_) => {}
+        }
+        writer.write(&mut entry, &path)?;
+        done.written += 1;
+    }
+    // What the virtualenv holds and the archive does not (what the previous build removed).
+    for name in entries {
+        // A venv's lib64 is a link to lib: not followed (its members are lib's).
+        let mut walk = walkdir::WalkDir::new(app_root.join(name))
+            .follow_links(false)
+            .follow_root_links(false)
+            .into_iter();
+        while let Some(entry) = walk.next() {
+            let entry = entry.map_err(io::Error::other)?;
+            let relative = entry.path().strip_prefix(app_root).unwrap_or(entry.path());
+            if !held.contains(relative) {
+                if entry.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                remove_any(entry.path())?;
+                done.removed += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Removes a file, a link or a whole directory.
+fn remove_any(path: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(path)?.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
 }
 
 /// Moves (or copies, across file systems) `from` to `to`.
@@ -574,8 +863,18 @@ impl Drop for TempArchive {
     }
 }
 
-/// Packs `members` (name in the archive -> path) into a temporary tar.
-fn pack(name: &str, members: &[(String, PathBuf)]) -> io::Result<TempArchive> {
+/// The zstd level of the archives: fast (the archives cross a pipe and a container boundary
+/// once; a higher level costs more time packing than it saves moving).
+const ZSTD_LEVEL: i32 = 1;
+
+/// Packs `members` (name in the archive -> path) into a temporary zstd-compressed tar. In the
+/// dependencies archive, a file not changed since `started` is the builder's own: it is left
+/// out and returned instead.
+fn pack(
+    name: &str,
+    members: &[(String, PathBuf)],
+    started: u64,
+) -> io::Result<(TempArchive, Vec<BuilderFile>)> {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("python-s2i-{}-{n}.{name}", std::process::id()));
@@ -584,8 +883,10 @@ fn pack(name: &str, members: &[(String, PathBuf)]) -> io::Result<TempArchive> {
         .create_new(true)
         .open(&path)?;
     let temp = TempArchive(path);
-    let mut tar = tar::Builder::new(io::BufWriter::with_capacity(1 << 20, file));
+    let encoder = zstd::Encoder::new(io::BufWriter::with_capacity(1 << 20, file), ZSTD_LEVEL)?;
+    let mut tar = tar::Builder::new(encoder);
     tar.follow_symlinks(false);
+    let mut from_builder = Vec::new();
     for (member, path) in members {
         let meta = fs::symlink_metadata(path)?;
         if meta.is_dir() && name == CACHES_ARCHIVE {
@@ -599,14 +900,48 @@ fn pack(name: &str, members: &[(String, PathBuf)]) -> io::Result<TempArchive> {
                     skipped.join("; ")
                 );
             }
-        } else if meta.is_dir() {
-            tar.append_dir_all(member, path)?;
         } else {
-            tar.append_path_with_name(path, member)?;
+            append_dependencies(&mut tar, member, path, started, &mut from_builder)?;
         }
     }
-    tar.into_inner()?.flush()?;
-    Ok(temp)
+    tar.into_inner()?.finish()?.flush()?;
+    Ok((temp, from_builder))
+}
+
+/// Appends the tree (or file) `path` as `member`, leaving out the regular files whose status
+/// did not change since `started` (the builder's, pushed to `from_builder`).
+fn append_dependencies<W: Write>(
+    tar: &mut tar::Builder<W>,
+    member: &str,
+    path: &Path,
+    started: u64,
+    from_builder: &mut Vec<BuilderFile>,
+) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let started = i64::try_from(started).unwrap_or(i64::MAX);
+    for entry in walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .follow_root_links(false)
+    {
+        let entry = entry.map_err(io::Error::other)?;
+        let below = entry.path().strip_prefix(path).unwrap_or(Path::new(""));
+        let in_tar = if below.as_os_str().is_empty() {
+            PathBuf::from(member)
+        } else {
+            Path::new(member).join(below)
+        };
+        let meta = entry.metadata().map_err(io::Error::other)?;
+        if meta.is_file() && meta.ctime() < started {
+            from_builder.push(BuilderFile {
+                path: in_tar,
+                size: meta.len(),
+                mtime: meta.mtime(),
+            });
+            continue;
+        }
+        tar.append_path_with_name(entry.path(), &in_tar)?;
+    }
+    Ok(())
 }
 
 /// Appends the file at `path` as `name`, hashing it on the way.
@@ -665,6 +1000,7 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
     let result = (|| -> Result<(), (PathBuf, io::Error)> {
         if let Some(mut manifest) = manifest {
             manifest.archives.clear();
+            manifest.from_builder.clear();
             for (name, path) in archive_sources(state_dir, &manifest) {
                 let temp;
                 let file = match path {
@@ -678,9 +1014,16 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         );
-                        match pack(name, &members) {
-                            Ok(t) => {
+                        match pack(name, &members, manifest.started) {
+                            Ok((t, from_builder)) => {
                                 temp = t;
+                                if !from_builder.is_empty() {
+                                    eprintln!(
+                                        "save-artifacts: {name}: {} of the builder's files left out (unchanged by the build)",
+                                        from_builder.len()
+                                    );
+                                }
+                                manifest.from_builder.extend(from_builder);
                                 temp.0.clone()
                             }
                             Err(e) => {
@@ -839,6 +1182,8 @@ mod tests {
             inputs: Some("i".into()),
             app_root: root.to_owned(),
             entries: dependency_entries(root),
+            started: 0,
+            from_builder: Vec::new(),
             archives: Vec::new(),
         }
     }
@@ -877,9 +1222,13 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, [MANIFEST, CACHES_ARCHIVE, DEPS_ARCHIVE]);
-        // A fresh APP_ROOT at the same place, as a new build container has it.
+        // A fresh APP_ROOT at the same place, as a new build container has it: the builder's
+        // virtualenv (the link, as it was), nothing installed, a file the build removed.
         fs::remove_dir_all(&app_root).expect("rm");
-        fs::create_dir_all(app_root.join("lib")).expect("mkdir");
+        fs::create_dir_all(app_root.join("lib/site-packages/gone")).expect("mkdir");
+        fs::write(app_root.join("lib/site-packages/gone/x.py"), "x").expect("write");
+        fs::write(app_root.join("stray.cfg"), "x").expect("write");
+        std::os::unix::fs::symlink("/usr/bin/python3", app_root.join("python")).expect("link");
         let state = app_root.join(s2i_facts::STATE_DIR);
         fs::create_dir_all(&state).expect("mkdir");
         let Opened::Usable(previous) = open(&artifacts, "3.11") else {
@@ -892,12 +1241,17 @@ mod tests {
         assert!(previous
             .why_not_restorable(&root.path().join("elsewhere"), Some("i"), "d")
             .is_some_and(|w| w.contains("installed in")));
-        assert_eq!(
-            previous
-                .restore_dependencies(&app_root, &state)
-                .expect("restore"),
-            2
-        );
+        let restored = previous
+            .restore_dependencies(&app_root, &state)
+            .expect("restore");
+        assert_eq!(restored.entries, 2);
+        // The link, lib and site-packages are left alone; six and its file are written.
+        assert_eq!(restored.kept, 3, "{restored:?}");
+        assert_eq!(restored.written, 2, "{restored:?}");
+        // stray.cfg, and gone/ with its file as one.
+        assert_eq!(restored.removed, 2, "{restored:?}");
+        assert!(!app_root.join("stray.cfg").exists());
+        assert!(!app_root.join("lib/site-packages/gone").exists());
         assert_eq!(
             fs::read_to_string(app_root.join("lib/site-packages/six/__init__.py")).expect("read"),
             "six"
@@ -956,19 +1310,18 @@ mod tests {
         tar::Archive::new(&bytes[..])
             .unpack(&artifacts)
             .expect("unpack");
-        let names: Vec<String> = tar::Archive::new(
-            fs::File::open(artifacts.join(CACHES_ARCHIVE)).expect("caches archive"),
-        )
-        .entries()
-        .expect("entries")
-        .map(|e| {
-            e.expect("entry")
-                .path()
-                .expect("path")
-                .display()
-                .to_string()
-        })
-        .collect();
+        let names: Vec<String> = read_archive(&artifacts.join(CACHES_ARCHIVE))
+            .expect("caches archive")
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                e.expect("entry")
+                    .path()
+                    .expect("path")
+                    .display()
+                    .to_string()
+            })
+            .collect();
         assert!(names.contains(&"uv/ok.whl".to_owned()), "{names:?}");
         assert!(!names.iter().any(|n| n.contains("lock.sock")), "{names:?}");
     }
@@ -995,7 +1348,8 @@ mod tests {
         // One byte changed in the dependencies archive.
         let deps = artifacts.join(DEPS_ARCHIVE);
         let mut bytes = fs::read(&deps).expect("read");
-        bytes[600] ^= 1;
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
         fs::write(&deps, bytes).expect("write");
         assert!(
             matches!(open(&artifacts, "3.11"), Opened::Ignored(ref m) if m.contains("corrupt"))
@@ -1019,6 +1373,180 @@ mod tests {
         assert!(
             matches!(open(dir.path(), "3.11"), Opened::Ignored(ref m) if m.contains("format 1"))
         );
+    }
+
+    /// Re-records an archive's size and sha256 in the manifest, as a planted one would be.
+    fn rerecord(artifacts: &Path, name: &str) {
+        let bytes = fs::read(artifacts.join(name)).expect("read");
+        let text = fs::read_to_string(artifacts.join(MANIFEST)).expect("manifest");
+        let mut manifest: Manifest = serde_json::from_str(&text).expect("json");
+        for archive in &mut manifest.archives {
+            if archive.name == name {
+                archive.size = bytes.len() as u64;
+                archive.sha256 = hex(&Sha256::digest(&bytes));
+            }
+        }
+        fs::write(
+            artifacts.join(MANIFEST),
+            serde_json::to_string(&manifest).expect("json"),
+        )
+        .expect("write");
+    }
+
+    #[test]
+    fn truncated_compressed_archive_with_matching_digest_leaves_the_virtualenv_alone() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (app_root, artifacts) = saved(root.path());
+        let deps = artifacts.join(DEPS_ARCHIVE);
+        let bytes = fs::read(&deps).expect("read");
+        fs::write(&deps, &bytes[..bytes.len() / 2]).expect("truncate");
+        rerecord(&artifacts, DEPS_ARCHIVE);
+        let Opened::Usable(previous) = open(&artifacts, "3.11") else {
+            panic!("the digest matches: usable")
+        };
+        fs::write(app_root.join("lib/site-packages/six/__init__.py"), "mine").expect("write");
+        let state = app_root.join(s2i_facts::STATE_DIR);
+        let err = previous
+            .restore_dependencies(&app_root, &state)
+            .expect_err("a truncated archive does not restore");
+        assert!(matches!(err, RestoreError::Unpack { .. }), "{err:?}");
+        // Nothing was written: the build installs into the virtualenv as it was.
+        assert_eq!(
+            fs::read_to_string(app_root.join("lib/site-packages/six/__init__.py")).expect("read"),
+            "mine"
+        );
+        // The caches archive, truncated the same way, is not restored either.
+        let caches = artifacts.join(CACHES_ARCHIVE);
+        let bytes = fs::read(&caches).expect("read");
+        fs::write(&caches, &bytes[..bytes.len() / 2]).expect("truncate");
+        rerecord(&artifacts, CACHES_ARCHIVE);
+        let Opened::Usable(previous) = open(&artifacts, "3.11") else {
+            panic!("usable")
+        };
+        let target = root.path().join("new/uv");
+        assert!(previous
+            .restore_caches(&[("uv".to_owned(), target.clone())], &state)
+            .is_empty());
+        assert!(!target.join("wheels/a.whl").exists());
+    }
+
+    #[test]
+    fn the_builders_files_are_left_out_and_must_be_found_as_they_were() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let app_root = root.path().join("app-root");
+        let state = app_root.join(s2i_facts::STATE_DIR);
+        fs::create_dir_all(app_root.join("lib/site-packages")).expect("mkdir");
+        fs::create_dir_all(&state).expect("mkdir");
+        fs::write(app_root.join("lib/site-packages/pip.py"), "pip").expect("write");
+        fs::write(app_root.join("pyvenv.cfg"), "home = /usr/bin").expect("write");
+        let mut manifest = record(&app_root, Vec::new());
+        // Every file changed before the build started: all are the builder's.
+        manifest.started = u64::MAX;
+        write_manifest(&state, &manifest).expect("record");
+        let mut bytes = Vec::new();
+        save(&state, &mut bytes).expect("save");
+        let artifacts = root.path().join("artifacts");
+        tar::Archive::new(&bytes[..])
+            .unpack(&artifacts)
+            .expect("unpack");
+        let Opened::Usable(previous) = open(&artifacts, "3.11") else {
+            panic!("usable")
+        };
+        let mut left_out: Vec<_> = previous
+            .manifest
+            .from_builder
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        left_out.sort();
+        assert_eq!(left_out, ["lib/site-packages/pip.py", "pyvenv.cfg"]);
+        // The archive holds the directories only.
+        let names = top_level_names(&artifacts.join(DEPS_ARCHIVE)).expect("names");
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["lib"]);
+
+        // A builder whose pip.py differs: not restored, nothing written.
+        fs::write(app_root.join("lib/site-packages/pip.py"), "pip 2").expect("write");
+        fs::write(app_root.join("lib/extra.py"), "extra").expect("write");
+        let err = previous
+            .restore_dependencies(&app_root, &state)
+            .expect_err("the builder changed");
+        assert!(
+            matches!(&err, RestoreError::Unpack { source, .. } if source.to_string().contains("pip.py")),
+            "{err:?}"
+        );
+        assert!(app_root.join("lib/extra.py").exists());
+
+        // The same builder: its files are kept, what the build did not have is removed.
+        fs::write(app_root.join("lib/site-packages/pip.py"), "pip").expect("write");
+        let recorded = &previous.manifest.from_builder[0];
+        let at = filetime::FileTime::from_unix_time(recorded.mtime, 0);
+        filetime::set_file_mtime(app_root.join(&recorded.path), at).expect("mtime");
+        let restored = previous
+            .restore_dependencies(&app_root, &state)
+            .expect("restore");
+        assert_eq!(restored.removed, 1, "{restored:?}");
+        assert!(!app_root.join("lib/extra.py").exists());
+        assert_eq!(
+            fs::read_to_string(app_root.join("lib/site-packages/pip.py")).expect("read"),
+            "pip"
+        );
+    }
+
+    /// A zstd tar of `members`: (path, link target or file content, is a link).
+    fn planted(path: &Path, members: &[(&str, &str, bool)]) {
+        let file = File::create(path).expect("create");
+        let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
+        for (name, value, link) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            if *link {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                tar.append_link(&mut header, name, value).expect("link");
+            } else {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(value.len() as u64);
+                // Names with `..` cannot be set through the checked API: raw bytes.
+                let raw = &mut header.as_old_mut().name;
+                raw[..name.len()].copy_from_slice(name.as_bytes());
+                header.set_cksum();
+                tar.append(&header, value.as_bytes()).expect("file");
+            }
+        }
+        tar.into_inner()
+            .expect("tar")
+            .finish()
+            .expect("zstd")
+            .flush()
+            .expect("flush");
+    }
+
+    #[test]
+    fn members_never_write_through_a_link_or_above_the_root() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let outside = root.path().join("outside");
+        fs::create_dir_all(&outside).expect("mkdir");
+        let archive = root.path().join("planted.tar.zst");
+        let into = root.path().join("into");
+
+        planted(
+            &archive,
+            &[
+                ("lib/evil", outside.to_str().expect("utf-8"), true),
+                ("lib/evil/x.py", "pwned", false),
+            ],
+        );
+        fs::create_dir_all(&into).expect("mkdir");
+        let err = unpack(&archive, &into).expect_err("written through a link");
+        assert!(err.to_string().contains("not a directory"), "{err}");
+        assert!(!outside.join("x.py").exists());
+
+        planted(&archive, &[("../up.py", "pwned", false)]);
+        let _ = fs::remove_dir_all(&into);
+        fs::create_dir_all(&into).expect("mkdir");
+        let err = unpack(&archive, &into).expect_err("above the root");
+        assert!(err.to_string().contains("leaves the directory"), "{err}");
+        assert!(!root.path().join("up.py").exists());
     }
 
     #[test]

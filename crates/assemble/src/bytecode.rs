@@ -6,7 +6,8 @@
 //! Python files, e.g. Django's wrapper settings) is compiled here with `python -m compileall`,
 //! in parallel on Python 3 (`-j 0`: one worker per CPU). The virtualenv's `lib` is passed too:
 //! what is already compiled costs one `stat` per file, what a hook or a `--no-compile` install
-//! left out gets compiled. A file that does not compile (Python 2 syntax in a 3.x app, a
+//! left out gets compiled (not after a restore of the previous build's dependencies that
+//! nothing wrote into since: they carry their bytecode). A file that does not compile (Python 2 syntax in a 3.x app, a
 //! template with a `.py` name) is a warning, never a failed build: Python would fail the same
 //! way when importing it, or never import it.
 //!
@@ -33,10 +34,13 @@ pub enum Compiled {
     NotRun(String),
 }
 
-/// The directories to compile: the virtualenv's `lib` and each existing directory of `more`.
+/// The directories to compile: the virtualenv's `lib` (with `with_venv`) and each existing
+/// directory of `more`.
 #[must_use]
-pub fn targets(venv: &Venv, more: &[&Path]) -> Vec<PathBuf> {
-    std::iter::once(venv.root.join("lib"))
+pub fn targets(venv: &Venv, more: &[&Path], with_venv: bool) -> Vec<PathBuf> {
+    with_venv
+        .then(|| venv.root.join("lib"))
+        .into_iter()
         .chain(more.iter().map(|p| p.to_path_buf()))
         .filter(|p| p.is_dir())
         .collect()

@@ -259,10 +259,12 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         }
         None => false,
     };
-    if !restored {
-        if let Some(previous) = &previous {
+    if let Some(previous) = &previous {
+        if !restored {
             restore_caches(previous, &caches, &state_dir, &digest);
         }
+        // What no step used is not committed into the image.
+        previous.remove_archives();
     }
     let marked = prune::mark(&kept_caches);
     if !restored {
@@ -292,8 +294,11 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     };
     facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
-    let choice = install_server(&install, &facts)?;
-    compile_bytecode(&venv, &env, &[&src, &layout.python()]);
+    let (choice, server_installed) = install_server(&install, &facts)?;
+    // Restored dependencies carry the previous build's bytecode: the virtualenv is compiled
+    // again only when something after the restore may have written into it.
+    let venv_as_restored = restored && hooks_run.is_empty() && !server_installed;
+    compile_bytecode(&venv, &env, &[&src, &layout.python()], !venv_as_restored);
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
@@ -312,6 +317,10 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         inputs,
         app_root: app_root.clone(),
         entries: artifacts::dependency_entries(app_root),
+        started: build_started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        from_builder: Vec::new(),
         archives: Vec::new(),
     };
     if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
@@ -485,7 +494,7 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
                     archives.join(", ")
                 }
             ));
-            Some(previous)
+            Some(*previous)
         }
     }
 }
@@ -546,10 +555,14 @@ fn restore_dependencies(
     }
     let started = Instant::now();
     match previous.restore_dependencies(app_root, state_dir) {
-        Ok(entries) => {
+        Ok(restored) => {
             output::info(&format!(
-                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({entries} entries of {}) in {:.1?}",
+                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({} entries of {}: {} written, {} already there as the builder made them, {} removed) in {:.1?}",
+                restored.entries,
                 app_root.display(),
+                restored.written,
+                restored.kept,
+                restored.removed,
                 started.elapsed()
             ));
             Ok(true)
@@ -680,7 +693,11 @@ fn install_dependencies(
 }
 
 /// Installs the server `run` will pick, when it is not installed yet.
-fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice, AssembleError> {
+/// Installs the chosen server when the virtualenv lacks it; says whether it did.
+fn install_server(
+    install: &Install<'_>,
+    facts: &Facts,
+) -> Result<(server::Choice, bool), AssembleError> {
     output::header("Installing the server");
     let venv = install.venv;
     let python2 = venv.version.0 < 3;
@@ -690,7 +707,7 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
             "None: the application starts its own server ({})",
             choice.app
         ));
-        return Ok(choice);
+        return Ok((choice, false));
     };
     let server = chosen.server;
     if venv.bin(server.executable()).is_file() {
@@ -699,7 +716,7 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
             server.executable(),
             chosen.reason
         ));
-        return Ok(choice);
+        return Ok((choice, false));
     }
     output::info(&format!(
         "{} is not installed yet (chosen by {}): installing it",
@@ -712,13 +729,19 @@ fn install_server(install: &Install<'_>, facts: &Facts) -> Result<server::Choice
     // The server is the build's choice, not a dependency the app lists: like the build's other
     // tools it must not depend on the user's index serving it.
     install.tool_packages(&format!("installing {server}"), &[requirement])?;
-    Ok(choice)
+    Ok((choice, true))
 }
 
-fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path]) {
+fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path], with_venv: bool) {
     output::header("Compiling bytecode");
     let started = Instant::now();
-    let targets = bytecode::targets(venv, more);
+    if !with_venv {
+        output::info(&format!(
+            "Not compiled again: {} holds the restored dependencies with the previous build's bytecode (no hook ran and no server was installed since)",
+            venv.root.join("lib").display()
+        ));
+    }
+    let targets = bytecode::targets(venv, more, with_venv);
     let rounded = bytecode::whole_seconds(&targets);
     output::info(&format!(
         "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
