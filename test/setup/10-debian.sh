@@ -5,6 +5,7 @@ packages=(
   file          # the static-link check
   util-linux    # unshare: run as PID 1 of a fresh PID namespace
   procps        # ps, to look for zombies
+  zstd          # tar --zstd: the tests read and plant the compressed build artifacts
   tini          # the init baseline in benchmarks
   python3-venv python3-dev   # Debian's python3: a venv servers running as another user can load
   apache2-bin apache2-dev    # mod_wsgi-express is built against this Apache

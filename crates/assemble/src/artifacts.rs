@@ -514,7 +514,11 @@ fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
 
 /// A member's path, relative and without `..` (else an error: the archive is refused).
 fn member_path<R: Read>(entry: &tar::Entry<'_, R>) -> io::Result<PathBuf> {
-    let path = entry.path()?;
+    inside(&entry.path()?)
+}
+
+/// `path` as a relative path without `..` (else an error: the archive is refused).
+fn inside(path: &Path) -> io::Result<PathBuf> {
     let mut clean = PathBuf::new();
     for component in path.components() {
         match component {
@@ -602,8 +606,13 @@ impl<'a> MemberWriter<'a> {
             let target = entry.link_name()?.ok_or_else(|| {
                 io::Error::other(format!("{}: a link without a target", dest.display()))
             })?;
-            let target = self.root.join(target);
-            fs::hard_link(target, &dest)?;
+            // A hard link names a file of the archive: inside the root, and reached through
+            // real directories only (never through a link to a file elsewhere).
+            let target = inside(&target)?;
+            if let Some(parent) = target.parent() {
+                self.ensure_dir(parent)?;
+            }
+            fs::hard_link(self.root.join(target), &dest)?;
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             let mtime = i64::try_from(header.mtime()?).unwrap_or(0);
             let mut file = fs::OpenOptions::new()
@@ -1547,6 +1556,60 @@ mod tests {
         let err = unpack(&archive, &into).expect_err("above the root");
         assert!(err.to_string().contains("leaves the directory"), "{err}");
         assert!(!root.path().join("up.py").exists());
+    }
+
+    /// A zstd tar of a symlink `lib/out` to `outside`, then a hard link `lib/alias` to
+    /// `target` (raw bytes: `..` cannot be set through the checked API).
+    fn planted_hard_link(path: &Path, outside: &Path, target: &str) {
+        let file = File::create(path).expect("create");
+        let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o777);
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        tar.append_link(&mut header, "lib/out", outside)
+            .expect("link");
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Link);
+        header.set_size(0);
+        header.set_path("lib/alias").expect("path");
+        let raw = &mut header.as_old_mut().linkname;
+        raw[..target.len()].copy_from_slice(target.as_bytes());
+        header.set_cksum();
+        tar.append(&header, io::empty()).expect("hard link");
+        tar.into_inner()
+            .expect("tar")
+            .finish()
+            .expect("zstd")
+            .flush()
+            .expect("flush");
+    }
+
+    #[test]
+    fn hard_links_never_reach_a_file_outside_the_root() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let outside = root.path().join("outside");
+        fs::create_dir_all(&outside).expect("mkdir");
+        let secret = outside.join("secret");
+        fs::write(&secret, "not the build's").expect("write");
+        let archive = root.path().join("planted.tar.zst");
+        let into = root.path().join("into");
+        for (target, why) in [
+            ("../outside/secret", "leaves the directory"),
+            ("lib/out/secret", "not a directory"),
+        ] {
+            planted_hard_link(&archive, &outside, target);
+            let _ = fs::remove_dir_all(&into);
+            fs::create_dir_all(&into).expect("mkdir");
+            let err = unpack(&archive, &into).expect_err(target);
+            assert!(err.to_string().contains(why), "{target}: {err}");
+            assert_eq!(
+                std::os::unix::fs::MetadataExt::nlink(&fs::metadata(&secret).expect("secret")),
+                1,
+                "{target}: the outside file gained a link"
+            );
+        }
     }
 
     #[test]
