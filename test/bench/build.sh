@@ -51,6 +51,8 @@ timed cold env APP_ROOT="$work/cold" S2I_ARTIFACTS_DIR="$work/none" "$repo/build
 unpack() {
   rm -rf "$work/artifacts"; mkdir -p "$work/artifacts"
   APP_ROOT="$work/cold" "$repo/build/bin/save-artifacts" | tar -x -C "$work/artifacts"
+  # Measured here: assemble removes the archives it has used.
+  artifacts_size=$(du -sh "$work/artifacts" | cut -f1)
 }
 warm() {
   local t0; t0=$(now)
@@ -59,7 +61,6 @@ warm() {
   env APP_ROOT="$work/warm" S2I_ARTIFACTS_DIR="$work/artifacts" "$repo/build/bin/assemble" "$app"
 }
 timed warm warm
-artifacts_size=$(du -sh "$work/artifacts" | cut -f1)
 grep -q "Reusing the uv cache" "$work/warm.log" || { echo "warm build did not reuse the artifacts"; exit 1; }
 
 # Permissions: six copies of the cold build's site-packages.
