@@ -1501,26 +1501,44 @@ mod tests {
         );
     }
 
-    /// A zstd tar of `members`: (path, link target or file content, is a link).
-    fn planted(path: &Path, members: &[(&str, &str, bool)]) {
+    /// What a planted member is.
+    #[derive(Clone, Copy)]
+    enum Planted {
+        File,
+        Symlink,
+        HardLink,
+    }
+
+    /// A zstd tar of `members`: (path, file content or link target, kind). Names and hard-link
+    /// targets are written as raw bytes: `..` cannot be set through the checked API.
+    fn planted(path: &Path, members: &[(&str, &str, Planted)]) {
         let file = File::create(path).expect("create");
         let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
-        for (name, value, link) in members {
+        for (name, value, kind) in members {
             let mut header = tar::Header::new_gnu();
             header.set_mode(0o644);
-            if *link {
+            if let Planted::Symlink = kind {
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
                 tar.append_link(&mut header, name, value).expect("link");
-            } else {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_size(value.len() as u64);
-                // Names with `..` cannot be set through the checked API: raw bytes.
-                let raw = &mut header.as_old_mut().name;
-                raw[..name.len()].copy_from_slice(name.as_bytes());
-                header.set_cksum();
-                tar.append(&header, value.as_bytes()).expect("file");
+                continue;
             }
+            let raw = header.as_old_mut();
+            raw.name[..name.len()].copy_from_slice(name.as_bytes());
+            let content = match kind {
+                Planted::HardLink => {
+                    raw.linkname[..value.len()].copy_from_slice(value.as_bytes());
+                    header.set_entry_type(tar::EntryType::Link);
+                    ""
+                }
+                _ => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    value
+                }
+            };
+            header.set_size(content.len() as u64);
+            header.set_cksum();
+            tar.append(&header, content.as_bytes()).expect("member");
         }
         tar.into_inner()
             .expect("tar")
@@ -1541,8 +1559,12 @@ mod tests {
         planted(
             &archive,
             &[
-                ("lib/evil", outside.to_str().expect("utf-8"), true),
-                ("lib/evil/x.py", "pwned", false),
+                (
+                    "lib/evil",
+                    outside.to_str().expect("utf-8"),
+                    Planted::Symlink,
+                ),
+                ("lib/evil/x.py", "pwned", Planted::File),
             ],
         );
         fs::create_dir_all(&into).expect("mkdir");
@@ -1550,40 +1572,12 @@ mod tests {
         assert!(err.to_string().contains("not a directory"), "{err}");
         assert!(!outside.join("x.py").exists());
 
-        planted(&archive, &[("../up.py", "pwned", false)]);
+        planted(&archive, &[("../up.py", "pwned", Planted::File)]);
         let _ = fs::remove_dir_all(&into);
         fs::create_dir_all(&into).expect("mkdir");
         let err = unpack(&archive, &into).expect_err("above the root");
         assert!(err.to_string().contains("leaves the directory"), "{err}");
         assert!(!root.path().join("up.py").exists());
-    }
-
-    /// A zstd tar of a symlink `lib/out` to `outside`, then a hard link `lib/alias` to
-    /// `target` (raw bytes: `..` cannot be set through the checked API).
-    fn planted_hard_link(path: &Path, outside: &Path, target: &str) {
-        let file = File::create(path).expect("create");
-        let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o777);
-        header.set_entry_type(tar::EntryType::Symlink);
-        header.set_size(0);
-        tar.append_link(&mut header, "lib/out", outside)
-            .expect("link");
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Link);
-        header.set_size(0);
-        header.set_path("lib/alias").expect("path");
-        let raw = &mut header.as_old_mut().linkname;
-        raw[..target.len()].copy_from_slice(target.as_bytes());
-        header.set_cksum();
-        tar.append(&header, io::empty()).expect("hard link");
-        tar.into_inner()
-            .expect("tar")
-            .finish()
-            .expect("zstd")
-            .flush()
-            .expect("flush");
     }
 
     #[test]
@@ -1599,7 +1593,17 @@ mod tests {
             ("../outside/secret", "leaves the directory"),
             ("lib/out/secret", "not a directory"),
         ] {
-            planted_hard_link(&archive, &outside, target);
+            planted(
+                &archive,
+                &[
+                    (
+                        "lib/out",
+                        outside.to_str().expect("utf-8"),
+                        Planted::Symlink,
+                    ),
+                    ("lib/alias", target, Planted::HardLink),
+                ],
+            );
             let _ = fs::remove_dir_all(&into);
             fs::create_dir_all(&into).expect("mkdir");
             let err = unpack(&archive, &into).expect_err(target);
