@@ -48,6 +48,20 @@ pub fn fixture(name: &str) -> PathBuf {
     path
 }
 
+/// A copy of the fixture `name` in `into` (to modify), as `into/NAME`.
+#[must_use]
+pub fn copy_fixture(name: &str, into: &Path) -> PathBuf {
+    let to = into.join(name);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture(name))
+        .arg(&to)
+        .status()
+        .expect("cp");
+    assert!(status.success(), "cp -a {name} failed");
+    to
+}
+
 /// A TCP port that was free a moment ago on 127.0.0.1, never handed out twice by this process
 /// (two test threads cannot get the same one). Another process may still take it before the
 /// server binds it: callers that start servers retry on "address already in use"

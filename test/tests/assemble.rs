@@ -13,7 +13,7 @@ use python_s2i_tests::host::{
     assemble_with_gunicorn as assemble, finish, gunicorn_assemble_command as assemble_command,
     Finished as Built,
 };
-use python_s2i_tests::{bin, fixture, repo};
+use python_s2i_tests::{bin, copy_fixture, fixture, repo};
 use tempfile::TempDir;
 
 /// A fresh APP_ROOT built from a fixture: its temp dir (keep it alive), the root, the result.
@@ -46,19 +46,6 @@ fn python(app_root: &Path, code: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// A copy of a fixture to modify.
-fn copy_fixture(name: &str, into: &Path) -> PathBuf {
-    let to = into.join(name);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixture(name))
-        .arg(&to)
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    to
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! and images are removed when the test ends, also when it fails.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 use std::thread;
 use std::time::Duration;
 
@@ -52,6 +52,18 @@ impl AppImage {
                 .push(String::from_utf8_lossy(&id.stdout).trim().to_owned());
         }
         (ok, log)
+    }
+
+    /// `/bin/sh -c SCRIPT` in a new container of the image, as `user` (the image's own user
+    /// when `None`).
+    fn shell(&self, user: Option<&str>, script: &str) -> Output {
+        let mut command = podman();
+        command.args(["run", "--rm"]);
+        if let Some(user) = user {
+            command.args(["--user", user]);
+        }
+        command.args(["--entrypoint", "/bin/sh", &self.name, "-c", script]);
+        output(&mut command)
     }
 
     fn build_ok(&mut self, source: &Path, extra: &[&str]) -> String {
@@ -179,17 +191,7 @@ const PYC_FILES: &str =
 
 /// [`PYC_FILES`] in a new container of `image`, before anything ran.
 fn pyc_files_of(image: &AppImage) -> String {
-    let out = output(podman().args([
-        "run",
-        "--rm",
-        "--user",
-        ARBITRARY_USER,
-        "--entrypoint",
-        "/bin/sh",
-        &image.name,
-        "-c",
-        PYC_FILES,
-    ]));
+    let out = image.shell(Some(ARBITRARY_USER), PYC_FILES);
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -527,15 +529,7 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
         names(&built_pyc),
         "other bytecode files after the restore"
     );
-    let left = output(podman().args([
-        "run",
-        "--rm",
-        "--entrypoint",
-        "/bin/sh",
-        &image.name,
-        "-c",
-        "ls -A /tmp/artifacts 2>/dev/null",
-    ]));
+    let left = image.shell(None, "ls -A /tmp/artifacts 2>/dev/null");
     assert!(
         !text(&left).contains(".tar"),
         "archives left in /tmp/artifacts:\n{}",
@@ -563,15 +557,10 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
             && log.contains(" cache(s) from /tmp/artifacts"),
         "{log}"
     );
-    let left = output(podman().args([
-        "run",
-        "--rm",
-        "--entrypoint",
-        "/bin/sh",
-        &image.name,
-        "-c",
+    let left = image.shell(
+        None,
         "ls -A /tmp/artifacts 2>/dev/null; /opt/app-root/bin/python -c 'import six; print(six.__version__)'",
-    ]));
+    );
     assert!(
         !text(&left).contains(".tar") && text(&left).contains("1.16.0"),
         "{}",
@@ -596,17 +585,7 @@ fn runtime_image() -> String {
 /// the demo app with the build's bytecode.
 fn check_demo_on_runtime(image: &AppImage) {
     let shell = |script: &str| {
-        let out = output(podman().args([
-            "run",
-            "--rm",
-            "--user",
-            ARBITRARY_USER,
-            "--entrypoint",
-            "/bin/sh",
-            &image.name,
-            "-c",
-            script,
-        ]));
+        let out = image.shell(Some(ARBITRARY_USER), script);
         (out.status.success(), text(&out))
     };
     for tool in ["gcc", "cc", "git", "npm", "apxs", "uv"] {

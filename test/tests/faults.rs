@@ -18,21 +18,8 @@ use python_s2i_tests::host::{
     assemble_with_gunicorn as assemble, finish_within,
     gunicorn_assemble_command as assemble_command, Finished as Done, BUILD_LIMIT,
 };
-use python_s2i_tests::{bin, fixture, repo, Running};
+use python_s2i_tests::{bin, copy_fixture, fixture, repo, Running};
 use tempfile::TempDir;
-
-/// A copy of a fixture to modify, in `dir`.
-fn copy_fixture(name: &str, dir: &Path) -> PathBuf {
-    let to = dir.join(name);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixture(name))
-        .arg(&to)
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    to
-}
 
 fn write_hook(app: &Path, name: &str, body: &str, mode: u32) {
     let path = app.join(name);
