@@ -869,6 +869,47 @@ fn broken_wsgi_py_under_mod_wsgi_answers_500_with_the_traceback_in_the_log() {
     assert!(log.contains("Traceback"), "{log}");
 }
 
+/// Overload under the default server: a request that waited longer than the queue timeout
+/// (5 s) for a thread is answered with mod_wsgi's 504 as soon as a thread frees, instead of
+/// being served late (mod_wsgi-express alone would wait 45 s). One process with one thread
+/// makes the queue: `/slow` holds the thread 9 s, and `/` waits behind it.
+#[test]
+fn overload_queue_times_out_with_a_fast_504() {
+    let root = AppRoot::new("run_wsgi_py");
+    let server = root.serve(
+        &[
+            ("MOD_WSGI_PROCESSES", "1"),
+            ("MOD_WSGI_THREADS", "1"),
+            ("SLOW_SECONDS", "9"),
+        ],
+        "/",
+    );
+    let port = server.port;
+    let mark = root.slow_mark();
+    let slow = thread::spawn(move || get(port, "/slow"));
+    let deadline = std::time::Instant::now() + START;
+    while !mark.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/slow never started\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let queued = get(port, "/").unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let slow = slow.join().expect("thread");
+    let log = server.log();
+    assert_eq!(queued.status, 504, "{}\n{log}", queued.body);
+    assert!(log.contains("Queue timeout expired"), "{log}");
+    let slow = slow.unwrap_or_else(|e| panic!("{e}\n{log}"));
+    assert_eq!(
+        slow.status, 200,
+        "the request holding the thread completes\n{log}"
+    );
+    // The server goes on serving once the queue has drained.
+    assert!(server.body("/").starts_with("Hello from wsgi.py"));
+}
+
 // ---------------------------------------------------------------- --dry-run
 
 #[test]
@@ -887,6 +928,9 @@ fn dry_run_explains_every_rule_and_the_command() {
         "WEB_CONCURRENCY=3 processes",
         "SIGTERM is sent as SIGWINCH",
         "--processes 3 --threads 22",
+        // Overload: 4 connections per thread, and 5 s in the queue at most.
+        "--queue-timeout 5",
+        "--max-clients 264",
         "--url-alias /static/",
         "--access-log",
         "PYTHONPATH=",
@@ -896,6 +940,19 @@ fn dry_run_explains_every_rule_and_the_command() {
     assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
     // Nothing was started or written.
     assert!(!root.path().join(".python-s2i/run").exists());
+}
+
+/// The user's own queue timeout and worker shape replace run's overload settings, which are
+/// then not passed at all (mod_wsgi-express sizes Apache from the user's shape).
+#[test]
+fn dry_run_user_overload_settings_win() {
+    let root = AppRoot::new("run_wsgi_py");
+    let out = root.dry_run(&[("MOD_WSGI_QUEUE_TIMEOUT", "30"), ("MOD_WSGI_THREADS", "4")]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("--queue-timeout 30"), "{stdout}");
+    assert_eq!(stdout.matches("--queue-timeout").count(), 1, "{stdout}");
+    assert!(!stdout.contains("--max-clients"), "{stdout}");
 }
 
 #[test]

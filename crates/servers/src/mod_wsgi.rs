@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use s2i_detect::{Detection, Server, Target, WebApp};
 
 use crate::passthrough::{has_option, mod_wsgi_options, server_args};
-use crate::{base, graceful_seconds, python_dirs, wsgi_wrapper, Context, Launch, ServerError};
+use crate::{
+    base, graceful_seconds, python_dirs, tuning, wsgi_wrapper, Context, Launch, ServerError,
+};
 
 /// Writable server root for Apache's generated configuration, pid file and sockets.
 pub fn server_root(cx: &Context<'_>) -> PathBuf {
@@ -29,6 +31,30 @@ pub fn user_args(cx: &Context<'_>, user_args: &[String]) -> Vec<String> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Queue timeout and accepted connections under overload (formula in `tuning`), each unless
+/// the user's options (`MOD_WSGI_*`, server args) set it; returns the notes for `--dry-run`.
+fn overload_args(cx: &Context<'_>, user: &[&[String]], args: &mut Vec<String>) -> Vec<String> {
+    let set = |names: &[&str]| user.iter().any(|given| has_option(given, names));
+    let mut notes = Vec::new();
+    if !set(&["--queue-timeout"]) {
+        let secs = tuning::QUEUE_TIMEOUT_SECS;
+        args.extend(["--queue-timeout".into(), secs.to_string()]);
+        notes.push(format!(
+            "overload: a request that waited over {secs} s for a thread gets a 504 as soon as a thread frees (--queue-timeout {secs}; MOD_WSGI_QUEUE_TIMEOUT to change)"
+        ));
+    }
+    // With the user's own shape, mod_wsgi-express's own formula sizes Apache.
+    if !set(&["--max-clients", "--processes", "--threads"]) {
+        let clients = tuning::max_clients(cx.tuning.processes, cx.tuning.threads);
+        args.extend(["--max-clients".into(), clients.to_string()]);
+        notes.push(format!(
+            "overload: Apache accepts {clients} connections ({} per thread; MOD_WSGI_MAX_CLIENTS to change), so waiting requests queue where the timeout applies",
+            tuning::CLIENTS_PER_SLOT
+        ));
+    }
+    notes
 }
 
 pub fn launch(
@@ -145,6 +171,7 @@ pub fn launch(
     if has_option(&passed, &["--processes", "--threads"]) {
         notes.push("MOD_WSGI_PROCESSES/MOD_WSGI_THREADS override the automatic tuning".into());
     }
+    notes.extend(overload_args(cx, &[&passed, &extra], &mut args));
     args.extend(passed);
     if cx.settings.reload {
         args.push("--reload-on-changes".into());

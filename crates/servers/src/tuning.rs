@@ -10,6 +10,15 @@
 //!   applications mostly wait on I/O; threads share one copy of the app's memory, and Python
 //!   runs one of them at a time, so CPU-bound requests lose nothing to the extra threads);
 //! - `WEB_CONCURRENCY` replaces the process count (threads follow it).
+//!
+//! Overload (mod_wsgi-express, the default server):
+//! - Apache accepts `4 x processes x threads` connections (`--max-clients`; mod_wsgi-express
+//!   alone accepts `10 + 1.5 x` as many), so that requests beyond the slots wait inside Apache,
+//!   where the queue timeout applies, rather than in the kernel's listen backlog, where none does;
+//! - a request that waited more than 5 s for a thread is answered at once with an error when a
+//!   thread frees (`--queue-timeout`; mod_wsgi-express's default is 45 s), so a backlog drains
+//!   in one sweep instead of being served to clients that gave up (the OpenShift router gives up
+//!   after 30 s).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,6 +37,19 @@ pub fn threads(processes: u32) -> u32 {
         .div_ceil(processes.max(1))
         .clamp(MIN_THREADS, MAX_THREADS)
 }
+/// Connections Apache accepts per request slot (thread) under mod_wsgi-express.
+pub const CLIENTS_PER_SLOT: u32 = 4;
+/// Seconds a request may wait for a mod_wsgi daemon thread before it is answered with an error.
+pub const QUEUE_TIMEOUT_SECS: u32 = 5;
+
+/// Connections Apache accepts for `processes x threads` request slots.
+#[must_use]
+pub fn max_clients(processes: u32, threads: u32) -> u32 {
+    processes
+        .saturating_mul(threads)
+        .saturating_mul(CLIENTS_PER_SLOT)
+}
+
 /// Upper bound on processes chosen automatically.
 pub const MAX_PROCESSES: u32 = 12;
 /// MiB kept for the server itself.
@@ -259,6 +281,13 @@ mod tests {
     fn write(path: &Path, text: &str) {
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn apache_accepts_four_connections_per_thread() {
+        assert_eq!(max_clients(2, threads(2)), 256);
+        assert_eq!(max_clients(3, threads(3)), 264);
+        assert_eq!(max_clients(u32::MAX, 8), u32::MAX);
     }
 
     #[test]
