@@ -910,6 +910,64 @@ fn overload_queue_times_out_with_a_fast_504() {
     assert!(server.body("/").starts_with("Hello from wsgi.py"));
 }
 
+/// Apache starts with a thread for every request slot (mod_wsgi-express alone starts a fifth of
+/// its threads, fewer than the slots, and forks the rest one child a second under load). For
+/// every automatic shape (`WEB_CONCURRENCY` 1 to 12), mod_wsgi-express's `setup-server` writes
+/// the configuration of `run --dry-run`'s command, and its event MPM section is read.
+#[test]
+fn apache_starts_with_a_thread_for_every_slot() {
+    let root = AppRoot::new("run_wsgi_py");
+    for processes in 1..=12u32 {
+        let n = processes.to_string();
+        let out = root.dry_run(&[("WEB_CONCURRENCY", &n)]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        let command: Vec<&str> = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Command:"))
+            .unwrap_or_else(|| panic!("no command in:\n{stdout}"))
+            .split_whitespace()
+            .collect();
+        let value = |name: &str| -> u32 {
+            let at = command.iter().position(|a| *a == name);
+            at.and_then(|i| command.get(i + 1)?.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {command:?}"))
+        };
+        let slots = value("--processes") * value("--threads");
+        let server_root = root.path().join(format!("setup-{processes}"));
+        let mut args: Vec<String> = command[1..].iter().map(|a| (*a).to_owned()).collect();
+        args[0] = "setup-server".into();
+        let at = args
+            .iter()
+            .position(|a| a == "--server-root")
+            .expect("--server-root");
+        args[at + 1] = server_root.display().to_string();
+        let setup = Command::new(command[0])
+            .args(&args)
+            .output()
+            .expect("mod_wsgi-express setup-server");
+        assert!(setup.status.success(), "{args:?}\n{}", text_of(&setup));
+        let conf = fs::read_to_string(server_root.join("httpd.conf")).expect("httpd.conf");
+        // The event MPM's section (the MPM mod_wsgi-express chooses here).
+        let event = conf
+            .split("<IfModule mpm_event_module>")
+            .nth(1)
+            .expect("an event MPM section");
+        let directive = |name: &str| -> u32 {
+            event
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(&format!("{name} ")))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in:\n{event}"))
+        };
+        let started = directive("StartServers") * directive("ThreadsPerChild");
+        assert!(
+            started >= slots && directive("MinSpareThreads") >= slots,
+            "{processes} processes: Apache starts {started} threads for {slots} slots:\n{event}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- --dry-run
 
 #[test]

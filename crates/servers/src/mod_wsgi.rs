@@ -53,6 +53,13 @@ fn overload_args(cx: &Context<'_>, user: &[&[String]], args: &mut Vec<String>) -
             "overload: Apache accepts {clients} connections ({} per thread; MOD_WSGI_MAX_CLIENTS to change), so waiting requests queue where the timeout applies",
             tuning::CLIENTS_PER_SLOT
         ));
+        if !set(&["--initial-workers"]) {
+            let share = tuning::INITIAL_WORKERS;
+            args.extend(["--initial-workers".into(), share.into()]);
+            notes.push(format!(
+                "Apache starts {share} of its threads, at least one per slot, so a burst after the start does not wait for it to fork more (MOD_WSGI_INITIAL_WORKERS to change)"
+            ));
+        }
     }
     notes
 }

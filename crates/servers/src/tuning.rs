@@ -15,6 +15,9 @@
 //! - Apache accepts `4 x processes x threads` connections (`--max-clients`; mod_wsgi-express
 //!   alone accepts `10 + 1.5 x` as many), so that requests beyond the slots wait inside Apache,
 //!   where the queue timeout applies, rather than in the kernel's listen backlog, where none does;
+//! - Apache starts with 30% of those connections' threads (`--initial-workers 0.3`, kept as
+//!   spare), at least one per slot, so that a burst right after the start (or after a quiet
+//!   spell) does not wait for Apache to fork more children, which it does one a second at first;
 //! - a request that waited more than 5 s for a thread is answered at once with an error when a
 //!   thread frees (`--queue-timeout`; mod_wsgi-express's default is 45 s), so a backlog drains
 //!   in one sweep instead of being served to clients that gave up (the OpenShift router gives up
@@ -39,6 +42,10 @@ pub fn threads(processes: u32) -> u32 {
 }
 /// Connections Apache accepts per request slot (thread) under mod_wsgi-express.
 pub const CLIENTS_PER_SLOT: u32 = 4;
+/// Share of Apache's connections (threads) started at once and kept spare: above
+/// 1 / [`CLIENTS_PER_SLOT`], so at least one thread per slot after mod_wsgi-express rounds it to
+/// whole child processes.
+pub const INITIAL_WORKERS: &str = "0.3";
 /// Seconds a request may wait for a mod_wsgi daemon thread before it is answered with an error.
 pub const QUEUE_TIMEOUT_SECS: u32 = 5;
 
