@@ -111,10 +111,21 @@ cleanup() {
 trap cleanup EXIT
 cat >"$work/s2i" <<SH
 #!/usr/bin/env bash
-# s2i-build, recording the image it made
-set -e
-"$repo/images/s2i-build" ${ca[*]} "\$@"
+# s2i-build, recording the image it made and where the build's time went: a line
+# "OUTPUT KIND ARTIFACTS BUILD ASSEMBLE COMMIT" (seconds) in $work/phases
+set -eo pipefail
+log=\$(mktemp)
+"$repo/images/s2i-build" ${ca[*]} "\$@" >"\$log" 2>&1 || { cat "\$log" >&2; rm -f "\$log"; exit 1; }
+cat "\$log" >&2
 podman image inspect --format '{{.Id}}' "\${@: -1}" >>"$made"
+kind=clean
+case " \$* " in *" --incremental "*) kind=unchanged ;; esac
+[ "\$kind" = unchanged ] && [[ "\${@: -3:1}" == *-changed ]] && kind=changed
+awk -v out="\${@: -1}" -v kind="\$kind" '
+  /Build finished in/ { sub(/s\$/, "", \$NF); assemble = \$NF }
+  /^s2i-build: took/ { gsub(/[:,]/, ""); artifacts = \$6; build = \$10; commit = \$NF == "s" ? \$(NF - 1) : \$NF }
+  END { print out, kind, artifacts, build, assemble, commit }' "\$log" >>"$work/phases"
+rm -f "\$log"
 SH
 chmod +x "$work/s2i"
 builds() { # NAME SOURCE EXTRA_REQUIREMENT
@@ -152,6 +163,36 @@ installed=$(podman run --rm --entrypoint /opt/app-root/bin/python localhost/pyth
   -c 'import importlib.metadata as m; print(len(list(m.distributions())))' 2>/dev/null || echo "?")
 echo
 echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distributions installed in its image (pip, uv and mod_wsgi included)."
+echo
+echo "Where the time of the builds above went (means of the same runs, from the phase times images/s2i-build prints):"
+echo "artifacts is save-artifacts in the previous image and their unpacking; the build container"
+echo "is its start, the source and artifacts streamed in, and assemble (its own time in the next column)."
+echo
+python3 - "$work/phases" <<'PY'
+import collections, sys
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    out, kind, *figures = line.split()
+    if out.endswith("-previous"):
+        continue
+    rows[(out.rsplit("-bench-", 1)[-1], kind)].append([float(f) for f in figures])
+names = {"clean": "clean", "unchanged": "incremental, unchanged", "changed": "incremental, one dependency changed"}
+print("| app | build | artifacts | build container | of which assemble | commit |")
+print("| --- | --- | ---: | ---: | ---: | ---: |")
+means = {}
+for (app, kind), runs in rows.items():
+    means[(app, kind)] = [sum(column) / len(column) for column in zip(*runs)]
+    print(f"| {app} | {names[kind]} | " + " | ".join(f"{m:.1f} s" for m in means[(app, kind)]) + " |")
+print()
+for app in dict.fromkeys(app for app, _ in means):
+    clean, unchanged = means.get((app, "clean")), means.get((app, "unchanged"))
+    if clean and unchanged:
+        artifacts, build, assemble, commit = unchanged
+        outside = artifacts + build - assemble + commit
+        print(f"{app}: outside assemble (artifacts, the container, the commit) an unchanged incremental build "
+              f"takes {outside:.1f} s, {100 * outside / (clean[0] + clean[1] + clean[3]):.0f}% of the clean build's time: "
+              "the floor of an incremental s2i build on this machine, whatever assemble does.")
+PY
 
 echo
 echo "## 3. Container start to first 200 ($runs runs each, median)"
