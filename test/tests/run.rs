@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use python_s2i_tests::{
-    address_in_use, bin, cannot_run, fixture, free_port, get, raw_get, repo, wait_for_ok, Running,
+    address_in_use, bin, cannot_run, fixture, free_port, get, raw_get, repo, wait_for_ok, Response,
+    Running,
 };
 use tempfile::TempDir;
 
@@ -145,6 +146,14 @@ impl AppRoot {
             .arg("--dry-run")
             .output()
             .expect("run --dry-run")
+    }
+
+    /// `run --dry-run`'s report, which must succeed.
+    fn dry_run_ok(&self, envs: &[(&str, &str)]) -> String {
+        let out = self.dry_run(envs);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        stdout
     }
 
     /// Starts `run` (its stdout and stderr collected) and waits for `GET path` to answer 200.
@@ -293,16 +302,15 @@ impl Server {
         }
     }
 
-    /// A slow request in flight when SIGTERM arrives still completes; `run` then exits 0.
-    fn assert_graceful_stop(mut self) {
-        self.wait_for_every_worker();
+    /// Sends `GET /slow` from a thread and returns once the request is in the application (the
+    /// fixture's marker exists); the thread ends with the response.
+    fn slow_request_in_flight(&self) -> thread::JoinHandle<Result<Response, String>> {
         let port = self.port;
         let mark = self
             .slow_mark
             .clone()
             .expect("a server started with SLOW_MARK");
         let slow = thread::spawn(move || get(port, "/slow"));
-        // The request is in the application (its marker exists) before the stop signal.
         let deadline = std::time::Instant::now() + START;
         while !mark.exists() {
             assert!(
@@ -313,6 +321,14 @@ impl Server {
             );
             thread::sleep(Duration::from_millis(20));
         }
+        slow
+    }
+
+    /// A slow request in flight when SIGTERM arrives still completes; `run` then exits 0.
+    fn assert_graceful_stop(mut self) {
+        self.wait_for_every_worker();
+        // The request is in the application before the stop signal.
+        let slow = self.slow_request_in_flight();
         match self.term_pid {
             Some(pid) => nix::sys::signal::kill(pid, Signal::SIGTERM).expect("kill"),
             None => self.running.signal(Signal::SIGTERM),
@@ -658,9 +674,7 @@ impl Server {
 fn django_without_a_build_record_uses_manage_py_and_disable_migrate() {
     let root = AppRoot::new("run_django");
     let db = root.path().join("db.sqlite3");
-    let out = root.dry_run(&[("DISABLE_MIGRATE", "1")]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let stdout = root.dry_run_ok(&[("DISABLE_MIGRATE", "1")]);
     assert!(
         stdout.contains("manage.py sets DJANGO_SETTINGS_MODULE=mysite.settings"),
         "{stdout}"
@@ -884,19 +898,8 @@ fn overload_queue_times_out_with_a_fast_504() {
         ],
         "/",
     );
-    let port = server.port;
-    let mark = root.slow_mark();
-    let slow = thread::spawn(move || get(port, "/slow"));
-    let deadline = std::time::Instant::now() + START;
-    while !mark.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "/slow never started\n{}",
-            server.log()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-    let queued = get(port, "/").unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let slow = server.slow_request_in_flight();
+    let queued = get(server.port, "/").unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
     let slow = slow.join().expect("thread");
     let log = server.log();
     assert_eq!(queued.status, 504, "{}\n{log}", queued.body);
@@ -919,9 +922,7 @@ fn apache_starts_with_a_thread_for_every_slot() {
     let root = AppRoot::new("run_wsgi_py");
     for processes in 1..=12u32 {
         let n = processes.to_string();
-        let out = root.dry_run(&[("WEB_CONCURRENCY", &n)]);
-        let stdout = text(&out.stdout);
-        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        let stdout = root.dry_run_ok(&[("WEB_CONCURRENCY", &n)]);
         let command: Vec<&str> = stdout
             .lines()
             .find_map(|l| l.strip_prefix("Command:"))
@@ -1005,9 +1006,7 @@ fn dry_run_explains_every_rule_and_the_command() {
 #[test]
 fn dry_run_user_overload_settings_win() {
     let root = AppRoot::new("run_wsgi_py");
-    let out = root.dry_run(&[("MOD_WSGI_QUEUE_TIMEOUT", "30"), ("MOD_WSGI_THREADS", "4")]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let stdout = root.dry_run_ok(&[("MOD_WSGI_QUEUE_TIMEOUT", "30"), ("MOD_WSGI_THREADS", "4")]);
     assert!(stdout.contains("--queue-timeout 30"), "{stdout}");
     assert_eq!(stdout.matches("--queue-timeout").count(), 1, "{stdout}");
     assert!(!stdout.contains("--max-clients"), "{stdout}");
@@ -1471,9 +1470,7 @@ fn assert_auto_falls_back(
     let root = AppRoot::with_venv_entries(fixture, Some(&exes));
     let mut envs = envs.to_vec();
     envs.push(("PATH", "/usr/bin:/bin"));
-    let out = root.dry_run(&envs);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let stdout = root.dry_run_ok(&envs);
     let (name, _) = order[first];
     let expected = if first == 0 {
         format!("Server:      {name} (auto: the default for ")
