@@ -743,60 +743,82 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "the caches are kept for the next build"
     );
 
-    // Changed dependency files whose packages are all cached: the rebuild may not reach the
-    // index at all (uv's offline mode: only its cache), so it succeeds only if the restored
-    // caches hold every package. (The virtualenv stays: a new one would need uv's seed wheels
-    // before the caches are restored.)
+    // requirements.txt changed but asks for the same package: the dependencies come back and
+    // the installer runs over them.
     let artifacts = dir.path().join("artifacts-2");
     save_artifacts(&root, &artifacts);
+    fs::remove_dir_all(&root).expect("rm");
     let app = copy_fixture("assemble_pip_basic", dir.path());
     fs::write(app.join("requirements.txt"), "six==1.16.0\n# changed\n").expect("write");
-    let mut command = assemble_command(&app, &root);
-    command
-        .env_remove("UV_CACHE_DIR")
-        .env_remove("PIP_CACHE_DIR")
-        .env("UV_OFFLINE", "1")
-        .env("S2I_ARTIFACTS_DIR", &artifacts);
-    let built = finish(&mut command);
-    built.assert_ok();
-    for needle in [
-        "Installed dependencies not restored: the dependency files changed since that build",
-        "Reusing the uv cache(s)",
-    ] {
-        assert!(
-            built.stdout.contains(needle),
-            "{needle:?} not in:\n{}",
-            built.stdout
-        );
-    }
+    let built = build_at(&app, Some(&artifacts));
+    built.assert_contains(&[
+        "requirements.txt still asks for every package it asked for (none added: versions or markers changed)",
+        "restored the installed dependencies of the previous build",
+        "-r requirements.txt",
+    ]);
 
-    // A new dependency: the caches apply, the new one is downloaded and installed.
+    // A dependency added: restored, then only the new one is installed over them; the result
+    // is what a clean build of the same source installs.
     let artifacts = dir.path().join("artifacts-3");
     save_artifacts(&root, &artifacts);
     fs::remove_dir_all(&root).expect("rm");
     fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
     let built = build_at(&app, Some(&artifacts));
-    for needle in [
-        "Installed dependencies not restored: the dependency files changed since that build",
-        "Reusing the uv cache(s)",
+    built.assert_contains(&[
+        "still asks for every package it asked for (new: idna)",
+        "restored the installed dependencies of the previous build",
         "-r requirements.txt",
-    ] {
-        assert!(
-            built.stdout.contains(needle),
-            "{needle:?} not in:\n{}",
-            built.stdout
-        );
-    }
+    ]);
     assert!(
-        !built.all().contains("Downloading six"),
-        "downloaded again:\n{}",
-        built.all()
+        !built.stdout.contains("Reusing the uv cache"),
+        "the caches were unpacked too:\n{}",
+        built.stdout
     );
     assert_eq!(
-        python(&root, "import idna, six; print(idna.__version__)"),
-        "3.7"
+        python(
+            &root,
+            "import idna, six; print(idna.__version__, six.__version__)"
+        ),
+        "3.7 1.16.0"
     );
     assert!(root.join("bin/gunicorn").is_file());
+    let clean_dir = tempfile::tempdir().expect("tempdir");
+    let clean_root = clean_dir.path().join("app-root");
+    assemble(&app, &clean_root, &[]).assert_ok();
+    assert_eq!(
+        distributions(&root),
+        distributions(&clean_root),
+        "the incremental build installed other packages than a clean one"
+    );
+
+    // A dependency dropped: installed from scratch (the caches apply), so it is gone.
+    let artifacts = dir.path().join("artifacts-4");
+    save_artifacts(&root, &artifacts);
+    fs::remove_dir_all(&root).expect("rm");
+    fs::write(app.join("requirements.txt"), "idna==3.7\n").expect("write");
+    let built = build_at(&app, Some(&artifacts));
+    built.assert_contains(&[
+        "Installed dependencies not restored: the dependency files changed since that build: requirements.txt no longer asks for six",
+        "Reusing the uv cache(s)",
+    ]);
+    assert_eq!(
+        python(
+            &root,
+            "import importlib.util; print(importlib.util.find_spec('six') is None)"
+        ),
+        "True"
+    );
+    assert!(root.join("bin/gunicorn").is_file());
+}
+
+/// The distributions installed in a virtualenv, `name==version`, sorted.
+fn distributions(app_root: &Path) -> Vec<String> {
+    let listing = python(
+        app_root,
+        "import importlib.metadata as m\n\
+         print('\\n'.join(sorted(d.metadata['Name'].lower() + '==' + d.version for d in m.distributions())))",
+    );
+    listing.lines().map(str::to_owned).collect()
 }
 
 #[test]

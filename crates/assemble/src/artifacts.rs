@@ -17,12 +17,16 @@
 //! ([`Previous::restore_dependencies`]: what the builder's virtualenv already holds as the
 //! archive does is left alone, so the committed layer does not carry it twice) instead of being
 //! resolved again, as buildpacks reuse a layer; the caches archive is kept unopened for the
-//! next build. Otherwise the caches are unpacked and the installer runs, with nothing to
-//! download for what was downloaded before. Artifacts without a manifest (a truncated tar),
+//! next build. When only requirements.txt changed and it still asks for every package it asked
+//! for ([`Inputs::requirements`]: a package added, a version range changed), the dependencies
+//! are restored the same way and the installer runs over them, so only what is new or changed
+//! is downloaded and installed ([`Reuse::Base`]). Otherwise the caches are unpacked and the
+//! installer runs in the builder's virtualenv, with nothing to download for what was
+//! downloaded before. Artifacts without a manifest (a truncated tar),
 //! with an unreadable one, from another format or Python version, or whose archives do not
 //! match their digests or do not decode are ignored with a warning: the build is a clean one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -70,6 +74,12 @@ pub struct Manifest {
     /// [`inputs_digest`] of the build, when its dependencies may be restored as a whole.
     #[serde(default)]
     pub inputs: Option<String>,
+    /// The same without the dependency files ([`Inputs::base`]).
+    #[serde(default)]
+    pub base_inputs: Option<String>,
+    /// The packages requirements.txt asked for ([`Inputs::requirements`]).
+    #[serde(default)]
+    pub requirements: Option<BTreeSet<String>>,
     /// `$APP_ROOT` of the build (scripts and `pyvenv.cfg` name it).
     #[serde(default)]
     pub app_root: PathBuf,
@@ -87,6 +97,31 @@ pub struct Manifest {
     /// The archives in the tar (filled by save-artifacts).
     #[serde(default)]
     pub archives: Vec<Archive>,
+}
+
+/// What decides a build's installed dependencies, hashed with [`inputs_digest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    /// Everything: the dependency files, the Python, the installer and its settings, the
+    /// builder's virtualenv.
+    pub all: String,
+    /// Everything but the dependency files.
+    pub base: String,
+    /// The packages requirements.txt asks an index for (normalised names), when that file is
+    /// what the build installs and its names tell everything it installs
+    /// (`s2i_detect::requirement_names`).
+    pub requirements: Option<BTreeSet<String>>,
+}
+
+/// How the previous build's installed dependencies serve this build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reuse {
+    /// Nothing that decides them changed: restored, and not installed again.
+    Whole,
+    /// Only requirements.txt changed, and it still asks for every package it asked for:
+    /// restored, then requirements.txt is installed over them (what is new or changed). Holds
+    /// the packages it asks for now and did not then.
+    Base { added: Vec<String> },
 }
 
 /// A file of the builder's virtualenv the build did not change.
@@ -316,36 +351,56 @@ impl Previous {
             .then(|| self.dir.join(name))
     }
 
-    /// Why the installed dependencies cannot be restored for a build with `inputs` into
-    /// `app_root`; `None` when they can.
-    #[must_use]
-    pub fn why_not_restorable(
+    /// How the installed dependencies serve a build with `inputs` into `app_root`; why they
+    /// cannot be restored otherwise.
+    ///
+    /// # Errors
+    /// The reason, for the build log.
+    pub fn reuse(
         &self,
         app_root: &Path,
-        inputs: Option<&str>,
+        inputs: Option<&Inputs>,
         dependency_digest: &str,
-    ) -> Option<String> {
+    ) -> Result<Reuse, String> {
         let Some(inputs) = inputs else {
-            return Some("this build's dependencies cannot be restored as a whole".into());
+            return Err("this build's dependencies cannot be restored as a whole".into());
         };
         if self.archive(DEPS_ARCHIVE).is_none() || self.manifest.inputs.is_none() {
-            return Some("the artifacts hold no installed dependencies".into());
+            return Err("the artifacts hold no installed dependencies".into());
         }
         if self.manifest.app_root != app_root {
-            return Some(format!(
+            return Err(format!(
                 "they were installed in {}, this build installs in {}",
                 self.manifest.app_root.display(),
                 app_root.display()
             ));
         }
-        if self.manifest.inputs.as_deref() != Some(inputs) {
-            return Some(if self.dependency_files_changed(dependency_digest) {
-                "the dependency files changed since that build".into()
-            } else {
-                "the Python, the installer, its settings or the builder's virtualenv changed since that build".into()
-            });
+        if self.manifest.inputs.as_deref() == Some(inputs.all.as_str()) {
+            return Ok(Reuse::Whole);
         }
-        None
+        let others = "the Python, the installer, its settings or the builder's virtualenv";
+        if !self.dependency_files_changed(dependency_digest) {
+            return Err(format!("{others} changed since that build"));
+        }
+        let changed = "the dependency files changed since that build";
+        if self.manifest.base_inputs.as_deref() != Some(inputs.base.as_str()) {
+            return Err(format!("{changed}, and so did {others}"));
+        }
+        let (Some(before), Some(now)) = (&self.manifest.requirements, &inputs.requirements) else {
+            return Err(format!(
+                "{changed} (only a requirements.txt of package names is installed over the previous build's packages)"
+            ));
+        };
+        let dropped: Vec<&str> = before.difference(now).map(String::as_str).collect();
+        if !dropped.is_empty() {
+            return Err(format!(
+                "{changed}: requirements.txt no longer asks for {} (installed from scratch, so that what only they needed goes too)",
+                dropped.join(", ")
+            ));
+        }
+        Ok(Reuse::Base {
+            added: now.difference(before).cloned().collect(),
+        })
     }
 
     /// Makes the dependency entries of `app_root` what the archive holds, in place: a file the
@@ -1189,6 +1244,8 @@ mod tests {
             dependency_digest: "d".into(),
             caches,
             inputs: Some("i".into()),
+            base_inputs: Some("b".into()),
+            requirements: Some(names(&["django", "six"])),
             app_root: root.to_owned(),
             entries: dependency_entries(root),
             started: 0,
@@ -1243,13 +1300,14 @@ mod tests {
         let Opened::Usable(previous) = open(&artifacts, "3.11") else {
             panic!("not usable")
         };
-        assert_eq!(previous.why_not_restorable(&app_root, Some("i"), "d"), None);
+        let same = inputs("i", "b", &["django", "six"]);
+        assert_eq!(
+            previous.reuse(&app_root, Some(&same), "d"),
+            Ok(Reuse::Whole)
+        );
         assert!(previous
-            .why_not_restorable(&app_root, Some("other"), "changed")
-            .is_some_and(|w| w.contains("dependency files changed")));
-        assert!(previous
-            .why_not_restorable(&root.path().join("elsewhere"), Some("i"), "d")
-            .is_some_and(|w| w.contains("installed in")));
+            .reuse(&root.path().join("elsewhere"), Some(&same), "d")
+            .is_err_and(|w| w.contains("installed in")));
         let restored = previous
             .restore_dependencies(&app_root, &state)
             .expect("restore");
@@ -1272,6 +1330,62 @@ mod tests {
         assert!(!state.join("restore").exists());
         // The caches archive is kept for the next save-artifacts, unopened.
         assert!(state.join(CACHES_ARCHIVE).is_file());
+    }
+
+    fn names(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn inputs(all: &str, base: &str, requirements: &[&str]) -> Inputs {
+        Inputs {
+            all: all.into(),
+            base: base.into(),
+            requirements: Some(names(requirements)),
+        }
+    }
+
+    #[test]
+    fn changed_requirements_reuse_the_dependencies_only_when_no_package_was_dropped() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (app_root, artifacts) = saved(root.path());
+        let Opened::Usable(previous) = open(&artifacts, "3.11") else {
+            panic!("not usable")
+        };
+        let reuse = |inputs: &Inputs, digest: &str| previous.reuse(&app_root, Some(inputs), digest);
+        // A package added, a version changed: restored, then installed over.
+        assert_eq!(
+            reuse(&inputs("i2", "b", &["django", "idna", "six"]), "d2"),
+            Ok(Reuse::Base {
+                added: vec!["idna".to_owned()]
+            })
+        );
+        assert_eq!(
+            reuse(&inputs("i2", "b", &["django", "six"]), "d2"),
+            Ok(Reuse::Base { added: Vec::new() })
+        );
+        // A package dropped: what only it needed would stay.
+        assert!(
+            reuse(&inputs("i2", "b", &["django", "idna"]), "d2")
+                .is_err_and(|w| w.contains("dependency files changed")
+                    && w.contains("no longer asks for six"))
+        );
+        // The files and something else changed.
+        assert!(reuse(&inputs("i2", "b2", &["django", "six"]), "d2")
+            .is_err_and(|w| w.contains("and so did the Python")));
+        // Something else alone.
+        assert!(reuse(&inputs("i2", "b2", &["django", "six"]), "d")
+            .is_err_and(|w| w.starts_with("the Python, the installer")));
+        // requirements.txt with a URL, or another package manager's file.
+        let unnamed = Inputs {
+            requirements: None,
+            ..inputs("i2", "b", &[])
+        };
+        assert!(reuse(&unnamed, "d2")
+            .is_err_and(|w| w.contains("only a requirements.txt of package names")));
+        // Nothing restorable.
+        assert!(previous
+            .reuse(&app_root, None, "d")
+            .is_err_and(|w| w.contains("cannot be restored")));
     }
 
     #[test]

@@ -253,21 +253,22 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         env: &env,
     };
     let inputs = dependency_inputs(&plan, &install, &app, &digest);
-    let restored = match &previous {
+    let reused = match &previous {
         Some(previous) => {
-            restore_dependencies(previous, app_root, &state_dir, inputs.as_deref(), &digest)?
+            restore_dependencies(previous, app_root, &state_dir, inputs.as_ref(), &digest)?
         }
-        None => false,
+        None => None,
     };
+    let restored_whole = reused == Some(artifacts::Reuse::Whole);
     if let Some(previous) = &previous {
-        if !restored {
+        if reused.is_none() {
             restore_caches(previous, &caches, &state_dir, &digest);
         }
         // What no step used is not committed into the image.
         previous.remove_archives();
     }
     let marked = prune::mark(&kept_caches);
-    if !restored {
+    if !restored_whole {
         install_dependencies(&plan, &install, &app, &layout)?;
     }
 
@@ -297,7 +298,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     let (choice, server_installed) = install_server(&install, &facts)?;
     // Restored dependencies carry the previous build's bytecode: the virtualenv is compiled
     // again only when something after the restore may have written into it.
-    let venv_as_restored = restored && hooks_run.is_empty() && !server_installed;
+    let venv_as_restored = restored_whole && hooks_run.is_empty() && !server_installed;
     compile_bytecode(&venv, &env, &[&src, &layout.python()], !venv_as_restored);
 
     output::header("Recording what run needs");
@@ -314,7 +315,9 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         python_version: venv.short_version(),
         dependency_digest: digest,
         caches,
-        inputs,
+        inputs: inputs.as_ref().map(|i| i.all.clone()),
+        base_inputs: inputs.as_ref().map(|i| i.base.clone()),
+        requirements: inputs.and_then(|i| i.requirements),
         app_root: app_root.clone(),
         entries: artifacts::dependency_entries(app_root),
         started: build_started
@@ -506,13 +509,12 @@ fn dependency_inputs(
     install: &Install<'_>,
     app: &Path,
     digest: &str,
-) -> Option<String> {
+) -> Option<artifacts::Inputs> {
     if plan.install_package.is_some() || artifacts::requirements_not_reusable(app).is_some() {
         return None;
     }
     let venv = install.venv;
     let mut parts = std::collections::BTreeMap::new();
-    parts.insert("dependency files".to_owned(), digest.to_owned());
     parts.insert("python".to_owned(), format!("{:?}", venv.version));
     parts.insert("installer".to_owned(), install.name().to_owned());
     parts.insert(
@@ -535,44 +537,67 @@ fn dependency_inputs(
             parts.insert(format!("env {name}"), value.clone());
         }
     }
-    Some(artifacts::inputs_digest(&parts))
+    let base = artifacts::inputs_digest(&parts);
+    parts.insert("dependency files".to_owned(), digest.to_owned());
+    Some(artifacts::Inputs {
+        all: artifacts::inputs_digest(&parts),
+        base,
+        requirements: (plan.manager == Some(package_manager::PackageManager::Pip))
+            .then(|| s2i_detect::requirement_names(app))
+            .flatten(),
+    })
 }
 
 /// Restores the previous build's installed dependencies when nothing that decides them
-/// changed; says why not otherwise.
+/// changed, or when only requirements.txt did and still asks for every package it asked for
+/// (the installer then runs over them); says why not otherwise.
 fn restore_dependencies(
     previous: &Previous,
     app_root: &Path,
     state_dir: &Path,
-    inputs: Option<&str>,
+    inputs: Option<&artifacts::Inputs>,
     digest: &str,
-) -> Result<bool, AssembleError> {
-    if let Some(why) = previous.why_not_restorable(app_root, inputs, digest) {
-        output::info(&format!(
-            "Installed dependencies not restored: {why}; installing (the caches apply)"
-        ));
-        return Ok(false);
-    }
+) -> Result<Option<artifacts::Reuse>, AssembleError> {
+    let reuse = match previous.reuse(app_root, inputs, digest) {
+        Ok(reuse) => reuse,
+        Err(why) => {
+            output::info(&format!(
+                "Installed dependencies not restored: {why}; installing (the caches apply)"
+            ));
+            return Ok(None);
+        }
+    };
     let started = Instant::now();
     match previous.restore_dependencies(app_root, state_dir) {
         Ok(restored) => {
-            output::info(&format!(
-                "Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build ({} entries of {}: {} written, {} already there as the builder made them, {} removed) in {:.1?}",
+            let counts = format!(
+                "({} entries of {}: {} written, {} already there as the builder made them, {} removed) in {:.1?}",
                 restored.entries,
                 app_root.display(),
                 restored.written,
                 restored.kept,
                 restored.removed,
                 started.elapsed()
-            ));
-            Ok(true)
+            );
+            output::info(&match &reuse {
+                artifacts::Reuse::Whole => format!("Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build {counts}"),
+                artifacts::Reuse::Base { added } => format!(
+                    "The dependency files changed, but requirements.txt still asks for every package it asked for ({}) and nothing else that decides the dependencies changed: restored the installed dependencies of the previous build {counts}; requirements.txt is installed over them, so only what is new or changed is downloaded and installed",
+                    if added.is_empty() {
+                        "none added: versions or markers changed".to_owned()
+                    } else {
+                        format!("new: {}", added.join(", "))
+                    }
+                ),
+            });
+            Ok(Some(reuse))
         }
         Err(artifacts::RestoreError::Unpack { archive, source }) => {
             output::warning(&format!(
                 "{} did not unpack ({source}): installing the dependencies",
                 archive.display()
             ));
-            Ok(false)
+            Ok(None)
         }
         Err(e) => Err(AssembleError::Restore(e)),
     }

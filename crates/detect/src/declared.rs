@@ -54,10 +54,9 @@ pub fn declared_servers(home: &Path) -> Vec<Declared> {
     found
 }
 
-/// The server a distribution name installs (PEP 503 normalised).
+/// The server a distribution name installs.
 fn server_of(name: &str) -> Option<Server> {
-    let name = name.trim().to_ascii_lowercase().replace(['_', '.'], "-");
-    match name.as_str() {
+    match normalized(name).as_str() {
         "mod-wsgi" | "mod-wsgi-standalone" => Some(Server::ModWsgi),
         "gunicorn" => Some(Server::Gunicorn),
         "uwsgi" | "pyuwsgi" => Some(Server::Uwsgi),
@@ -67,6 +66,43 @@ fn server_of(name: &str) -> Option<Server> {
         "granian" => Some(Server::Granian),
         _ => None,
     }
+}
+
+/// A distribution name as PEP 503 compares them: lower case, each run of `-`, `_` and `.` one `-`.
+#[must_use]
+pub fn normalized(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The distribution names requirements.txt in `home` asks an index for (includes followed),
+/// normalised; `None` when a requirement is not a name and a version range (a URL or path, an
+/// editable), so the names and the index do not tell everything the file installs.
+#[must_use]
+pub fn requirement_names(home: &Path) -> Option<BTreeSet<String>> {
+    requirement_lines(home, "requirements.txt", &mut BTreeSet::new())
+        .iter()
+        .map(|line| named_requirement(line).map(|name| normalized(&name)))
+        .collect()
+}
+
+/// The name of a requirement an index serves (PEP 508 `name[extras] version ; marker`), `None`
+/// for anything else (a direct `name @ url` reference included).
+fn named_requirement(requirement: &str) -> Option<String> {
+    let name = requirement_name(requirement)?;
+    let rest = requirement.trim_start()[name.len()..].trim_start();
+    let follows = rest.is_empty()
+        || rest.starts_with(['[', '<', '>', '=', '!', '~', ';', '(', ',', '-', '\\']);
+    (name.starts_with(|c: char| c.is_ascii_alphanumeric()) && follows).then_some(name)
 }
 
 fn read(home: &Path, file: &str) -> Option<String> {
@@ -87,15 +123,32 @@ fn requirement_name(requirement: &str) -> Option<String> {
 
 /// Names in a requirements file, following `-r`/`--requirement` includes once each.
 fn requirements(home: &Path, file: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
+    requirement_lines(home, file, seen)
+        .iter()
+        .filter_map(|line| requirement_name(line))
+        .collect()
+}
+
+/// The requirements of a requirements file (`\\`-continued lines joined, comments and options
+/// left out, editables kept as written), following `-r`/`--requirement` includes once each.
+fn requirement_lines(home: &Path, file: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
     if !seen.insert(file.to_owned()) {
         return Vec::new();
     }
     let Some(text) = read(home, file) else {
         return Vec::new();
     };
-    let mut names = Vec::new();
-    for line in text.lines() {
-        let line = line.split(" #").next().unwrap_or("").trim();
+    let mut lines = Vec::new();
+    let mut logical = String::new();
+    for physical in text.lines() {
+        if let Some(continued) = physical.strip_suffix('\\') {
+            logical.push_str(continued);
+            logical.push(' ');
+            continue;
+        }
+        logical.push_str(physical);
+        let whole = std::mem::take(&mut logical);
+        let line = whole.split(" #").next().unwrap_or("").trim();
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
@@ -109,14 +162,17 @@ fn requirements(home: &Path, file: &str, seen: &mut BTreeSet<String>) -> Vec<Str
                     || other.to_owned(),
                     |dir| dir.join(other).display().to_string(),
                 );
-                names.extend(requirements(home, &other, seen));
+                lines.extend(requirement_lines(home, &other, seen));
             }
             Some(_) => {}
+            None if line.starts_with("-e") || line.starts_with("--editable") => {
+                lines.push(line.to_owned());
+            }
             None if line.starts_with('-') => {}
-            None => names.extend(requirement_name(line)),
+            None => lines.push(line.to_owned()),
         }
     }
-    names
+    lines
 }
 
 fn toml_table_keys(text: &str, table: &str) -> Vec<String> {
@@ -241,5 +297,48 @@ mod tests {
         )]);
         assert_eq!(found, [(Server::Waitress, "setup.py".to_owned())]);
         assert!(servers(&[("setup.py", "setup(name='gunicorn_helper')\n")]).is_empty());
+    }
+
+    #[test]
+    fn requirement_names_normalised_or_none_when_not_all_named() {
+        let names = |text: &str| {
+            let dir = home(&[("requirements.txt", text)]);
+            requirement_names(dir.path()).map(|n| n.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            names(
+                "# web\nDjango>=4.2,<6 ; python_version >= '3'\nDjango<2; python_version < '3'\n\
+                 --index-url https://example.org/simple\nzope.interface[test] == 6.0\n\
+                 Typing_Extensions \\\n    --hash=sha256:00\npsycopg2-binary  # db\n"
+            ),
+            Some(
+                [
+                    "django",
+                    "psycopg2-binary",
+                    "typing-extensions",
+                    "zope-interface"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
+        assert_eq!(names(""), Some(Vec::new()));
+        for unnamed in [
+            "six\nhttps://example.org/pkg-1.0-py3-none-any.whl\n",
+            "six\npkg @ https://example.org/pkg-1.0.tar.gz\n",
+            "git+https://example.org/pkg.git#egg=pkg\n",
+            "-e ./lib\n",
+            "./lib\n",
+        ] {
+            assert_eq!(names(unnamed), None, "{unnamed:?}");
+        }
+        let dir = home(&[
+            ("requirements.txt", "-r base.txt\ngunicorn\n"),
+            ("base.txt", "Django\n"),
+        ]);
+        assert_eq!(
+            requirement_names(dir.path()).map(|n| n.into_iter().collect::<Vec<_>>()),
+            Some(vec!["django".to_owned(), "gunicorn".to_owned()])
+        );
     }
 }

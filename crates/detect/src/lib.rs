@@ -19,7 +19,7 @@ mod source;
 use std::path::{Path, PathBuf};
 
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
-pub use declared::{declared_servers, Declared};
+pub use declared::{declared_servers, normalized, requirement_names, Declared};
 pub use error::DetectError;
 pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
