@@ -811,6 +811,90 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     assert!(root.join("bin/gunicorn").is_file());
 }
 
+#[test]
+fn uv_lock_changes_install_over_the_previous_dependencies_unless_a_package_is_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("app-root");
+    let app = copy_fixture("assemble_uv_lock", dir.path());
+    // Default cache locations (under $APP_ROOT), as in an image; a fresh APP_ROOT each time, as
+    // each build container has.
+    let build_from = |artifacts: &Path| {
+        fs::remove_dir_all(&root).expect("rm");
+        let mut command = assemble_command(&app, &root);
+        command
+            .env_remove("UV_CACHE_DIR")
+            .env_remove("PIP_CACHE_DIR")
+            .env("S2I_ARTIFACTS_DIR", artifacts);
+        let built = finish(&mut command);
+        built.assert_ok();
+        built
+    };
+    let relock = |dependencies: &str| {
+        let pyproject = fs::read_to_string(app.join("pyproject.toml")).expect("read");
+        let start = pyproject.find("dependencies = [").expect("dependencies");
+        let end = start + pyproject[start..].find(']').expect("]") + 1;
+        let pyproject = format!(
+            "{}dependencies = [{dependencies}]{}",
+            &pyproject[..start],
+            &pyproject[end..]
+        );
+        fs::write(app.join("pyproject.toml"), pyproject).expect("write");
+        let locked = Command::new(repo().join("build/tools/bin/uv"))
+            .args(["lock", "--python", "/usr/bin/python3"])
+            .current_dir(&app)
+            .output()
+            .expect("uv lock");
+        assert!(
+            locked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&locked.stderr)
+        );
+    };
+    fs::create_dir_all(&root).expect("mkdir");
+    build_from(&dir.path().join("none"));
+
+    // A package added to the project: uv.lock lists it besides all it listed.
+    let artifacts = dir.path().join("artifacts-1");
+    save_artifacts(&root, &artifacts);
+    relock("\"six==1.16.0\", \"certifi==2024.8.30\"");
+    let built = build_from(&artifacts);
+    built.assert_contains(&[
+        "uv.lock still asks for every package it asked for (new: certifi)",
+        "restored the installed dependencies of the previous build",
+        "uv sync --locked",
+    ]);
+    assert_eq!(
+        python(&root, "import certifi, six; print(six.__version__)"),
+        "1.16.0"
+    );
+    let clean_dir = tempfile::tempdir().expect("tempdir");
+    let clean_root = clean_dir.path().join("app-root");
+    assemble(&app, &clean_root, &[]).assert_ok();
+    assert_eq!(
+        distributions(&root),
+        distributions(&clean_root),
+        "the incremental build installed other packages than a clean one"
+    );
+
+    // six dropped: uv.lock no longer lists it, so the build starts from the builder's
+    // virtualenv and six is gone.
+    let artifacts = dir.path().join("artifacts-2");
+    save_artifacts(&root, &artifacts);
+    relock("\"certifi==2024.8.30\"");
+    let built = build_from(&artifacts);
+    built.assert_contains(&[
+        "Installed dependencies not restored: the dependency files changed since that build: uv.lock no longer asks for six",
+        "Reusing the uv cache(s)",
+    ]);
+    assert_eq!(
+        python(
+            &root,
+            "import importlib.util; print(importlib.util.find_spec('six') is None)"
+        ),
+        "True"
+    );
+}
+
 /// The distributions installed in a virtualenv, `name==version`, sorted.
 fn distributions(app_root: &Path) -> Vec<String> {
     let listing = python(

@@ -17,10 +17,10 @@
 //! ([`Previous::restore_dependencies`]: what the builder's virtualenv already holds as the
 //! archive does is left alone, so the committed layer does not carry it twice) instead of being
 //! resolved again, as buildpacks reuse a layer; the caches archive is kept unopened for the
-//! next build. When only requirements.txt changed and it still asks for every package it asked
-//! for ([`Inputs::requirements`]: a package added, a version range changed), the dependencies
-//! are restored the same way and the installer runs over them, so only what is new or changed
-//! is downloaded and installed ([`Reuse::Base`]). Otherwise the caches are unpacked and the
+//! next build. When only the dependency files changed and the package manager's file still
+//! asks for every package it asked for ([`Inputs::asked`]: a package added, a version changed),
+//! the dependencies are restored the same way and the installer runs over them, so only what
+//! is new or changed is downloaded and installed ([`Reuse::Base`]). Otherwise the caches are unpacked and the
 //! installer runs in the builder's virtualenv, with nothing to download for what was
 //! downloaded before. Artifacts without a manifest (a truncated tar),
 //! with an unreadable one, from another format or Python version, or whose archives do not
@@ -77,9 +77,9 @@ pub struct Manifest {
     /// The same without the dependency files ([`Inputs::base`]).
     #[serde(default)]
     pub base_inputs: Option<String>,
-    /// The packages requirements.txt asked for ([`Inputs::requirements`]).
+    /// The packages the package manager's file asked for ([`Asked::packages`]).
     #[serde(default)]
-    pub requirements: Option<BTreeSet<String>>,
+    pub packages: Option<BTreeSet<String>>,
     /// `$APP_ROOT` of the build (scripts and `pyvenv.cfg` name it).
     #[serde(default)]
     pub app_root: PathBuf,
@@ -107,10 +107,17 @@ pub struct Inputs {
     pub all: String,
     /// Everything but the dependency files.
     pub base: String,
-    /// The packages requirements.txt asks an index for (normalised names), when that file is
-    /// what the build installs and its names tell everything it installs
-    /// (`s2i_detect::requirement_names`).
-    pub requirements: Option<BTreeSet<String>>,
+    /// What the package manager's file asks for, when its names tell everything it installs.
+    pub asked: Option<Asked>,
+}
+
+/// The packages a package manager's file asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    /// `requirements.txt`, `uv.lock`, ...
+    pub file: &'static str,
+    /// Normalised names (`package_manager::packages_asked_for`).
+    pub packages: BTreeSet<String>,
 }
 
 /// How the previous build's installed dependencies serve this build.
@@ -118,9 +125,9 @@ pub struct Inputs {
 pub enum Reuse {
     /// Nothing that decides them changed: restored, and not installed again.
     Whole,
-    /// Only requirements.txt changed, and it still asks for every package it asked for:
-    /// restored, then requirements.txt is installed over them (what is new or changed). Holds
-    /// the packages it asks for now and did not then.
+    /// Only the dependency files changed, and the package manager's file still asks for every
+    /// package it asked for: restored, then that file is installed over them (what is new or
+    /// changed). Holds the packages it asks for now and did not then.
     Base { added: Vec<String> },
 }
 
@@ -386,15 +393,17 @@ impl Previous {
         if self.manifest.base_inputs.as_deref() != Some(inputs.base.as_str()) {
             return Err(format!("{changed}, and so did {others}"));
         }
-        let (Some(before), Some(now)) = (&self.manifest.requirements, &inputs.requirements) else {
+        let (Some(before), Some(asked)) = (&self.manifest.packages, &inputs.asked) else {
             return Err(format!(
-                "{changed} (only a requirements.txt of package names is installed over the previous build's packages)"
+                "{changed} (only a requirements.txt of package names or a lock file is installed over the previous build's packages)"
             ));
         };
+        let now = &asked.packages;
         let dropped: Vec<&str> = before.difference(now).map(String::as_str).collect();
         if !dropped.is_empty() {
             return Err(format!(
-                "{changed}: requirements.txt no longer asks for {} (installed from scratch, so that what only they needed goes too)",
+                "{changed}: {} no longer asks for {} (installed from scratch, so that what only they needed goes too)",
+                asked.file,
                 dropped.join(", ")
             ));
         }
@@ -1245,7 +1254,7 @@ mod tests {
             caches,
             inputs: Some("i".into()),
             base_inputs: Some("b".into()),
-            requirements: Some(names(&["django", "six"])),
+            packages: Some(names(&["django", "six"])),
             app_root: root.to_owned(),
             entries: dependency_entries(root),
             started: 0,
@@ -1336,11 +1345,14 @@ mod tests {
         names.iter().map(|n| (*n).to_owned()).collect()
     }
 
-    fn inputs(all: &str, base: &str, requirements: &[&str]) -> Inputs {
+    fn inputs(all: &str, base: &str, packages: &[&str]) -> Inputs {
         Inputs {
             all: all.into(),
             base: base.into(),
-            requirements: Some(names(requirements)),
+            asked: Some(Asked {
+                file: "requirements.txt",
+                packages: names(packages),
+            }),
         }
     }
 
@@ -1375,9 +1387,9 @@ mod tests {
         // Something else alone.
         assert!(reuse(&inputs("i2", "b2", &["django", "six"]), "d")
             .is_err_and(|w| w.starts_with("the Python, the installer")));
-        // requirements.txt with a URL, or another package manager's file.
+        // requirements.txt with a URL, an unreadable lock.
         let unnamed = Inputs {
-            requirements: None,
+            asked: None,
             ..inputs("i2", "b", &[])
         };
         assert!(reuse(&unnamed, "d2")

@@ -317,7 +317,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         caches,
         inputs: inputs.as_ref().map(|i| i.all.clone()),
         base_inputs: inputs.as_ref().map(|i| i.base.clone()),
-        requirements: inputs.and_then(|i| i.requirements),
+        packages: inputs.and_then(|i| i.asked).map(|a| a.packages),
         app_root: app_root.clone(),
         entries: artifacts::dependency_entries(app_root),
         started: build_started
@@ -542,15 +542,18 @@ fn dependency_inputs(
     Some(artifacts::Inputs {
         all: artifacts::inputs_digest(&parts),
         base,
-        requirements: (plan.manager == Some(package_manager::PackageManager::Pip))
-            .then(|| s2i_detect::requirement_names(app))
-            .flatten(),
+        asked: plan.manager.and_then(|manager| {
+            package_manager::packages_asked_for(manager, app).map(|packages| artifacts::Asked {
+                file: manager.file(),
+                packages,
+            })
+        }),
     })
 }
 
 /// Restores the previous build's installed dependencies when nothing that decides them
-/// changed, or when only requirements.txt did and still asks for every package it asked for
-/// (the installer then runs over them); says why not otherwise.
+/// changed, or when only the dependency files did and the package manager's file still asks
+/// for every package it asked for (the installer then runs over them); says why not otherwise.
 fn restore_dependencies(
     previous: &Previous,
     app_root: &Path,
@@ -581,14 +584,17 @@ fn restore_dependencies(
             );
             output::info(&match &reuse {
                 artifacts::Reuse::Whole => format!("Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build {counts}"),
-                artifacts::Reuse::Base { added } => format!(
-                    "The dependency files changed, but requirements.txt still asks for every package it asked for ({}) and nothing else that decides the dependencies changed: restored the installed dependencies of the previous build {counts}; requirements.txt is installed over them, so only what is new or changed is downloaded and installed",
-                    if added.is_empty() {
-                        "none added: versions or markers changed".to_owned()
-                    } else {
-                        format!("new: {}", added.join(", "))
-                    }
-                ),
+                artifacts::Reuse::Base { added } => {
+                    let file = inputs.and_then(|i| i.asked.as_ref()).map_or("", |a| a.file);
+                    format!(
+                        "The dependency files changed, but {file} still asks for every package it asked for ({}) and nothing else that decides the dependencies changed: restored the installed dependencies of the previous build {counts}; {file} is installed over them, so only what is new or changed is downloaded and installed",
+                        if added.is_empty() {
+                            "none added: versions or markers changed".to_owned()
+                        } else {
+                            format!("new: {}", added.join(", "))
+                        }
+                    )
+                }
             });
             Ok(Some(reuse))
         }

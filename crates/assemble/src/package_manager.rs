@@ -15,6 +15,7 @@
 //! `pyproject.toml` makes the app an installable package (pip, poetry and no-manager cases; uv
 //! installs its own project).
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
@@ -288,6 +289,39 @@ fn has_build_system(path: &Path) -> bool {
         .is_some_and(|t| t.contains_key("build-system") || t.contains_key("project"))
 }
 
+/// The packages `manager`'s file in `app` asks for, normalised (PEP 503): requirements.txt's
+/// requirements (`s2i_detect::requirement_names`), or every package a lock file lists (a lock
+/// lists the whole set it installs: `default` of Pipfile.lock, `[[package]]` of poetry.lock and
+/// uv.lock). `None` when they cannot all be named: a URL or path in requirements.txt, a lock
+/// that does not parse.
+#[must_use]
+pub fn packages_asked_for(manager: PackageManager, app: &Path) -> Option<BTreeSet<String>> {
+    let read = || std::fs::read_to_string(app.join(manager.file())).ok();
+    let names = |names: Vec<&str>| names.into_iter().map(s2i_detect::normalized).collect();
+    match manager {
+        PackageManager::Pip => s2i_detect::requirement_names(app),
+        PackageManager::Pipenv => {
+            let lock: serde_json::Value = serde_json::from_str(&read()?).ok()?;
+            Some(names(
+                lock.get("default")?
+                    .as_object()?
+                    .keys()
+                    .map(String::as_str)
+                    .collect(),
+            ))
+        }
+        PackageManager::Poetry | PackageManager::Uv => {
+            let lock: toml::Table = read()?.parse().ok()?;
+            let packages = lock.get("package")?.as_array()?;
+            packages
+                .iter()
+                .map(|p| p.get("name").and_then(toml::Value::as_str))
+                .collect::<Option<Vec<&str>>>()
+                .map(names)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,5 +459,43 @@ mod tests {
             determine(dir.path(), &off).expect("plan").install_package,
             None
         );
+    }
+
+    #[test]
+    fn packages_asked_for_by_each_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = dir.path();
+        let asked = |manager: PackageManager, text: &str| {
+            std::fs::write(app.join(manager.file()), text).expect("write");
+            packages_asked_for(manager, app).map(|n| n.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            asked(
+                PackageManager::Pip,
+                "Django>=4.2\nsix==1.16.0 ; python_version >= '3'\n"
+            ),
+            Some(vec!["django".to_owned(), "six".to_owned()])
+        );
+        assert_eq!(
+            asked(PackageManager::Pip, "https://example.org/x.whl\n"),
+            None
+        );
+        assert_eq!(
+            asked(
+                PackageManager::Pipenv,
+                r#"{"_meta": {"hash": {"sha256": "0"}}, "default": {"Six": {"version": "==1.16.0"}, "zope.interface": {}}, "develop": {"pytest": {}}}"#
+            ),
+            Some(vec!["six".to_owned(), "zope-interface".to_owned()])
+        );
+        assert_eq!(asked(PackageManager::Pipenv, "{not json"), None);
+        let lock = "version = 1\n\n[[package]]\nname = \"idna\"\nversion = \"3.7\"\n\n\
+                    [[package]]\nname = \"Typing_Extensions\"\nversion = \"4.12\"\n";
+        for manager in [PackageManager::Poetry, PackageManager::Uv] {
+            assert_eq!(
+                asked(manager, lock),
+                Some(vec!["idna".to_owned(), "typing-extensions".to_owned()])
+            );
+            assert_eq!(asked(manager, "[[package]]\nversion = \"1\"\n"), None);
+        }
     }
 }
