@@ -782,14 +782,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "3.7 1.16.0"
     );
     assert!(root.join("bin/gunicorn").is_file());
-    let clean_dir = tempfile::tempdir().expect("tempdir");
-    let clean_root = clean_dir.path().join("app-root");
-    assemble(&app, &clean_root, &[]).assert_ok();
-    assert_eq!(
-        distributions(&root),
-        distributions(&clean_root),
-        "the incremental build installed other packages than a clean one"
-    );
+    assert_installs_what_a_clean_build_does(&app, &root);
 
     // A dependency dropped: installed from scratch (the caches apply), so it is gone.
     let artifacts = dir.path().join("artifacts-4");
@@ -801,13 +794,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "Installed dependencies not restored: the dependency files changed since that build: requirements.txt no longer asks for six",
         "Reusing the uv cache(s)",
     ]);
-    assert_eq!(
-        python(
-            &root,
-            "import importlib.util; print(importlib.util.find_spec('six') is None)"
-        ),
-        "True"
-    );
+    assert_not_installed(&root, "six");
     assert!(root.join("bin/gunicorn").is_file());
 }
 
@@ -867,14 +854,7 @@ fn uv_lock_changes_install_over_the_previous_dependencies_unless_a_package_is_dr
         python(&root, "import certifi, six; print(six.__version__)"),
         "1.16.0"
     );
-    let clean_dir = tempfile::tempdir().expect("tempdir");
-    let clean_root = clean_dir.path().join("app-root");
-    assemble(&app, &clean_root, &[]).assert_ok();
-    assert_eq!(
-        distributions(&root),
-        distributions(&clean_root),
-        "the incremental build installed other packages than a clean one"
-    );
+    assert_installs_what_a_clean_build_does(&app, &root);
 
     // six dropped: uv.lock no longer lists it, so the build starts from the builder's
     // virtualenv and six is gone.
@@ -886,12 +866,32 @@ fn uv_lock_changes_install_over_the_previous_dependencies_unless_a_package_is_dr
         "Installed dependencies not restored: the dependency files changed since that build: uv.lock no longer asks for six",
         "Reusing the uv cache(s)",
     ]);
+    assert_not_installed(&root, "six");
+}
+
+/// A clean build of `app` installs the same distributions, at the same versions, as the build
+/// in `root`.
+#[track_caller]
+fn assert_installs_what_a_clean_build_does(app: &Path, root: &Path) {
+    let clean_dir = tempfile::tempdir().expect("tempdir");
+    let clean_root = clean_dir.path().join("app-root");
+    assemble(app, &clean_root, &[]).assert_ok();
+    assert_eq!(
+        distributions(root),
+        distributions(&clean_root),
+        "the incremental build installed other packages than a clean one"
+    );
+}
+
+#[track_caller]
+fn assert_not_installed(root: &Path, module: &str) {
     assert_eq!(
         python(
-            &root,
-            "import importlib.util; print(importlib.util.find_spec('six') is None)"
+            root,
+            &format!("import importlib.util; print(importlib.util.find_spec('{module}') is None)")
         ),
-        "True"
+        "True",
+        "{module} is still installed"
     );
 }
 
