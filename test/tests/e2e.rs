@@ -252,6 +252,8 @@ mod_wsgi-express module-location >/dev/null && echo mod_wsgi-express
 if ldd "$(mod_wsgi-express module-location)" | grep -q 'not found'; then echo 'mod_wsgi: unresolved'; fi
 test -x /usr/bin/apxs && echo apxs
 command -v gcc >/dev/null && echo gcc
+printf 'int main(void) { return 0; }\n' >/tmp/lto.c && gcc -flto -O2 /tmp/lto.c -o /tmp/lto && /tmp/lto && echo gcc-lto
+ls /usr/bin/*lto-dump* >/dev/null 2>&1 || echo no-lto-dump
 command -v git >/dev/null && echo git
 command -v tar >/dev/null && echo tar
 ls /usr/lib/*/libnss_wrapper.so >/dev/null && echo nss_wrapper
@@ -279,6 +281,9 @@ command -v uv >/dev/null && echo uv || true
         "mod_wsgi-express".to_owned(),
         "apxs".to_owned(),
         "gcc".to_owned(),
+        // -flto builds link (lto1 stays), lto-dump is left out (unused-libs.dpkg.cfg).
+        "gcc-lto".to_owned(),
+        "no-lto-dump".to_owned(),
         "git".to_owned(),
         "tar".to_owned(),
         "nss_wrapper".to_owned(),
