@@ -688,7 +688,8 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         built.assert_ok();
         built
     };
-    build_at(&fixture("assemble_pip_basic"), None);
+    build_at(&fixture("assemble_pip_basic"), None)
+        .assert_contains(&["Reused:       nothing (no previous build's artifacts: a clean build)"]);
     let artifacts = dir.path().join("artifacts");
     save_artifacts(&root, &artifacts);
     // A few large files, not the caches' thousands.
@@ -704,11 +705,10 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     // Unchanged inputs: the installed dependencies come back whole, nothing is resolved.
     fs::remove_dir_all(&root).expect("rm");
     let built = build_at(&fixture("assemble_pip_basic"), Some(&artifacts));
-    assert!(
-        built.stdout.contains("restored the installed dependencies"),
-        "{}",
-        built.stdout
-    );
+    built.assert_contains(&[
+        "restored the installed dependencies",
+        "Reused:       the previous build's installed dependencies, whole (nothing that decides them changed)",
+    ]);
     assert!(
         !built.stdout.contains("-r requirements.txt"),
         "resolved again:\n{}",
@@ -755,6 +755,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "requirements.txt still asks for every package it asked for (none added: versions or markers changed)",
         "restored the installed dependencies of the previous build",
         "-r requirements.txt",
+        "Reused:       the previous build's installed dependencies, with requirements.txt installed over them\n",
     ]);
 
     // A dependency added: restored, then only the new one is installed over them; the result
@@ -768,6 +769,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "still asks for every package it asked for (new: idna)",
         "restored the installed dependencies of the previous build",
         "-r requirements.txt",
+        "Reused:       the previous build's installed dependencies, with requirements.txt installed over them (new: idna)",
     ]);
     assert!(
         !built.stdout.contains("Reusing the uv cache"),
@@ -793,6 +795,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     built.assert_contains(&[
         "Installed dependencies not restored: the dependency files changed since that build: requirements.txt no longer asks for six",
         "Reusing the uv cache(s)",
+        "Reused:       the previous build's uv cache(s); the dependencies were installed afresh",
     ]);
     assert_not_installed(&root, "six");
     assert!(root.join("bin/gunicorn").is_file());

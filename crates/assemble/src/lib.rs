@@ -260,9 +260,10 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         None => None,
     };
     let restored_whole = reused == Some(artifacts::Reuse::Whole);
+    let mut caches_restored = Vec::new();
     if let Some(previous) = &previous {
         if reused.is_none() {
-            restore_caches(previous, &caches, &state_dir, &digest);
+            caches_restored = restore_caches(previous, &caches, &state_dir, &digest);
         }
         // What no step used is not committed into the image.
         previous.remove_archives();
@@ -335,7 +336,20 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     fix_permissions(app_root)?;
     // Last: everything above is complete.
     let _ = fs::remove_file(&in_progress);
-    summary(&facts, &choice, &hooks_run, install.name(), started);
+    let reused = describe_reuse(
+        previous.is_some(),
+        reused.as_ref(),
+        plan.manager.map(package_manager::PackageManager::file),
+        &caches_restored,
+    );
+    summary(
+        &facts,
+        &choice,
+        &hooks_run,
+        install.name(),
+        &reused,
+        started,
+    );
     Ok(facts)
 }
 
@@ -609,16 +623,17 @@ fn restore_dependencies(
     }
 }
 
+/// Unpacks the previous build's caches; returns the names of those restored.
 fn restore_caches(
     previous: &Previous,
     caches: &[(String, PathBuf)],
     state_dir: &Path,
     digest: &str,
-) {
+) -> Vec<String> {
     let restored = previous.restore_caches(caches, state_dir);
     if restored.is_empty() {
         output::info("The artifacts hold no cache this build can use");
-        return;
+        return restored;
     }
     output::info(&format!(
         "Reusing the {} cache(s) from {}",
@@ -627,6 +642,39 @@ fn restore_caches(
     ));
     if previous.dependency_files_changed(digest) {
         output::info("The dependency files changed since that build: dependencies are resolved again (caches still apply)");
+    }
+    restored
+}
+
+/// What the build took from the previous one, for the summary.
+fn describe_reuse(
+    had_artifacts: bool,
+    reused: Option<&artifacts::Reuse>,
+    file: Option<&str>,
+    caches: &[String],
+) -> String {
+    match reused {
+        Some(artifacts::Reuse::Whole) => {
+            "the previous build's installed dependencies, whole (nothing that decides them changed)"
+                .to_owned()
+        }
+        Some(artifacts::Reuse::Base { added }) => format!(
+            "the previous build's installed dependencies, with {} installed over them{}",
+            file.unwrap_or("the dependency file"),
+            if added.is_empty() {
+                String::new()
+            } else {
+                format!(" (new: {})", added.join(", "))
+            }
+        ),
+        None if !caches.is_empty() => format!(
+            "the previous build's {} cache(s); the dependencies were installed afresh",
+            caches.join(" and ")
+        ),
+        None if had_artifacts => {
+            "nothing usable from the previous build's artifacts (see above)".to_owned()
+        }
+        None => "nothing (no previous build's artifacts: a clean build)".to_owned(),
     }
 }
 
@@ -1025,6 +1073,7 @@ fn summary(
     choice: &server::Choice,
     hooks_run: &[&str],
     installer: &str,
+    reused: &str,
     started: Instant,
 ) {
     output::header("Summary");
@@ -1035,6 +1084,7 @@ fn summary(
         "Dependencies: {} (installed with {installer})",
         facts.package_manager.as_deref().unwrap_or("none")
     ));
+    output::info(&format!("Reused:       {reused}"));
     if let Some(package) = &facts.package {
         output::info(&format!(
             "Package:      {} (modules: {})",
