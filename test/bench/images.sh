@@ -96,8 +96,10 @@ echo
 echo "## 2. s2i builds with $builder: clean, incremental (unchanged), incremental (one dependency changed)"
 echo
 echo "Through images/s2i-build (the s2i CLI is $(command -v s2i >/dev/null && echo "present: not measured here" || echo "not installed here")), $runs runs each."
-echo "\"one dependency changed\" adds one small requirement to requirements.txt; each incremental run"
-echo "starts from the same previous image (built once from the unchanged source, re-tagged before the run)."
+echo "\"one dependency changed\" adds one small requirement to requirements.txt (which still asks for every"
+echo "package it asked for, so assemble restores the previous dependencies and installs it over them); each"
+echo "incremental run starts from the same previous image (built once from the unchanged source, re-tagged"
+echo "before the run)."
 echo
 podman image exists "$builder" || images/build "$python" >/dev/null
 work=$(mktemp -d /tmp/python-s2i-bench-images.XXXXXX)
