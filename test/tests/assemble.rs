@@ -770,7 +770,18 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         "restored the installed dependencies of the previous build",
         "-r requirements.txt",
         "Reused:       the previous build's installed dependencies, with requirements.txt installed over them (new: idna)",
+        "only the 1 package(s) and module(s) installed over the restored dependencies are compiled",
     ]);
+    // The new package has its bytecode (read without importing it, which could write one).
+    assert_eq!(
+        python(
+            &root,
+            "import importlib.util, os\n\
+             origin = importlib.util.find_spec('idna').origin\n\
+             print(os.path.isfile(importlib.util.cache_from_source(origin)))"
+        ),
+        "True"
+    );
     assert!(
         !built.stdout.contains("Reusing the uv cache"),
         "the caches were unpacked too:\n{}",

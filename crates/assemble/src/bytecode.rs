@@ -7,7 +7,8 @@
 //! in parallel on Python 3 (`-j 0`: one worker per CPU). The virtualenv's `lib` is passed too:
 //! what is already compiled costs one `stat` per file, what a hook or a `--no-compile` install
 //! left out gets compiled (not after a restore of the previous build's dependencies that
-//! nothing wrote into since: they carry their bytecode). A file that does not compile (Python 2 syntax in a 3.x app, a
+//! nothing wrote into since: they carry their bytecode; after an install over restored
+//! dependencies, only what that install wrote, from the new distributions' `RECORD`s). A file that does not compile (Python 2 syntax in a 3.x app, a
 //! template with a `.py` name) is a warning, never a failed build: Python would fail the same
 //! way when importing it, or never import it.
 //!
@@ -17,7 +18,9 @@
 //! makes every `.pyc` stale. So the sources' times are rounded down to the second first
 //! ([`whole_seconds`]): every copy keeps them exactly.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::output;
 use crate::venv::Venv;
@@ -34,16 +37,95 @@ pub enum Compiled {
     NotRun(String),
 }
 
-/// The directories to compile: the virtualenv's `lib` (with `with_venv`) and each existing
-/// directory of `more`.
+/// What of the virtualenv is compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VenvPart {
+    /// Its whole `lib`.
+    Whole,
+    /// Nothing: it holds restored dependencies with their bytecode, and nothing wrote into it
+    /// since.
+    Nothing,
+    /// These packages and modules (what an install over restored dependencies wrote:
+    /// [`installed_since`]).
+    Only(Vec<PathBuf>),
+}
+
+/// The paths to compile: the virtualenv's `part` and each existing directory of `more`.
 #[must_use]
-pub fn targets(venv: &Venv, more: &[&Path], with_venv: bool) -> Vec<PathBuf> {
-    with_venv
-        .then(|| venv.root.join("lib"))
+pub fn targets(venv: &Venv, part: &VenvPart, more: &[&Path]) -> Vec<PathBuf> {
+    let venv_paths = match part {
+        VenvPart::Whole => vec![venv.root.join("lib")],
+        VenvPart::Nothing => Vec::new(),
+        VenvPart::Only(paths) => paths.clone(),
+    };
+    venv_paths
         .into_iter()
         .chain(more.iter().map(|p| p.to_path_buf()))
-        .filter(|p| p.is_dir())
+        .filter(|p| p.exists())
         .collect()
+}
+
+/// The installed distributions of the virtualenv: each `*.dist-info` directory of its
+/// site-packages with its `RECORD`'s modification time, to tell afterwards what an install added
+/// or wrote again.
+#[must_use]
+pub fn distributions(venv: &Venv) -> BTreeMap<PathBuf, Option<SystemTime>> {
+    walkdir::WalkDir::new(venv.root.join("lib"))
+        .min_depth(3)
+        .max_depth(3)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_type().is_dir() && e.file_name().to_string_lossy().ends_with(".dist-info")
+        })
+        .map(|e| {
+            let written = std::fs::metadata(e.path().join("RECORD"))
+                .and_then(|m| m.modified())
+                .ok();
+            (e.into_path(), written)
+        })
+        .collect()
+}
+
+/// The packages and modules at the top of site-packages that the distributions installed or
+/// written again since `before` ([`distributions`]) hold, from their `RECORD`s (a script's
+/// `../../bin` entry, the metadata and `.pth` files left out).
+#[must_use]
+pub fn installed_since(
+    venv: &Venv,
+    before: &BTreeMap<PathBuf, Option<SystemTime>>,
+) -> Vec<PathBuf> {
+    let mut tops = BTreeSet::new();
+    for (dist_info, written) in distributions(venv) {
+        if before.get(&dist_info) == Some(&written) {
+            continue;
+        }
+        let Some(site_packages) = dist_info.parent() else {
+            continue;
+        };
+        let record = std::fs::read_to_string(dist_info.join("RECORD")).unwrap_or_default();
+        for line in record.lines() {
+            // CSV: `path,hash,size`, the path quoted when it holds a comma.
+            let path = match line.strip_prefix('"') {
+                Some(quoted) => quoted.split('"').next(),
+                None => line.split(',').next(),
+            }
+            .unwrap_or("");
+            let Some(top) = path.split('/').next().filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let is_package = path.contains('/');
+            let keep = !top.starts_with("..")
+                && !top.ends_with(".dist-info")
+                && !top.ends_with(".data")
+                && top != "__pycache__"
+                && (is_package || top.ends_with(".py"));
+            if keep {
+                tops.insert(site_packages.join(top));
+            }
+        }
+    }
+    tops.into_iter().collect()
 }
 
 /// Sets the modification time of every `.py` file under `dirs` to its whole second (rounded
@@ -87,5 +169,48 @@ pub fn compile(venv: &Venv, env: &Env, dirs: &[PathBuf]) -> Compiled {
         Ok(finished) if finished.status.success() => Compiled::Ok,
         Ok(_) => Compiled::SomeFailed,
         Err(e) => Compiled::NotRun(format!("{}: {e}", output::quote_command(&command))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_an_install_wrote_is_found_from_the_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        let site = root.join("lib/python3.11/site-packages");
+        let dist = |name: &str, record: &str| {
+            let info = site.join(format!("{name}.dist-info"));
+            std::fs::create_dir_all(&info).expect("mkdir");
+            std::fs::write(info.join("RECORD"), record).expect("write");
+        };
+        dist(
+            "six-1.16.0",
+            "six.py,sha256=x,1\nsix-1.16.0.dist-info/RECORD,,\n",
+        );
+        let venv = Venv {
+            root: root.clone(),
+            python: root.join("bin/python"),
+            version: (3, 11, 2),
+        };
+        let before = distributions(&venv);
+        assert!(installed_since(&venv, &before).is_empty());
+        dist(
+            "idna-3.7",
+            "idna/__init__.py,sha256=x,1\nidna/core.py,sha256=x,1\n\
+             idna-3.7.dist-info/RECORD,,\n../../../bin/idna,sha256=x,1\n\
+             idna.pth,sha256=x,1\n\"weird,name.py\",sha256=x,1\n",
+        );
+        assert_eq!(
+            installed_since(&venv, &before),
+            [site.join("idna"), site.join("weird,name.py")]
+        );
+        // six written again at the same version: its RECORD is newer.
+        let record = site.join("six-1.16.0.dist-info/RECORD");
+        let later = filetime::FileTime::from_unix_time(4_000_000_000, 0);
+        filetime::set_file_mtime(&record, later).expect("mtime");
+        assert!(installed_since(&venv, &before).contains(&site.join("six.py")));
     }
 }

@@ -269,9 +269,13 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         previous.remove_archives();
     }
     let marked = prune::mark(&kept_caches);
+    // Over restored dependencies, what the install adds is what needs compiling.
+    let before_install = matches!(reused, Some(artifacts::Reuse::Base { .. }))
+        .then(|| bytecode::distributions(&venv));
     if !restored_whole {
         install_dependencies(&plan, &install, &app, &layout)?;
     }
+    let installed_over = before_install.map(|before| bytecode::installed_since(&venv, &before));
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
@@ -297,10 +301,17 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
     let (choice, server_installed) = install_server(&install, &facts)?;
-    // Restored dependencies carry the previous build's bytecode: the virtualenv is compiled
-    // again only when something after the restore may have written into it.
-    let venv_as_restored = restored_whole && hooks_run.is_empty() && !server_installed;
-    compile_bytecode(&venv, &env, &[&src, &layout.python()], !venv_as_restored);
+    // Restored dependencies carry the previous build's bytecode: of the virtualenv, only what
+    // the install over them wrote is compiled, and all of it when a hook or the server install
+    // may have written into it.
+    let untouched = hooks_run.is_empty() && !server_installed;
+    let venv_part = match installed_over {
+        _ if !untouched => bytecode::VenvPart::Whole,
+        _ if restored_whole => bytecode::VenvPart::Nothing,
+        Some(paths) => bytecode::VenvPart::Only(paths),
+        None => bytecode::VenvPart::Whole,
+    };
+    compile_bytecode(&venv, &env, &[&src, &layout.python()], &venv_part);
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
@@ -811,16 +822,23 @@ fn install_server(
     Ok((choice, true))
 }
 
-fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path], with_venv: bool) {
+fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path], part: &bytecode::VenvPart) {
     output::header("Compiling bytecode");
     let started = Instant::now();
-    if !with_venv {
-        output::info(&format!(
+    let lib = venv.root.join("lib");
+    match part {
+        bytecode::VenvPart::Whole => {}
+        bytecode::VenvPart::Nothing => output::info(&format!(
             "Not compiled again: {} holds the restored dependencies with the previous build's bytecode (no hook ran and no server was installed since)",
-            venv.root.join("lib").display()
-        ));
+            lib.display()
+        )),
+        bytecode::VenvPart::Only(paths) => output::info(&format!(
+            "Of {}, only the {} package(s) and module(s) installed over the restored dependencies are compiled: the rest carries the previous build's bytecode",
+            lib.display(),
+            paths.len()
+        )),
     }
-    let targets = bytecode::targets(venv, more, with_venv);
+    let targets = bytecode::targets(venv, part, more);
     let rounded = bytecode::whole_seconds(&targets);
     output::info(&format!(
         "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
