@@ -745,12 +745,17 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
 
     // requirements.txt changed but asks for the same package: the dependencies come back and
     // the installer runs over them.
-    let artifacts = dir.path().join("artifacts-2");
-    save_artifacts(&root, &artifacts);
-    fs::remove_dir_all(&root).expect("rm");
     let app = copy_fixture("assemble_pip_basic", dir.path());
-    fs::write(app.join("requirements.txt"), "six==1.16.0\n# changed\n").expect("write");
-    let built = build_at(&app, Some(&artifacts));
+    // The previous build's artifacts, then a build of `app` with `requirements` into a fresh
+    // APP_ROOT, as a new build container has it.
+    let rebuild_with = |requirements: &str, artifacts: &str| {
+        let artifacts = dir.path().join(artifacts);
+        save_artifacts(&root, &artifacts);
+        fs::remove_dir_all(&root).expect("rm");
+        fs::write(app.join("requirements.txt"), requirements).expect("write");
+        build_at(&app, Some(&artifacts))
+    };
+    let built = rebuild_with("six==1.16.0\n# changed\n", "artifacts-2");
     built.assert_contains(&[
         "requirements.txt still asks for every package it asked for (none added: versions or markers changed)",
         "restored the installed dependencies of the previous build",
@@ -760,11 +765,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
 
     // A dependency added: restored, then only the new one is installed over them; the result
     // is what a clean build of the same source installs.
-    let artifacts = dir.path().join("artifacts-3");
-    save_artifacts(&root, &artifacts);
-    fs::remove_dir_all(&root).expect("rm");
-    fs::write(app.join("requirements.txt"), "six==1.16.0\nidna==3.7\n").expect("write");
-    let built = build_at(&app, Some(&artifacts));
+    let built = rebuild_with("six==1.16.0\nidna==3.7\n", "artifacts-3");
     built.assert_contains(&[
         "still asks for every package it asked for (new: idna)",
         "restored the installed dependencies of the previous build",
@@ -798,11 +799,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     assert_installs_what_a_clean_build_does(&app, &root);
 
     // A dependency dropped: installed from scratch (the caches apply), so it is gone.
-    let artifacts = dir.path().join("artifacts-4");
-    save_artifacts(&root, &artifacts);
-    fs::remove_dir_all(&root).expect("rm");
-    fs::write(app.join("requirements.txt"), "idna==3.7\n").expect("write");
-    let built = build_at(&app, Some(&artifacts));
+    let built = rebuild_with("idna==3.7\n", "artifacts-4");
     built.assert_contains(&[
         "Installed dependencies not restored: the dependency files changed since that build: requirements.txt no longer asks for six",
         "Reusing the uv cache(s)",

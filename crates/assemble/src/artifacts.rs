@@ -127,8 +127,24 @@ pub enum Reuse {
     Whole,
     /// Only the dependency files changed, and the package manager's file still asks for every
     /// package it asked for: restored, then that file is installed over them (what is new or
-    /// changed). Holds the packages it asks for now and did not then.
-    Base { added: Vec<String> },
+    /// changed). Holds that file and the packages it asks for now and did not then.
+    Base {
+        file: &'static str,
+        added: Vec<String>,
+    },
+}
+
+impl Reuse {
+    /// The packages added, for the log: `new: a, b`, or that none was.
+    #[must_use]
+    pub fn added(&self) -> Option<String> {
+        match self {
+            Self::Base { added, .. } if !added.is_empty() => {
+                Some(format!("new: {}", added.join(", ")))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A file of the builder's virtualenv the build did not change.
@@ -191,18 +207,7 @@ pub fn venv_digest(app_root: &Path) -> String {
     if let Ok(cfg) = fs::read(app_root.join("pyvenv.cfg")) {
         hash_part(&mut hasher, "pyvenv.cfg", &cfg);
     }
-    let mut records: Vec<PathBuf> = walkdir::WalkDir::new(app_root.join("lib"))
-        .min_depth(3)
-        .max_depth(3)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy();
-            name.ends_with(".dist-info") || name.ends_with(".egg-info")
-        })
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    records.sort();
+    let records = crate::venv::metadata_dirs(app_root);
     for dir in records {
         let name = dir.strip_prefix(app_root).unwrap_or(&dir).to_string_lossy();
         let record = fs::read(dir.join("RECORD")).unwrap_or_default();
@@ -408,6 +413,7 @@ impl Previous {
             ));
         }
         Ok(Reuse::Base {
+            file: asked.file,
             added: now.difference(before).cloned().collect(),
         })
     }
@@ -1368,12 +1374,16 @@ mod tests {
         assert_eq!(
             reuse(&inputs("i2", "b", &["django", "idna", "six"]), "d2"),
             Ok(Reuse::Base {
+                file: "requirements.txt",
                 added: vec!["idna".to_owned()]
             })
         );
         assert_eq!(
             reuse(&inputs("i2", "b", &["django", "six"]), "d2"),
-            Ok(Reuse::Base { added: Vec::new() })
+            Ok(Reuse::Base {
+                file: "requirements.txt",
+                added: Vec::new()
+            })
         );
         // A package dropped: what only it needed would stay.
         assert!(

@@ -65,24 +65,18 @@ pub fn targets(venv: &Venv, part: &VenvPart, more: &[&Path]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The installed distributions of the virtualenv: each `*.dist-info` directory of its
-/// site-packages with its `RECORD`'s modification time, to tell afterwards what an install added
+/// The installed distributions of the virtualenv: each metadata directory of its site-packages
+/// ([`crate::venv::metadata_dirs`]) with its `RECORD`'s modification time, to tell afterwards what an install added
 /// or wrote again.
 #[must_use]
 pub fn distributions(venv: &Venv) -> BTreeMap<PathBuf, Option<SystemTime>> {
-    walkdir::WalkDir::new(venv.root.join("lib"))
-        .min_depth(3)
-        .max_depth(3)
+    crate::venv::metadata_dirs(&venv.root)
         .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_type().is_dir() && e.file_name().to_string_lossy().ends_with(".dist-info")
-        })
-        .map(|e| {
-            let written = std::fs::metadata(e.path().join("RECORD"))
+        .map(|dir| {
+            let written = std::fs::metadata(dir.join("RECORD"))
                 .and_then(|m| m.modified())
                 .ok();
-            (e.into_path(), written)
+            (dir, written)
         })
         .collect()
 }

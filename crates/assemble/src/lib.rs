@@ -347,12 +347,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     fix_permissions(app_root)?;
     // Last: everything above is complete.
     let _ = fs::remove_file(&in_progress);
-    let reused = describe_reuse(
-        previous.is_some(),
-        reused.as_ref(),
-        plan.manager.map(package_manager::PackageManager::file),
-        &caches_restored,
-    );
+    let reused = describe_reuse(previous.is_some(), reused.as_ref(), &caches_restored);
     summary(
         &facts,
         &choice,
@@ -609,17 +604,10 @@ fn restore_dependencies(
             );
             output::info(&match &reuse {
                 artifacts::Reuse::Whole => format!("Nothing that decides the dependencies changed (dependency files, Python, installer and its settings, the builder's virtualenv): restored the installed dependencies of the previous build {counts}"),
-                artifacts::Reuse::Base { added } => {
-                    let file = inputs.and_then(|i| i.asked.as_ref()).map_or("", |a| a.file);
-                    format!(
-                        "The dependency files changed, but {file} still asks for every package it asked for ({}) and nothing else that decides the dependencies changed: restored the installed dependencies of the previous build {counts}; {file} is installed over them, so only what is new or changed is downloaded and installed",
-                        if added.is_empty() {
-                            "none added: versions or markers changed".to_owned()
-                        } else {
-                            format!("new: {}", added.join(", "))
-                        }
-                    )
-                }
+                artifacts::Reuse::Base { file, .. } => format!(
+                    "The dependency files changed, but {file} still asks for every package it asked for ({}) and nothing else that decides the dependencies changed: restored the installed dependencies of the previous build {counts}; {file} is installed over them, so only what is new or changed is downloaded and installed",
+                    reuse.added().unwrap_or_else(|| "none added: versions or markers changed".to_owned())
+                ),
             });
             Ok(Some(reuse))
         }
@@ -661,7 +649,6 @@ fn restore_caches(
 fn describe_reuse(
     had_artifacts: bool,
     reused: Option<&artifacts::Reuse>,
-    file: Option<&str>,
     caches: &[String],
 ) -> String {
     match reused {
@@ -669,14 +656,9 @@ fn describe_reuse(
             "the previous build's installed dependencies, whole (nothing that decides them changed)"
                 .to_owned()
         }
-        Some(artifacts::Reuse::Base { added }) => format!(
-            "the previous build's installed dependencies, with {} installed over them{}",
-            file.unwrap_or("the dependency file"),
-            if added.is_empty() {
-                String::new()
-            } else {
-                format!(" (new: {})", added.join(", "))
-            }
+        Some(reuse @ artifacts::Reuse::Base { file, .. }) => format!(
+            "the previous build's installed dependencies, with {file} installed over them{}",
+            reuse.added().map(|a| format!(" ({a})")).unwrap_or_default()
         ),
         None if !caches.is_empty() => format!(
             "the previous build's {} cache(s); the dependencies were installed afresh",
