@@ -31,7 +31,7 @@ Build an image from a git repository or a local directory:
 
     s2i build https://github.com/you/yourapp.git {image} yourapp
     s2i build . {image} yourapp
-    s2i build --incremental . {image} yourapp     # reuses the previous build's download caches
+    s2i build --incremental . {image} yourapp     # reuses the previous build's dependencies and caches
 
 Run it (port 8080; any UID in group 0 works):
 
