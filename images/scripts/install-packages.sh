@@ -114,6 +114,8 @@ else
     usr/share/perl5/Debian/Debhelper/Sequence/apache2.pm \
     usr/share/debhelper/autoscripts/postinst-apache2 usr/share/debhelper/autoscripts/postrm-apache2 \
     usr/share/debhelper/autoscripts/prerm-apache2
+  # Static archives beside their shared library: only -static links take them.
+  sh /tmp/image-scripts/drop-static-archives.sh
 fi
 # en_US.UTF-8, the locale of the default OpenShift Python image (LANG/LC_ALL in the
 # Containerfile), compiled into /usr/lib/locale/en_US.utf8 (a directory, as C.UTF-8 is: purging

@@ -7,6 +7,8 @@
 set -eu
 say() { echo "npm-release: $*"; }
 command -v npm >/dev/null || { say "no npm in the image: nothing to do"; exit 0; }
+# npm's cache goes to /tmp, not to $HOME/.npm: HOME is the application's source directory.
+export npm_config_cache=/tmp/npm-release-cache
 if [ -s /run/secrets/ca-bundle ]; then
   export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle
 fi
@@ -16,11 +18,12 @@ if [ "$node_major" -ge 18 ]; then spec='npm@^10'; else spec='npm@^8'; fi
 say "\$ npm install --global --prefix /usr/local $spec (Node.js $(node --version))"
 if ! npm install --global --prefix /usr/local --no-audit --no-fund --loglevel=error "$spec"; then
   say "WARNING: npm's release could not be installed; keeping Debian's npm"
+  rm -rf "$npm_config_cache"
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 say "\$ apt-get purge --auto-remove npm"
 apt-get purge -y -qq --auto-remove npm >/dev/null
-rm -rf /var/log/apt /var/log/dpkg.log /var/log/alternatives.log /root/.npm
+rm -rf /var/log/apt /var/log/dpkg.log /var/log/alternatives.log "$npm_config_cache"
 hash -r
 say "npm $(/usr/local/bin/npm --version) at /usr/local/bin/npm; Node.js $(node --version) kept"

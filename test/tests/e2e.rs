@@ -254,6 +254,12 @@ test -x /usr/bin/apxs && echo apxs
 command -v gcc >/dev/null && echo gcc
 printf 'int main(void) { return 0; }\n' >/tmp/lto.c && gcc -flto -O2 /tmp/lto.c -o /tmp/lto && /tmp/lto && echo gcc-lto
 ls /usr/bin/*lto-dump* >/dev/null 2>&1 || echo no-lto-dump
+printf '#include <math.h>\n#include <openssl/evp.h>\nint main(void) { return (int)sqrt(1.0) - 1 + (EVP_sha256() == 0); }\n' >/tmp/libs.c
+gcc /tmp/libs.c -o /tmp/libs -lm -lpthread -ldl -lrt -lcrypto -lssl -lz -lffi && /tmp/libs && echo gcc-links-libraries
+printf '#include <string>\nint main() { return std::string("ok").size() - 2; }\n' >/tmp/cxx.cc
+g++ /tmp/cxx.cc -o /tmp/cxx -static-libgcc && /tmp/cxx && echo g++-links
+find /usr/lib /usr/local/lib -name 'lib*.a' | while read -r a; do if [ -e "${a%.a}.so" ]; then echo "static archive beside its shared library: $a"; fi; done
+test -z "$(ls -A /opt/app-root/src)" && echo src-empty
 command -v git >/dev/null && echo git
 command -v tar >/dev/null && echo tar
 ls /usr/lib/*/libnss_wrapper.so >/dev/null && echo nss_wrapper
@@ -284,6 +290,11 @@ command -v uv >/dev/null && echo uv || true
         // -flto builds link (lto1 stays), lto-dump is left out (unused-libs.dpkg.cfg).
         "gcc-lto".to_owned(),
         "no-lto-dump".to_owned(),
+        // Ordinary links find every library; the static archives beside a shared library are
+        // left out (drop-static-archives.sh), and nothing is left in the source directory.
+        "gcc-links-libraries".to_owned(),
+        "g++-links".to_owned(),
+        "src-empty".to_owned(),
         "git".to_owned(),
         "tar".to_owned(),
         "nss_wrapper".to_owned(),
@@ -299,6 +310,7 @@ command -v uv >/dev/null && echo uv || true
         );
     }
     assert!(!log.contains("unresolved"), "{log}");
+    assert!(!log.contains("static archive beside"), "{log}");
     // uv where the interpreter supports it (3.8 and later), never on 2.7.
     assert_eq!(log.lines().any(|l| l == "uv"), !is_python2(), "{log}");
 }
