@@ -261,6 +261,8 @@ g++ /tmp/cxx.cc -o /tmp/cxx -static-libgcc && /tmp/cxx && echo g++-links
 find /usr/lib /usr/local/lib -name 'lib*.a' | while read -r a; do if [ -e "${a%.a}.so" ]; then echo "static archive beside its shared library: $a"; fi; done
 test -z "$(ls -A /opt/app-root/src)" && echo src-empty
 command -v git >/dev/null && echo git
+git init -q /tmp/repo && git -C /tmp/repo -c user.name=u -c user.email=u@example.com commit -q --allow-empty -m first && git clone -q /tmp/repo /tmp/clone && test -x /usr/lib/git-core/git-remote-https && echo git-clones
+for f in /usr/lib/git-core/git-daemon /usr/lib/git-core/git-shell /usr/bin/scalar /usr/bin/gprofng; do if [ -e "$f" ]; then echo "left in: $f"; fi; done
 command -v tar >/dev/null && echo tar
 ls /usr/lib/*/libnss_wrapper.so >/dev/null && echo nss_wrapper
 for b in assemble run save-artifacts usage; do test -x /usr/libexec/s2i/$b && echo "s2i $b"; done
@@ -296,6 +298,8 @@ command -v uv >/dev/null && echo uv || true
         "g++-links".to_owned(),
         "src-empty".to_owned(),
         "git".to_owned(),
+        // git clones (its https transport stays).
+        "git-clones".to_owned(),
         "tar".to_owned(),
         "nss_wrapper".to_owned(),
         "s2i assemble".to_owned(),
@@ -311,6 +315,8 @@ command -v uv >/dev/null && echo uv || true
     }
     assert!(!log.contains("unresolved"), "{log}");
     assert!(!log.contains("static archive beside"), "{log}");
+    // git's servers and mail tools, scalar and gprofng are left out (unused-libs.dpkg.cfg).
+    assert!(!log.contains("left in:"), "{log}");
     // uv where the interpreter supports it (3.8 and later), never on 2.7.
     assert_eq!(log.lines().any(|l| l == "uv"), !is_python2(), "{log}");
 }
