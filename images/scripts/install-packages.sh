@@ -20,6 +20,8 @@ case ${PACKAGE_SET:-builder} in
       ca-certificates
       apache2-bin apache2-dev media-types
       gcc g++ make libc6-dev pkg-config libffi-dev libssl-dev autoconf automake patch
+      libpq-dev default-libmysqlclient-dev libsqlite3-dev libxml2-dev libxslt1-dev
+      libcurl4-openssl-dev libkrb5-dev libjpeg-dev zlib1g-dev
       git
       libnss-wrapper
       locales
@@ -30,8 +32,9 @@ case ${PACKAGE_SET:-builder} in
   runtime)
     # What a built /opt/app-root needs to run: the interpreter without headers or venv, the
     # shared libpython mod_wsgi links against, Apache's binary and modules (repacked below
-    # without perl and libxml2), nss_wrapper, MIME types, the en_US.UTF-8 locale; tar for s2i.
-    # No compilers, headers, git or npm.
+    # without perl and libxml2), nss_wrapper, MIME types, the en_US.UTF-8 locale; tar for s2i;
+    # the client libraries of PostgreSQL and MySQL/MariaDB, which psycopg2 and mysqlclient
+    # built from source link against. No compilers, headers, git or npm.
     runtime_python=
     for p in $python_packages; do
       case $p in *-dev|*-venv) ;; *) runtime_python="$runtime_python $p" ;; esac
@@ -44,6 +47,7 @@ case ${PACKAGE_SET:-builder} in
       libnss-wrapper
       locales
       tar
+      libpq5 libmariadb3
     "
     ;;
   *) echo "install-packages: PACKAGE_SET must be builder or runtime" >&2; exit 2 ;;

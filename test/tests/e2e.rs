@@ -762,6 +762,70 @@ fn package_with_c_and_cpp_extensions_is_compiled_and_runs_on_both_images() {
     expect(&page);
 }
 
+/// psycopg2 and mysqlclient, which have no Linux wheels, build from source in the builder (as
+/// on the default OpenShift image: libpq-dev, the MySQL/MariaDB client's headers), and the
+/// application built with them runs on the runtime image, which has their client libraries.
+#[test]
+fn database_drivers_build_from_source_and_run_on_the_runtime_image() {
+    let runtime = runtime_image();
+    let mut image = AppImage::new("e2e_database_drivers_runtime");
+    let log = image.build_ok(
+        &fixture("e2e_database_drivers"),
+        &["--runtime-image", &runtime],
+    );
+    assert!(log.contains("assemble-runtime: done"), "{log}");
+    assert!(
+        !log.contains("not in this runtime image"),
+        "a library the drivers link is missing from {runtime}:\n{log}"
+    );
+    let (_app, page) = App::start(&image, "/");
+    let lines: Vec<Vec<&str>> = page.body.lines().map(|l| l.split(' ').collect()).collect();
+    assert!(
+        lines.len() == 2
+            && lines[0].len() == 4
+            && lines[0][0] == "psycopg2"
+            && lines[0][3].parse::<u32>().is_ok_and(|v| v > 0)
+            && lines[1].len() == 4
+            && lines[1][0] == "mysqlclient"
+            && !lines[1][3].is_empty(),
+        "{}",
+        page.body
+    );
+}
+
+/// A package whose extension links a system library the runtime image does not have
+/// (libxml2): it builds and runs with the builder image, and a runtime-image build says which
+/// library is missing and for which module, instead of an ImportError at the first request.
+#[test]
+fn runtime_image_build_names_the_libraries_it_lacks() {
+    let mut image = AppImage::new("e2e_system_library");
+    image.build_ok(&fixture("e2e_system_library"), &[]);
+    let (_app, page) = App::start(&image, "/");
+    assert!(page.body.starts_with("libxml2 2"), "{}", page.body);
+
+    let runtime = runtime_image();
+    let mut on_runtime = AppImage::new("e2e_system_library_runtime");
+    let log = on_runtime.build_ok(
+        &fixture("e2e_system_library"),
+        &["--runtime-image", &runtime],
+    );
+    let warning = log
+        .lines()
+        .skip_while(|l| !l.contains("not in this runtime image"))
+        .take(2)
+        .collect::<Vec<_>>();
+    assert!(
+        warning.len() == 2
+            && warning[1].contains("libxml2.so")
+            && warning[1].contains("xmlinfo/_libxml"),
+        "no warning naming libxml2 and the module:\n{log}"
+    );
+    assert!(
+        log.contains("deploy the image built with the builder image"),
+        "{log}"
+    );
+}
+
 #[test]
 fn app_sh_starts_the_applications_own_server() {
     let mut image = AppImage::new("e2e_app_sh");
