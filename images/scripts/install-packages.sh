@@ -27,6 +27,7 @@ case ${PACKAGE_SET:-builder} in
       locales
       nodejs npm
       tar gzip bzip2 xz-utils
+      curl wget unzip procps lsof rsync
     "
     ;;
   runtime)

@@ -264,6 +264,9 @@ command -v git >/dev/null && echo git
 git init -q /tmp/repo && git -C /tmp/repo -c user.name=u -c user.email=u@example.com commit -q --allow-empty -m first && git clone -q /tmp/repo /tmp/clone && test -x /usr/lib/git-core/git-remote-https && echo git-clones
 for f in /usr/lib/git-core/git-daemon /usr/lib/git-core/git-shell /usr/bin/scalar /usr/bin/gprofng; do if [ -e "$f" ]; then echo "left in: $f"; fi; done
 command -v tar >/dev/null && echo tar
+mkdir -p /tmp/tree/sub && echo data >/tmp/tree/sub/file && rsync -a /tmp/tree/ /tmp/tree-copy/ && cmp /tmp/tree/sub/file /tmp/tree-copy/sub/file && echo rsync
+python -c 'import zipfile; zipfile.ZipFile("/tmp/a.zip", "w").writestr("inside.txt", "zipped")' && unzip -q -d /tmp/unzipped /tmp/a.zip && grep -q zipped /tmp/unzipped/inside.txt && echo unzip
+ps -o pid= -p $$ >/dev/null && command -v lsof >/dev/null && command -v curl >/dev/null && command -v wget >/dev/null && echo ps-lsof-curl-wget
 ls /usr/lib/*/libnss_wrapper.so >/dev/null && echo nss_wrapper
 for b in assemble run save-artifacts usage; do test -x /usr/libexec/s2i/$b && echo "s2i $b"; done
 touch /opt/app-root/written-by-any-uid /opt/app-root/src/written /opt/app-root/lib/written && echo group-writable
@@ -301,6 +304,10 @@ command -v uv >/dev/null && echo uv || true
         // git clones (its https transport stays).
         "git-clones".to_owned(),
         "tar".to_owned(),
+        // The tools of the default image's base that hooks and `oc rsync`/`oc rsh` use.
+        "rsync".to_owned(),
+        "unzip".to_owned(),
+        "ps-lsof-curl-wget".to_owned(),
         "nss_wrapper".to_owned(),
         "s2i assemble".to_owned(),
         "s2i run".to_owned(),
