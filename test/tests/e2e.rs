@@ -881,6 +881,30 @@ fn failing_build_fails_with_its_message_and_commits_nothing() {
     assert!(!exists.status.success(), "an image was committed anyway");
 }
 
+/// A package that builds from source against a library whose headers the builder lacks
+/// (python-ldap: Cyrus SASL's): the build fails with a message naming the header and the
+/// package, and the two ways out (a wheel, or an image with the library's -dev package).
+#[test]
+fn missing_library_headers_are_named_with_the_way_to_get_them() {
+    let mut image = AppImage::new("e2e_missing_library");
+    let (ok, log) = image.build(&fixture("e2e_missing_library"), &[]);
+    assert!(!ok, "the build should have failed:\n{log}");
+    let headline = log
+        .lines()
+        .find(|l| l.contains("ERROR: Building"))
+        .unwrap_or_default();
+    assert!(
+        headline.contains("Building `python-ldap` needs the C header `sasl")
+            && headline.contains("which this image does not have"),
+        "no headline naming the package and the header:\n{log}"
+    );
+    assert!(
+        log.contains("apt-get install -y --no-install-recommends PACKAGE-dev")
+            && log.contains("https://packages.debian.org/search?searchon=contents"),
+        "no way to get the library in the message:\n{log}"
+    );
+}
+
 #[test]
 fn build_driver_rejects_bad_usage() {
     let driver = repo().join("images/s2i-build");

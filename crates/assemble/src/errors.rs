@@ -1,7 +1,7 @@
 //! Every message users read when the build stops: a headline, what was found, numbered steps
 //! to fix it, then the details. Printed once, by the binary, to stderr.
 
-use crate::install::{Diagnosis, InstallError};
+use crate::install::{Diagnosis, InstallError, MissingKind};
 use crate::package_manager::DeterminePackageManagerError;
 use crate::{django, hooks, npm, permissions, python_version, server, source, venv, AssembleError};
 use s2i_env::EnvError;
@@ -317,7 +317,7 @@ fn install(e: &InstallError) -> Message {
         InstallError::Failed { what, command, code, tail, diagnosis } => {
             let found = format!("`{command}` {} while {what}.", exit_code(*code));
             let details = tail.iter().rev().take(15).rev().cloned().collect();
-            match diagnosis {
+            match diagnosis.as_deref() {
                 Some(Diagnosis::PackageNotFound { name }) => msg(
                     format!("Package {name:?} was not found while {what}"),
                     format!("{found}\nThe package index has no package named {name:?} (or no version matching the requirement)."),
@@ -346,6 +346,9 @@ fn install(e: &InstallError) -> Message {
                     &["mod_wsgi needs Apache's development files (apxs): `apt-get install apache2-dev` in the image.", "Packages with C code need a compiler and Python's headers (`build-essential python3-dev`), or pick a version with wheels."],
                     details,
                 ),
+                Some(Diagnosis::LibraryMissing { missing, kind, package, detail }) => {
+                    library_missing(&found, missing, *kind, package.as_deref(), detail, details)
+                }
                 Some(Diagnosis::Certificate { detail }) => msg(
                     format!("TLS certificate verification failed while {what}"),
                     format!("{found}\n{detail}\nA proxy that inspects TLS presents its own certificate authority."),
@@ -361,6 +364,49 @@ fn install(e: &InstallError) -> Message {
             }
         }
     }
+}
+
+/// A source build that did not find a C library's development file: which file, which
+/// package, and how to get it (a wheel, or an image with the library's Debian -dev package).
+fn library_missing(
+    found: &str,
+    missing: &str,
+    kind: MissingKind,
+    package: Option<&str>,
+    detail: &str,
+    details: Vec<String>,
+) -> Message {
+    let (described, search) = match kind {
+        MissingKind::Header => (format!("the C header `{missing}`"), missing.to_owned()),
+        MissingKind::PkgConfig => (
+            format!("the pkg-config module `{missing}` ({missing}.pc)"),
+            format!("{missing}.pc"),
+        ),
+        MissingKind::ConfigProgram => {
+            (format!("the program `{missing}`"), format!("bin/{missing}"))
+        }
+    };
+    let building = package.map_or_else(|| "a package".to_owned(), |p| format!("`{p}`"));
+    let search_url = format!(
+        "https://packages.debian.org/search?searchon=contents&mode=path&suite=stable&arch=any&keywords={}",
+        search.replace('/', "%2F")
+    );
+    let wheel = format!(
+        "Use a release of {building} that publishes a Linux wheel for this Python version, or its binary variant (psycopg2-binary for psycopg2): nothing is compiled then."
+    );
+    let image = format!(
+        "Or build with an image FROM this builder that adds the library's Debian development package: `USER 0`, `RUN apt-get update && apt-get install -y --no-install-recommends PACKAGE-dev && rm -rf /var/lib/apt/lists/*`, `USER 1001`. Debian's search says which package has {search}: {search_url}"
+    );
+    msg(
+        format!("Building {building} needs {described}, which this image does not have"),
+        format!("{found}\n{detail}\nThe package is built from source here (no wheel fits), and its C code needs the development files of a library the builder image does not install."),
+        &[
+            &wheel,
+            &image,
+            "On a runtime image, install the library itself (the package without -dev) in an image FROM the runtime image too.",
+        ],
+        details,
+    )
 }
 
 fn server_error(e: &server::ChooseServerError) -> Message {

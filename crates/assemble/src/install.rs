@@ -35,7 +35,8 @@ pub enum InstallError {
         command: String,
         code: Option<i32>,
         tail: Vec<String>,
-        diagnosis: Option<Diagnosis>,
+        /// Boxed: the error stays small on the paths that succeed.
+        diagnosis: Option<Box<Diagnosis>>,
     },
 }
 
@@ -50,8 +51,31 @@ pub enum Diagnosis {
     LockOutdated,
     /// A package with C code needs a compiler or headers (e.g. mod_wsgi needs Apache's apxs).
     BuildToolMissing { detail: String },
+    /// A package built from source needs a C library's development files that the image lacks:
+    /// a header, a pkg-config module or a `*-config` program.
+    LibraryMissing {
+        /// What is missing, as the build said it: `sasl/sasl.h`, `dbus-1`, `pg_config`.
+        missing: String,
+        /// Which of the three it is.
+        kind: MissingKind,
+        /// The distribution being built, when the installer names it (`python-ldap`).
+        package: Option<String>,
+        /// The line that says so.
+        detail: String,
+    },
     /// TLS verification failed: a proxy with its own CA.
     Certificate { detail: String },
+}
+
+/// What kind of development file a source build did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingKind {
+    /// A C header (`#include <sasl/sasl.h>`).
+    Header,
+    /// A pkg-config module (`dbus-1.pc`).
+    PkgConfig,
+    /// A `*-config` program (`pg_config`, `mysql_config`).
+    ConfigProgram,
 }
 
 /// The tool that installs packages.
@@ -605,7 +629,7 @@ fn check(what: &str, command: String, finished: &output::Finished) -> Result<(),
         what: what.to_owned(),
         command,
         code: finished.status.code(),
-        diagnosis: diagnose(&finished.tail),
+        diagnosis: diagnose(&finished.tail).map(Box::new),
         tail: finished.tail.clone(),
     })
 }
@@ -679,6 +703,9 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
     {
         return Some(Diagnosis::LockOutdated);
     }
+    if let Some(missing) = library_missing(tail) {
+        return Some(missing);
+    }
     if lower.contains("apxs")
         || lower.contains("gcc: not found")
         || lower.contains("python.h: no such file")
@@ -698,12 +725,174 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
     None
 }
 
+/// A C library's development file that a source build did not find, from the compiler's,
+/// pkg-config's, meson's or the build script's own words; the package being built from uv's
+/// hint ("... for `python-ldap@3.4.8`") or pip's "Building wheel for NAME".
+fn library_missing(tail: &[String]) -> Option<Diagnosis> {
+    let quoted = |s: &str| {
+        s.trim()
+            .trim_matches(['`', '\'', '"', '\u{2018}', '\u{2019}'])
+            .to_owned()
+    };
+    let found = tail.iter().find_map(|line| {
+        let l = line.trim();
+        // gcc and clang: "Modules/LDAPObject.c:16:10: fatal error: sasl/sasl.h: No such file or directory"
+        if let Some(i) = l.find("fatal error: ") {
+            let rest = &l[i + "fatal error: ".len()..];
+            if let Some(header) = rest.strip_suffix(": No such file or directory") {
+                let header = quoted(header);
+                // Python.h is the build tools' case (Python's own headers), not a library's.
+                if (header.ends_with(".h") || header.ends_with(".hpp") || header.ends_with(".hh"))
+                    && header != "Python.h"
+                {
+                    return Some((header, MissingKind::Header, line));
+                }
+            }
+        }
+        // pkg-config: "Package dbus-1 was not found in the pkg-config search path."
+        if let Some(rest) = l.strip_prefix("Package ") {
+            if let Some(name) = rest
+                .split(" was not found in the pkg-config search path")
+                .next()
+            {
+                if name.len() < rest.len() {
+                    return Some((quoted(name), MissingKind::PkgConfig, line));
+                }
+            }
+        }
+        // meson: "Run-time dependency dbus-1 found: NO (tried pkgconfig)", "Dependency \"cairo\" not found"
+        for (start, end) in [
+            ("Run-time dependency ", " found: NO"),
+            ("Dependency ", " not found"),
+        ] {
+            if let Some(i) = l.find(start) {
+                let rest = &l[i + start.len()..];
+                if let Some(j) = rest.find(end) {
+                    let name = quoted(&rest[..j]);
+                    if !name.is_empty() && !name.contains(' ') {
+                        return Some((name, MissingKind::PkgConfig, line));
+                    }
+                }
+            }
+        }
+        // Build scripts: "Error: pg_config executable not found.", "/bin/sh: 1: mysql_config: not found",
+        // "FileNotFoundError: ... No such file or directory: 'curl-config'"
+        let lower = l.to_ascii_lowercase();
+        l.split(|c: char| c.is_whitespace() || c == ':' || c == '\'' || c == '"' || c == '`')
+            .find(|w| {
+                w.len() > "-config".len()
+                    && (w.ends_with("_config") || w.ends_with("-config"))
+                    && !w.contains('/')
+                    && !w.contains('.')
+                    && !w.starts_with('-')
+            })
+            .filter(|_| lower.contains("not found") || lower.contains("no such file"))
+            .map(|w| (w.to_owned(), MissingKind::ConfigProgram, line))
+    })?;
+    let (missing, kind, line) = found;
+    let text = tail.join("\n");
+    let package = text
+        .find("that provides `")
+        .and_then(|i| text[i..].find(" for `").map(|j| i + j + " for `".len()))
+        .and_then(|start| {
+            let rest = &text[start..];
+            rest.find('`')
+                .map(|end| rest[..end].split('@').next().unwrap_or("").to_owned())
+        })
+        .or_else(|| {
+            // pip: "Building wheel for NAME (...)", or on old pips "Running setup.py install for NAME ..."
+            ["Building wheel for ", "Running setup.py install for "]
+                .iter()
+                .filter_map(|marker| text.rfind(marker).map(|i| i + marker.len()))
+                .max()
+                .and_then(|start| text[start..].split_whitespace().next().map(str::to_owned))
+        })
+        .filter(|p| !p.is_empty());
+    Some(Diagnosis::LibraryMissing {
+        missing,
+        kind,
+        package,
+        detail: line.trim().to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_owned).collect()
+    }
+
+    /// The last lines of real failed source builds in the builder image (trimmed).
+    #[test]
+    fn missing_development_files_are_named_with_the_package_being_built() {
+        let uv_header = lines(concat!(
+            "                Modules/LDAPObject.c:16:10: fatal error: sasl/sasl.h: No such file or directory\n",
+            "                   16 | #include <sasl/sasl.h>\n",
+            "                compilation terminated.\n",
+            "                error: Command '['x86_64-linux-gnu-gcc', '-c', 'Modules/LDAPObject.c']' returned non-zero exit status 1.\n",
+            "      hint: This error likely indicates that you need to install a library that provides `sasl/sasl.h` for `python-ldap@3.4.8`",
+        ));
+        assert_eq!(
+            diagnose(&uv_header),
+            Some(Diagnosis::LibraryMissing {
+                missing: "sasl/sasl.h".into(),
+                kind: MissingKind::Header,
+                package: Some("python-ldap".into()),
+                detail: "Modules/LDAPObject.c:16:10: fatal error: sasl/sasl.h: No such file or directory".into(),
+            })
+        );
+        let pip_config = lines(concat!(
+            "  Building wheel for psycopg2 (pyproject.toml): started\n",
+            "  Error: pg_config executable not found.\n",
+            "  pg_config is required to build psycopg2 from source.  Please add the directory\n",
+            "ERROR: Failed building wheel for psycopg2",
+        ));
+        let Some(Diagnosis::LibraryMissing {
+            missing,
+            kind,
+            package,
+            ..
+        }) = diagnose(&pip_config)
+        else {
+            panic!("{:?}", diagnose(&pip_config));
+        };
+        assert_eq!(
+            (missing.as_str(), kind, package.as_deref()),
+            ("pg_config", MissingKind::ConfigProgram, Some("psycopg2"))
+        );
+        let sh = lines("      /bin/sh: 1: mysql_config: not found");
+        assert!(
+            matches!(diagnose(&sh), Some(Diagnosis::LibraryMissing { missing, kind: MissingKind::ConfigProgram, package: None, .. }) if missing == "mysql_config")
+        );
+        let pycurl =
+            lines("      FileNotFoundError: [Errno 2] No such file or directory: 'curl-config'");
+        assert!(
+            matches!(diagnose(&pycurl), Some(Diagnosis::LibraryMissing { missing, .. }) if missing == "curl-config")
+        );
+        let pkg_config = lines(concat!(
+            "      Package dbus-1 was not found in the pkg-config search path.\n",
+            "      Perhaps you should add the directory containing `dbus-1.pc'",
+        ));
+        assert!(
+            matches!(diagnose(&pkg_config), Some(Diagnosis::LibraryMissing { missing, kind: MissingKind::PkgConfig, .. }) if missing == "dbus-1")
+        );
+        let meson = lines("      Run-time dependency cairo found: NO (tried pkgconfig and cmake)");
+        assert!(
+            matches!(diagnose(&meson), Some(Diagnosis::LibraryMissing { missing, kind: MissingKind::PkgConfig, .. }) if missing == "cairo")
+        );
+        // A missing Python.h is the build tools' case, not a library's.
+        let python_h =
+            lines("      src/x.c:1:10: fatal error: Python.h: No such file or directory");
+        assert!(matches!(
+            diagnose(&python_h),
+            Some(Diagnosis::BuildToolMissing { .. })
+        ));
+        // Ordinary output mentioning configs is not a diagnosis.
+        let ok =
+            lines("      Using sysconfig to find the compiler\n      building with setup_config");
+        assert_eq!(diagnose(&ok), None);
     }
 
     #[test]
