@@ -649,6 +649,20 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
         })
     };
     let lower = text.to_ascii_lowercase();
+    // First: pip reports a certificate failure as "No matching distribution found" after its
+    // retries, which is not a missing package.
+    if lower.contains("certificate verify failed")
+        || lower.contains("invalid peer certificate")
+        || lower.contains("unknownissuer")
+    {
+        let detail = tail
+            .iter()
+            .rev()
+            .find(|l| l.to_ascii_lowercase().contains("certificate"))
+            .cloned()
+            .unwrap_or_default();
+        return Some(Diagnosis::Certificate { detail });
+    }
     if let Some(name) = text.find("Because ").and_then(|i| {
         let rest = &text[i + "Because ".len()..];
         let end = rest.find(" was not found in the package registry")?;
@@ -664,18 +678,6 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
             .trim()
             .to_owned();
         return Some(Diagnosis::PackageNotFound { name });
-    }
-    if lower.contains("certificate verify failed")
-        || lower.contains("invalid peer certificate")
-        || lower.contains("unknownissuer")
-    {
-        let detail = tail
-            .iter()
-            .rev()
-            .find(|l| l.to_ascii_lowercase().contains("certificate"))
-            .cloned()
-            .unwrap_or_default();
-        return Some(Diagnosis::Certificate { detail });
     }
     if lower.contains("couldn't parse requirement")
         || lower.contains("invalid requirement")
@@ -800,6 +802,15 @@ fn library_missing(tail: &[String]) -> Option<Diagnosis> {
                 .map(|end| rest[..end].split('@').next().unwrap_or("").to_owned())
         })
         .or_else(|| {
+            // pip's legacy install (Python 2.7): "... install ... --install-headers
+            // /opt/app-root/include/site/python2.7/NAME", on the last line of its output.
+            let i = text.rfind("--install-headers ")?;
+            let path = text[i + "--install-headers ".len()..]
+                .split_whitespace()
+                .next()?;
+            path.rsplit('/').next().map(str::to_owned)
+        })
+        .or_else(|| {
             // pip: "Building wheel for NAME (...)", or on old pips "Running setup.py install for NAME ..."
             ["Building wheel for ", "Running setup.py install for "]
                 .iter()
@@ -862,6 +873,13 @@ mod tests {
             (missing.as_str(), kind, package.as_deref()),
             ("pg_config", MissingKind::ConfigProgram, Some("psycopg2"))
         );
+        let legacy = lines(concat!(
+            "           Modules/LDAPObject.c:16:10: fatal error: sasl/sasl.h: No such file or directory\n",
+            "       ERROR: Command errored out with exit status 1: /opt/app-root/bin/python -u -c 'import sys' install --record /tmp/r.txt --single-version-externally-managed --compile --install-headers /opt/app-root/include/site/python2.7/python-ldap Check the logs for full command output.",
+        ));
+        assert!(
+            matches!(diagnose(&legacy), Some(Diagnosis::LibraryMissing { package: Some(p), .. }) if p == "python-ldap")
+        );
         let sh = lines("      /bin/sh: 1: mysql_config: not found");
         assert!(
             matches!(diagnose(&sh), Some(Diagnosis::LibraryMissing { missing, kind: MissingKind::ConfigProgram, package: None, .. }) if missing == "mysql_config")
@@ -893,6 +911,20 @@ mod tests {
         let ok =
             lines("      Using sysconfig to find the compiler\n      building with setup_config");
         assert_eq!(diagnose(&ok), None);
+    }
+
+    #[test]
+    fn a_certificate_failure_is_not_a_missing_package() {
+        // pip 20 on Python 2.7 behind a TLS-inspecting proxy (trimmed).
+        let pip = lines(concat!(
+            "  WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by 'SSLError(SSLError(1, u'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:727)'),)': /simple/python-ldap/\n",
+            "  ERROR: Could not find a version that satisfies the requirement python-ldap (from versions: none)\n",
+            "  ERROR: No matching distribution found for python-ldap",
+        ));
+        assert!(matches!(
+            diagnose(&pip),
+            Some(Diagnosis::Certificate { .. })
+        ));
     }
 
     #[test]
