@@ -10,6 +10,7 @@ packages=(
   python3-venv python3-dev   # Debian's python3: a venv servers running as another user can load
   apache2-bin apache2-dev    # mod_wsgi-express is built against this Apache
   build-essential            # wheels with C code (mod_wsgi, uwsgi)
+  pkg-config libpq-dev default-libmysqlclient-dev libxml2-dev  # the drivers and libxml2 fixtures, as in the builder image
   libnss-wrapper             # passwd entries for arbitrary UIDs
   wrk hyperfine              # load generator and command timer for benchmarks
 )
