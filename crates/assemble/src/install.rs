@@ -738,10 +738,14 @@ fn library_missing(tail: &[String]) -> Option<Diagnosis> {
     };
     let found = tail.iter().find_map(|line| {
         let l = line.trim();
-        // gcc and clang: "Modules/LDAPObject.c:16:10: fatal error: sasl/sasl.h: No such file or directory"
+        // gcc: "Modules/LDAPObject.c:16:10: fatal error: sasl/sasl.h: No such file or directory",
+        // clang: "fatal error: 'sasl/sasl.h' file not found"
         if let Some(i) = l.find("fatal error: ") {
             let rest = &l[i + "fatal error: ".len()..];
-            if let Some(header) = rest.strip_suffix(": No such file or directory") {
+            if let Some(header) = rest
+                .strip_suffix(": No such file or directory")
+                .or_else(|| rest.strip_suffix(" file not found"))
+            {
                 let header = quoted(header);
                 // Python.h is the build tools' case (Python's own headers), not a library's.
                 if (header.ends_with(".h") || header.ends_with(".hpp") || header.ends_with(".hh"))
@@ -879,6 +883,10 @@ mod tests {
         ));
         assert!(
             matches!(diagnose(&legacy), Some(Diagnosis::LibraryMissing { package: Some(p), .. }) if p == "python-ldap")
+        );
+        let clang = lines("      src/device_api.c:9:10: fatal error: 'portaudio.h' file not found");
+        assert!(
+            matches!(diagnose(&clang), Some(Diagnosis::LibraryMissing { missing, kind: MissingKind::Header, .. }) if missing == "portaudio.h")
         );
         let sh = lines("      /bin/sh: 1: mysql_config: not found");
         assert!(
