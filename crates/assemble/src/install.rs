@@ -638,16 +638,7 @@ fn check(what: &str, command: String, finished: &output::Finished) -> Result<(),
 #[must_use]
 pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
     let text = tail.join("\n");
-    let after = |marker: &str| {
-        text.find(marker).map(|i| {
-            text[i + marker.len()..]
-                .split(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(')
-                .find(|w| !w.is_empty())
-                .unwrap_or("")
-                .trim_matches(['`', '\'', '"'])
-                .to_owned()
-        })
-    };
+    let after = |marker: &str| word_after(&text, marker);
     let lower = text.to_ascii_lowercase();
     // First: pip reports a certificate failure as "No matching distribution found" after its
     // retries, which is not a missing package.
@@ -727,6 +718,19 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
     None
 }
 
+/// The word that follows the first `marker` in `text` (up to a space, comma or parenthesis),
+/// without the quotes around it.
+fn word_after(text: &str, marker: &str) -> Option<String> {
+    text.find(marker).map(|i| {
+        text[i + marker.len()..]
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(')
+            .find(|w| !w.is_empty())
+            .unwrap_or("")
+            .trim_matches(['`', '\'', '"'])
+            .to_owned()
+    })
+}
+
 /// A C library's development file that a source build did not find, from the compiler's,
 /// pkg-config's, meson's or the build script's own words; the package being built from uv's
 /// hint ("... for `python-ldap@3.4.8`") or pip's "Building wheel for NAME".
@@ -797,31 +801,19 @@ fn library_missing(tail: &[String]) -> Option<Diagnosis> {
     })?;
     let (missing, kind, line) = found;
     let text = tail.join("\n");
+    // uv: "hint: ... that provides `sasl/sasl.h` for `python-ldap@3.4.8`"; pip's legacy install
+    // (2.7): "... --install-headers /opt/app-root/include/site/python2.7/NAME" on its last line;
+    // pip: "Building wheel for NAME (...)", old pips "Running setup.py install for NAME ...".
     let package = text
         .find("that provides `")
-        .and_then(|i| text[i..].find(" for `").map(|j| i + j + " for `".len()))
-        .and_then(|start| {
-            let rest = &text[start..];
-            rest.find('`')
-                .map(|end| rest[..end].split('@').next().unwrap_or("").to_owned())
-        })
+        .and_then(|i| word_after(&text[i..], " for `"))
+        .map(|spec| spec.split('@').next().unwrap_or_default().to_owned())
         .or_else(|| {
-            // pip's legacy install (Python 2.7): "... install ... --install-headers
-            // /opt/app-root/include/site/python2.7/NAME", on the last line of its output.
-            let i = text.rfind("--install-headers ")?;
-            let path = text[i + "--install-headers ".len()..]
-                .split_whitespace()
-                .next()?;
-            path.rsplit('/').next().map(str::to_owned)
+            word_after(&text, "--install-headers ")
+                .and_then(|path| path.rsplit('/').next().map(str::to_owned))
         })
-        .or_else(|| {
-            // pip: "Building wheel for NAME (...)", or on old pips "Running setup.py install for NAME ..."
-            ["Building wheel for ", "Running setup.py install for "]
-                .iter()
-                .filter_map(|marker| text.rfind(marker).map(|i| i + marker.len()))
-                .max()
-                .and_then(|start| text[start..].split_whitespace().next().map(str::to_owned))
-        })
+        .or_else(|| word_after(&text, "Building wheel for "))
+        .or_else(|| word_after(&text, "Running setup.py install for "))
         .filter(|p| !p.is_empty());
     Some(Diagnosis::LibraryMissing {
         missing,
