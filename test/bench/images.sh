@@ -191,11 +191,12 @@ for app in dict.fromkeys(app for app, _ in means):
     if clean and unchanged:
         artifacts, build, assemble, commit = unchanged
         outside = artifacts + build - assemble + commit
+        floor = 100 * outside / (clean[0] + clean[1] + clean[3])
         # For section 5: the floor as a percentage of the clean build.
         with open(f"{sys.argv[2]}/{app}.floor", "w") as f:
-            f.write(f"{100 * outside / (clean[0] + clean[1] + clean[3]):.0f}\n")
+            f.write(f"{floor:.0f}\n")
         print(f"{app}: outside assemble (artifacts, the container, the commit) an unchanged incremental build "
-              f"takes {outside:.1f} s, {100 * outside / (clean[0] + clean[1] + clean[3]):.0f}% of the clean build's time: "
+              f"takes {outside:.1f} s, {floor:.0f}% of the clean build's time: "
               "the floor of an incremental s2i build on this machine, whatever assemble does.")
 PY
 
