@@ -167,38 +167,14 @@ const MANIFEST: &str = "python-s2i-artifacts.json";
 /// Repacks the caches archive of `artifacts` after `change` (given the unpacked caches), and
 /// updates its size and sha256 in the manifest, as a planted archive would be made.
 fn repack_caches(artifacts: &Path, change: impl FnOnce(&Path)) {
-    let unpacked = artifacts.with_extension("unpacked");
-    fs::create_dir_all(&unpacked).expect("mkdir");
-    let archive = artifacts.join(CACHES_ARCHIVE);
-    let run = |command: &mut Command| assert!(command.status().expect("run").success());
-    run(Command::new("tar")
-        .args(["--zstd", "-xf"])
-        .arg(&archive)
-        .arg("-C")
-        .arg(&unpacked));
-    change(&unpacked);
-    run(Command::new("tar")
-        .args(["--zstd", "-cf"])
-        .arg(&archive)
-        .arg("-C")
-        .arg(&unpacked)
-        .arg("."));
-    rerecord(artifacts, CACHES_ARCHIVE);
+    repack(artifacts, CACHES_ARCHIVE, change);
 }
 
 /// Records the size and sha256 of the archive `name` of `artifacts` in the manifest.
 fn rerecord(artifacts: &Path, name: &str) {
     let archive = artifacts.join(name);
     let bytes = fs::read(&archive).expect("archive");
-    let out = Command::new("sha256sum")
-        .arg(&archive)
-        .output()
-        .expect("sha256sum");
-    let sha = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .expect("sum")
-        .to_owned();
+    let sha = sha256_of(&archive);
     let text = fs::read_to_string(artifacts.join(MANIFEST)).expect("manifest");
     let mut manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
     for entry in manifest["archives"].as_array_mut().expect("archives") {
@@ -333,9 +309,21 @@ fn planted_foreign_writable_or_symlinked_artifacts_are_refused() {
     );
 
     // A symlink inside the cache that leads out of it is removed; the rest is reused.
+    // Issue 22 item 8: also one that leads out only once resolved, through another link of
+    // the cache (`here -> .`, then `here/../../..`: inside as text), placed in six's unpacked
+    // wheel, which the build uses (so the pruning of unused cache entries keeps the rest).
     let inner = planted_copy("inner");
+    let mut wheel = None;
     repack_caches(&inner, |caches| {
         std::os::unix::fs::symlink("/etc", caches.join("uv/planted-link")).expect("symlink");
+        let unpacked = fs::read_dir(caches.join("uv/archive-v0"))
+            .expect("archive-v0")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.join("six.py").is_file())
+            .expect("six's unpacked wheel");
+        std::os::unix::fs::symlink(".", unpacked.join("here")).expect("link");
+        std::os::unix::fs::symlink("here/../../..", unpacked.join("chained")).expect("link");
+        wheel = unpacked.file_name().map(PathBuf::from);
     });
     let built = rebuild_from(dir.path(), "b4", &inner, &[]);
     built.assert_ok();
@@ -347,6 +335,17 @@ fn planted_foreign_writable_or_symlinked_artifacts_are_refused() {
         .path()
         .join("b4/.python-s2i/cache/uv/planted-link")
         .exists());
+    let wheel = dir
+        .path()
+        .join("b4/.python-s2i/cache/uv/archive-v0")
+        .join(wheel.expect("wheel"));
+    assert!(wheel.join("six.py").is_file(), "{}", built.all());
+    assert!(wheel.join("here").is_symlink(), "{}", built.all());
+    assert!(
+        fs::symlink_metadata(wheel.join("chained")).is_err(),
+        "a link resolving out of the cache is still in it\n{}",
+        built.all()
+    );
 }
 
 /// The default /tmp/artifacts, planted by another user on a shared host: assemble in host mode
@@ -1227,4 +1226,251 @@ fn deploy_env_that_exits_stops_the_start_instead_of_an_empty_environment() {
     let page = python_s2i_tests::wait_for_ok(start.port, "/", Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}\n{}", start.log()));
     assert_eq!(page.body, "faults ok yes\n");
+}
+
+// ---- Issue 22: crafted manifests and archives, liveness during deploy-env ----
+
+/// A manifest of the current format for Python 3 naming `archives` (name, sha256, size).
+fn crafted_manifest(dir: &Path, archives: &[(&str, &str, u64)]) {
+    let python = Command::new("/usr/bin/python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .expect("python3");
+    let archives: Vec<serde_json::Value> = archives
+        .iter()
+        .map(|(name, sha256, size)| serde_json::json!({"name": name, "sha256": sha256, "size": size}))
+        .collect();
+    let manifest = serde_json::json!({
+        "format": 3,
+        "python_version": String::from_utf8_lossy(&python.stdout).trim(),
+        "dependency_digest": "x",
+        "caches": [],
+        "archives": archives,
+    });
+    fs::write(dir.join(MANIFEST), manifest.to_string()).expect("manifest");
+}
+
+fn sha256_of(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("sum")
+        .to_owned()
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+/// Item 1: a manifest names only the two archives, and assemble reads only regular files. A
+/// name of another file (with that file's sha256 and size) made assemble hash it, then delete
+/// it; `/dev/zero` or a FIFO made it wait forever. Each is now a warning and a clean build.
+#[test]
+fn crafted_manifests_delete_nothing_and_never_block_the_build() {
+    let dir = TempDir::new().expect("tempdir");
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "a file of someone's").expect("victim");
+    let victim_name = victim.to_str().expect("utf-8").to_owned();
+    let victim_sum = sha256_of(&victim);
+    let check = |name: &str, craft: &dyn Fn(&Path), warning: &str| {
+        let artifacts = dir.path().join(format!("artifacts-{name}"));
+        fs::create_dir(&artifacts).expect("mkdir");
+        fs::set_permissions(&artifacts, fs::Permissions::from_mode(0o700)).expect("chmod");
+        craft(&artifacts);
+        let root = dir.path().join(format!("root-{name}"));
+        let mut command = assemble_command(&fixture("faults_wsgi"), &root);
+        command.env("S2I_ARTIFACTS_DIR", &artifacts);
+        // A hang is what this guards against: far less than a build's limit.
+        let built = finish_within(&mut command, Duration::from_secs(90));
+        built.assert_ok();
+        built.assert_contains(&[warning, "this is a clean build"]);
+        assert_eq!(
+            fs::read_to_string(&victim).ok().as_deref(),
+            Some("a file of someone's"),
+            "{name}: the victim was deleted or changed\n{}",
+            built.all()
+        );
+    };
+    check(
+        "victim",
+        &|artifacts| crafted_manifest(artifacts, &[(&victim_name, &victim_sum, 19)]),
+        &format!("names {victim_name:?} as an archive, and an artifacts manifest names only {DEPS_ARCHIVE} and {CACHES_ARCHIVE}"),
+    );
+    check(
+        "zero",
+        &|artifacts| crafted_manifest(artifacts, &[("/dev/zero", "0", 1 << 40)]),
+        "names \"/dev/zero\" as an archive",
+    );
+    check(
+        "fifo-archive",
+        &|artifacts| {
+            mkfifo(&artifacts.join(CACHES_ARCHIVE));
+            crafted_manifest(artifacts, &[(CACHES_ARCHIVE, "0", 10)]);
+        },
+        &format!("{CACHES_ARCHIVE} is a FIFO, not a regular file"),
+    );
+    check(
+        "fifo-manifest",
+        &|artifacts| mkfifo(&artifacts.join(MANIFEST)),
+        &format!("{MANIFEST} is a FIFO, not a regular file"),
+    );
+}
+
+/// Repacks the archive `name` of `artifacts` from its unpacked members after `change` (given
+/// the directory they are in), members named as save-artifacts names them (no `./`), and
+/// records its size and sha256 in the manifest, as a crafted archive would be made.
+fn repack(artifacts: &Path, name: &str, change: impl FnOnce(&Path)) {
+    let unpacked = artifacts.with_extension(format!("{name}.unpacked"));
+    fs::create_dir_all(&unpacked).expect("mkdir");
+    let archive = artifacts.join(name);
+    let run = |command: &mut Command| assert!(command.status().expect("run").success());
+    run(Command::new("tar")
+        .args(["--zstd", "-xf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked));
+    change(&unpacked);
+    let mut members: Vec<String> = fs::read_dir(&unpacked)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    members.sort();
+    run(Command::new("tar")
+        .args(["--zstd", "-cf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked)
+        .args(&members));
+    let _ = fs::remove_dir_all(&unpacked);
+    rerecord(artifacts, name);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+}
+
+/// Item 8: a restore writes the manifest's entries only, within a size bound, and gives a
+/// directory its mode after its contents. A dependencies archive (its digest recorded) holding
+/// `src/` or `.python-s2i/` wrote them; one of zeros unpacked without end; a read-only
+/// directory (0555) failed the restore for a build user that is not root (root writes into it
+/// anyway), as builds run in the images. (Links of the caches: in
+/// `planted_foreign_writable_or_symlinked_artifacts_are_refused`.)
+#[test]
+fn crafted_dependency_archives_write_only_the_manifests_entries() {
+    require_root("build as another user");
+    let dir = TempDir::new().expect("tempdir");
+    let (root, artifacts) = built_with_artifacts(dir.path(), "six==1.16.0\n");
+    let app = dir.path().join("faults_wsgi");
+    // The same app at the same place: its dependencies would be restored whole. The shared
+    // download caches (not part of the inputs) spare the downloads of a fresh virtualenv.
+    let rebuild_in_place = |artifacts: &Path, as_user: Option<&str>| {
+        fs::remove_dir_all(&root).expect("rm");
+        let inner = assemble_command(&app, &root);
+        let mut command = Command::new("setpriv");
+        match as_user {
+            Some(uid) => command.args(["--reuid", uid, "--regid", uid, "--clear-groups"]),
+            None => command.arg("--reuid=0"),
+        };
+        command
+            .arg("--")
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        command.env("S2I_ARTIFACTS_DIR", artifacts);
+        if as_user.is_some() {
+            // Its own caches (the shared ones are root's), under APP_ROOT as in the images.
+            command
+                .env_remove("UV_CACHE_DIR")
+                .env_remove("PIP_CACHE_DIR")
+                .env("HOME", dir.path());
+        }
+        let built = finish_within(&mut command, BUILD_LIMIT);
+        built.assert_ok();
+        let out = Command::new(root.join("bin/python"))
+            .args(["-c", "import six; print(six.__version__)"])
+            .output()
+            .expect("python");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.16.0");
+        built
+    };
+
+    // Members outside the manifest's entries: the source and the state directory.
+    let planted = dir.path().join("planted");
+    copy_dir(&artifacts, &planted);
+    repack(&planted, DEPS_ARCHIVE, |members| {
+        for file in ["src/planted.py", ".python-s2i/python/sitecustomize.py"] {
+            let path = members.join(file);
+            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            fs::write(path, "raise SystemExit('planted')\n").expect("plant");
+        }
+    });
+    let built = rebuild_in_place(&planted, None);
+    built.assert_contains(&[
+        &format!("{DEPS_ARCHIVE} did not unpack"),
+        "which is not one of the entries its manifest lists",
+        "Installing requirements.txt",
+    ]);
+    assert!(!root.join("src/planted.py").exists(), "{}", built.all());
+    assert!(!root.join(".python-s2i/python/sitecustomize.py").exists());
+
+    // Zeros that unpack far past the archive's size.
+    let bomb = dir.path().join("bomb");
+    copy_dir(&artifacts, &bomb);
+    repack(&bomb, DEPS_ARCHIVE, |members| {
+        let zeros = fs::File::create(members.join("lib/zeros")).expect("create");
+        zeros.set_len(256 << 20).expect("sparse file of zeros");
+    });
+    assert!(
+        fs::metadata(bomb.join(DEPS_ARCHIVE))
+            .expect("archive")
+            .len()
+            < 8 << 20
+    );
+    let built = rebuild_in_place(&bomb, None);
+    built.assert_contains(&[
+        &format!("{DEPS_ARCHIVE} did not unpack"),
+        "it unpacks to more than",
+        "Installing requirements.txt",
+    ]);
+    assert!(!root.join("lib/zeros").exists(), "{}", built.all());
+
+    // A read-only directory, restored by a build user that is not root, who owns its
+    // artifacts and where it builds.
+    repack(&artifacts, DEPS_ARCHIVE, |members| {
+        let ro = members.join("lib/read-only");
+        fs::create_dir(&ro).expect("mkdir");
+        fs::write(ro.join("data.txt"), "restored\n").expect("write");
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).expect("chmod");
+    });
+    let nobody = "65534";
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let status = Command::new("chown")
+        .args(["-R", &format!("{nobody}:{nobody}")])
+        .arg(dir.path())
+        .status()
+        .expect("chown");
+    assert!(status.success());
+    let built = rebuild_in_place(&artifacts, Some(nobody));
+    built.assert_contains(&["restored the installed dependencies of the previous build"]);
+    // (Its mode is then the permission fix's, as every directory's of the build.)
+    assert_eq!(
+        fs::read_to_string(root.join("lib/read-only/data.txt")).expect("data.txt"),
+        "restored\n"
+    );
 }

@@ -23,8 +23,11 @@
 //! is new or changed is downloaded and installed ([`Reuse::Base`]). Otherwise the caches are unpacked and the
 //! installer runs in the builder's virtualenv, with nothing to download for what was
 //! downloaded before. Artifacts without a manifest (a truncated tar),
-//! with an unreadable one, from another format or Python version, or whose archives do not
-//! match their digests or do not decode are ignored with a warning: the build is a clean one.
+//! with an unreadable one, from another format or Python version, whose manifest names any file
+//! but the archives of [`ARCHIVES`] ([`Manifest::check`]), whose files are not regular files,
+//! or whose archives do not match their digests, do not decode, hold members outside the
+//! manifest's entries or unpack to far more than their size ([`UNPACKED_RATIO`]) are ignored
+//! with a warning: the build is a clean one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -46,6 +49,17 @@ pub const CACHES: [&str; 3] = ["uv", "pip", "npm"];
 pub const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar.zst";
 /// The installers' caches (`uv/`, `pip/`, `npm/`).
 pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar.zst";
+/// Every archive an artifacts tar may hold: the only names a manifest may give, so the only
+/// files assemble reads, moves or removes in the artifacts directory (with [`MANIFEST`]). A
+/// manifest naming anything else is refused whole (a clean build). A new archive is one line.
+pub const ARCHIVES: [&str; 2] = [DEPS_ARCHIVE, CACHES_ARCHIVE];
+/// The largest manifest read (its `from_builder` list grows with the builder's virtualenv).
+const MANIFEST_LIMIT: u64 = 64 << 20;
+/// An archive may unpack to at most this many times its compressed size...
+const UNPACKED_RATIO: u64 = 32;
+/// ... and always to this much: what save-artifacts packs compresses a few times, a crafted
+/// archive of zeros thousands of times.
+const UNPACKED_FLOOR: u64 = 64 << 20;
 /// Top-level entries of `$APP_ROOT` that are not dependencies.
 const NOT_DEPENDENCIES: [&str; 2] = ["src", s2i_facts::STATE_DIR];
 /// Files whose content decides the dependencies.
@@ -294,17 +308,15 @@ pub fn open(dir: &Path, python_version: &str) -> Opened {
     if empty {
         return Opened::None;
     }
-    if let Err(why) = crate::trust::check_entry(dir, MANIFEST) {
-        return Opened::Ignored(why);
-    }
-    let text = match fs::read_to_string(dir.join(MANIFEST)) {
+    let text = match read_manifest(&dir.join(MANIFEST)) {
         Ok(text) => text,
-        Err(_) => {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Opened::Ignored(format!(
                 "{} has no {MANIFEST}: the artifacts are incomplete (a truncated or corrupt tar)",
                 dir.display()
             ))
         }
+        Err(e) => return Opened::Ignored(e.to_string()),
     };
     let manifest: Manifest = match serde_json::from_str(&text) {
         Ok(m) => m,
@@ -324,10 +336,11 @@ pub fn open(dir: &Path, python_version: &str) -> Opened {
             manifest.python_version
         ));
     }
+    if let Err(why) = manifest.check() {
+        return Opened::Ignored(format!("{}: {why}", dir.join(MANIFEST).display()));
+    }
     for archive in &manifest.archives {
-        if let Err(why) = crate::trust::check_entry(dir, &archive.name)
-            .and_then(|()| verify(&dir.join(&archive.name), archive))
-        {
+        if let Err(why) = verify(&dir.join(&archive.name), archive) {
             return Opened::Ignored(why);
         }
     }
@@ -337,12 +350,92 @@ pub fn open(dir: &Path, python_version: &str) -> Opened {
     }))
 }
 
-/// Checks an archive's size and sha256 against the manifest.
+/// The manifest's text: a regular file ([`crate::trust::open_regular`]) of at most
+/// [`MANIFEST_LIMIT`].
+fn read_manifest(path: &Path) -> io::Result<String> {
+    let file = crate::trust::open_regular(path)?;
+    let mut text = String::new();
+    file.take(MANIFEST_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| io::Error::other(format!("{} is corrupt: {e}", path.display())))?;
+    if text.len() as u64 > MANIFEST_LIMIT {
+        return Err(io::Error::other(format!(
+            "{} is larger than {} MB: not a manifest save-artifacts writes",
+            path.display(),
+            MANIFEST_LIMIT >> 20
+        )));
+    }
+    Ok(text)
+}
+
+impl Manifest {
+    /// Whether every name the manifest gives is one it may give: archives of [`ARCHIVES`]
+    /// (each once), dependency entries that are top-level entries of `$APP_ROOT` other than
+    /// the source and the state directory, builder's files under those entries.
+    ///
+    /// # Errors
+    /// The first name that is not, and why.
+    pub fn check(&self) -> Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for archive in &self.archives {
+            if !ARCHIVES.contains(&archive.name.as_str()) {
+                return Err(format!(
+                    "it names {:?} as an archive, and an artifacts manifest names only {}: it was not written by save-artifacts",
+                    archive.name,
+                    ARCHIVES.join(" and ")
+                ));
+            }
+            if !seen.insert(archive.name.as_str()) {
+                return Err(format!("it names {} twice", archive.name));
+            }
+        }
+        for entry in &self.entries {
+            let plain = Path::new(entry).components().count() == 1
+                && matches!(
+                    Path::new(entry).components().next(),
+                    Some(std::path::Component::Normal(_))
+                );
+            if !plain || NOT_DEPENDENCIES.contains(&entry.as_str()) {
+                return Err(format!(
+                    "it lists {entry:?} as an entry of the installed dependencies, which are top-level entries of APP_ROOT other than {}",
+                    NOT_DEPENDENCIES.join(" and ")
+                ));
+            }
+        }
+        for file in &self.from_builder {
+            let first = inside(&file.path)
+                .ok()
+                .and_then(|p| p.components().next().map(|c| c.as_os_str().to_owned()));
+            if !first.is_some_and(|f| self.entries.iter().any(|e| f == e.as_str())) {
+                return Err(format!(
+                    "it lists {} as a builder's file, which is not under an entry of the installed dependencies",
+                    file.path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an archive's size and sha256 against the manifest: a regular file
+/// ([`crate::trust::open_regular`]) of the recorded size, hashed up to that size.
 fn verify(path: &Path, archive: &Archive) -> Result<(), String> {
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = crate::trust::open_regular(path).map_err(|e| e.to_string())?;
+    let on_disk = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if on_disk != archive.size {
+        return Err(format!(
+            "{} does not match the manifest ({on_disk} bytes; expected {} bytes): the artifacts are corrupt",
+            path.display(),
+            archive.size
+        ));
+    }
     let mut hasher = HashingWriter::new(io::sink());
-    let size = io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (_, sha256, _) = hasher.finish();
+    io::copy(&mut file.take(archive.size), &mut hasher)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (_, sha256, size) = hasher.finish();
     if size != archive.size || sha256 != archive.sha256 {
         return Err(format!(
             "{} does not match the manifest ({size} bytes, sha256 {sha256}; expected {} bytes, sha256 {}): the artifacts are corrupt",
@@ -442,6 +535,12 @@ impl Previous {
         // The archive was verified against its digest: what is checked here is that it holds
         // what the manifest says, before anything in the virtualenv changes.
         let mut names = top_level_names(&archive).map_err(unpack_error)?;
+        if let Some(other) = names.iter().find(|n| !self.manifest.entries.contains(n)) {
+            return Err(unpack_error(io::Error::other(format!(
+                "it holds {other}, which is not one of the entries its manifest lists ({}): nothing was restored",
+                self.manifest.entries.join(", ")
+            ))));
+        }
         for file in &self.manifest.from_builder {
             if let Some(std::path::Component::Normal(first)) = file.path.components().next() {
                 names.insert(first.to_string_lossy().into_owned());
@@ -560,11 +659,45 @@ impl Previous {
     }
 }
 
-/// A compressed archive, for reading.
+/// A compressed archive, for reading: a regular file ([`crate::trust::open_regular`]) whose
+/// tar may be at most [`UNPACKED_RATIO`] times as large (and always [`UNPACKED_FLOOR`]).
 fn read_archive(archive: &Path) -> io::Result<tar::Archive<impl Read>> {
-    Ok(tar::Archive::new(zstd::Decoder::with_buffer(
-        io::BufReader::with_capacity(1 << 20, File::open(archive)?),
-    )?))
+    let file = crate::trust::open_regular(archive)?;
+    let compressed = file.metadata()?.len();
+    let decoder = zstd::Decoder::with_buffer(io::BufReader::with_capacity(1 << 20, file))?;
+    Ok(tar::Archive::new(Bounded {
+        inner: decoder,
+        read: 0,
+        limit: compressed
+            .saturating_mul(UNPACKED_RATIO)
+            .max(UNPACKED_FLOOR),
+        compressed,
+    }))
+}
+
+/// A decompressing reader that fails past `limit` bytes.
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    compressed: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(io::Error::other(format!(
+                "it unpacks to more than {:.1} MB, {UNPACKED_RATIO} times its {:.1} MB (at least {} MB): \
+                 not an archive save-artifacts writes, so it is not unpacked further",
+                self.limit as f64 / 1e6,
+                self.compressed as f64 / 1e6,
+                UNPACKED_FLOOR >> 20
+            )));
+        }
+        Ok(n)
+    }
 }
 
 /// Unpacks `archive` into the empty directory `into`.
@@ -576,7 +709,7 @@ fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
             let path = member_path(&entry)?;
             writer.write(&mut entry, &path)?;
         }
-        Ok(())
+        writer.finish()
     })();
     unpacked
         .map_err(|e: io::Error| io::Error::other(format!("unpacking {}: {e}", archive.display())))
@@ -607,11 +740,15 @@ fn inside(path: &Path) -> io::Result<PathBuf> {
 
 /// Writes tar members under a root, with as few system calls as the members need (the tar
 /// crate's own unpacking resolves every member's parent directories again): a directory is
-/// checked once, and never through a symlink.
+/// checked once, and never through a symlink. Directories get their modes last
+/// ([`MemberWriter::finish`]), once everything in them is written: a read-only directory
+/// (0555) is then read-only with its contents in it.
 struct MemberWriter<'a> {
     root: &'a Path,
     /// Directories (relative) known to be real directories, not links.
     dirs: std::collections::HashSet<PathBuf>,
+    /// Directories' modes, applied by [`MemberWriter::finish`].
+    modes: Vec<(PathBuf, u32)>,
 }
 
 impl<'a> MemberWriter<'a> {
@@ -619,7 +756,27 @@ impl<'a> MemberWriter<'a> {
         Self {
             root,
             dirs: std::collections::HashSet::from([PathBuf::new()]),
+            modes: Vec::new(),
         }
+    }
+
+    /// Gives the directory `relative` its `mode` once the members are written.
+    fn dir_mode(&mut self, relative: &Path, mode: u32) {
+        self.modes.push((relative.to_owned(), mode));
+    }
+
+    /// Applies the directories' modes, deepest first (a parent made unreadable last).
+    fn finish(self) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut modes = self.modes;
+        modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
+        for (relative, mode) in modes {
+            let path = self.root.join(relative);
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure the directory `relative` exists as a real directory under the root.
@@ -666,7 +823,7 @@ impl<'a> MemberWriter<'a> {
         let mode = header.mode()? & 0o7777;
         if kind.is_dir() {
             self.ensure_dir(relative)?;
-            fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
+            self.dir_mode(relative, mode);
         } else if kind.is_symlink() {
             let target = entry.link_name()?.ok_or_else(|| {
                 io::Error::other(format!("{}: a link without a target", dest.display()))
@@ -722,10 +879,13 @@ fn top_level_names(archive: &Path) -> io::Result<std::collections::BTreeSet<Stri
     let mut tar = read_archive(archive)?;
     let mut names = std::collections::BTreeSet::new();
     for entry in tar.entries()? {
-        let entry = entry?;
-        if let Some(std::path::Component::Normal(first)) = entry.path()?.components().next() {
-            names.insert(first.to_string_lossy().into_owned());
-        }
+        let path = member_path(&entry?)?;
+        // The root itself (`./`) is named `.`: never an entry of the manifest.
+        let first = path.components().next().map_or_else(
+            || ".".to_owned(),
+            |c| c.as_os_str().to_string_lossy().into_owned(),
+        );
+        names.insert(first);
     }
     Ok(names)
 }
@@ -772,6 +932,15 @@ fn sync_in_place(
     for entry in read_archive(archive)?.entries()? {
         let mut entry = entry?;
         let path = member_path(&entry)?;
+        // Only the manifest's entries are written (checked before, and here again).
+        let top = path.components().next().map(|c| c.as_os_str());
+        if !top.is_some_and(|top| entries.iter().any(|e| top == e.as_str())) {
+            return Err(io::Error::other(format!(
+                "the member {} is not under an entry of the manifest ({})",
+                path.display(),
+                entries.join(", ")
+            )));
+        }
         if let Some(parent) = path.parent() {
             writer.ensure_dir(parent)?;
         }
@@ -780,7 +949,9 @@ fn sync_in_place(
         match fs::symlink_metadata(&dest) {
             Ok(existing) if unchanged(&existing, entry.header(), &dest) => {
                 let mode = entry.header().mode()? & 0o7777;
-                if !existing.file_type().is_symlink()
+                if existing.is_dir() {
+                    writer.dir_mode(&path, mode);
+                } else if !existing.file_type().is_symlink()
                     && existing.permissions().mode() & 0o7777 != mode
                 {
                     fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
@@ -816,6 +987,7 @@ fn sync_in_place(
             }
         }
     }
+    writer.finish()?;
     Ok(done)
 }
 
@@ -1750,6 +1922,49 @@ mod tests {
                 "{target}: the outside file gained a link"
             );
         }
+    }
+
+    #[test]
+    fn a_manifest_names_only_the_archives_and_plain_entries() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (_, artifacts) = saved(root.path());
+        let text = fs::read_to_string(artifacts.join(MANIFEST)).expect("manifest");
+        let good: Manifest = serde_json::from_str(&text).expect("json");
+        assert_eq!(good.check(), Ok(()));
+        let archive = |name: &str| Archive {
+            name: name.into(),
+            sha256: "x".into(),
+            size: 1,
+        };
+        for name in [
+            "/tmp/victim",
+            "/dev/zero",
+            "../x",
+            "python-s2i-artifacts.json",
+            "a",
+        ] {
+            let mut bad = good.clone();
+            bad.archives.push(archive(name));
+            assert!(
+                bad.check().is_err_and(|e| e.contains("names only")),
+                "{name}"
+            );
+        }
+        let mut twice = good.clone();
+        twice.archives.push(archive(CACHES_ARCHIVE));
+        assert!(twice.check().is_err_and(|e| e.contains("twice")));
+        for entry in ["src", ".python-s2i", "..", "/etc", "lib/x", ""] {
+            let mut bad = good.clone();
+            bad.entries.push(entry.into());
+            assert!(bad.check().is_err(), "{entry:?}");
+        }
+        let mut bad = good.clone();
+        bad.from_builder.push(BuilderFile {
+            path: "../../etc/passwd".into(),
+            size: 1,
+            mtime: 0,
+        });
+        assert!(bad.check().is_err());
     }
 
     #[test]

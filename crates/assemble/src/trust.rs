@@ -10,13 +10,17 @@
 //!   is allowed there: group 0 is the build's own group in the images). Outside that layout
 //!   (host mode), `/tmp/artifacts` is shared by every local user and is never read: give
 //!   `S2I_ARTIFACTS_DIR`.
-//! - **Symlinks**: the directory itself, the manifest or a cache that is a symlink refuses the
-//!   whole artifacts; a symlink inside a cache that points outside it (absolute, or `..` past
-//!   the cache) is removed before the cache is used.
+//! - **Files**: the manifest and the archives are opened as regular files only ([`open_regular`]:
+//!   never through a symlink, never blocking on a FIFO or a device); anything else refuses the
+//!   whole artifacts. The directory itself being a symlink refuses them too.
+//! - **Links in a cache**: a symlink that resolves outside its cache (absolute, `..` past it,
+//!   through other links of the cache, or to nothing) is removed before the cache is used
+//!   ([`remove_escaping_links`]: the links are resolved, not matched as text).
 
-use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
@@ -97,63 +101,70 @@ pub fn check_dir(dir: &Path, euid: u32, group_may_write: bool) -> Result<(), Str
     Ok(())
 }
 
-/// Refuses a top-level entry (`name` in `dir`) that is a symlink.
+/// Opens `path` for reading when it is a regular file: never through a symlink (`O_NOFOLLOW`)
+/// and never waiting on a FIFO or a device (`O_NONBLOCK`; the type is then read from the open
+/// file, so it cannot change between the check and the read).
 ///
 /// # Errors
-/// It is a symlink.
-pub fn check_entry(dir: &Path, name: &str) -> Result<(), String> {
-    let path = dir.join(name);
-    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!(
-            "{} is a symlink: artifacts are read only from real files and directories",
+/// It cannot be opened, is a symlink, or is not a regular file; the message names it.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::other(format!(
+                    "{} is a symlink: artifacts are read only from real files and directories",
+                    path.display()
+                ))
+            } else {
+                io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+            }
+        })?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else {
+            "a socket"
+        };
+        return Err(io::Error::other(format!(
+            "{} is {what}, not a regular file: artifacts are read only from regular files",
             path.display()
-        ));
+        )));
     }
-    Ok(())
+    Ok(file)
 }
 
-/// Removes the symlinks under `root` that point outside it; returns them.
+/// Removes the symlinks under `root` that resolve outside it, or to nothing, or that are
+/// absolute (the cache moves after this check); returns them. Each link is resolved by the
+/// kernel's rules (through the other links of the cache), not read as text.
 #[must_use]
 pub fn remove_escaping_links(root: &Path) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    for entry in WalkDir::new(root).follow_links(false).into_iter().flatten() {
-        if !entry.path_is_symlink() {
-            continue;
-        }
-        let Ok(target) = fs::read_link(entry.path()) else {
-            continue;
-        };
-        let base = entry.path().parent().unwrap_or(root);
-        if escapes(root, base, &target) && fs::remove_file(entry.path()).is_ok() {
-            removed.push(entry.path().to_owned());
-        }
-    }
-    removed
-}
-
-/// Whether `target`, read relative to `base` (inside `root`), leaves `root`.
-fn escapes(root: &Path, base: &Path, target: &Path) -> bool {
-    if target.is_absolute() {
-        return true;
-    }
-    let Ok(inside) = base.strip_prefix(root) else {
-        return true;
+    let Ok(real_root) = fs::canonicalize(root) else {
+        return Vec::new();
     };
-    let mut depth: usize = inside.components().count();
-    for component in target.components() {
-        match component {
-            Component::ParentDir => {
-                let Some(up) = depth.checked_sub(1) else {
-                    return true;
-                };
-                depth = up;
-            }
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-    }
-    false
+    let escaping: Vec<PathBuf> = WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry.path_is_symlink())
+        .filter(|entry| {
+            let absolute = fs::read_link(entry.path()).map_or(true, |t| t.is_absolute());
+            absolute
+                || !fs::canonicalize(entry.path()).is_ok_and(|real| real.starts_with(&real_root))
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    escaping
+        .into_iter()
+        .filter(|path| fs::remove_file(path).is_ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -213,7 +224,29 @@ mod tests {
             .expect_err("link")
             .contains("symlink"));
         symlink("/etc/passwd", artifacts.join("python-s2i-artifacts.json")).expect("symlink");
-        assert!(check_entry(&artifacts, "python-s2i-artifacts.json").is_err());
+        assert!(open_regular(&artifacts.join("python-s2i-artifacts.json"))
+            .expect_err("a link")
+            .to_string()
+            .contains("is a symlink"));
+    }
+
+    #[test]
+    fn only_regular_files_are_opened_and_a_fifo_never_blocks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        assert!(open_regular(&fifo)
+            .expect_err("a FIFO")
+            .to_string()
+            .contains("is a FIFO, not a regular file"));
+        assert!(open_regular(Path::new("/dev/zero"))
+            .expect_err("a device")
+            .to_string()
+            .contains("a device"));
+        assert!(open_regular(dir.path()).is_err());
+        fs::write(dir.path().join("file"), "x").expect("write");
+        assert!(open_regular(&dir.path().join("file")).is_ok());
     }
 
     #[test]
@@ -226,9 +259,21 @@ mod tests {
         symlink("../archive-v0/a", cache.join("wheels/w")).expect("inside");
         symlink("/home/someone/.ssh", cache.join("wheels/abs")).expect("absolute");
         symlink("../../outside", cache.join("wheels/up")).expect("escaping");
+        // Each inside as text, outside once resolved: `here` is the cache's own directory, so
+        // `here/..` is its parent.
+        symlink(".", cache.join("here")).expect("inside");
+        symlink("here/..", cache.join("chained")).expect("chained");
         let mut removed = remove_escaping_links(&cache);
         removed.sort();
-        assert_eq!(removed, [cache.join("wheels/abs"), cache.join("wheels/up")]);
+        assert_eq!(
+            removed,
+            [
+                cache.join("chained"),
+                cache.join("wheels/abs"),
+                cache.join("wheels/up")
+            ]
+        );
+        assert!(cache.join("here").is_symlink());
         assert!(cache.join("wheels/w").is_symlink());
         assert!(cache.join("archive-v0/a/lib64").is_symlink());
     }
