@@ -1717,3 +1717,37 @@ fn lock_index_wins_and_tools_do_not_need_the_users_index() {
     );
     python(&root, "import pkg, packaging");
 }
+
+/// Issue 22 item 9: the wrapper settings write STATIC_ROOT as a Python string literal of the
+/// path. Rust's `Debug` escaping wrote a combining accent as `\u{301}`, which Python refuses,
+/// so collectstatic failed for an APP_ROOT with a decomposed "é" (as macOS file names are).
+#[test]
+fn django_wrapper_settings_under_a_unicode_app_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("app-root-cafe\u{301}-\u{1F40D}");
+    let built = assemble(&fixture("assemble_django_no_static_root"), &root, &[]);
+    built.assert_ok();
+    let static_root = root.join(".python-s2i/django_static_root");
+    assert!(static_root.join("site.css").is_file(), "{}", built.all());
+    assert_eq!(
+        facts(&root)["django"]["static_root"],
+        static_root.display().to_string()
+    );
+}
+
+/// Issue 22 item 9: PIP_ROOT (pip's --root) and PIP_PYTHON (pip's --python) would install
+/// outside the virtualenv: refused as PIP_TARGET is, with the same message.
+#[test]
+fn pip_root_and_pip_python_are_refused() {
+    for (name, why) in [
+        ("PIP_ROOT", "under another root directory"),
+        ("PIP_PYTHON", "into another Python's environment"),
+    ] {
+        let (_d, _root, built) = build("assemble_pip_basic", &[(name, "/tmp/elsewhere")]);
+        built.assert_failed_with(&[
+            &format!("{name} is set, which would break the build"),
+            why,
+            "Remove it from there",
+        ]);
+    }
+}

@@ -42,7 +42,7 @@ pub struct Refused {
 }
 
 /// The refused variables.
-pub const REFUSED: [Refused; 4] = [
+pub const REFUSED: [Refused; 6] = [
     Refused {
         name: "PYTHONHOME",
         why: "it makes the virtualenv's Python load another installation's library",
@@ -61,6 +61,16 @@ pub const REFUSED: [Refused; 4] = [
     Refused {
         name: "PIP_USER",
         why: "it makes pip install into the user's home, outside the virtualenv",
+        at_start: false,
+    },
+    Refused {
+        name: "PIP_ROOT",
+        why: "it makes pip install under another root directory, outside the virtualenv",
+        at_start: false,
+    },
+    Refused {
+        name: "PIP_PYTHON",
+        why: "it makes pip install into another Python's environment, not the virtualenv's",
         at_start: false,
     },
 ];
