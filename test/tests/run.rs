@@ -488,6 +488,67 @@ fn wsgi_py_under_granian() {
     wsgi_py_under("granian");
 }
 
+/// Issue 22 item 9, the static-file wrapper under a server without `wsgi.file_wrapper`
+/// (hypercorn): a NUL in the path goes to the application (was a 500 with a traceback); a
+/// `.tar.gz` is sent as a gzip file, not with `Content-Encoding: gzip` (clients would undo it
+/// and save a tar); the file is closed when the response ends (Python's own ResourceWarning
+/// for an unclosed file, turned on for the server, says so).
+#[test]
+fn static_wrapper_nul_compressed_files_and_closed_handles() {
+    let root = AppRoot::new("run_wsgi_py");
+    let static_dir = root.src().join("wsgi/static");
+    let tarball = static_dir.join("bundle.tar.gz");
+    let out = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&static_dir)
+        .arg("style.css")
+        .output()
+        .expect("tar");
+    assert!(out.status.success());
+    let server = root.serve(
+        &[
+            ("APP_SERVER", "hypercorn"),
+            ("PYTHONWARNINGS", "always::ResourceWarning"),
+        ],
+        "/",
+    );
+    let answer = raw_get(server.port, "/static/a%00b.css").expect("GET with a NUL");
+    assert!(
+        answer.status < 500 && !server.log().contains("Traceback"),
+        "{} {}\n{}",
+        answer.status,
+        answer.body,
+        server.log()
+    );
+    let answer = raw_get(server.port, "/static/bundle.tar.gz").expect("GET tar.gz");
+    let head = answer.head.to_ascii_lowercase();
+    assert_eq!(answer.status, 200, "{}", answer.head);
+    assert!(
+        head.contains("content-type: application/gzip"),
+        "{}",
+        answer.head
+    );
+    assert!(!head.contains("content-encoding"), "{}", answer.head);
+    let size = fs::metadata(&tarball).expect("tarball").len();
+    assert!(
+        head.contains(&format!("content-length: {size}")),
+        "{}",
+        answer.head
+    );
+    for _ in 0..3 {
+        assert_eq!(server.body("/static/style.css"), "body { color: teal; }\n");
+    }
+    // The warning comes when the response's iterable is freed, right after the response.
+    thread::sleep(Duration::from_millis(500));
+    assert!(
+        !server.log().contains("ResourceWarning"),
+        "a static file was left open:\n{}",
+        server.log()
+    );
+}
+
 // ---------------------------------------------------------------- servers, ASGI
 
 fn asgi_under(server_name: Option<&str>) {

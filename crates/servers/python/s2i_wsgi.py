@@ -61,12 +61,15 @@ class StaticFiles:
         return self.app(environ, start_response)
 
     def _file(self, environ, start_response, root, relative):
+        # No file name holds a NUL (the os functions raise ValueError or TypeError on one).
+        if "\0" in relative:
+            return None
         full = os.path.realpath(os.path.join(root, relative))
         if not full.startswith(root + os.sep):
             return None
         try:
             info = os.stat(full)
-        except OSError:
+        except (OSError, ValueError):
             return None
         if not stat.S_ISREG(info.st_mode):
             return None
@@ -78,14 +81,16 @@ class StaticFiles:
             # the application yields something.
             return [b""]
         content_type, encoding = mimetypes.guess_type(full)
+        if encoding:
+            # A compressed file is sent as the file it is (bundle.tar.gz is a gzip file), not
+            # with Content-Encoding, which clients undo (the download would be a .tar).
+            content_type = _COMPRESSED.get(encoding)
         headers = [
             ("Content-Type", content_type or "application/octet-stream"),
             ("Content-Length", str(info.st_size)),
             ("Last-Modified", last_modified),
             ("Cache-Control", "public, max-age=3600"),
         ]
-        if encoding:
-            headers.append(("Content-Encoding", encoding))
         start_response("200 OK", headers)
         if environ["REQUEST_METHOD"] == "HEAD":
             return [b""]
@@ -93,7 +98,39 @@ class StaticFiles:
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper:
             return wrapper(handle, 65536)
-        return iter(lambda: handle.read(65536), b"")
+        return _FileChunks(handle)
+
+
+# mimetypes' encodings, as the type of the compressed file itself.
+_COMPRESSED = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+    "br": "application/x-brotli",
+}
+
+
+class _FileChunks(object):
+    """A file's content in chunks, closed by the server's call to close() (PEP 3333), for
+    servers without wsgi.file_wrapper (hypercorn, granian)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        chunk = self.handle.read(65536)
+        if not chunk:
+            raise StopIteration
+        return chunk
+
+    next = __next__  # Python 2
+
+    def close(self):
+        self.handle.close()
 
 
 def _build():
