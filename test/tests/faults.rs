@@ -1474,3 +1474,41 @@ fn crafted_dependency_archives_write_only_the_manifests_entries() {
         "restored\n"
     );
 }
+
+/// Item 9: `run --check-live` passes while a slow deploy-env is sourced (the start records
+/// `starting` before it), and `--check-ready` does not.
+#[test]
+fn check_live_passes_while_deploy_env_runs() {
+    let dir = TempDir::new().expect("tempdir");
+    let root = dir.path().join("root");
+    app_root_with_servers(&root, "faults_wsgi");
+    let marker = dir.path().join("deploy-env.started");
+    write_hook(
+        &root.join("src"),
+        ".warpdrive/action_hooks/deploy-env",
+        &format!("echo started > {}\nsleep 30\n", marker.display()),
+        0o644,
+    );
+    let mut start = Start::new(Mode::NotPid1, &root, &[]);
+    start.wait_for_file(&marker);
+    let probe = |flag: &str| {
+        let out = Command::new(bin("run"))
+            .arg(flag)
+            .env("APP_ROOT", &root)
+            .env("PORT", start.port.to_string())
+            .output()
+            .expect("run probe");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, said) = probe("--check-live");
+    assert_eq!(code, Some(0), "{said}\n{}", start.log());
+    assert!(said.contains("is starting"), "{said}");
+    let (code, said) = probe("--check-ready");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("not ready"), "{said}");
+    let (code, _) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(code, Some(143), "{}", start.log());
+}

@@ -332,11 +332,20 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
         return Ok(0);
     }
     let mut init = take_over()?;
+    // `starting` is recorded before deploy-env is sourced, where the probes look (the
+    // environment run was started with): `run --check-live` passes while it runs.
+    let probed = probe_state(Env::from_process(), false).ok();
+    if let Some(state) = &probed {
+        record(std::slice::from_ref(state), Phase::Starting);
+    }
     let plan = Plan::make(PlanInputs::from_process(false), Some(&mut init))?;
     for line in plan.report(false).lines() {
         eprintln!("{PREFIX}{line}");
     }
-    let state = StateFile::new(&plan.runtime_dir, plan.port);
+    // deploy-env may have moved the port or APP_ROOT: the phase goes to both places.
+    let planned = StateFile::new(&plan.runtime_dir, plan.port);
+    let mut state = vec![planned.clone()];
+    state.extend(probed.filter(|probed| *probed != planned));
     record(&state, Phase::Starting);
     let env = prepare(&plan)?;
     let d = &plan.detection;
@@ -392,14 +401,16 @@ fn step(
     }
 }
 
-/// Where this start is, for `run --check-ready` / `--check-live`; a start that cannot record
-/// it still starts (the probes then say why they fail).
-fn record(state: &StateFile, phase: Phase) {
-    if let Err(e) = state.set(std::process::id(), phase) {
-        eprintln!(
-            "{PREFIX}warning: cannot record the start's phase in {}: {e} (run --check-ready will fail)",
-            state.path.display()
-        );
+/// Where this start is, for `run --check-ready` / `--check-live`, in each of `states`; a start
+/// that cannot record it still starts (the probes then say why they fail).
+fn record(states: &[StateFile], phase: Phase) {
+    for state in states {
+        if let Err(e) = state.set(std::process::id(), phase) {
+            eprintln!(
+                "{PREFIX}warning: cannot record the start's phase in {}: {e} (run --check-ready will fail)",
+                state.path.display()
+            );
+        }
     }
 }
 
@@ -496,22 +507,14 @@ pub fn release() -> Result<u8, RunError> {
 /// (0 passes, 1 fails).
 #[must_use]
 pub fn probe(check: &Check) -> u8 {
-    let mut env = Env::from_process();
-    let root = app_root(&env);
-    if let Err(e) = start_environment(&mut env, &root) {
-        println!("failed: {}", errors::message(&e).headline);
-        return 1;
-    }
-    let port = match Settings::from_env(&env) {
-        Ok(settings) => settings.port,
-        Err(e) => {
-            println!("failed: {e}");
+    let state = match probe_state(Env::from_process(), true) {
+        Ok(state) => state,
+        Err(why) => {
+            println!("failed: {why}");
             return 1;
         }
     };
-    let uid = nix::unistd::getuid().as_raw();
-    let runtime_dir = state_dir(&root, StateDir::Run, uid, true);
-    match s2i_release::ready::check(&StateFile::new(&runtime_dir, port), check) {
+    match s2i_release::ready::check(&state, check) {
         Ok(why) => {
             println!("{why}");
             0
@@ -521,6 +524,19 @@ pub fn probe(check: &Check) -> u8 {
             1
         }
     }
+}
+
+/// The state file the probes read, from `env` (the environment run was started with, with
+/// `.warpdrive/environment`); `probing`: only looked for, not created.
+fn probe_state(mut env: Env, probing: bool) -> Result<StateFile, String> {
+    let root = app_root(&env);
+    start_environment(&mut env, &root).map_err(|e| errors::message(&e).headline)?;
+    let port = Settings::from_env(&env).map_err(|e| e.to_string())?.port;
+    let uid = nix::unistd::getuid().as_raw();
+    Ok(StateFile::new(
+        &state_dir(&root, StateDir::Run, uid, probing),
+        port,
+    ))
 }
 
 /// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
