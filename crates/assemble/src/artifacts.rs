@@ -360,7 +360,7 @@ fn read_manifest(path: &Path) -> io::Result<String> {
         .map_err(|e| io::Error::other(format!("{} is corrupt: {e}", path.display())))?;
     if text.len() as u64 > MANIFEST_LIMIT {
         return Err(io::Error::other(format!(
-            "{} is larger than {} MB: not a manifest save-artifacts writes",
+            "{} is larger than {} MiB: not a manifest save-artifacts writes",
             path.display(),
             MANIFEST_LIMIT >> 20
         )));
@@ -688,12 +688,13 @@ impl<R: Read> Read for Bounded<R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.limit {
+            let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
             return Err(io::Error::other(format!(
-                "it unpacks to more than {:.1} MB, {UNPACKED_RATIO} times its {:.1} MB (at least {} MB): \
+                "it unpacks to more than {:.1} MiB ({UNPACKED_RATIO} times its {:.1} MiB, and at least {:.0} MiB): \
                  not an archive save-artifacts writes, so it is not unpacked further",
-                self.limit as f64 / 1e6,
-                self.compressed as f64 / 1e6,
-                UNPACKED_FLOOR >> 20
+                mib(self.limit),
+                mib(self.compressed),
+                mib(UNPACKED_FLOOR)
             )));
         }
         Ok(n)
@@ -1965,6 +1966,42 @@ mod tests {
             mtime: 0,
         });
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn decompression_stops_at_the_bound() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let archive = root.path().join("zeros.tar.zst");
+        let file = File::create(&archive).expect("create");
+        let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(UNPACKED_FLOOR + 1);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut header,
+            "lib/zeros",
+            io::repeat(0).take(UNPACKED_FLOOR + 1),
+        )
+        .expect("member");
+        tar.into_inner()
+            .expect("tar")
+            .finish()
+            .expect("zstd")
+            .flush()
+            .expect("flush");
+        let err = top_level_names(&archive).expect_err("past the bound");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "it unpacks to more than 64.0 MiB (32 times its {:.1} MiB, and at least 64 MiB): \
+                 not an archive save-artifacts writes, so it is not unpacked further",
+                fs::metadata(&archive).expect("size").len() as f64 / f64::from(1 << 20)
+            )
+        );
+        let into = root.path().join("into");
+        fs::create_dir(&into).expect("mkdir");
+        assert!(unpack(&archive, &into).is_err());
     }
 
     #[test]
