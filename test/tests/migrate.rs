@@ -843,3 +843,56 @@ fn sqlite_read_only_directory_with_nothing_to_migrate_starts() {
     assert!(log.contains("Read-only file system"), "{log}");
     assert!(!log.contains("connection failed"), "{log}");
 }
+
+/// The environment of the migrate step, read from /proc while it migrates.
+fn environment_of_the_migration(port: u16) -> Option<Vec<Vec<u8>>> {
+    let marker = format!("PORT={port}").into_bytes();
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let dir = entry.path();
+        let Ok(cmdline) = fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if !String::from_utf8_lossy(&cmdline).contains(".python-s2i/run/migrate.py") {
+            continue;
+        }
+        let Ok(environ) = fs::read(dir.join("environ")) else {
+            continue;
+        };
+        let vars: Vec<Vec<u8>> = environ.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
+        if vars.contains(&marker) {
+            return Some(vars);
+        }
+    }
+    None
+}
+
+/// What the platform set reaches the migration as it was set (quotes are part of a secret, a
+/// value that is not UTF-8 keeps its bytes), as it reaches the server and the hooks
+/// (test/tests/run.rs).
+#[test]
+fn migrate_gets_the_environment_as_it_was_set() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let db = Database::sqlite();
+    let port = free_port();
+    let mut command = run_command(&db, port, &[("SEED_ROW_SECONDS", "1")]);
+    command
+        .env("SECRET", "'abc'")
+        .env("NOT_UTF8", OsStr::from_bytes(b"caf\xe9 \"x\""));
+    let replica = Replica::spawn(command, port);
+    replica.wait_for_log("Applying inventory.0002_seed_products...", START);
+    let vars = environment_of_the_migration(port)
+        .unwrap_or_else(|| panic!("no migrate.py process\n{}", replica.log()));
+    // Only the two variables in a failure message: the rest is the test machine's environment.
+    let seen: Vec<String> = vars
+        .iter()
+        .filter(|v| v.starts_with(b"SECRET=") || v.starts_with(b"NOT_UTF8="))
+        .map(|v| format!("{:?}", String::from_utf8_lossy(v)))
+        .collect();
+    assert!(vars.contains(&b"SECRET='abc'".to_vec()), "{seen:?}");
+    assert!(
+        vars.contains(&b"NOT_UTF8=caf\xe9 \"x\"".to_vec()),
+        "{seen:?}"
+    );
+    assert_eq!(replica.wait_ok(), BODY, "{}", replica.log());
+}
