@@ -492,7 +492,12 @@ pub fn probe(check: &Check) -> u8 {
     let runtime_dir = match start_dirs(&root, uid, true) {
         Ok(dirs) => dirs.run,
         Err(e) => {
-            println!("failed: {}", errors::message(&e).headline);
+            let message = errors::message(&e);
+            println!(
+                "failed: {} ({})",
+                message.headline,
+                message.found.join("; ")
+            );
             return 1;
         }
     };
