@@ -54,7 +54,7 @@ test-run: all ## run's detection and every server, in host mode
 	$(TESTS) run -- --test-threads=2
 
 test-migrate: all ## Django migrate with three replicas, run --release, the probes; real PostgreSQL and SQLite
-	bash test/setup/50-postgresql.sh
+	bash test/setup/55-pgbouncer.sh
 	$(TESTS) migrate -- --test-threads=2
 
 test-assemble: all ## assemble, save-artifacts and usage, in host mode

@@ -91,6 +91,11 @@ struct App {
 impl App {
     /// Starts `image` and waits for a 200 on `path`.
     fn start(image: &AppImage, path: &str) -> (Self, Response) {
+        Self::start_with(image, &[], path)
+    }
+
+    /// [`App::start`] with more `podman run` options (`--read-only`, `-e NAME=value`...).
+    fn start_with(image: &AppImage, options: &[&str], path: &str) -> (Self, Response) {
         // free_port's port can be taken by another process before podman binds it: retry
         // with another port when podman says so.
         let mut attempt = 0;
@@ -100,17 +105,21 @@ impl App {
                 name: unique("python-s2i-e2e"),
                 port: free_port(),
             };
-            let out = output(podman().args([
-                "run",
-                "-d",
-                "--name",
-                &app.name,
-                "--user",
-                ARBITRARY_USER,
-                "-p",
-                &format!("127.0.0.1:{}:8080", app.port),
-                &image.name,
-            ]));
+            let out = output(
+                podman()
+                    .args([
+                        "run",
+                        "-d",
+                        "--name",
+                        &app.name,
+                        "--user",
+                        ARBITRARY_USER,
+                        "-p",
+                        &format!("127.0.0.1:{}:8080", app.port),
+                    ])
+                    .args(options)
+                    .arg(&image.name),
+            );
             if out.status.success() {
                 break app;
             }
@@ -1068,6 +1077,62 @@ fn python_version_file_is_checked_against_the_image() {
                 python_version()
             )) && log.contains("python-s2i:3.13"),
             "{log}"
+        );
+    }
+}
+
+/// Kubernetes `readOnlyRootFilesystem: true` with an emptyDir on /tmp (a common hardening):
+/// `$APP_ROOT/.python-s2i` cannot be written, so run keeps its state in its private directory
+/// under /tmp. Every server starts there and answers, and `run --check-ready` (an exec probe)
+/// finds the start. One image with every server; run on the default Python only (what is
+/// tested is run's, not the interpreter's).
+#[test]
+fn read_only_root_with_a_writable_tmp_every_server_answers_and_is_ready() {
+    if python_version() != "3.11" {
+        eprintln!("covered on Python 3.11 (run's directories do not depend on the Python version)");
+        return;
+    }
+    let mut image = AppImage::new("e2e_read_only");
+    image.build_ok(&fixture("e2e_read_only"), &[]);
+    // A word of the server's command line: what shows which server answered.
+    let servers = [
+        ("mod_wsgi", "apache2 (mod_wsgi-express)", "WSGI"),
+        ("gunicorn", "bin/gunicorn", "WSGI"),
+        ("uwsgi", "bin/uwsgi", "WSGI"),
+        ("waitress", "s2i_waitress", "WSGI"),
+        ("hypercorn", "hypercorn", "WSGI"),
+        ("granian", "granian", "WSGI"),
+        ("uvicorn", "uvicorn", "ASGI"),
+    ];
+    for (server, process, interface) in servers {
+        let app_server = format!("APP_SERVER={server}");
+        let mut options = vec!["--read-only", "--tmpfs", "/tmp", "-e", &app_server];
+        if interface == "ASGI" {
+            options.extend(["-e", "APP_MODULE=asgi:app"]);
+        }
+        let (app, page) = App::start_with(&image, &options, "/");
+        assert_eq!(
+            page.body,
+            format!("Hello from e2e_read_only ({interface})\n"),
+            "{server}"
+        );
+        let commands = app.exec(
+            "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null; true",
+        );
+        assert!(
+            commands.lines().any(|l| l.contains(process)),
+            "{server}: no {process} process answered:\n{commands}\n{}",
+            app.logs()
+        );
+        let private = app.exec("stat -c '%a %u' /tmp/python-s2i-1000680000");
+        assert_eq!(private.trim(), "700 1000680000", "{server}");
+        let ready =
+            output(podman().args(["exec", &app.name, "/usr/libexec/s2i/run", "--check-ready"]));
+        assert!(
+            ready.status.success(),
+            "{server}: run --check-ready failed: {}\n{}",
+            text(&ready),
+            app.logs()
         );
     }
 }

@@ -66,6 +66,7 @@ in_both_modes!(
     interactive_child_can_read_the_terminal,
     other_signals_are_dropped,
     later_stop_signals_do_not_restart_the_grace_clock,
+    started_with_sigchld_ignored_it_still_sees_its_child_end,
 );
 
 /// A test helper program built with the tests (`test/src/bin/`).
@@ -648,4 +649,36 @@ fn interactive_child_can_read_the_terminal(mode: Mode) {
     .expect("read stdout");
     assert!(status.success(), "{status:?}: {stdout}");
     assert!(stdout.contains("got:hello"), "{stdout:?}");
+}
+
+fn started_with_sigchld_ignored_it_still_sees_its_child_end(mode: Mode) {
+    // A parent that ignores SIGCHLD (and others) passes that on through exec: the kernel then
+    // reaps run's child itself and sends no SIGCHLD, so an init that kept the disposition would
+    // wait forever (past any grace period). bash, because dash refuses to ignore CHLD.
+    let script = format!(
+        "trap '' CHLD HUP INT QUIT PIPE USR1 USR2 TERM TTIN TTOU WINCH; exec {} -- sh -c 'sleep 0.2; exit 3'",
+        bin("run").display()
+    );
+    let mut command = match mode {
+        Mode::Pid1 => {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork", "--mount-proc", "bash", "-c", &script]);
+            c
+        }
+        Mode::NotPid1 => {
+            let mut c = Command::new("bash");
+            c.args(["-c", &script]);
+            c
+        }
+    };
+    command
+        .env_remove("RUN_DEBUG")
+        .env("STOP_GRACE_PERIOD", "2")
+        .stdout(Stdio::null());
+    let mut started = Started::spawn(command, mode);
+    let status = started
+        .running
+        .wait_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("run started with SIGCHLD ignored did not exit within 20s"));
+    assert_eq!(exit_code(status), 3, "the child's exit code");
 }

@@ -46,6 +46,11 @@ fn pg_port() -> String {
     std::env::var("PGTEST_PORT").unwrap_or_else(|_| "55432".into())
 }
 
+/// The PgBouncer in transaction mode in front of it (`test/setup/55-pgbouncer.sh`).
+fn pgbouncer_port() -> String {
+    std::env::var("PGBOUNCER_PORT").unwrap_or_else(|_| "56432".into())
+}
+
 /// The fixture built by `assemble` once per test run.
 fn app_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
@@ -251,8 +256,13 @@ impl Replica {
     fn start(db: &Database, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut command = run_command(db, port, envs);
+        command.args(args);
+        Self::spawn(command, port)
+    }
+
+    /// Starts `command` (a `run` listening on `port`), its output collected.
+    fn spawn(mut command: Command, port: u16) -> Self {
         command
-            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
@@ -651,4 +661,238 @@ fn unreachable_database_stops_the_start_with_the_error() {
         "{log}"
     );
     assert!(!log.contains("Listening at"), "{log}");
+}
+
+// ---------------------------------------------------------------- poolers and lost locks
+
+impl Database {
+    /// The URL through PgBouncer in transaction mode.
+    fn via_pgbouncer(&self) -> String {
+        let Self::Postgres { name } = self else {
+            panic!("PgBouncer stands in front of PostgreSQL only");
+        };
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &pgbouncer_port(), "-U", "postgres"])
+            .args(["-d", "pgbouncer", "-Atc", "SHOW CONFIG"])
+            .output()
+            .expect("psql");
+        let config = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            config.lines().any(|l| l.starts_with("pool_mode|transaction|")),
+            "no PgBouncer in transaction mode on 127.0.0.1:{}: run `make deps` (test/setup/55-pgbouncer.sh)\n{}",
+            pgbouncer_port(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        format!("postgres://postgres@127.0.0.1:{}/{name}", pgbouncer_port())
+    }
+
+    /// Advisory locks held in this database (straight to PostgreSQL, not through the pooler).
+    fn advisory_locks(&self) -> u32 {
+        self.query(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .parse()
+        .expect("count")
+    }
+}
+
+impl Replica {
+    /// Waits until the replica either waits for the lock or holds it; true when it waits.
+    fn waits_for_the_lock(&self) -> bool {
+        let deadline = Instant::now() + START;
+        loop {
+            let log = self.log();
+            if log.contains("waiting for the") {
+                return true;
+            }
+            if log.contains("holding the") || log.contains("got the") {
+                return false;
+            }
+            assert!(Instant::now() < deadline, "never reached the lock:\n{log}");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Behind PgBouncer in transaction pooling, the lock is one replica's while it migrates (a
+/// session lock would sit on a pooled server connection that the next client gets, lock
+/// included), and nothing of it is left on the pool afterwards.
+#[test]
+fn postgresql_behind_pgbouncer_in_transaction_mode_the_lock_holds_and_is_not_left_behind() {
+    let db = Database::postgres("pgbouncer");
+    let url = db.via_pgbouncer();
+    let first = Replica::start(
+        &db,
+        &[],
+        &[("DATABASE_URL", &url), ("SEED_ROW_SECONDS", SLOW_ROW)],
+    );
+    first.wait_for_log("holding the PostgreSQL advisory lock", START);
+    first.wait_for_log("Applying inventory.0002_seed_products...", START);
+    let second = Replica::start(&db, &[], &[("DATABASE_URL", &url)]);
+    assert!(
+        second.waits_for_the_lock(),
+        "the second replica got the lock while the first one migrates:\n{}\n======== first\n{}",
+        second.log(),
+        first.log()
+    );
+    assert_eq!(first.wait_ok(), BODY, "{}", first.log());
+    assert_eq!(second.wait_ok(), BODY, "{}", second.log());
+    let (first_log, second_log) = (first.log(), second.log());
+    assert_no_error(&first_log);
+    assert_no_error(&second_log);
+    assert!(first_log.contains(SEED), "{first_log}");
+    assert!(
+        second_log.contains("No migrations to apply."),
+        "{second_log}"
+    );
+    assert_eq!(db.applied("inventory", "0002_seed_products"), 1);
+    assert_eq!(db.query("SELECT count(*) FROM inventory_product"), "3");
+    assert_eq!(
+        db.advisory_locks(),
+        0,
+        "a migration lock was left on a pooled server connection"
+    );
+    // The next deployment takes the lock at once.
+    let mut release = Replica::start(
+        &db,
+        &["--release"],
+        &[("DATABASE_URL", &url), ("MIGRATE_LOCK_TIMEOUT", "5")],
+    );
+    let status = release.wait_exit(START);
+    let log = release.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(!log.contains("waiting for the"), "{log}");
+}
+
+/// The lock's connection dies while the first replica migrates: that replica stops at once
+/// (its migration rolled back), and the one waiting migrates alone, once.
+#[test]
+fn postgresql_lock_connection_lost_mid_migration_stops_that_migration() {
+    let db = Database::postgres("lock_lost");
+    let mut first = Replica::start(&db, &[], &[("SEED_ROW_SECONDS", "3")]);
+    first.wait_for_log("holding the PostgreSQL advisory lock", START);
+    first.wait_for_log("Applying inventory.0002_seed_products...", START);
+    let second = Replica::start(&db, &[], &[]);
+    assert!(second.waits_for_the_lock(), "{}", second.log());
+    let killed = db.query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' \
+         AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
+    assert_eq!(killed, "1", "the lock's connection\n{}", first.log());
+    let status = first.wait_exit(START);
+    let log = first.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("lost the PostgreSQL advisory lock"), "{log}");
+    assert!(
+        log.contains("run: ERROR: The migration lock's database connection was lost"),
+        "{log}"
+    );
+    assert!(!log.contains("Listening at"), "{log}");
+    assert_eq!(second.wait_ok(), BODY, "{}", second.log());
+    let second_log = second.log();
+    assert!(second_log.contains(SEED), "{second_log}");
+    assert_eq!(db.applied("inventory", "0002_seed_products"), 1);
+    assert_eq!(db.query("SELECT count(*) FROM inventory_product"), "3");
+}
+
+/// SQLite in a directory that cannot be written (a read-only volume), already migrated: the
+/// start needs no lock and serves (root ignores modes, so the directory is a read-only bind
+/// mount in a mount namespace of its own).
+#[test]
+fn sqlite_read_only_directory_with_nothing_to_migrate_starts() {
+    if !nix::unistd::getuid().is_root() {
+        python_s2i_tests::cannot_run("needs root for unshare --mount");
+        return;
+    }
+    let db = Database::sqlite();
+    let Database::Sqlite { path, .. } = &db else {
+        unreachable!()
+    };
+    let dir = path.parent().expect("dir").to_path_buf();
+    let mut migrate = Replica::start(&db, &["--release"], &[]);
+    let status = migrate.wait_exit(START);
+    assert_eq!(status.code(), Some(0), "{}", migrate.log());
+
+    let port = free_port();
+    let run = run_command(&db, port, &[]);
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            r#"mount --bind -o ro "$0" "$0" && exec "$@""#,
+        ])
+        .arg(&dir)
+        .arg(bin("run"));
+    command.envs(run.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    for (k, v) in run.get_envs() {
+        if v.is_none() {
+            command.env_remove(k);
+        }
+    }
+    command.current_dir(app_root());
+    let replica = Replica::spawn(command, port);
+    assert_eq!(replica.wait_ok(), BODY, "{}", replica.log());
+    let log = replica.log();
+    assert!(
+        log.contains("no migrations to apply; the file lock"),
+        "{log}"
+    );
+    assert!(log.contains("Read-only file system"), "{log}");
+    assert!(!log.contains("connection failed"), "{log}");
+}
+
+/// The environment of the migrate step, read from /proc while it migrates.
+fn environment_of_the_migration(port: u16) -> Option<Vec<Vec<u8>>> {
+    let marker = format!("PORT={port}").into_bytes();
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let dir = entry.path();
+        let Ok(cmdline) = fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if !String::from_utf8_lossy(&cmdline).contains(".python-s2i/run/migrate.py") {
+            continue;
+        }
+        let Ok(environ) = fs::read(dir.join("environ")) else {
+            continue;
+        };
+        let vars: Vec<Vec<u8>> = environ.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
+        if vars.contains(&marker) {
+            return Some(vars);
+        }
+    }
+    None
+}
+
+/// What the platform set reaches the migration as it was set (quotes are part of a secret, a
+/// value that is not UTF-8 keeps its bytes), as it reaches the server and the hooks
+/// (test/tests/run.rs).
+#[test]
+fn migrate_gets_the_environment_as_it_was_set() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let db = Database::sqlite();
+    let port = free_port();
+    let mut command = run_command(&db, port, &[("SEED_ROW_SECONDS", "1")]);
+    command
+        .env("SECRET", "'abc'")
+        .env("NOT_UTF8", OsStr::from_bytes(b"caf\xe9 \"x\""));
+    let replica = Replica::spawn(command, port);
+    replica.wait_for_log("Applying inventory.0002_seed_products...", START);
+    let vars = environment_of_the_migration(port)
+        .unwrap_or_else(|| panic!("no migrate.py process\n{}", replica.log()));
+    // Only the two variables in a failure message: the rest is the test machine's environment.
+    let seen: Vec<String> = vars
+        .iter()
+        .filter(|v| v.starts_with(b"SECRET=") || v.starts_with(b"NOT_UTF8="))
+        .map(|v| format!("{:?}", String::from_utf8_lossy(v)))
+        .collect();
+    assert!(vars.contains(&b"SECRET='abc'".to_vec()), "{seen:?}");
+    assert!(
+        vars.contains(&b"NOT_UTF8=caf\xe9 \"x\"".to_vec()),
+        "{seen:?}"
+    );
+    assert_eq!(replica.wait_ok(), BODY, "{}", replica.log());
 }

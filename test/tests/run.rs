@@ -1743,3 +1743,210 @@ fn nothing_runnable_lists_the_14_documented_rules_in_order() {
         );
     }
 }
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the platform sets reaches the application as it was set, whichever way it goes: the
+/// server (through deploy-env's shell), a deploy hook, and `run -- COMMAND`. Quotes are part
+/// of a secret (only python-s2i's own settings are read without them), and a value that is not
+/// UTF-8 keeps its bytes.
+#[test]
+fn the_environment_reaches_the_server_hooks_and_run_command_byte_exact() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let root = AppRoot::new("run_environment");
+    let marks = root.path().join("marks");
+    let vars: [(&str, &[u8]); 3] = [
+        ("SECRET", b"'abc'"),
+        ("QUOTED", b"\"p@ss\""),
+        ("NOT_UTF8", b"caf\xe9 \"x\""),
+    ];
+    let with_vars = |mut command: Command| {
+        for (name, value) in vars {
+            command.env(name, OsStr::from_bytes(value));
+        }
+        command.env("ENV_MARKS", &marks);
+        command
+    };
+    let port = free_port();
+    let mut server = Server::start(with_vars(root.command(port, &[])), port);
+    server
+        .wait_ok("/")
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let expected: Vec<String> = vars
+        .iter()
+        .map(|(name, value)| format!("{name}={}", hex(value)))
+        .chain([format!("FROM_DEPLOY_ENV={}", hex(b"yes"))])
+        .collect();
+    assert_eq!(
+        server.body("/?SECRET,QUOTED,NOT_UTF8,FROM_DEPLOY_ENV"),
+        expected.join("\n"),
+        "what the application received\n{}",
+        server.log()
+    );
+    for (name, value) in vars {
+        let got = fs::read(marks.join(format!("hook-{name}"))).expect("the hook's record");
+        assert_eq!(got, value, "{name} in the deploy hook\n{}", server.log());
+    }
+    let mut command = with_vars(root.command(port, &[]));
+    command.args([
+        "--",
+        "sh",
+        "-c",
+        r#"printf '%s\n%s\n%s' "$SECRET" "$QUOTED" "$NOT_UTF8""#,
+    ]);
+    let out = command.output().expect("run --");
+    assert!(out.status.success(), "{}", text_of(&out));
+    let joined: Vec<&[u8]> = vars.iter().map(|(_, v)| *v).collect();
+    assert_eq!(out.stdout, joined.join(&b'\n'), "run -- COMMAND");
+}
+
+/// A Service named `mod-wsgi` in the namespace gives every pod `MOD_WSGI_PORT=tcp://...` (and
+/// its siblings): not a server option. The server starts on $PORT and the report says why the
+/// variables were left out.
+#[test]
+fn kubernetes_service_link_variables_are_not_mod_wsgi_options() {
+    let root = AppRoot::new("run_wsgi_py");
+    let link = [
+        ("MOD_WSGI_PORT", "tcp://10.0.0.1:80"),
+        ("MOD_WSGI_PORT_80_TCP", "tcp://10.0.0.1:80"),
+        ("MOD_WSGI_PORT_80_TCP_ADDR", "10.0.0.1"),
+        ("MOD_WSGI_PORT_80_TCP_PORT", "80"),
+        ("MOD_WSGI_PORT_80_TCP_PROTO", "tcp"),
+        ("MOD_WSGI_SERVICE_HOST", "10.0.0.1"),
+        ("MOD_WSGI_SERVICE_PORT", "80"),
+    ];
+    let report = root.dry_run_ok(&link);
+    assert!(
+        report.contains(
+            "Note:        ignored MOD_WSGI_PORT=tcp://10.0.0.1:80 (a Kubernetes service link"
+        ),
+        "{report}"
+    );
+    let command = report
+        .lines()
+        .find(|l| l.starts_with("Command:"))
+        .expect("a command line");
+    assert!(!command.contains("tcp://"), "{command}");
+    assert!(!command.contains("--service-host"), "{command}");
+    let server = root.serve(&link, "/");
+    assert!(server.body("/").starts_with("Hello from wsgi.py"));
+    assert!(
+        server
+            .log()
+            .contains("ignored MOD_WSGI_PORT=tcp://10.0.0.1:80"),
+        "{}",
+        server.log()
+    );
+}
+
+/// `run` as a UID that cannot write `$APP_ROOT/.python-s2i`, with `TMPDIR` of the test's own.
+fn run_as_uid(root: &AppRoot, uid: &str, tmp: &Path, port: u16, args: &[&str]) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid", uid, "--regid", "0", "--clear-groups", "--"])
+        .arg(bin("run"))
+        .args(args);
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    command
+        .env("APP_ROOT", root.path())
+        .env("PORT", port.to_string())
+        .env("APP_SERVER", "gunicorn")
+        .env("TMPDIR", tmp)
+        .env("HOME", "/");
+    command
+}
+
+/// Host mode, `$APP_ROOT/.python-s2i` not writable: run falls back to its private directory
+/// under `$TMPDIR`, which another local user may have made first. A directory that is not this
+/// user's, or that others can write in, or a link, is refused (its `sitecustomize.py` never
+/// runs); once it is gone, run makes it (0700, owned by the user), serves, and the probes find
+/// the start there.
+#[test]
+fn planted_private_directory_is_refused_and_a_fresh_one_is_made_0700() {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::getuid().is_root() {
+        cannot_run("needs root to plant a directory as another user (setpriv --reuid)");
+        return;
+    }
+    let root = AppRoot::new("run_wsgi_py");
+    let tmp = tempfile::Builder::new()
+        .prefix("run-tmp-")
+        .tempdir()
+        .expect("tempdir");
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let uid = "1000124";
+    let private = tmp.path().join(format!("python-s2i-{uid}"));
+    let planted_mark = root.path().join("marks/planted-code-ran");
+    let plant = |dir: &Path| {
+        fs::create_dir_all(dir.join("python")).expect("mkdir");
+        fs::write(
+            dir.join("python/sitecustomize.py"),
+            format!(
+                "open({:?}, 'w').close()\n",
+                planted_mark.display().to_string()
+            ),
+        )
+        .expect("plant");
+        Command::new("chmod")
+            .args(["-R", "0777"])
+            .arg(dir)
+            .status()
+            .expect("chmod");
+    };
+    // Another user's directory (root's here), open to all; then a link to one.
+    plant(&private);
+    let elsewhere = tmp.path().join("elsewhere");
+    for attempt in ["another user's directory", "a link"] {
+        if attempt == "a link" {
+            fs::remove_dir_all(&private).expect("rm");
+            plant(&elsewhere);
+            std::os::unix::fs::symlink(&elsewhere, &private).expect("symlink");
+        }
+        let port = free_port();
+        let mut refused = Server::start(run_as_uid(&root, uid, tmp.path(), port, &[]), port);
+        let Some((status, log)) = refused.exit() else {
+            panic!(
+                "{attempt}: run started with the planted directory\n{}",
+                refused.log()
+            );
+        };
+        assert_eq!(status.code(), Some(1), "{attempt}: {log}");
+        assert!(
+            log.contains("run's private directory cannot be used"),
+            "{attempt}: {log}"
+        );
+        assert!(log.contains(&private.display().to_string()), "{log}");
+        assert!(
+            !planted_mark.exists(),
+            "{attempt}: the planted code ran\n{log}"
+        );
+        let probe = run_as_uid(&root, uid, tmp.path(), port, &["--check-ready"])
+            .output()
+            .expect("probe");
+        assert_eq!(probe.status.code(), Some(1), "{}", text_of(&probe));
+    }
+    fs::remove_file(&private).expect("rm link");
+    assert!(
+        fs::read_dir(elsewhere.join("python")).expect("ls").count() == 1,
+        "run wrote through the link"
+    );
+
+    let port = free_port();
+    let server = Server::start(run_as_uid(&root, uid, tmp.path(), port, &[]), port);
+    wait_for_ok(port, "/", START).unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    let meta = fs::symlink_metadata(&private).expect("made");
+    assert!(meta.is_dir());
+    assert_eq!(meta.uid().to_string(), uid);
+    assert_eq!(meta.mode() & 0o777, 0o700, "{:o}", meta.mode());
+    assert!(private.join("run").join(format!("state-{port}")).is_file());
+    let probe = run_as_uid(&root, uid, tmp.path(), port, &["--check-ready"])
+        .output()
+        .expect("probe");
+    assert!(probe.status.success(), "{}", text_of(&probe));
+    assert!(!planted_mark.exists());
+}

@@ -173,7 +173,7 @@ pub fn source_build_env(app: &Path, env: &mut Env) -> Result<Option<Vec<String>>
         .vars()
         .iter()
         .filter(|(k, v)| env.vars().get(*k) != Some(*v))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| k.to_string_lossy().into_owned())
         .collect();
     *env = sourced;
     Ok(Some(changed))

@@ -96,8 +96,8 @@ pub struct Install<'a> {
 /// Sets the variables uv and pip read: caches, index and certificate settings under both
 /// tools' names, no version checks or prompts.
 pub fn configure(env: &mut Env, cache_root: &Path) {
-    env.set_default("UV_CACHE_DIR", cache_root.join("uv").to_string_lossy());
-    env.set_default("PIP_CACHE_DIR", cache_root.join("pip").to_string_lossy());
+    env.set_default("UV_CACHE_DIR", cache_root.join("uv"));
+    env.set_default("PIP_CACHE_DIR", cache_root.join("pip"));
     env.set_default("PIP_DISABLE_PIP_VERSION_CHECK", "1");
     env.set_default("PIP_NO_INPUT", "1");
     env.set_default("PIP_PROGRESS_BAR", "off");

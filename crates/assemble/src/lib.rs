@@ -542,7 +542,7 @@ fn dependency_inputs(
         plan.manager.map(|m| m.name()).unwrap_or("none").to_owned(),
     );
     parts.insert("virtualenv".to_owned(), artifacts::venv_digest(&venv.root));
-    for (name, value) in install.env.vars() {
+    for (name, value) in install.env {
         let relevant = (name.starts_with("PIP_") || name.starts_with("UV_"))
             && !name.ends_with("_CACHE_DIR")
             || [
@@ -552,9 +552,9 @@ fn dependency_inputs(
                 package_manager::GROUPS_VARIABLE,
                 package_manager::EXTRAS_VARIABLE,
             ]
-            .contains(&name.as_str());
+            .contains(&name);
         if relevant {
-            parts.insert(format!("env {name}"), value.clone());
+            parts.insert(format!("env {name}"), value.to_owned());
         }
     }
     let base = artifacts::inputs_digest(&parts);
@@ -708,7 +708,7 @@ fn prune_caches(dirs: &[PathBuf], marked: bool, since: SystemTime, env: &Env) {
 
 /// Every later command runs "inside" the virtualenv.
 fn activate(env: &mut Env, app_root: &Path) {
-    env.set("VIRTUAL_ENV", app_root.to_string_lossy());
+    env.set("VIRTUAL_ENV", app_root);
     let path = env
         .get("PATH")
         .unwrap_or("/usr/local/bin:/usr/bin:/bin")

@@ -107,7 +107,7 @@ pub fn build(frontend: &Frontend, app: &Path, env: &Env) -> Result<(), NpmError>
 /// `npm_config_cache`), no audit/fund/update noise, and the build's CA bundle
 /// (`SSL_CERT_FILE`/`PIP_CERT`) trusted by Node too (`NODE_EXTRA_CA_CERTS`).
 pub fn configure(env: &mut Env, cache_root: &Path) {
-    env.set_default("NPM_CACHE_DIR", cache_root.join("npm").to_string_lossy());
+    env.set_default("NPM_CACHE_DIR", cache_root.join("npm"));
     if let Some(cache) = env.get("NPM_CACHE_DIR").map(str::to_owned) {
         env.set_default("npm_config_cache", cache);
     }

@@ -13,7 +13,9 @@
 //!   `DATABASE_URL`..., silently).
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitStatus;
 
 macro_rules! marker {
@@ -79,7 +81,10 @@ impl std::error::Error for EnvHookError {}
 ///
 /// # Errors
 /// See [`EnvHookError`].
-pub fn read(status: ExitStatus, stdout: &[u8]) -> Result<BTreeMap<String, String>, EnvHookError> {
+pub fn read(
+    status: ExitStatus,
+    stdout: &[u8],
+) -> Result<BTreeMap<OsString, OsString>, EnvHookError> {
     let code = status.code();
     let mut marker = MARKER.as_bytes().to_vec();
     marker.push(0);
@@ -96,11 +101,15 @@ pub fn read(status: ExitStatus, stdout: &[u8]) -> Result<BTreeMap<String, String
     Ok(rest
         .split(|b| *b == 0)
         .filter_map(|entry| {
-            let text = String::from_utf8_lossy(entry);
-            let (k, v) = text.split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
+            // Byte-exact: a value that is not UTF-8 is passed on as it is.
+            let at = entry.iter().position(|b| *b == b'=')?;
+            let (k, v) = (&entry[..at], &entry[at + 1..]);
+            Some((
+                std::ffi::OsStr::from_bytes(k).to_owned(),
+                std::ffi::OsStr::from_bytes(v).to_owned(),
+            ))
         })
-        .filter(|(k, _)| !SHELL_OWN.contains(&k.as_str()))
+        .filter(|(k, _)| !SHELL_OWN.iter().any(|own| k == own))
         .collect())
 }
 
@@ -110,6 +119,19 @@ mod tests {
     use std::process::Command;
 
     fn source(body: &str) -> Result<BTreeMap<String, String>, EnvHookError> {
+        source_raw(body).map(|vars| {
+            vars.into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn source_raw(body: &str) -> Result<BTreeMap<OsString, OsString>, EnvHookError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let hook = dir.path().join("hook");
         std::fs::write(&hook, body).expect("write");
@@ -130,6 +152,15 @@ mod tests {
         assert_eq!(env.get("KEPT").map(String::as_str), Some("1"));
         assert!(!env.contains_key("PWD"));
         assert!(!env.values().any(|v| v.contains("noise")));
+    }
+
+    #[test]
+    fn values_keep_their_bytes() {
+        let env = source_raw("export RAW=\"$(printf 'caf\\351 \\047q\\047')\"\n").expect("sourced");
+        assert_eq!(
+            env.get(std::ffi::OsStr::new("RAW")).map(|v| v.as_bytes()),
+            Some(&b"caf\xe9 'q'"[..])
+        );
     }
 
     #[test]

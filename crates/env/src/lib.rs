@@ -1,9 +1,12 @@
 //! The one environment type `assemble` and `run` read every setting through, so that a
 //! variable means the same thing at build time and at start:
 //!
-//! - [`Env::from_process`]: each value with one pair of surrounding quotes removed ([`unquote`]:
-//!   s2i passes `.s2i/environment` values verbatim, quotes included); [`Env::get`]: empty means
-//!   unset.
+//! - [`Env::from_process`]: the environment exactly as inherited (names and values as bytes),
+//!   and [`Env::command`] passes it on exactly so: what the platform sets (a secret with quotes,
+//!   a value that is not UTF-8) reaches the server, the hooks and migrate untouched.
+//! - [`Env::get`]: how python-s2i reads one of *its* variables: one pair of surrounding quotes
+//!   removed ([`unquote`]: s2i passes `.s2i/environment` values verbatim, quotes included), empty
+//!   or not UTF-8 means unset. The one place values are interpreted.
 //! - [`Env::flag`] / [`flag`]: the one rule for every boolean variable (`DISABLE_*`,
 //!   `ENABLE_*`, `MOD_WSGI_RELOAD_ON_CHANGES`, `RUN_DEBUG`, ...): unset, empty, `0`, `false`,
 //!   `no` and `off` (any case) are off; any other value is on.
@@ -15,6 +18,7 @@
 //! - [`source_hook`]: warpdrive's `build-env` / `deploy-env`, sourced by `/bin/sh`.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -109,46 +113,50 @@ pub fn flag(value: &str) -> bool {
     !matches!(value.as_str(), "" | "0" | "false" | "no" | "off")
 }
 
-/// Variables, as every part of python-s2i reads them.
+/// Variables: kept exactly as set (bytes), read through [`Env::get`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Env {
-    vars: BTreeMap<String, String>,
+    vars: BTreeMap<OsString, OsString>,
 }
 
-impl FromIterator<(String, String)> for Env {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+impl<K: Into<OsString>, V: Into<OsString>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Self {
-            vars: iter.into_iter().collect(),
+            vars: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 }
 
-impl Extend<(String, String)> for Env {
-    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
-        self.vars.extend(iter);
+impl<K: Into<OsString>, V: Into<OsString>> Extend<(K, V)> for Env {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        self.vars
+            .extend(iter.into_iter().map(|(k, v)| (k.into(), v.into())));
     }
 }
 
 impl<'a> IntoIterator for &'a Env {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+    type Item = (&'a str, &'a str);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
+    /// The variables with UTF-8 names, values as [`Env::get`] reads them (empty ones included).
     fn into_iter(self) -> Self::IntoIter {
-        self.vars.iter()
+        Box::new(
+            self.vars
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_str()?, unquote(v.to_str()?)))),
+        )
     }
 }
 
 impl Env {
-    /// This process's environment as programs should see it: each value through [`unquote`],
-    /// so a quoted `.s2i/environment` line that s2i passed on verbatim means what its author
-    /// meant (names and values that are not UTF-8 are read lossily).
+    /// This process's environment, exactly as inherited: nothing is unquoted or decoded here
+    /// ([`Env::get`] interprets the variables python-s2i reads; everything is passed on as it
+    /// came).
     #[must_use]
     pub fn from_process() -> Self {
-        std::env::vars_os()
-            .map(|(k, v)| {
-                let value = v.to_string_lossy();
-                (k.to_string_lossy().into_owned(), unquote(&value).to_owned())
-            })
-            .collect()
+        std::env::vars_os().collect()
     }
 
     /// Exactly these variables.
@@ -160,13 +168,21 @@ impl Env {
             .collect()
     }
 
-    /// A variable's value: `None` when unset or empty.
+    /// A variable as python-s2i reads its own settings: one pair of surrounding quotes removed
+    /// ([`unquote`]); `None` when unset, empty, or not UTF-8 (no setting of ours is).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
-            .get(name)
-            .map(String::as_str)
+            .get(OsStr::new(name))
+            .and_then(|v| v.to_str())
+            .map(unquote)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A variable exactly as set (quotes and bytes as they are), for passing it on.
+    #[must_use]
+    pub fn raw(&self, name: &str) -> Option<&OsStr> {
+        self.vars.get(OsStr::new(name)).map(OsString::as_os_str)
     }
 
     /// A boolean variable, by the one rule of [`flag`].
@@ -178,16 +194,16 @@ impl Env {
     /// Whether the variable is set (even to an empty value).
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
-        self.vars.contains_key(name)
+        self.vars.contains_key(OsStr::new(name))
     }
 
     /// Sets a variable.
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        self.vars.insert(name.to_owned(), value.into());
+    pub fn set(&mut self, name: &str, value: impl AsRef<OsStr>) {
+        self.vars.insert(name.into(), value.as_ref().to_owned());
     }
 
     /// Sets a variable only when it is not set already (users' values win).
-    pub fn set_default(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set_default(&mut self, name: &str, value: impl AsRef<OsStr>) {
         if self.get(name).is_none() {
             self.set(name, value);
         }
@@ -195,12 +211,12 @@ impl Env {
 
     /// Removes a variable.
     pub fn remove(&mut self, name: &str) {
-        self.vars.remove(name);
+        self.vars.remove(OsStr::new(name));
     }
 
-    /// All variables, as set.
+    /// All variables, exactly as set.
     #[must_use]
-    pub fn vars(&self) -> &BTreeMap<String, String> {
+    pub fn vars(&self) -> &BTreeMap<OsString, OsString> {
         &self.vars
     }
 
@@ -570,6 +586,30 @@ mod tests {
         );
         assert!(!env.flag("DISABLE_MIGRATE"));
         assert!(!env.flag("UNSET"));
+    }
+
+    #[test]
+    fn values_are_read_unquoted_and_passed_on_as_they_are() {
+        use std::os::unix::ffi::OsStrExt;
+        let not_utf8 = OsStr::from_bytes(b"caf\xe9");
+        let env: Env = [
+            (OsString::from("APP_MODULE"), OsString::from("\"pkg:app\"")),
+            (OsString::from("SECRET"), OsString::from("'abc'")),
+            (OsString::from("BYTES"), not_utf8.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(env.get("APP_MODULE"), Some("pkg:app"));
+        assert_eq!(env.get("BYTES"), None);
+        assert_eq!(env.raw("SECRET"), Some(OsStr::new("'abc'")));
+        let command = env.command("true");
+        let passed: BTreeMap<&OsStr, Option<&OsStr>> = command.get_envs().collect();
+        assert_eq!(passed[OsStr::new("SECRET")], Some(OsStr::new("'abc'")));
+        assert_eq!(
+            passed[OsStr::new("APP_MODULE")],
+            Some(OsStr::new("\"pkg:app\""))
+        );
+        assert_eq!(passed[OsStr::new("BYTES")], Some(not_utf8));
     }
 
     #[test]

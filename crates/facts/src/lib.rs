@@ -11,13 +11,17 @@
 //! looking at the source tree when a fact is missing; a record of a newer format loads too, and
 //! `run` warns ([`Facts::newer_than_this`]).
 //!
-//! [`Layout`] names every path under `$APP_ROOT/.python-s2i`.
+//! [`Layout`] names every path under `$APP_ROOT/.python-s2i`; [`StartDirs`] decides where
+//! `run` writes when that directory is not writable (a private directory under `/tmp`).
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub mod start_dirs;
+pub use start_dirs::{Make, StartDirError, StartDirs};
 
 /// The name of the directory under `$APP_ROOT` that holds the record and files generated for
 /// the app (paths in it: [`Layout`]).

@@ -39,6 +39,28 @@ const SYNCHRONOUS: [Signal; 6] = [
     Signal::SIGSYS,
 ];
 
+/// Undoes the signal dispositions the init inherited, before it takes the signals over: an
+/// ignored SIGCHLD makes the kernel reap the children itself and send no SIGCHLD, so the init
+/// would never learn that its child ended (and hang); other ignored signals would never reach
+/// the signalfd. Every signal goes back to its default action, except SIGSEGV and SIGBUS while
+/// they run Rust's stack-overflow handler (an inherited SIG_IGN on them is reset too).
+fn reset_inherited() {
+    let rust_handled = [libc::SIGSEGV, libc::SIGBUS];
+    crate::spawn::reset_dispositions(libc::SIGRTMAX(), &rust_handled);
+    for signal in rust_handled {
+        // SAFETY: sigaction with a null new action only reads the current one into `old`.
+        #[allow(unsafe_code)]
+        let ignored = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, std::ptr::null(), &raw mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        };
+        if ignored {
+            crate::spawn::reset_dispositions(signal, &(1..signal).collect::<Vec<_>>());
+        }
+    }
+}
+
 /// What the signalfd reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -61,11 +83,13 @@ impl Signals {
     /// # Errors
     /// The mask or the signalfd cannot be set up.
     pub fn take_over() -> Result<Self, SetUpSignalsError> {
+        reset_inherited();
         let mut blocked = SigSet::all();
         for signal in SYNCHRONOUS {
             blocked.remove(signal);
         }
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)
+        // SETMASK, not BLOCK: a synchronous signal the parent left blocked is unblocked too.
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&blocked), None)
             .map_err(SetUpSignalsError::Block)?;
 
         let mut wanted = SigSet::empty();

@@ -74,6 +74,17 @@ pub fn spawn(mut command: Command) -> Result<Child, SpawnError> {
 /// signals (32, 33), which glibc's own `posix_spawn` leaves ignored in the processes it starts
 /// (a parent of `run` may well use it), and an ignored signal survives exec.
 fn restore_default_signals(last_signal: libc::c_int) {
+    reset_dispositions(last_signal, &[]);
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+}
+
+/// Every signal from 1 to `last_signal` but SIGKILL, SIGSTOP and `keep` back to its default
+/// action, by the kernel call (see [`restore_default_signals`]); async-signal-safe.
+pub(crate) fn reset_dispositions(last_signal: libc::c_int, keep: &[libc::c_int]) {
     /// The kernel's `struct sigaction` (x86_64 and the generic layout).
     #[repr(C)]
     struct KernelSigaction {
@@ -89,7 +100,7 @@ fn restore_default_signals(last_signal: libc::c_int) {
         mask: 0,
     };
     for signal in 1..=last_signal {
-        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP || keep.contains(&signal) {
             continue;
         }
         // SAFETY: rt_sigaction with SIG_DFL installs no handler; the struct matches the
@@ -106,11 +117,6 @@ fn restore_default_signals(last_signal: libc::c_int) {
             );
         }
     }
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
 }
 
 /// In the forked child: SIGKILL when the init dies, so that a server never outlives a `run`

@@ -25,6 +25,8 @@ pub const DEFAULT_LOCK_TIMEOUT: u64 = 600;
 const EXIT_FAILED: u8 = 1;
 const EXIT_TIMEOUT: u8 = 3;
 const EXIT_SETUP: u8 = 4;
+const EXIT_LOCK_LOST: u8 = 5;
+const EXIT_READ_ONLY: u8 = 6;
 
 /// When `run` is asked to migrate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +166,8 @@ impl Migrate {
                 seconds: self.lock_timeout,
             }),
             EXIT_SETUP => Err(MigrateError::Setup { command }),
+            EXIT_LOCK_LOST => Err(MigrateError::LockLost { command }),
+            EXIT_READ_ONLY => Err(MigrateError::ReadOnly { command }),
             129..=192 => Err(MigrateError::Signalled {
                 command,
                 signal: code - 128,
@@ -189,6 +193,10 @@ pub enum MigrateError {
     LockTimeout { command: String, seconds: u64 },
     /// Django's settings or the database connection failed (traceback above).
     Setup { command: String },
+    /// The lock's database connection failed during the migration: it was ended at once.
+    LockLost { command: String },
+    /// SQLite in a directory that cannot be written, with migrations to apply.
+    ReadOnly { command: String },
     /// A signal ended it (the platform stopping the container).
     Signalled { command: String, signal: u8 },
     /// It exited otherwise (126/127: could not be started, reason above).
@@ -234,6 +242,14 @@ impl MigrateError {
                 "Check the database settings and that the database is reachable from the container (the traceback above names the error).".into(),
                 "Check DJANGO_SETTINGS_MODULE and that the settings import.".into(),
             ],
+            Self::LockLost { .. } => vec![
+                "Deploy again (the platform restarts the container): the migration in progress was rolled back where DDL is transactional (PostgreSQL), and the next start migrates from there under the lock.".into(),
+                "If the lock's connection keeps failing, check what ends idle-in-transaction connections on the way (idle_in_transaction_session_timeout, a pooler's idle_transaction_timeout, a proxy's idle timeout).".into(),
+            ],
+            Self::ReadOnly { .. } => vec![
+                "Put the SQLite database in a writable directory (a volume) to migrate, or".into(),
+                "migrate where it is writable (`run --release`) and set DISABLE_MIGRATE=1 for read-only starts.".into(),
+            ],
             Self::Signalled { .. } => vec![
                 "The container was stopped during the migration; where the database has transactional DDL (PostgreSQL, SQLite) the migration in progress was rolled back and the next start applies it.".into(),
             ],
@@ -253,6 +269,12 @@ impl MigrateError {
             }
             Self::Signalled { .. } => {
                 "The migration was interrupted by a signal; the server was not started."
+            }
+            Self::LockLost { .. } => {
+                "The migration lock's database connection was lost, so the migration was stopped; the server was not started."
+            }
+            Self::ReadOnly { .. } => {
+                "There are migrations to apply, but the SQLite database's directory is read-only; the server was not started."
             }
             Self::Setup { .. } => {
                 "Django could not reach the database (or load its settings) to migrate; the server was not started."
@@ -277,6 +299,14 @@ impl fmt::Display for MigrateError {
             Self::Setup { command } => write!(
                 f,
                 "`{command}`: Django or the database connection could not be set up; the traceback is above."
+            ),
+            Self::LockLost { command } => write!(
+                f,
+                "`{command}` lost the database lock while migrating; it was ended so that no other replica migrates beside it (the reason is above)."
+            ),
+            Self::ReadOnly { command } => write!(
+                f,
+                "`{command}`: the SQLite directory cannot be written (the reason is above)."
             ),
             Self::Signalled { command, signal } => {
                 write!(f, "`{command}` was ended by signal {signal}.")
@@ -326,6 +356,8 @@ mod tests {
             Err(MigrateError::LockTimeout { seconds: 600, .. })
         ));
         assert!(matches!(m.outcome(4), Err(MigrateError::Setup { .. })));
+        assert!(matches!(m.outcome(5), Err(MigrateError::LockLost { .. })));
+        assert!(matches!(m.outcome(6), Err(MigrateError::ReadOnly { .. })));
         let term = m.outcome(143).expect_err("signal");
         assert!(matches!(term, MigrateError::Signalled { signal: 15, .. }));
         assert_eq!(term.exit_code(), 143);
@@ -366,7 +398,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = Migrate::write_helper(dir.path()).expect("write");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), HELPER_PY);
-        assert!(HELPER_PY.contains("pg_try_advisory_lock"));
+        assert!(HELPER_PY.contains("pg_try_advisory_xact_lock"));
         assert!(HELPER_PY.contains("GET_LOCK"));
         assert!(HELPER_PY.contains("fcntl.flock"));
     }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use s2i_detect::{auto_server, App, Detection, Env, Server, ServerPolicyError, WebApp};
 
 pub use error::ServerError;
-pub use passthrough::mod_wsgi_options;
+pub use passthrough::{is_service_link, mod_wsgi_ignored, mod_wsgi_options};
 pub use settings::Settings;
 pub use tuning::Tuning;
 
@@ -284,6 +284,11 @@ fn manual(
         Server::Hypercorn => vec!["--bind".into(), format!("0.0.0.0:{port}")],
     };
     args.extend(passthrough::server_args(&detection.src, server, cx.env)?);
+    let mut notes =
+        vec!["manual mode: the application is configured by .warpdrive/server_args".into()];
+    if server == Server::ModWsgi {
+        notes.extend(mod_wsgi_ignored(cx.env));
+    }
     Ok(Launch {
         program,
         args,
@@ -292,7 +297,7 @@ fn manual(
         server: Some(server),
         server_reason: reason,
         stop: stop_signal(server),
-        notes: vec!["manual mode: the application is configured by .warpdrive/server_args".into()],
+        notes,
         files: Vec::new(),
     })
 }

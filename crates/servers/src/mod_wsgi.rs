@@ -175,6 +175,7 @@ pub fn launch(
             .push("reload mode: worker processes restart when a loaded source file changes".into());
     }
     let passed = mod_wsgi_options(cx.env);
+    notes.extend(crate::passthrough::mod_wsgi_ignored(cx.env));
     if has_option(&passed, &["--processes", "--threads"]) {
         notes.push("MOD_WSGI_PROCESSES/MOD_WSGI_THREADS override the automatic tuning".into());
     }

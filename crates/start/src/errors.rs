@@ -33,6 +33,9 @@ pub enum RunError {
     },
     /// The init could not take over the signals (exit 125).
     Signals(String),
+    /// The private directory run writes in when `$APP_ROOT/.python-s2i` is not writable cannot
+    /// be used.
+    StartDir(s2i_facts::StartDirError),
 }
 
 fn paths(list: &[PathBuf]) -> String {
@@ -135,6 +138,15 @@ pub fn message(error: &RunError) -> Message {
             found: vec![format!("{}: {error}", path.display())],
             fixes: vec!["Make $APP_ROOT writable for the container's user (group 0), or /tmp.".into()],
             details: Vec::new(),
+        },
+        RunError::StartDir(e) => Message {
+            headline: "run's private directory cannot be used: $APP_ROOT/.python-s2i is not writable, and the fallback is not private to this user.".into(),
+            found: vec![e.to_string()],
+            fixes: vec![
+                format!("Remove {} (or have its owner remove it): run makes it again, owned by this user, mode 0700.", e.path().display()),
+                "Or make $APP_ROOT/.python-s2i writable for this user (in a container: group 0 writable, as assemble leaves it), or point TMPDIR at a directory of this user's.".into(),
+            ],
+            details: vec!["run puts this directory on PYTHONPATH and writes its state there: a directory another user can write in would let that user run code as the application.".into()],
         },
     }
 }

@@ -21,6 +21,7 @@ use std::process::Command;
 pub use errors::RunError;
 use s2i_detect::{Detection, Inputs};
 use s2i_env::Env;
+use s2i_facts::{Make, StartDirs};
 use s2i_init::Signal;
 use s2i_release::{Check, Migrate, Phase, StateFile, When};
 use s2i_servers::tuning::{self, CgroupFs, Limits};
@@ -131,8 +132,10 @@ impl Plan {
         .map_err(RunError::Detect)?;
         let settings = Settings::from_env(&env).map_err(RunError::Server)?;
         let tuning = tuning::tune(&limits, settings.web_concurrency);
-        let runtime_dir = state_dir(&app_root, StateDir::Run, uid, dry_run);
-        let python_dir = state_dir(&app_root, StateDir::Python, uid, dry_run);
+        let StartDirs {
+            run: runtime_dir,
+            python: python_dir,
+        } = start_dirs(&app_root, uid, dry_run)?;
         let serve_as = (uid == 0).then(|| serve_as_for_root(&detection.home));
         let init = s2i_init::Options::from_env(&env).map_err(|e| RunError::Init(e.to_string()))?;
         let launch = s2i_servers::launch(
@@ -201,41 +204,17 @@ fn app_root(env: &Env) -> PathBuf {
     PathBuf::from(env.get("APP_ROOT").unwrap_or("/opt/app-root"))
 }
 
-fn writable_dir(dir: &Path) -> bool {
-    std::fs::create_dir_all(dir).is_ok()
-        && nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
-}
-
-/// Which directory of the layout run writes in.
-#[derive(Debug, Clone, Copy)]
-enum StateDir {
-    Run,
-    Python,
-}
-
-/// `$APP_ROOT/.python-s2i/{run,python}` ([`s2i_facts::Layout`]) when writable, else
-/// `/tmp/python-s2i-<uid>/{run,python}`.
-fn state_dir(app_root: &Path, which: StateDir, uid: u32, dry_run: bool) -> PathBuf {
-    let layout = s2i_facts::Layout::new(app_root);
-    let preferred = match which {
-        StateDir::Run => layout.run(),
-        StateDir::Python => layout.python(),
-    };
-    let name = preferred.file_name().map(PathBuf::from).unwrap_or_default();
-    if dry_run {
-        let parent = layout.dir();
-        if nix::unistd::access(parent, nix::unistd::AccessFlags::W_OK).is_ok()
-            || (!parent.exists()
-                && nix::unistd::access(app_root, nix::unistd::AccessFlags::W_OK).is_ok())
-        {
-            return preferred;
-        }
-    } else if writable_dir(&preferred) {
-        return preferred;
-    }
-    std::env::temp_dir()
-        .join(format!("python-s2i-{uid}"))
-        .join(name)
+/// Where this start writes ([`StartDirs::decide`]: `$APP_ROOT/.python-s2i` when writable, else
+/// the private `/tmp/python-s2i-<uid>`); `look_only` (`--dry-run`, the probes) creates nothing.
+fn start_dirs(app_root: &Path, uid: u32, look_only: bool) -> Result<StartDirs, RunError> {
+    let make = if look_only { Make::Look } else { Make::Create };
+    StartDirs::decide(
+        &s2i_facts::Layout::new(app_root),
+        &std::env::temp_dir(),
+        uid,
+        make,
+    )
+    .map_err(RunError::StartDir)
 }
 
 /// The account a root-started server drops to: the owner of the application home when it is
@@ -533,10 +512,11 @@ fn probe_state(mut env: Env, probing: bool) -> Result<StateFile, String> {
     start_environment(&mut env, &root).map_err(|e| errors::message(&e).headline)?;
     let port = Settings::from_env(&env).map_err(|e| e.to_string())?.port;
     let uid = nix::unistd::getuid().as_raw();
-    Ok(StateFile::new(
-        &state_dir(&root, StateDir::Run, uid, probing),
-        port,
-    ))
+    let dirs = start_dirs(&root, uid, probing).map_err(|e| {
+        let message = errors::message(&e);
+        format!("{} ({})", message.headline, message.found.join("; "))
+    })?;
+    Ok(StateFile::new(&dirs.run, port))
 }
 
 /// Gives an arbitrary UID a passwd entry; returns variables nss_wrapper needs.
