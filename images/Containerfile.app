@@ -12,7 +12,10 @@ ARG RUNTIME_IMAGE=localhost/python-s2i:3.11-runtime
 
 FROM ${BUILDER_IMAGE} AS build
 COPY --chown=1001:0 . /tmp/src
-RUN /usr/libexec/s2i/assemble
+# .git is left out as s2i leaves it out (its history, and any token in .git/config, never reach
+# the application image; this stage is not part of it). A .containerignore in your repository
+# keeps it out of the build context too.
+RUN find /tmp/src -depth -name .git -exec rm -rf {} + && /usr/libexec/s2i/assemble
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build --chown=1001:0 /opt/app-root /opt/app-root

@@ -136,6 +136,10 @@ apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old \
        /var/log/apt /var/log/dpkg.log /var/log/alternatives.log
 
+# /bin/sh is bash, as on RHEL: a shell-form CMD then execs `run`, which is PID 1 whatever CMD the
+# image was built with (bash-as-sh.sh, docs/init.md).
+sh /tmp/image-scripts/bash-as-sh.sh
+
 # fix-permissions DIR [-P], as users of the default OpenShift Python image call it in Dockerfiles.
 /usr/bin/install -m 0755 /tmp/image-scripts/fix-permissions /usr/bin/fix-permissions
 

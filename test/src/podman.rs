@@ -61,6 +61,21 @@ pub fn builder() -> String {
     image
 }
 
+/// The runtime image of the builder under test (`E2E_RUNTIME_IMAGE`, default the builder's name
+/// with `-runtime`); it must have been built (`images/build VERSION runtime`).
+#[must_use]
+pub fn runtime_image() -> String {
+    let image =
+        std::env::var("E2E_RUNTIME_IMAGE").unwrap_or_else(|_| format!("{}-runtime", builder()));
+    let exists = output(podman().args(["image", "exists", &image]));
+    assert!(
+        exists.status.success(),
+        "the runtime image {image} does not exist: run `images/build {} runtime` first",
+        python_version()
+    );
+    image
+}
+
 /// A name unique to this test process and call.
 #[must_use]
 pub fn unique(prefix: &str) -> String {
@@ -120,8 +135,8 @@ pub fn build_with_network_retries(what: &str, command: &mut Command) -> (bool, S
     }
 }
 
-/// The s2i way: `images/s2i-build [EXTRA] SOURCE BUILDER IMAGE` (what `s2i build` does, with
-/// podman) with the host's CA bundle, retried only when the network failed
+/// The s2i way without the CLI: `images/s2i-build [EXTRA] SOURCE BUILDER IMAGE` (what `s2i
+/// build` does, with podman; `tests/paths.rs` holds it to the real CLI) with the host's CA bundle, retried only when the network failed
 /// ([`build_with_network_retries`]). Returns the build's success and whole log.
 pub fn s2i_build(source: &Path, image: &str, extra: &[&str]) -> (bool, String) {
     let mut command = Command::new(repo().join("images/s2i-build"));
@@ -134,4 +149,132 @@ pub fn s2i_build(source: &Path, image: &str, extra: &[&str]) -> (bool, String) {
         command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
     }
     build_with_network_retries(image, &mut command)
+}
+
+/// The real s2i CLI (openshift/source-to-image), found on PATH; `test/setup/20-podman.sh`
+/// installs it with `../shared/tools/install-s2i`. A missing CLI fails the test (no stand-in:
+/// under `CI=true` that is what CI reports; elsewhere install it as the README says).
+#[must_use]
+pub fn s2i() -> Command {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("s2i"))
+            .find(|path| path.is_file())
+    });
+    let path = found.unwrap_or_else(|| {
+        panic!(
+            "the s2i CLI is not on PATH: run `bash test/setup/20-podman.sh` (it installs it with \
+             ../shared/tools/install-s2i) or get it as the README says"
+        )
+    });
+    let mut command = Command::new(path);
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        command.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
+    }
+    command
+}
+
+/// `s2i build --as-dockerfile DIR/Dockerfile SOURCE BUILDER TAG [EXTRA]` then `podman build DIR`
+/// (what OpenShift 4 BuildConfigs, Shipwright and Tekton do, buildah being podman's builder),
+/// the host's CA bundle mounted for the build's HTTPS. Returns the success and the whole log
+/// (both commands' output, the Dockerfile s2i wrote between them).
+pub fn s2i_as_dockerfile_build(
+    source: &Path,
+    builder_image: &str,
+    image: &str,
+    extra: &[&str],
+) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dockerfile = dir.path().join("Dockerfile");
+    let mut write = s2i();
+    write
+        .args(["build", "--as-dockerfile"])
+        .arg(&dockerfile)
+        .arg(source)
+        .arg(builder_image)
+        .arg(image)
+        .args(extra);
+    let out = output(&mut write);
+    let mut log = format!("$ {write:?}\n{}", text(&out));
+    if !out.status.success() {
+        return (false, log);
+    }
+    log.push_str(&format!(
+        "---- the Dockerfile s2i wrote:\n{}----\n",
+        std::fs::read_to_string(&dockerfile).unwrap_or_default()
+    ));
+    let mut build = podman();
+    build.args(["build", "--format", "docker", "-t", image]);
+    if Path::new(CA_BUNDLE).is_file() {
+        build.args(["-v", &format!("{CA_BUNDLE}:{CA_BUNDLE}:ro")]);
+    }
+    build.arg(dir.path());
+    let (ok, build_log) = build_with_network_retries(image, &mut build);
+    log.push_str(&build_log);
+    (ok, log)
+}
+
+/// `podman system service` on a private socket, for what talks the Docker API (the s2i CLI);
+/// ended (by its pid: SIGTERM, then SIGKILL to its process group) when dropped.
+pub struct DockerApi {
+    _service: crate::Running,
+    dir: tempfile::TempDir,
+}
+
+impl DockerApi {
+    /// Starts the service and waits until its socket answers.
+    #[must_use]
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("podman.sock");
+        let mut command = podman();
+        command
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let api = Self {
+            _service: crate::Running::spawn(&mut command),
+            dir,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "podman system service never opened {}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        api
+    }
+
+    /// `DOCKER_HOST` for this service.
+    #[must_use]
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("podman.sock").display())
+    }
+
+    /// `s2i build SOURCE BUILDER TAG [EXTRA]` through this service (the host's CA bundle
+    /// mounted for the build's HTTPS with `-v`), retried only when the network failed.
+    pub fn s2i_build(
+        &self,
+        source: &Path,
+        builder_image: &str,
+        image: &str,
+        extra: &[&str],
+    ) -> (bool, String) {
+        let mut command = s2i();
+        command
+            .env("DOCKER_HOST", self.docker_host())
+            .arg("build")
+            .arg(source)
+            .arg(builder_image)
+            .arg(image)
+            .args(extra);
+        if Path::new(CA_BUNDLE).is_file() {
+            command.args(["-v", &format!("{CA_BUNDLE}:{CA_BUNDLE}:ro")]);
+        }
+        build_with_network_retries(image, &mut command)
+    }
 }

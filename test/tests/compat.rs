@@ -1,9 +1,9 @@
 //! Drop-in compatibility with the default OpenShift Python image (sclorg/s2i-python-container):
 //! apps written for it, in the layouts its users have, built with our builder image and run as
 //! two different arbitrary UIDs in group 0, each answering 200 with the expected body. Also
-//! the three ways users build: the s2i way (`images/s2i-build`, which does what `s2i build`
-//! does), the Dockerfile `s2i build --as-dockerfile` writes, and a hand-written Dockerfile that
-//! runs the s2i scripts (the default image's README shows it).
+//! the ways users build: `images/s2i-build` (the no-CLI path, which `tests/paths.rs` holds to
+//! the real CLI), the real `s2i build --as-dockerfile` built by podman, and a hand-written
+//! Dockerfile that runs the s2i scripts (the default image's README shows it).
 //!
 //! The builder is `localhost/python-s2i:$E2E_PYTHON` (default 3.11; `E2E_IMAGE` overrides the
 //! name); `make test-e2e` builds it first.
@@ -401,56 +401,31 @@ fn plain_dockerfile_running_the_s2i_scripts() {
     serves_as_two_uids(&image, 8080, &[], &["locale en_US.UTF-8"], no_check);
 }
 
-/// The Dockerfile `s2i build --as-dockerfile` writes (its shape in source-to-image's
-/// dockerfile strategy: labels, `.s2i/environment` as ENV with quotes escaped, source copied
-/// as root and given to the image user, assemble, run), built by podman.
+/// The real `s2i build --as-dockerfile` (what OpenShift 4, Shipwright and Tekton run), its
+/// Dockerfile built by podman: `.s2i/environment` with its odd lines becomes ENV as s2i reads it.
 #[test]
 fn s2i_as_dockerfile_output_built_by_podman() {
     if is_python2() {
         return compat_skipped("the poetry fixture needs Python 3");
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let upload = dir.path().join("upload/src");
-    copy_dir(&fixture("compat_poetry_src"), &upload);
-    let environment = fs::read_to_string(upload.join(".s2i/environment")).expect("env");
-    let env_lines: Vec<String> = environment
-        .trim_start_matches('\u{feff}')
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| {
-            let escaped: String = v
-                .trim()
-                .chars()
-                .flat_map(|c| {
-                    let escape = matches!(c, '$' | '"' | '\\').then_some('\\');
-                    escape.into_iter().chain(std::iter::once(c))
-                })
-                .collect();
-            format!("{}=\"{escaped}\"", k.trim())
-        })
-        .collect();
-    fs::write(
-        dir.path().join("Dockerfile"),
-        format!(
-            "FROM {}\n\
-             LABEL \"io.openshift.s2i.build.image\"=\"{}\"\n\
-             ENV {}\n\
-             USER root\n\
-             # Copying in source code\n\
-             COPY upload/src /tmp/src\n\
-             RUN chown -R 1001:0 /tmp/src\n\
-             USER 1001\n\
-             RUN /usr/libexec/s2i/assemble\n\
-             CMD /usr/libexec/s2i/run\n",
-            builder(),
-            builder(),
-            env_lines.join(" \\\n    ")
-        ),
-    )
-    .expect("write");
-    let image = podman_build("as-dockerfile", dir.path());
-    serves_as_two_uids(&image, 8080, &[], &["poetry src app: 24.2"], no_check);
+    let name = image_name("as-dockerfile");
+    let (ok, log) =
+        podman::s2i_as_dockerfile_build(&fixture("compat_poetry_src"), &builder(), &name, &[]);
+    let image = Image { name, log };
+    assert!(
+        ok,
+        "s2i build --as-dockerfile + podman build failed:\n{}",
+        image.log
+    );
+    assert!(
+        image.log.contains("CMD /usr/libexec/s2i/run"),
+        "not the shell-form CMD s2i writes:\n{}",
+        image.log
+    );
+    serves_as_two_uids(&image, 8080, &[], &["poetry src app: 24.2"], |c| {
+        let pid1 = c.exec("tr '\\0' ' ' </proc/1/cmdline");
+        assert!(pid1.starts_with("/usr/libexec/s2i/run"), "PID 1: {pid1}");
+    });
 }
 
 /// A test that does not apply to this Python version: says so; never a silent pass in CI for

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use python_s2i_tests::podman::{
-    builder, is_python2, output, podman, python_version, s2i_build, text, unique,
+    builder, is_python2, output, podman, python_version, runtime_image, s2i_build, text, unique,
 };
 use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
 
@@ -608,19 +608,6 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
     );
 }
 
-/// The runtime image of the builder under test (`images/build VERSION runtime`).
-fn runtime_image() -> String {
-    let image =
-        std::env::var("E2E_RUNTIME_IMAGE").unwrap_or_else(|_| format!("{}-runtime", builder()));
-    let exists = output(podman().args(["image", "exists", &image]));
-    assert!(
-        exists.status.success(),
-        "the runtime image {image} does not exist: run `images/build {} runtime` first",
-        python_version()
-    );
-    image
-}
-
 /// What an application image on the runtime image must and must not have, and that it serves
 /// the demo app with the build's bytecode.
 fn check_demo_on_runtime(image: &AppImage) {
@@ -704,6 +691,15 @@ fn runtime_image_through_s2i_build_runtime_image() {
 fn runtime_image_through_the_multi_stage_containerfile() {
     let runtime = runtime_image();
     let image = AppImage::new("demo_django_multistage");
+    // A checkout: its .git (history, a token in .git/config) never reaches the image (issue 22).
+    let checkout = tempfile::tempdir().expect("tempdir");
+    let source = python_s2i_tests::copy_fixture("demo_django", checkout.path());
+    std::fs::create_dir_all(source.join(".git")).expect("mkdir .git");
+    std::fs::write(
+        source.join(".git/config"),
+        "[remote \"origin\"]\n\turl = https://ci-token@git.example.com/demo.git\n",
+    )
+    .expect("write .git/config");
     let out = output(
         podman().args([
             "build",
@@ -721,10 +717,15 @@ fn runtime_image_through_the_multi_stage_containerfile() {
             "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
             "-t",
             &image.name,
-            &fixture("demo_django").display().to_string(),
+            &source.display().to_string(),
         ]),
     );
     assert!(out.status.success(), "podman build failed:\n{}", text(&out));
+    let git = image.shell(
+        Some(ARBITRARY_USER),
+        "find /opt/app-root -name .git; grep -rl ci-token /opt/app-root/src; true",
+    );
+    assert!(text(&git).trim().is_empty(), "{}", text(&git));
     check_demo_on_runtime(&image);
 }
 
