@@ -323,7 +323,10 @@ fn install(e: &InstallError) -> Message {
                     format!("{found}\nThe package index has no package named {name:?} (or no version matching the requirement)."),
                     &[
                         "Check the spelling of the name and the version in your requirements (https://pypi.org/search/).",
-                        "If it comes from a private index, set PIP_INDEX_URL or PIP_EXTRA_INDEX_URL in .s2i/environment.",
+                        "If it comes from a private index, set its URL without credentials in PIP_INDEX_URL or PIP_EXTRA_INDEX_URL \
+                         (.s2i/environment), and inject the credentials as a file, never in the repository or in `-e`: a netrc \
+                         at /etc/python-s2i/secrets/netrc (an OpenShift build volume, `s2i build --inject`); see docs/assemble.md, \
+                         \"Private package indexes\".",
                     ],
                     details,
                 ),

@@ -33,6 +33,11 @@ pub enum RunError {
     },
     /// The init could not take over the signals (exit 125).
     Signals(String),
+    /// `run --sbom`: the bill of materials assemble writes cannot be read.
+    Sbom {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 fn paths(list: &[PathBuf]) -> String {
@@ -128,6 +133,12 @@ pub fn message(error: &RunError) -> Message {
             headline: "The release phase failed.".into(),
             found: vec![e.to_string()],
             fixes: e.fixes(),
+            details: Vec::new(),
+        },
+        RunError::Sbom { path, error } => Message {
+            headline: "This image has no readable bill of materials.".into(),
+            found: vec![format!("{}: {error}", path.display())],
+            fixes: vec!["Rebuild the image with this builder: assemble writes it on every build (images built before it existed have none).".into()],
             details: Vec::new(),
         },
         RunError::Prepare { path, error } => Message {
