@@ -192,9 +192,13 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     // Decided before anything slow, so conflicting files fail the build at once.
     let plan = package_manager::determine(&app, &env)?;
 
+    let user_index: Vec<(&str, String)> = index::INDEX_VARIABLES
+        .iter()
+        .filter_map(|name| env.get(name).map(|value| (*name, value.to_owned())))
+        .collect();
     install::configure(&mut env, &layout.cache());
     npm::configure(&mut env, &layout.cache());
-    report_secrets(&index::use_secrets(&mut env));
+    report_index(&user_index, &index::use_secrets(&mut env));
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let release = venv::planned_release(app_root, &env);
@@ -489,8 +493,12 @@ fn write_sbom(
     }
 }
 
-/// Names the injected credential files the installers were pointed at (paths only).
-fn report_secrets(secrets: &index::Secrets) {
+/// The package index settings the user gave (credentials masked, as on every line) and the
+/// injected credential files the installers were pointed at (paths only).
+fn report_index(user_index: &[(&str, String)], secrets: &index::Secrets) {
+    for (name, value) in user_index {
+        output::info(&format!("Package index: {name}={value}"));
+    }
     for (file, how) in &secrets.used {
         output::info(&format!(
             "Index credentials: {} ({how}; read in place, not kept in the image)",
