@@ -440,7 +440,7 @@ fn check_sbom(image: &Image, source: &Path) {
         .try_into()
         .unwrap_or_else(|parts: Vec<&str>| panic!("{} parts in:\n{said}", parts.len()));
     let file = tempfile::NamedTempFile::new().expect("tempfile");
-    fs::write(file.path(), &document).expect("write");
+    fs::write(file.path(), document).expect("write");
     let validated = output(Command::new(tools().join("python")).args([
         "-c",
         "import sys\n\
@@ -455,7 +455,7 @@ fn check_sbom(image: &Image, source: &Path) {
         "the SBOM is not valid CycloneDX 1.6: {}\n{document}",
         text(&validated)
     );
-    let bom: serde_json::Value = serde_json::from_str(&document).expect("JSON");
+    let bom: serde_json::Value = serde_json::from_str(document).expect("JSON");
     assert_eq!(bom["specVersion"], "1.6");
     let components = bom["components"].as_array().expect("components");
     let normalize = |name: &str| name.to_ascii_lowercase().replace(['_', '.'], "-");
