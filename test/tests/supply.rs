@@ -381,6 +381,18 @@ fn check_log(log: &str, password: &str, way: &str) {
     );
 }
 
+/// Runs a build `command` that must succeed, install the private package, and leave the
+/// password in neither its log nor any layer of `image`; returns the log.
+fn build_safely(image: &Image, command: &mut Command, index: &Index, way: &str) -> String {
+    let out = output(command);
+    let log = text(&out);
+    eprintln!("---- build log of {}:\n{log}----", image.0);
+    assert!(out.status.success(), "{way}: the build failed:\n{log}");
+    check_installed(image);
+    check_clean(image, &log, &index.password, way);
+    log
+}
+
 /// The log and every layer of the image (`podman save`; so the exported file system too)
 /// are free of the password.
 fn check_clean(image: &Image, log: &str, password: &str, way: &str) {
@@ -604,26 +616,17 @@ fn images_s2i_build_inject_mounts_the_credentials_and_commits_none_of_them() {
     if std::env::var_os("CONTAINERS_CONF").is_none() {
         s2i_build.env("CONTAINERS_CONF", repo().join("images/containers.conf"));
     }
-    let out = output(
-        s2i_build
-            .args(["--network", "host", "--inject"])
-            .arg(format!("{}:{SECRETS_DIR}", secrets.path().display()))
-            .args([
-                "-e",
-                "DEMO_DATABASE_URL=postgresql://app:notthepassword@db.example/app",
-            ])
-            .arg(source.path())
-            .arg(builder())
-            .arg(&image.0),
-    );
-    let log = text(&out);
-    eprintln!("---- build log of {}:\n{log}----", image.0);
-    assert!(
-        out.status.success(),
-        "images/s2i-build --inject failed:\n{log}"
-    );
-    check_installed(&image);
-    check_clean(&image, &log, &index.password, "images/s2i-build --inject");
+    s2i_build
+        .args(["--network", "host", "--inject"])
+        .arg(format!("{}:{SECRETS_DIR}", secrets.path().display()))
+        .args([
+            "-e",
+            "DEMO_DATABASE_URL=postgresql://app:notthepassword@db.example/app",
+        ])
+        .arg(source.path())
+        .arg(builder())
+        .arg(&image.0);
+    let log = build_safely(&image, &mut s2i_build, &index, "images/s2i-build --inject");
     // s2i-build shows the credentials of its -e values masked too.
     assert!(
         !log.contains("notthepassword"),
@@ -672,26 +675,33 @@ fn s2i_inject_through_the_docker_api_truncates_the_credentials_before_the_commit
     let source = app_source(Some(&index.url()));
     let image = Image::new("docker-api");
     let api = DockerApi::start();
-    let out = output(
-        Command::new(S2I)
-            .arg("-U")
-            .arg(format!("unix://{}", api.socket.display()))
-            .args(["build", "--network", "host", "--inject"])
-            .arg(format!("{}:{SECRETS_DIR}", secrets.path().display()))
-            .arg(source.path())
-            .arg(builder())
-            .arg(&image.0),
-    );
-    let log = text(&out);
-    eprintln!("---- build log of {}:\n{log}----", image.0);
-    assert!(
-        out.status.success(),
-        "s2i build --inject through the Docker API failed:\n{log}"
-    );
-    check_installed(&image);
-    check_clean(&image, &log, &index.password, "s2i --inject, Docker API");
+    let mut s2i = Command::new(S2I);
+    s2i.arg("-U")
+        .arg(format!("unix://{}", api.socket.display()))
+        .args(["build", "--network", "host", "--inject"])
+        .arg(format!("{}:{SECRETS_DIR}", secrets.path().display()))
+        .arg(source.path())
+        .arg(builder())
+        .arg(&image.0);
+    build_safely(&image, &mut s2i, &index, "s2i --inject, Docker API");
     // What s2i leaves: the injected file, empty.
     image.shell(&format!(
         "test -e {SECRETS_DIR}/netrc && test ! -s {SECRETS_DIR}/netrc"
     ));
+}
+
+#[test]
+fn a_build_the_index_refuses_says_how_to_inject_the_credentials() {
+    let index = Index::start();
+    let source = app_source(Some(&index.url()));
+    let image = Image::new("refused");
+    let (ok, log) = s2i_dockerfile_build(source.path(), &image, &[], &[]);
+    assert!(!ok, "the build without credentials succeeded:\n{log}");
+    for expected in [
+        "The package index refused the build's credentials",
+        "/etc/python-s2i/secrets/netrc",
+        "401",
+    ] {
+        assert!(log.contains(expected), "no {expected:?} in:\n{log}");
+    }
 }

@@ -358,6 +358,17 @@ fn install(e: &InstallError) -> Message {
                     &["Make the proxy's CA bundle available in the build and set PIP_CERT (or SSL_CERT_FILE) to its path; assemble passes it to both uv and pip."],
                     details,
                 ),
+                Some(Diagnosis::IndexAuth { detail }) => msg(
+                    format!("The package index refused the build's credentials while {what}"),
+                    format!("{found}\n{detail}\nThe index answered 401 or 403: the build gave it no credentials, or wrong ones."),
+                    &[
+                        "Inject the credentials as a file the build reads in place: a netrc (`machine HOST login USER password TOKEN`) at \
+                         /etc/python-s2i/secrets/netrc, through an OpenShift build volume, `s2i build --inject` or `images/s2i-build --inject` \
+                         (docs/assemble.md, \"Private package indexes\"); the log's `Index credentials:` line says whether it was found.",
+                        "Check that the netrc's `machine` is the index's host name, and that the token is valid and may read the index.",
+                    ],
+                    details,
+                ),
                 None => msg(
                     format!("Installing failed while {what}"),
                     format!("{found}\nThe installer's output above says why."),
