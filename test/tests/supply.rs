@@ -297,8 +297,15 @@ impl Image {
 }
 
 impl Drop for Image {
+    /// Removes the image and what its build left: s2i's Dockerfile labels every step's image
+    /// with the output name (`io.k8s.display-name`), which a failed build does not remove.
     fn drop(&mut self) {
         let _ = podman().args(["rmi", "-f", &self.0]).output();
+        let label = format!("label=io.k8s.display-name={}", self.0);
+        let steps = output(podman().args(["images", "-a", "-q", "--filter", &label]));
+        for id in String::from_utf8_lossy(&steps.stdout).split_whitespace() {
+            let _ = podman().args(["rmi", "-f", id]).output();
+        }
     }
 }
 
