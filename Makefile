@@ -17,7 +17,7 @@ CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
 IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14
 
-.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e test-e2e-all test-e2e-others \
+.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e test-supply test-e2e-all test-e2e-others \
         image runtime-image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
@@ -40,7 +40,7 @@ lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is exactly
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	bash test/bench/all.sh --check
 
-test: deps all lint test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
+test: deps all lint test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e test-supply ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
 	@echo "make test: all suites passed"
 
 test-unit: ## unit tests of the library crates
@@ -74,6 +74,10 @@ test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them 
 	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1
 	E2E_PYTHON=3.11 $(TESTS) compat -- --test-threads=2
 	E2E_PYTHON=3.11 $(TESTS) paths -- --test-threads=1
+
+test-supply: all ## issue 27: private-index credentials kept out of the image (real s2i CLI, pypiserver behind basic auth), the SBOM validated (after test-e2e: its 3.11 image)
+	bash test/setup/60-supply.sh >/dev/null
+	E2E_PYTHON=3.11 $(TESTS) supply -- --test-threads=2
 
 test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13 3.14)
 	bash test/setup/20-podman.sh

@@ -89,6 +89,10 @@ printf '%-52s %9.2f %9s %12s\n' "baseline + manage.py collectstatic" "${took[bas
 printf '%-52s %9.2f %8sx %11sx\n' "assemble, cold (uv, no caches)" "${took[cold]}" "$(ratio baseline cold)" "$(ratio baseline_full cold)"
 printf '%-52s %9.2f %8sx %11sx\n' "warm: unpack artifacts + assemble" "${took[warm]}" "$(ratio baseline warm)" "$(ratio baseline_full warm)"
 printf '%-52s %9.2f\n' "  of which save-artifacts | tar -x ($artifacts_size)" "${took[unpack]}"
+# The bill of materials: assemble logs what writing it took (docs/assemble.md, "Bill of materials").
+sbom=$(sed -nE 's/.*sbom\.cdx\.json \(CycloneDX 1\.6, ([0-9]+) components, ([0-9]+) ms.*/\1 \2/p' "$work/cold.log")
+[ -n "$sbom" ] || { echo "the cold build wrote no SBOM"; exit 1; }
+printf '%-52s %9.3f\n' "  of cold assemble: the SBOM (${sbom% *} components)" "$(awk -v ms="${sbom#* }" 'BEGIN { print ms / 1000 }')"
 echo "(assemble also introspects Django, runs collectstatic, records facts and fixes permissions)"
 printf '\n%-52s %9s %9s\n' "permission fix on $files files" "seconds" "speed-up"
 printf '%-52s %9.2f %9s\n' "find -exec chgrp/chmod (all modes wrong)" "${took[perm_find]}" "1.0x"

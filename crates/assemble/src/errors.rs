@@ -323,7 +323,10 @@ fn install(e: &InstallError) -> Message {
                     format!("{found}\nThe package index has no package named {name:?} (or no version matching the requirement)."),
                     &[
                         "Check the spelling of the name and the version in your requirements (https://pypi.org/search/).",
-                        "If it comes from a private index, set PIP_INDEX_URL or PIP_EXTRA_INDEX_URL in .s2i/environment.",
+                        "If it comes from a private index, set its URL without credentials in PIP_INDEX_URL or PIP_EXTRA_INDEX_URL \
+                         (.s2i/environment), and inject the credentials as a file, never in the repository or in `-e`: a netrc \
+                         at /etc/python-s2i/secrets/netrc (an OpenShift build volume, `s2i build --inject`); see docs/assemble.md, \
+                         \"Private package indexes\".",
                     ],
                     details,
                 ),
@@ -353,6 +356,17 @@ fn install(e: &InstallError) -> Message {
                     format!("TLS certificate verification failed while {what}"),
                     format!("{found}\n{detail}\nA proxy that inspects TLS presents its own certificate authority."),
                     &["Make the proxy's CA bundle available in the build and set PIP_CERT (or SSL_CERT_FILE) to its path; assemble passes it to both uv and pip."],
+                    details,
+                ),
+                Some(Diagnosis::IndexAuth { detail }) => msg(
+                    format!("The package index refused the build's credentials while {what}"),
+                    format!("{found}\n{detail}\nThe index answered 401 or 403: the build gave it no credentials, or wrong ones."),
+                    &[
+                        "Inject the credentials as a file the build reads in place: a netrc (`machine HOST login USER password TOKEN`) at \
+                         /etc/python-s2i/secrets/netrc, through an OpenShift build volume, `s2i build --inject` or `images/s2i-build --inject` \
+                         (docs/assemble.md, \"Private package indexes\"); the log's `Index credentials:` line says whether it was found.",
+                        "Check that the netrc's `machine` is the index's host name, and that the token is valid and may read the index.",
+                    ],
                     details,
                 ),
                 None => msg(

@@ -65,6 +65,9 @@ pub enum Diagnosis {
     },
     /// TLS verification failed: a proxy with its own CA.
     Certificate { detail: String },
+    /// The package index refused the build (401 or 403): no credentials, or wrong ones. uv and
+    /// pip then also say the package was not found.
+    IndexAuth { detail: String },
 }
 
 /// What kind of development file a source build did not find.
@@ -654,6 +657,21 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
             .unwrap_or_default();
         return Some(Diagnosis::Certificate { detail });
     }
+    // Before a missing package: uv and pip say that too when the index refused them.
+    if lower.contains("401 unauthorized")
+        || lower.contains("403 forbidden")
+        || lower.contains("401 client error")
+        || lower.contains("403 client error")
+        || lower.contains("lack of valid authentication credentials")
+    {
+        let detail = tail
+            .iter()
+            .rev()
+            .find(|l| l.contains("401") || l.contains("403"))
+            .map(|l| l.trim().to_owned())
+            .unwrap_or_default();
+        return Some(Diagnosis::IndexAuth { detail });
+    }
     if let Some(name) = text.find("Because ").and_then(|i| {
         let rest = &text[i + "Because ".len()..];
         let end = rest.find(" was not found in the package registry")?;
@@ -925,6 +943,21 @@ mod tests {
             diagnose(&pip),
             Some(Diagnosis::Certificate { .. })
         ));
+    }
+
+    #[test]
+    fn an_index_refusing_the_build_is_not_a_missing_package() {
+        let uv = lines(concat!(
+            "  × No solution found when resolving dependencies:\n",
+            "  ╰─▶ Because s2i-private-pkg was not found in the package registry and you require s2i-private-pkg==1.0.0, we can conclude that your requirements are unsatisfiable.\n",
+            "      hint: An index URL (http://127.0.0.1:35583/simple/) could not be queried due to a lack of valid authentication credentials (401 Unauthorized)",
+        ));
+        assert!(matches!(diagnose(&uv), Some(Diagnosis::IndexAuth { .. })));
+        let pip = lines(concat!(
+            "  ERROR: HTTP error 401 while getting http://127.0.0.1:8080/packages/x-1.0-py3-none-any.whl\n",
+            "  ERROR: 401 Client Error: Unauthorized for url: http://127.0.0.1:8080/packages/x-1.0-py3-none-any.whl",
+        ));
+        assert!(matches!(diagnose(&pip), Some(Diagnosis::IndexAuth { .. })));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
 //! - [`npm`]: frontend assets built with npm before collectstatic
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
+//! - [`sbom`]: the CycloneDX bill of materials of what the image runs
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`disk`]: free space, and telling a full disk from other failures
 //! - [`output`]: the fixed shape of the build log
@@ -32,6 +33,7 @@ pub mod package_manager;
 pub mod permissions;
 pub mod prune;
 pub mod python_version;
+pub mod sbom;
 pub mod server;
 pub mod source;
 pub mod trust;
@@ -190,8 +192,13 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     // Decided before anything slow, so conflicting files fail the build at once.
     let plan = package_manager::determine(&app, &env)?;
 
+    let user_index: Vec<(&str, String)> = index::INDEX_VARIABLES
+        .iter()
+        .filter_map(|name| env.get(name).map(|value| (*name, value.to_owned())))
+        .collect();
     install::configure(&mut env, &layout.cache());
     npm::configure(&mut env, &layout.cache());
+    report_index(&user_index, &index::use_secrets(&mut env));
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let release = venv::planned_release(app_root, &env);
@@ -274,6 +281,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         .then(|| bytecode::distributions(&venv));
     if !restored_whole {
         install_dependencies(&plan, &install, &app, &layout)?;
+        index::scrub_exported(&state_dir);
     }
     let installed_over = before_install.map(|before| bytecode::installed_since(&venv, &before));
 
@@ -321,6 +329,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     });
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    write_sbom(&venv, &app, options, &facts, &env, &layout);
     prune_caches(&kept_caches, marked, build_started, &env);
     let manifest = artifacts::Manifest {
         format: artifacts::FORMAT,
@@ -449,6 +458,60 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
         output::info(&format!("Application home: {}", src.join(&home).display()));
     }
     Ok(home)
+}
+
+/// The bill of materials ([`sbom`]); a failure to write it is a warning, with its cost logged.
+fn write_sbom(
+    venv: &venv::Venv,
+    app: &Path,
+    options: &Options,
+    facts: &Facts,
+    env: &Env,
+    layout: &s2i_facts::Layout,
+) {
+    let started = Instant::now();
+    let (dpkg_status, os_release) = sbom::system_paths();
+    let inputs = sbom::Inputs {
+        venv,
+        app,
+        source: &options.source_dir,
+        package: facts.package.as_ref().map(|p| p.name.as_str()),
+        env,
+        dpkg_status: &dpkg_status,
+        os_release: &os_release,
+    };
+    match sbom::write(&inputs, &layout.sbom()) {
+        Ok(count) => output::info(&format!(
+            "Wrote {} (CycloneDX 1.6, {count} components, {} ms; `run --sbom` prints it)",
+            layout.sbom().display(),
+            started.elapsed().as_millis()
+        )),
+        Err(e) => output::warning(&format!(
+            "the bill of materials {} could not be written: {e}",
+            layout.sbom().display()
+        )),
+    }
+}
+
+/// The package index settings the user gave (credentials masked, as on every line) and the
+/// injected credential files the installers were pointed at (paths only).
+fn report_index(user_index: &[(&str, String)], secrets: &index::Secrets) {
+    for (name, value) in user_index {
+        output::info(&format!("Package index: {name}={value}"));
+    }
+    for (file, how) in &secrets.used {
+        output::info(&format!(
+            "Index credentials: {} ({how}; read in place, not kept in the image)",
+            file.display()
+        ));
+    }
+    for (file, error) in &secrets.unreadable {
+        output::warning(&format!(
+            "{} is not used: the build's user cannot read it ({error}). Give the file mode 0644 \
+             (a Secret's default) or group 0 read access.",
+            file.display()
+        ));
+    }
 }
 
 /// Where each cache of [`artifacts::CACHES`] lives (`UV_CACHE_DIR`, `PIP_CACHE_DIR`).

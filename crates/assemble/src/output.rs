@@ -43,7 +43,10 @@ pub fn warning(text: &str) {
     }
 }
 
+/// Every line assemble prints goes through here or [`relay`]: URL credentials masked
+/// ([`s2i_message::redact`]).
 fn line(text: &str) {
+    let text = s2i_message::redact(text);
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
@@ -256,6 +259,7 @@ fn relay<R: Read + Send + 'static>(
             }
             let text = String::from_utf8_lossy(&buf);
             let text = text.trim_end_matches(['\n', '\r']);
+            let text = s2i_message::redact(text);
             if to_stderr {
                 let mut err = io::stderr().lock();
                 let _ = writeln!(err, "{INDENT}{text}");
@@ -268,7 +272,7 @@ fn relay<R: Read + Send + 'static>(
                 if tail.len() == TAIL_LINES {
                     tail.pop_front();
                 }
-                tail.push_back(text.to_owned());
+                tail.push_back(text.into_owned());
             }
         }
         let _ = done.send(None);

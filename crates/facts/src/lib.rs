@@ -105,6 +105,14 @@ impl Layout {
         self.dir.join("assemble-in-progress")
     }
 
+    /// The software bill of materials assemble writes (CycloneDX 1.6 JSON): every Python
+    /// distribution of the virtualenv, the interpreter, the image's Debian packages and the app;
+    /// `run --sbom` prints it.
+    #[must_use]
+    pub fn sbom(&self) -> PathBuf {
+        self.dir.join("sbom.cdx.json")
+    }
+
     /// The file assemble writes and removes to check the directory is writable.
     #[must_use]
     pub fn write_probe(&self) -> PathBuf {

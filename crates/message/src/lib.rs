@@ -4,6 +4,9 @@
 
 use std::fmt::Write as _;
 
+mod mask;
+pub use mask::{redact, MASK};
+
 /// A user-facing error message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
@@ -47,7 +50,8 @@ impl Message {
         self
     }
 
-    /// The message as text, every line starting with `prefix`:
+    /// The message as text, every line starting with `prefix`, URL credentials masked
+    /// ([`redact`]):
     ///
     /// ```text
     /// PREFIX ERROR: headline
@@ -64,7 +68,7 @@ impl Message {
     pub fn render(&self, prefix: &str) -> String {
         let mut out = String::new();
         let mut line = |text: &str| {
-            let _ = writeln!(out, "{}", format!("{prefix}{text}").trim_end());
+            let _ = writeln!(out, "{}", redact(&format!("{prefix}{text}")).trim_end());
         };
         line(&format!("ERROR: {}", self.headline));
         if !self.found.is_empty() {

@@ -36,6 +36,11 @@ pub enum RunError {
     /// The private directory run writes in when `$APP_ROOT/.python-s2i` is not writable cannot
     /// be used.
     StartDir(s2i_facts::StartDirError),
+    /// `run --sbom`: the bill of materials assemble writes cannot be read.
+    Sbom {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 fn paths(list: &[PathBuf]) -> String {
@@ -131,6 +136,12 @@ pub fn message(error: &RunError) -> Message {
             headline: "The release phase failed.".into(),
             found: vec![e.to_string()],
             fixes: e.fixes(),
+            details: Vec::new(),
+        },
+        RunError::Sbom { path, error } => Message {
+            headline: "This image has no readable bill of materials.".into(),
+            found: vec![format!("{}: {error}", path.display())],
+            fixes: vec!["Rebuild the image with this builder: assemble writes it on every build (images built before it existed have none).".into()],
             details: Vec::new(),
         },
         RunError::Prepare { path, error } => Message {

@@ -40,6 +40,8 @@ Usage: run                     start the application (detects how it is served)
        run --check-live        liveness probe: exit 0 while starting or migrating, then
                                while the server accepts connections on $PORT
        run -- COMMAND          run COMMAND under the init (signals, reaping, exit codes)
+       run --sbom              print the image's bill of materials (CycloneDX 1.6 JSON,
+                               $APP_ROOT/.python-s2i/sbom.cdx.json, written by assemble)
 ";
 
 /// The prefix of every line `run` writes about itself.
@@ -307,7 +309,7 @@ fn signal(stop: StopSignal) -> Signal {
 pub fn start(dry_run: bool) -> Result<u8, RunError> {
     if dry_run {
         let plan = Plan::make(PlanInputs::from_process(true), None)?;
-        print!("{}", plan.report(true));
+        print!("{}", s2i_message::redact(&plan.report(true)));
         return Ok(0);
     }
     let mut init = take_over()?;
@@ -319,7 +321,7 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
     }
     let plan = Plan::make(PlanInputs::from_process(false), Some(&mut init))?;
     for line in plan.report(false).lines() {
-        eprintln!("{PREFIX}{line}");
+        eprintln!("{PREFIX}{}", s2i_message::redact(line));
     }
     // deploy-env may have moved the port or APP_ROOT: the phase goes to both places.
     let planned = StateFile::new(&plan.runtime_dir, plan.port);
@@ -584,6 +586,24 @@ pub fn run_command(argv: &[OsString]) -> u8 {
     let mut command = Command::new(program);
     command.args(args);
     s2i_init::supervise(command, &options)
+}
+
+/// `run --sbom`: prints the bill of materials assemble wrote ([`s2i_facts::Layout::sbom`]).
+///
+/// # Errors
+/// The file cannot be read (an image built before assemble wrote one).
+pub fn print_sbom() -> Result<u8, RunError> {
+    use std::io::Write as _;
+    let path = s2i_facts::Layout::new(&app_root(&Env::from_process())).sbom();
+    let bytes = std::fs::read(&path).map_err(|error| RunError::Sbom {
+        path: path.clone(),
+        error,
+    })?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)
+        .and_then(|()| out.flush())
+        .map_err(|error| RunError::Sbom { path, error })?;
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! - `run --dry-run`: prints what it detected, why, and the exact command; exits 0.
 //! - `run --release`: the release phase (migrate, the release commands), then exits.
 //! - `run --check-ready [PATH]` / `run --check-live`: the readiness and liveness probes.
+//! - `run --sbom`: prints the bill of materials assemble wrote (CycloneDX 1.6 JSON).
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         None => s2i_start::start(false),
         Some("--dry-run") if args.len() == 1 => s2i_start::start(true),
         Some("--release") if args.len() == 1 => s2i_start::release(),
+        Some("--sbom") if args.len() == 1 => s2i_start::print_sbom(),
         Some("--check-live") if args.len() == 1 => {
             return ExitCode::from(s2i_start::probe(&Check::Live));
         }

@@ -59,7 +59,9 @@ Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the Build
   APP_SERVER            auto ({default}) | {servers}
   APP_HOME              directory of the app inside the repository (default: its root)
   APP_MODULE, APP_FILE, APP_SCRIPT, APP_CONFIG, GUNICORN_CMD_ARGS, WEB_CONCURRENCY   (as in the sclorg images)
-  PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip)
+  PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip); no credentials here:
+                                       inject a netrc at /etc/python-s2i/secrets/netrc instead
+                                       (an OpenShift build volume, or `s2i build --inject DIR:/etc/python-s2i/secrets`)
   PIP_CERT, SSL_CERT_FILE              CA bundle for TLS-inspecting proxies (used by uv and pip)
   UPGRADE_PIP_TO_LATEST                upgrade pip, setuptools and wheel before installing
   S2I_INSTALLER         auto | uv | pip
