@@ -828,7 +828,7 @@ fn sync_in_place(
 }
 
 /// Removes a file, a link or a whole directory.
-fn remove_any(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_any(path: &Path) -> io::Result<()> {
     if fs::symlink_metadata(path)?.is_dir() {
         fs::remove_dir_all(path)
     } else {

@@ -349,7 +349,7 @@ pub fn restore_static(
         if existed {
             if let Ok(entries) = fs::read_dir(static_root) {
                 for entry in entries.flatten() {
-                    let _ = remove_any(&entry.path());
+                    let _ = artifacts::remove_any(&entry.path());
                 }
             }
         } else {
@@ -367,14 +367,6 @@ pub fn restore_static(
         )));
     }
     Ok(files)
-}
-
-fn remove_any(path: &Path) -> io::Result<()> {
-    if fs::symlink_metadata(path)?.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    }
 }
 
 /// Unpacks the [`STATIC_MEMBER`] directory of the caches archive (its first members) into
