@@ -16,7 +16,8 @@
 #   5. the goals of issue 11, judged from the figures of 2-4.
 # Environment: BENCH_VERSIONS (default: every version of images/versions; images built if missing),
 # BENCH_PYTHON (builder for 2-4, default 3.11; BENCH_BUILDER names another), BENCH_IMAGE_PREFIX
-# (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
+# (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3),
+# BENCH_APPS (the apps of sections 2 and 4, default "demo django-40-deps"), BENCH_COMPRESSED=0
 # to skip the compressed sizes (they take ~20 s per image).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +26,8 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/images/containers.conf}
 versions=${BENCH_VERSIONS:-$(awk '!/^#/ && NF {print $1}' images/versions | tr '\n' ' ')}
 python=${BENCH_PYTHON:-3.11}
 runs=${BENCH_RUNS:-3}
+apps=${BENCH_APPS:-demo django-40-deps}
+[[ " $apps " == *" demo "* ]] || { echo "BENCH_APPS must include demo (sections 3 and 5 use its image)" >&2; exit 2; }
 builder=${BENCH_BUILDER:-${BENCH_IMAGE_PREFIX:-localhost/python-s2i}:$python}
 app=localhost/python-s2i-bench-django
 bundle=${CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
@@ -226,12 +229,20 @@ PY
 }
 echo "| app | flow | build | mean | min | max | of clean | assemble | over the floor |"
 echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-builds demo test/fixtures/demo_django "six==1.16.0"
-builds django-40-deps test/fixtures/assemble_bench_django "six==1.16.0"
-installed=$(podman run --rm --entrypoint /opt/app-root/bin/python localhost/python-s2i-bench-django-40-deps-previous \
-  -c 'import importlib.metadata as m; print(len(list(m.distributions())))' 2>/dev/null || echo "?")
+for name in $apps; do
+  case $name in
+    demo) builds demo test/fixtures/demo_django "six==1.16.0" ;;
+    django-40-deps) builds django-40-deps test/fixtures/assemble_bench_django "six==1.16.0" ;;
+    *) echo "BENCH_APPS: no app $name (demo, django-40-deps)" >&2; exit 2 ;;
+  esac
+done
 echo
-echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distributions installed in its image (pip, uv and mod_wsgi included)."
+if [[ " $apps " == *" django-40-deps "* ]]; then
+  installed=$(podman run --rm --entrypoint /opt/app-root/bin/python localhost/python-s2i-bench-django-40-deps-previous \
+    -c 'import importlib.metadata as m; print(len(list(m.distributions())))' 2>/dev/null || echo "?")
+  echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distributions installed in its image (pip, uv and mod_wsgi included)."
+fi
+[ "$apps" = "demo django-40-deps" ] || echo "Only $apps measured in this run (BENCH_APPS); the full run measures demo and django-40-deps."
 echo "\"assemble\" is assemble's own time in the same builds (its \"Build finished in\" line)."
 echo
 echo
@@ -281,12 +292,12 @@ echo "## 4. Application image sizes"
 echo
 printf '| %-44s | %12s | %15s |\n' image uncompressed "over its base"
 printf '|%s|%s|%s|\n' ---------------------------------------------- -------------- -----------------
-for image in localhost/python-s2i-bench-demo-previous localhost/python-s2i-bench-django-40-deps-previous; do
+for image in $(printf 'localhost/python-s2i-bench-%s-previous ' $apps); do
   printf '| %-44s | %12s | %15s |\n' "$image ($builder)" "$(size "$image")" "$(( $(size "$image") - $(size "$builder") ))"
 done
 runtime=${BENCH_RUNTIME:-$builder-runtime}
 podman image exists "$runtime" || images/build "$python" runtime >/dev/null
-for name in demo django-40-deps; do
+for name in $apps; do
   out=localhost/python-s2i-bench-$name-runtime
   "$work/s2i" --runtime-image "$runtime" "$work/$name" "$builder" "$out" >"$work/$name-runtime.log" 2>&1 ||
     { tail -30 "$work/$name-runtime.log" >&2; exit 1; }
@@ -306,7 +317,7 @@ goal() { # WHAT MEASURED GOAL MET LIMIT: LIMIT (from this run's figures) is show
 echo "| what | measured | goal | met | what limits it |"
 echo "| --- | --- | --- | --- | --- |"
 titles=(api "s2i (Docker API)" dockerfile "s2i --as-dockerfile" script "images/s2i-build")
-for name in demo django-40-deps; do
+for name in $apps; do
   while read -r flow unchanged changed floor_pc; do
     for ((i = 0; i < ${#titles[@]}; i += 2)); do [ "${titles[i]}" = "$flow" ] && title=${titles[i + 1]}; done
     outside="the flow's floor (section 2): $floor_pc% of the clean build"

@@ -851,7 +851,8 @@ fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path], part: &bytecod
     output::info(&format!(
         "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
     ));
-    match bytecode::compile(venv, env, &targets) {
+    let parallel = !matches!(part, bytecode::VenvPart::Nothing);
+    match bytecode::compile(venv, env, &targets, parallel) {
         bytecode::Compiled::Ok => output::info(&format!(
             "Compiled in {:.1?}: no container compiles them on its first imports",
             started.elapsed()
