@@ -478,7 +478,7 @@ mod tests {
         fs::write(app.join("manage.py"), "import os").expect("write");
         fs::write(
             app.join("site/settings.py"),
-            "SECRET_KEY = os.environ['SECRET_KEY']",
+            "SECRET_KEY = os.environ['SECRET_KEY']\nALLOWED_HOSTS = [os.environ['HOSTNAME']]",
         )
         .expect("write");
         fs::write(app.join("site/views.py"), "def index(): pass").expect("write");
