@@ -2,9 +2,12 @@
 # Figures of the builder images, measured in one run (make bench-images):
 #   1. image size per Python version, next to its Debian base image (the floor), uncompressed
 #      and gzip-compressed (what a registry stores and a node pulls);
-#   2. s2i builds (images/s2i-build, hyperfine): clean, incremental with the source unchanged,
-#      incremental with one dependency added, for the demo Django app and for a Django app with
-#      ~40 installed distributions (test/fixtures/assemble_bench_django);
+#   2. s2i builds (hyperfine) in three flows: the real s2i CLI through a Docker API (a podman
+#      service of its own), s2i --as-dockerfile + podman build, and images/s2i-build: clean,
+#      incremental with the source unchanged, incremental with one dependency added, and the
+#      flow's floor (incremental, with a builder whose assemble does nothing), for the demo
+#      Django app and a Django app with ~40 installed distributions
+#      (test/fixtures/assemble_bench_django);
 #   3. container start to the first HTTP 200: the demo app (run + mod_wsgi-express + Django),
 #      the same image with its .pyc files deleted, and the same image running
 #      `python -m http.server` (podman's own start-up, the floor);
@@ -13,7 +16,8 @@
 #   5. the goals of issue 11, judged from the figures of 2-4.
 # Environment: BENCH_VERSIONS (default: every version of images/versions; images built if missing),
 # BENCH_PYTHON (builder for 2-4, default 3.11; BENCH_BUILDER names another), BENCH_IMAGE_PREFIX
-# (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3), BENCH_COMPRESSED=0
+# (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3),
+# BENCH_APPS (the apps of sections 2 and 4, default "demo django-40-deps"), BENCH_COMPRESSED=0
 # to skip the compressed sizes (they take ~20 s per image).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +26,8 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/images/containers.conf}
 versions=${BENCH_VERSIONS:-$(awk '!/^#/ && NF {print $1}' images/versions | tr '\n' ' ')}
 python=${BENCH_PYTHON:-3.11}
 runs=${BENCH_RUNS:-3}
+apps=${BENCH_APPS:-demo django-40-deps}
+[[ " $apps " == *" demo "* ]] || { echo "BENCH_APPS must include demo (sections 3 and 5 use its image)" >&2; exit 2; }
 builder=${BENCH_BUILDER:-${BENCH_IMAGE_PREFIX:-localhost/python-s2i}:$python}
 app=localhost/python-s2i-bench-django
 bundle=${CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
@@ -93,113 +99,152 @@ echo "Published sizes of the default OpenShift Python images (sclorg, ubi9/pytho
 echo "retrieved here (no registry is reachable); compare with \`podman image inspect\` where they are."
 
 echo
-echo "## 2. s2i builds with $builder: clean, incremental (unchanged), incremental (one dependency changed)"
+echo "## 2. s2i builds with $builder: three ways to build, each against its floor"
 echo
-echo "Through images/s2i-build (the s2i CLI is $(command -v s2i >/dev/null && echo "present: not measured here" || echo "not installed here")), $runs runs each."
+echo "The real s2i CLI ($(s2i version 2>/dev/null || echo "s2i: not installed")) in both its flows, and images/s2i-build, $runs run(s) each:"
+echo
+echo "- **s2i (Docker API)**: \`s2i build\` through the Docker API of a podman service started for this run;"
+echo "- **s2i --as-dockerfile + podman build**: the Dockerfile s2i writes (what OpenShift 4, Shipwright and Tekton build with buildah), built by \`podman build\`;"
+echo "- **images/s2i-build**: the project's script, podman only."
+echo
 echo "\"one dependency changed\" adds one small requirement to requirements.txt (which still asks for every"
-echo "package it asked for, so assemble restores the previous dependencies and installs it over them); each"
-echo "incremental run starts from the same previous image (built once from the unchanged source, re-tagged"
-echo "before the run)."
+echo "package it asked for, so assemble restores the previous dependencies and installs it over them). Each"
+echo "incremental run starts from the same previous image (built once from the unchanged source with"
+echo "images/s2i-build, re-tagged before the run). **floor** is the same flow's incremental build from that"
+echo "image with a builder whose assemble does nothing (it only removes the artifacts it was given): what the"
+echo "flow costs whatever assemble does. \"over the floor\" is a build's mean minus its flow's floor."
 echo
 podman image exists "$builder" || images/build "$python" >/dev/null
 work=$(mktemp -d /tmp/python-s2i-bench-images.XXXXXX)
 made=$work/images # every image id the section makes, removed at the end
 : >"$made"
+service=
 cleanup() {
+  [ -n "$service" ] && kill "$service" 2>/dev/null && wait "$service" 2>/dev/null
   podman rm -f -t 0 $(cat "$work/containers" 2>/dev/null) >/dev/null 2>&1 || true
   sort -u "$made" | xargs -r podman rmi -f >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+# The Docker API s2i needs: a podman service of this run's own, on its own socket.
+sock=$work/podman.sock
+podman system service --time=0 "unix://$sock" >"$work/service.log" 2>&1 &
+service=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || { cat "$work/service.log" >&2; echo "the podman service did not start" >&2; exit 1; }
+# The floor's builder: the same image, with an assemble that does nothing.
+floor_builder=localhost/python-s2i-bench-floor-$$:$python
+user=$(podman image inspect --format '{{.Config.User}}' "$builder")
+printf '%s\n' "FROM $builder" "USER 0" \
+  "RUN printf '#!/bin/sh\n# The floor of a build: nothing is assembled (the artifacts given are removed, as assemble does once it used them).\nrm -rf /tmp/artifacts/* 2>/dev/null\nexit 0\n' >/usr/libexec/s2i/assemble" \
+  "USER ${user:-1001}" >"$work/Containerfile.floor"
+mkdir "$work/floor-context"
+podman build -q -t "$floor_builder" -f "$work/Containerfile.floor" "$work/floor-context" >>"$made"
+# One build: FLOW KIND SOURCE BUILDER OUTPUT, its log in $work/last.log; assemble's own time
+# (its "Build finished in" line; 0 for the floor) goes to $work/assemble as "FLOW KIND SECONDS".
+cat >"$work/build" <<SH
+#!/usr/bin/env bash
+set -eo pipefail
+flow=\$1 kind=\$2 source=\$3 builder=\$4 out=\$5
+incremental=()
+[ "\$kind" = clean ] || incremental=(--incremental)
+log=$work/last.log
+case \$flow in
+  api)
+    volume=()
+    [ -n "$bundle" ] && [ -s "$bundle" ] && volume=(-v "$bundle:/etc/ssl/certs/ca-certificates.crt:ro")
+    DOCKER_HOST=unix://$sock s2i build "\${incremental[@]}" --pull-policy never --incremental-pull-policy never \\
+      "\${volume[@]}" "\$source" "\$builder" "\$out" >\$log 2>&1 ;;
+  dockerfile)
+    dir=\$(mktemp -d $work/dockerfile.XXXXXX)
+    volume=()
+    [ -n "$bundle" ] && [ -s "$bundle" ] && volume=(-v "$bundle:/etc/ssl/certs/ca-certificates.crt:ro")
+    s2i build "\${incremental[@]}" --as-dockerfile "\$dir/Dockerfile" "\$source" "\$builder" "\$out" >\$log 2>&1
+    podman build --layers=false "\${volume[@]}" -t "\$out" "\$dir" >>\$log 2>&1
+    rm -rf "\$dir" ;;
+  script)
+    "$repo/images/s2i-build" ${ca[*]} "\${incremental[@]}" "\$source" "\$builder" "\$out" >\$log 2>&1 ;;
+esac || { tail -40 \$log >&2; exit 1; }
+podman image inspect --format '{{.Id}}' "\$out" >>"$made"
+seconds=\$(sed -n 's/.*Build finished in \([0-9.]*\)\(m\{0,1\}s\).*/\1 \2/p' \$log | tail -n 1 |
+  awk '{ print (\$2 == "ms" ? \$1 / 1000 : \$1) }')
+echo "\$flow \$kind \${seconds:-0}" >>$work/assemble
+SH
+chmod +x "$work/build"
+# images/s2i-build recording the image it made (sections 3 and 4).
 cat >"$work/s2i" <<SH
 #!/usr/bin/env bash
-# s2i-build, recording the image it made and where the build's time went: a line
-# "OUTPUT KIND ARTIFACTS BUILD ASSEMBLE COMMIT" (seconds) in $work/phases
 set -eo pipefail
-log=\$(mktemp)
-"$repo/images/s2i-build" ${ca[*]} "\$@" >"\$log" 2>&1 || { cat "\$log" >&2; rm -f "\$log"; exit 1; }
-cat "\$log" >&2
+"$repo/images/s2i-build" ${ca[*]} "\$@"
 podman image inspect --format '{{.Id}}' "\${@: -1}" >>"$made"
-kind=clean
-case " \$* " in *" --incremental "*) kind=unchanged ;; esac
-[ "\$kind" = unchanged ] && [[ "\${@: -3:1}" == *-changed ]] && kind=changed
-awk -v out="\${@: -1}" -v kind="\$kind" '
-  /Build finished in/ { sub(/s\$/, "", \$NF); assemble = \$NF }
-  /^s2i-build: took/ { gsub(/[:,]/, ""); artifacts = \$6; build = \$10; commit = \$NF == "s" ? \$(NF - 1) : \$NF }
-  END { print out, kind, artifacts, build, assemble, commit }' "\$log" >>"$work/phases"
-rm -f "\$log"
 SH
 chmod +x "$work/s2i"
+flows="api dockerfile script"
 builds() { # NAME SOURCE EXTRA_REQUIREMENT
-  local name=$1 source=$2 extra=$3 out=localhost/python-s2i-bench-$1
+  local name=$1 source=$2 extra=$3 out=localhost/python-s2i-bench-$1 flow
   cp -a "$source" "$work/$name"
   cp -a "$source" "$work/$name-changed"
   printf '%s\n' "$extra" >>"$work/$name-changed/requirements.txt"
   "$work/s2i" "$work/$name" "$builder" "$out-previous" >"$work/$name-previous.log" 2>&1 ||
     { tail -30 "$work/$name-previous.log" >&2; exit 1; }
-  hyperfine --style basic --runs "$runs" --export-json "$work/$name.json" \
-    --prepare "podman rmi -f $out >/dev/null 2>&1 || true" -n "clean" \
-    "$work/s2i $work/$name $builder $out" \
-    --prepare "podman tag $out-previous $out" -n "incremental, unchanged" \
-    "$work/s2i --incremental $work/$name $builder $out" \
-    --prepare "podman tag $out-previous $out" -n "incremental, one dependency changed" \
-    "$work/s2i --incremental $work/$name-changed $builder $out" >"$work/$name-hyperfine.log" 2>&1 ||
-    { tail -30 "$work/$name-hyperfine.log" >&2; echo "the builds of $name failed" >&2; exit 1; }
-  python3 - "$work/$name.json" "$name" <<'PY'
+  for flow in $flows; do
+    : >"$work/assemble"
+    hyperfine --style basic --runs "$runs" --export-json "$work/$name-$flow.json" \
+      --prepare "podman rmi -f $out >/dev/null 2>&1 || true" -n "clean" \
+      "$work/build $flow clean $work/$name $builder $out" \
+      --prepare "podman tag $out-previous $out" -n "incremental, unchanged" \
+      "$work/build $flow unchanged $work/$name $builder $out" \
+      --prepare "podman tag $out-previous $out" -n "incremental, one dependency changed" \
+      "$work/build $flow changed $work/$name-changed $builder $out" \
+      --prepare "podman tag $out-previous $out" -n "floor" \
+      "$work/build $flow floor $work/$name $floor_builder $out" >"$work/$name-$flow-hyperfine.log" 2>&1 ||
+      { tail -30 "$work/$name-$flow-hyperfine.log" >&2; echo "the $flow builds of $name failed" >&2; exit 1; }
+    mv "$work/assemble" "$work/$name-$flow.assemble"
+  done
+  python3 - "$work" "$name" $flows <<'PY'
 import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-clean = results[0]["mean"]
-for r in results:
-    print(f"| {sys.argv[2]} | {r['command']} | {r['mean']:.1f} s | {min(r['times']):.1f} s | "
-          f"{max(r['times']):.1f} s | {100 * r['mean'] / clean:.0f}% |")
-# For section 5: each incremental build's mean as a percentage of the clean one.
-with open(sys.argv[1] + ".percent", "w") as f:
-    f.write(" ".join(f"{100 * r['mean'] / clean:.0f}" for r in results[1:]) + "\n")
+work, name, flows = sys.argv[1], sys.argv[2], sys.argv[3:]
+titles = {"api": "s2i (Docker API)", "dockerfile": "s2i --as-dockerfile + podman build", "script": "images/s2i-build"}
+kinds = ["clean", "unchanged", "changed", "floor"]
+goals = []
+for flow in flows:
+    results = json.load(open(f"{work}/{name}-{flow}.json"))["results"]
+    assemble = {k: [] for k in kinds}
+    for line in open(f"{work}/{name}-{flow}.assemble"):
+        _, kind, seconds = line.split()
+        assemble[kind].append(float(seconds))
+    clean, floor = results[0]["mean"], results[3]["mean"]
+    for kind, r in zip(kinds, results):
+        own = assemble[kind]
+        own = f"{sum(own) / len(own):.1f} s" if own and kind != "floor" else "-"
+        over = f"+{r['mean'] - floor:.1f} s" if kind in ("unchanged", "changed") else "-"
+        print(f"| {name} | {titles[flow]} | {r['command']} | {r['mean']:.1f} s | {min(r['times']):.1f} s | "
+              f"{max(r['times']):.1f} s | {100 * r['mean'] / clean:.0f}% | {own} | {over} |")
+    # For section 5: per flow, the incremental builds' and the floor's means as percentages of
+    # the clean one.
+    goals.append(f"{flow} " + " ".join(f"{100 * r['mean'] / clean:.0f}" for r in results[1:]))
+with open(f"{work}/{name}.percent", "w") as f:
+    f.write("\n".join(goals) + "\n")
 PY
 }
-echo "| app | build | mean | min | max | of clean |"
-echo "| --- | --- | ---: | ---: | ---: | ---: |"
-builds demo test/fixtures/demo_django "six==1.16.0"
-builds django-40-deps test/fixtures/assemble_bench_django "six==1.16.0"
-installed=$(podman run --rm --entrypoint /opt/app-root/bin/python localhost/python-s2i-bench-django-40-deps-previous \
-  -c 'import importlib.metadata as m; print(len(list(m.distributions())))' 2>/dev/null || echo "?")
+echo "| app | flow | build | mean | min | max | of clean | assemble | over the floor |"
+echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+for name in $apps; do
+  case $name in
+    demo) builds demo test/fixtures/demo_django "six==1.16.0" ;;
+    django-40-deps) builds django-40-deps test/fixtures/assemble_bench_django "six==1.16.0" ;;
+    *) echo "BENCH_APPS: no app $name (demo, django-40-deps)" >&2; exit 2 ;;
+  esac
+done
 echo
-echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distributions installed in its image (pip, uv and mod_wsgi included)."
+if [[ " $apps " == *" django-40-deps "* ]]; then
+  installed=$(podman run --rm --entrypoint /opt/app-root/bin/python localhost/python-s2i-bench-django-40-deps-previous \
+    -c 'import importlib.metadata as m; print(len(list(m.distributions())))' 2>/dev/null || echo "?")
+  echo "django-40-deps is test/fixtures/assemble_bench_django: $installed distributions installed in its image (pip, uv and mod_wsgi included)."
+fi
+[ "$apps" = "demo django-40-deps" ] || echo "Only $apps measured in this run (BENCH_APPS); the full run measures demo and django-40-deps."
+echo "\"assemble\" is assemble's own time in the same builds (its \"Build finished in\" line)."
 echo
-echo "Where the time of the builds above went (means of the same runs, from the phase times images/s2i-build prints):"
-echo "artifacts is save-artifacts in the previous image and their unpacking; the build container"
-echo "is its start, the source and artifacts streamed in, and assemble (its own time in the next column)."
-echo
-python3 - "$work/phases" "$work" <<'PY'
-import collections, sys
-rows = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    out, kind, *figures = line.split()
-    if out.endswith("-previous"):
-        continue
-    rows[(out.rsplit("-bench-", 1)[-1], kind)].append([float(f) for f in figures])
-names = {"clean": "clean", "unchanged": "incremental, unchanged", "changed": "incremental, one dependency changed"}
-print("| app | build | artifacts | build container | of which assemble | commit |")
-print("| --- | --- | ---: | ---: | ---: | ---: |")
-means = {}
-for (app, kind), runs in rows.items():
-    means[(app, kind)] = [sum(column) / len(column) for column in zip(*runs)]
-    print(f"| {app} | {names[kind]} | " + " | ".join(f"{m:.1f} s" for m in means[(app, kind)]) + " |")
-print()
-for app in dict.fromkeys(app for app, _ in means):
-    clean, unchanged = means.get((app, "clean")), means.get((app, "unchanged"))
-    if clean and unchanged:
-        artifacts, build, assemble, commit = unchanged
-        outside = artifacts + build - assemble + commit
-        floor = 100 * outside / (clean[0] + clean[1] + clean[3])
-        # For section 5: the floor as a percentage of the clean build.
-        with open(f"{sys.argv[2]}/{app}.floor", "w") as f:
-            f.write(f"{floor:.0f}\n")
-        print(f"{app}: outside assemble (artifacts, the container, the commit) an unchanged incremental build "
-              f"takes {outside:.1f} s, {floor:.0f}% of the clean build's time: "
-              "the floor of an incremental s2i build on this machine, whatever assemble does.")
-PY
-
 echo
 echo "## 3. Container start to first 200 ($runs runs each, median)"
 echo
@@ -247,12 +292,12 @@ echo "## 4. Application image sizes"
 echo
 printf '| %-44s | %12s | %15s |\n' image uncompressed "over its base"
 printf '|%s|%s|%s|\n' ---------------------------------------------- -------------- -----------------
-for image in localhost/python-s2i-bench-demo-previous localhost/python-s2i-bench-django-40-deps-previous; do
+for image in $(printf 'localhost/python-s2i-bench-%s-previous ' $apps); do
   printf '| %-44s | %12s | %15s |\n' "$image ($builder)" "$(size "$image")" "$(( $(size "$image") - $(size "$builder") ))"
 done
 runtime=${BENCH_RUNTIME:-$builder-runtime}
 podman image exists "$runtime" || images/build "$python" runtime >/dev/null
-for name in demo django-40-deps; do
+for name in $apps; do
   out=localhost/python-s2i-bench-$name-runtime
   "$work/s2i" --runtime-image "$runtime" "$work/$name" "$builder" "$out" >"$work/$name-runtime.log" 2>&1 ||
     { tail -30 "$work/$name-runtime.log" >&2; exit 1; }
@@ -271,12 +316,14 @@ goal() { # WHAT MEASURED GOAL MET LIMIT: LIMIT (from this run's figures) is show
 }
 echo "| what | measured | goal | met | what limits it |"
 echo "| --- | --- | --- | --- | --- |"
-for name in demo django-40-deps; do
-  read -r unchanged changed <"$work/$name.json.percent"
-  floor_pc=$(cat "$work/$name.floor" 2>/dev/null || echo "?")
-  outside="what the build costs outside assemble (section 2): $floor_pc% of the clean build"
-  goal "$name: incremental s2i build, unchanged" "$unchanged% of clean" "<= 30%" "$((unchanged <= 30))" "$outside"
-  goal "$name: incremental s2i build, one dependency changed" "$changed% of clean" "<= 60%" "$((changed <= 60))" "$outside"
+titles=(api "s2i (Docker API)" dockerfile "s2i --as-dockerfile" script "images/s2i-build")
+for name in $apps; do
+  while read -r flow unchanged changed floor_pc; do
+    for ((i = 0; i < ${#titles[@]}; i += 2)); do [ "${titles[i]}" = "$flow" ] && title=${titles[i + 1]}; done
+    outside="the flow's floor (section 2): $floor_pc% of the clean build"
+    goal "$name, $title: incremental build, unchanged" "$unchanged% of clean" "<= 30%" "$((unchanged <= 30))" "$outside"
+    goal "$name, $title: incremental build, one dependency changed" "$changed% of clean" "<= 60%" "$((changed <= 60))" "$outside"
+  done <"$work/$name.percent"
 done
 goal "demo: start to first 200" "$demo ms (floor $floor ms)" "<= floor + 250 ms" "$((demo <= floor + 250))" \
   "the start-up migrate (section 3): $((demo - demo_nomigrate)) ms; without it, floor + $((demo_nomigrate - floor)) ms"

@@ -1751,3 +1751,110 @@ fn pip_root_and_pip_python_are_refused() {
         ]);
     }
 }
+
+/// Issue 21 item 6: an incremental build redoes only the Django steps whose inputs changed
+/// (crafted or stale reuse data: `rebuild.rs`'s unit tests). The tutorial's project (the polls app and the admin, no STATIC_ROOT) is rebuilt from the
+/// previous build's artifacts into the same APP_ROOT, as each s2i build container has it. The
+/// settings append a line to SETTINGS_IMPORT_LOG whenever Python loads them: no new line means
+/// neither the introspection nor collectstatic ran, whatever the log says.
+#[test]
+fn rebuild_reuses_the_django_steps_until_one_of_their_inputs_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("app-root");
+    let app = copy_fixture("assemble_django_rebuild", dir.path());
+    let imports = dir.path().join("imports.log");
+    let collected = root.join(".python-s2i/django_static_root");
+    let mut round = 0;
+    // A build of `app` from the previous build's artifacts (none the first time) into a fresh
+    // APP_ROOT; returns its output and how many times it loaded the settings.
+    let mut rebuild = |env: &[(&str, &str)]| {
+        let mut command = image_like_command(&app, &root);
+        command
+            .env("SETTINGS_IMPORT_LOG", &imports)
+            .envs(env.iter().copied());
+        if round > 0 {
+            let artifacts = dir.path().join(format!("artifacts-{round}"));
+            save_artifacts(&root, &artifacts);
+            fs::remove_dir_all(&root).expect("rm");
+            command.env("S2I_ARTIFACTS_DIR", artifacts);
+        }
+        round += 1;
+        let before = fs::read_to_string(&imports)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        let built = finish(&mut command);
+        built.assert_ok();
+        let after = fs::read_to_string(&imports)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        (built, after - before)
+    };
+    let mtime = |path: &Path| fs::metadata(path).expect("collected file").mtime();
+    let admin_css = collected.join("admin/css/base.css");
+    let polls_css = collected.join("polls/style.css");
+
+    // Clean: the introspection and collectstatic each load the settings.
+    let (built, loads) = rebuild(&[]);
+    assert_eq!(loads, 2, "{}", built.stdout);
+    let first = (mtime(&admin_css), mtime(&polls_css));
+
+    // Unchanged: both reused; the files are the previous build's (their times too), and run
+    // gets the same record.
+    let facts_before = facts(&root)["django"].clone();
+    let (built, loads) = rebuild(&[]);
+    assert_eq!(loads, 0, "Django loaded the settings:\n{}", built.stdout);
+    built.assert_contains(&[
+        "its settings introspection is reused (Django is not imported)",
+        "collected files are restored into",
+        "Reused:       the previous build's installed dependencies, whole (nothing that decides them changed); the Django settings introspection and the collected static files (nothing they read changed)",
+    ]);
+    assert_eq!((mtime(&admin_css), mtime(&polls_css)), first);
+    assert_eq!(facts(&root)["django"], facts_before);
+
+    // A static file edited, another added: collectstatic runs (the introspection is still
+    // reused).
+    fs::write(
+        app.join("polls/static/polls/style.css"),
+        "li a { color: red; }\n",
+    )
+    .expect("write");
+    fs::write(app.join("polls/static/polls/new.css"), "p {}\n").expect("write");
+    let (built, loads) = rebuild(&[]);
+    assert_eq!(loads, 1, "{}", built.stdout);
+    assert_eq!(
+        fs::read_to_string(&polls_css).expect("collected"),
+        "li a { color: red; }\n"
+    );
+    assert!(collected.join("polls/new.css").is_file());
+
+    // DISABLE_COLLECTSTATIC: nothing collected, nothing restored.
+    let (built, loads) = rebuild(&[("DISABLE_COLLECTSTATIC", "1")]);
+    built.assert_contains(&["DISABLE_COLLECTSTATIC is set: collectstatic skipped"]);
+    assert_eq!(loads, 0, "{}", built.stdout);
+    assert!(!collected.exists(), "{}", built.stdout);
+
+    // Unset again, and the settings changed: both run, and find what changed.
+    let settings = app.join("mysite/settings.py");
+    let text = fs::read_to_string(&settings).expect("read");
+    fs::write(
+        &settings,
+        text.replace("STATIC_URL = \"static/\"", "STATIC_URL = \"assets/\""),
+    )
+    .expect("write");
+    let (built, loads) = rebuild(&[]);
+    assert_eq!(loads, 2, "{}", built.stdout);
+    assert_eq!(facts(&root)["django"]["static_url"], "/assets/");
+    assert!(polls_css.is_file());
+}
+
+/// assemble with the caches under APP_ROOT, as in an image (the artifacts then carry them, and
+/// the collected static files with them).
+fn image_like_command(source: &Path, app_root: &Path) -> Command {
+    let mut command = assemble_command(source, app_root);
+    command
+        .env_remove("UV_CACHE_DIR")
+        .env_remove("PIP_CACHE_DIR");
+    command
+}

@@ -574,10 +574,19 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
         "archives left in /tmp/artifacts:\n{}",
         text(&left)
     );
+    // Nothing the Django steps read changed: neither runs, the collected files come with the
+    // artifacts (and are served below).
+    assert!(
+        log.contains("its settings introspection is reused (Django is not imported)")
+            && log.contains("collected files are restored into")
+            && !log.contains("collectstatic --noinput"),
+        "{log}"
+    );
     {
         let (app, page) = App::start(&image, "/");
         assert!(page.body.contains("Hello from python-s2i"), "{}", page.body);
-        app.get_ok("/static/hello/style.css");
+        let css = app.get_ok("/static/hello/style.css");
+        assert!(css.body.contains("python-s2i demo"), "{}", css.body);
     }
 
     // One dependency more: the dependencies come back and requirements.txt is installed over
@@ -597,6 +606,8 @@ fn django_without_static_root_serves_static_files_and_rebuilds_incrementally() {
             && log.contains("-r requirements.txt"),
         "{log}"
     );
+    // A distribution more: the Django steps run again.
+    assert!(log.contains("collectstatic --noinput"), "{log}");
     let left = image.shell(
         None,
         "ls -A /tmp/artifacts 2>/dev/null; /opt/app-root/bin/python -c 'import six; print(six.__version__)'",

@@ -111,6 +111,10 @@ pub struct Manifest {
     /// The archives in the tar (filled by save-artifacts).
     #[serde(default)]
     pub archives: Vec<Archive>,
+    /// What the Django steps found and collected ([`crate::rebuild`]); the collected files
+    /// go in [`CACHES_ARCHIVE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub django: Option<crate::rebuild::DjangoRecord>,
 }
 
 /// What decides a build's installed dependencies, hashed with [`inputs_digest`].
@@ -661,7 +665,7 @@ impl Previous {
 
 /// A compressed archive, for reading: a regular file ([`crate::trust::open_regular`]) whose
 /// tar may be at most [`UNPACKED_RATIO`] times as large (and always [`UNPACKED_FLOOR`]).
-fn read_archive(archive: &Path) -> io::Result<tar::Archive<impl Read>> {
+pub(crate) fn read_archive(archive: &Path) -> io::Result<tar::Archive<impl Read>> {
     let file = crate::trust::open_regular(archive)?;
     let compressed = file.metadata()?.len();
     let decoder = zstd::Decoder::with_buffer(io::BufReader::with_capacity(1 << 20, file))?;
@@ -717,7 +721,7 @@ fn unpack(archive: &Path, into: &Path) -> io::Result<()> {
 }
 
 /// A member's path, relative and without `..` (else an error: the archive is refused).
-fn member_path<R: Read>(entry: &tar::Entry<'_, R>) -> io::Result<PathBuf> {
+pub(crate) fn member_path<R: Read>(entry: &tar::Entry<'_, R>) -> io::Result<PathBuf> {
     inside(&entry.path()?)
 }
 
@@ -744,7 +748,7 @@ fn inside(path: &Path) -> io::Result<PathBuf> {
 /// checked once, and never through a symlink. Directories get their modes last
 /// ([`MemberWriter::finish`]), once everything in them is written: a read-only directory
 /// (0555) is then read-only with its contents in it.
-struct MemberWriter<'a> {
+pub(crate) struct MemberWriter<'a> {
     root: &'a Path,
     /// Directories (relative) known to be real directories, not links.
     dirs: std::collections::HashSet<PathBuf>,
@@ -753,7 +757,7 @@ struct MemberWriter<'a> {
 }
 
 impl<'a> MemberWriter<'a> {
-    fn new(root: &'a Path) -> Self {
+    pub(crate) fn new(root: &'a Path) -> Self {
         Self {
             root,
             dirs: std::collections::HashSet::from([PathBuf::new()]),
@@ -767,7 +771,7 @@ impl<'a> MemberWriter<'a> {
     }
 
     /// Applies the directories' modes, deepest first (a parent made unreadable last).
-    fn finish(self) -> io::Result<()> {
+    pub(crate) fn finish(self) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mut modes = self.modes;
         modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
@@ -810,7 +814,11 @@ impl<'a> MemberWriter<'a> {
     }
 
     /// Writes the member `entry` at `relative`, where nothing is (a directory may be).
-    fn write<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, relative: &Path) -> io::Result<()> {
+    pub(crate) fn write<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        relative: &Path,
+    ) -> io::Result<()> {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         if relative.as_os_str().is_empty() {
             return Ok(());
@@ -993,7 +1001,7 @@ fn sync_in_place(
 }
 
 /// Removes a file, a link or a whole directory.
-fn remove_any(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_any(path: &Path) -> io::Result<()> {
     if fs::symlink_metadata(path)?.is_dir() {
         fs::remove_dir_all(path)
     } else {
@@ -1117,7 +1125,7 @@ impl Drop for TempArchive {
 
 /// The zstd level of the archives: fast (the archives cross a pipe and a container boundary
 /// once; a higher level costs more time packing than it saves moving).
-const ZSTD_LEVEL: i32 = 1;
+pub(crate) const ZSTD_LEVEL: i32 = 1;
 
 /// Packs `members` (name in the archive -> path) into a temporary zstd-compressed tar. In the
 /// dependencies archive, a file not changed since `started` is the builder's own: it is left
@@ -1325,7 +1333,7 @@ pub fn save(state_dir: &Path, out: impl Write) -> Result<Saved, SaveArtifactsErr
 /// followed). What cannot be read (a file without read permission, a directory that cannot be
 /// listed) or is not a file (a socket, a FIFO, a device) is skipped and returned as
 /// `path: reason`, so a cache never fails the build that saves it. Write errors are returned.
-fn append_tree<W: Write>(
+pub(crate) fn append_tree<W: Write>(
     tar: &mut tar::Builder<W>,
     name: &str,
     dir: &Path,
@@ -1397,11 +1405,24 @@ fn archive_sources(state_dir: &Path, manifest: &Manifest) -> Vec<(&'static str, 
     if kept.is_file() {
         sources.push((CACHES_ARCHIVE, Source::File(kept)));
     } else {
-        let members: Vec<_> = manifest
-            .caches
-            .iter()
-            .filter(|(name, dir)| CACHES.contains(&name.as_str()) && dir.is_dir())
-            .map(|(name, dir)| (name.clone(), dir.clone()))
+        // The collected static files first: the next build reads them without the rest.
+        let collected = manifest.django.as_ref().and_then(|d| d.collected.as_ref());
+        let members: Vec<_> = collected
+            .map(|c| {
+                (
+                    crate::rebuild::STATIC_MEMBER.to_owned(),
+                    c.static_root.clone(),
+                )
+            })
+            .into_iter()
+            .chain(
+                manifest
+                    .caches
+                    .iter()
+                    .filter(|(name, _)| CACHES.contains(&name.as_str()))
+                    .map(|(name, dir)| (name.clone(), dir.clone())),
+            )
+            .filter(|(_, dir)| dir.is_dir())
             .collect();
         if !members.is_empty() {
             sources.push((CACHES_ARCHIVE, Source::Pack(members)));
@@ -1439,6 +1460,7 @@ mod tests {
             started: 0,
             from_builder: Vec::new(),
             archives: Vec::new(),
+            django: None,
         }
     }
 

@@ -149,13 +149,15 @@ pub fn whole_seconds(dirs: &[PathBuf]) -> usize {
     changed
 }
 
-/// `python -m compileall -q [-j 0] DIRS`, its output in the build log.
+/// `python -m compileall -q [-j 0] DIRS`, its output in the build log. `parallel`: worth a
+/// process pool (the virtualenv's files are among `dirs`; for the app's few files alone,
+/// starting the workers costs more than it saves).
 #[must_use]
-pub fn compile(venv: &Venv, env: &Env, dirs: &[PathBuf]) -> Compiled {
+pub fn compile(venv: &Venv, env: &Env, dirs: &[PathBuf], parallel: bool) -> Compiled {
     let mut command = env.command(&venv.python);
     command.args(["-m", "compileall", "-q"]);
     // -j appeared in Python 3.5; 0 means one worker per CPU since 3.6.
-    if (venv.version.0, venv.version.1) >= (3, 6) {
+    if parallel && (venv.version.0, venv.version.1) >= (3, 6) {
         command.args(["-j", "0"]);
     }
     command.args(dirs);

@@ -8,7 +8,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::output;
 use s2i_env::Env;
@@ -37,8 +37,8 @@ pub enum DjangoError {
     },
 }
 
-/// What the helper reports.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// What the helper reports (kept in the artifacts manifest for the next build: `rebuild`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Settings {
     pub django_version: String,
     pub settings_module: String,
@@ -47,6 +47,11 @@ pub struct Settings {
     pub static_url: Option<String>,
     pub static_root: Option<String>,
     pub staticfiles_installed: bool,
+    /// The directories collectstatic reads (absolute), when assemble can know them: every
+    /// finder is one of Django's two directory finders and the storage writes files under
+    /// STATIC_ROOT. `None` otherwise (then collectstatic always runs).
+    #[serde(default)]
+    pub static_sources: Option<Vec<PathBuf>>,
 }
 
 /// The settings module of a Django project in `app` (`s2i_detect::django_settings_module`, the

@@ -14,6 +14,7 @@
 //! - [`npm`]: frontend assets built with npm before collectstatic
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
 //! - [`sbom`]: the CycloneDX bill of materials of what the image runs
+//! - [`rebuild`]: the Django steps keyed on their inputs, reused when nothing they read changed
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`disk`]: free space, and telling a full disk from other failures
 //! - [`output`]: the fixed shape of the build log
@@ -33,6 +34,7 @@ pub mod package_manager;
 pub mod permissions;
 pub mod prune;
 pub mod python_version;
+pub mod rebuild;
 pub mod sbom;
 pub mod server;
 pub mod source;
@@ -267,6 +269,11 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         None => None,
     };
     let restored_whole = reused == Some(artifacts::Reuse::Whole);
+    // Restoring the dependencies kept the previous build's caches archive whole: it holds the
+    // files that build collected.
+    let kept_archive = state_dir.join(artifacts::CACHES_ARCHIVE);
+    let kept_archive = (reused.is_some() && kept_archive.is_file()).then_some(kept_archive);
+    let previous_django = previous.as_ref().and_then(|p| p.manifest.django.clone());
     let mut caches_restored = Vec::new();
     if let Some(previous) = &previous {
         if reused.is_none() {
@@ -290,7 +297,18 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     frontend_step(&app, &env)?;
 
-    let django = django_step(&venv, &app, &layout, &env)?;
+    let previous_django = previous_django.as_ref().map(|record| rebuild::Previous {
+        record,
+        caches: kept_archive.as_deref(),
+    });
+    let (django, django_pending, django_reused) = django_step(
+        &venv,
+        &app,
+        &layout,
+        &env,
+        previous_django,
+        kept_archive.as_deref(),
+    )?;
     let helper = django::write_helper(&layout)?;
     let mut facts = Facts {
         python: Some(PythonFacts {
@@ -309,6 +327,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
     let (choice, server_installed) = install_server(&install, &facts)?;
+    let django_record = django_pending.map(|pending| pending.record(&venv));
     // Restored dependencies carry the previous build's bytecode: of the virtualenv, only what
     // the install over them wrote is compiled, and all of it when a hook or the server install
     // may have written into it.
@@ -346,6 +365,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
             .map_or(0, |d| d.as_secs()),
         from_builder: Vec::new(),
         archives: Vec::new(),
+        django: django_record,
     };
     if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
         output::warning(&format!(
@@ -356,7 +376,13 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     fix_permissions(app_root)?;
     // Last: everything above is complete.
     let _ = fs::remove_file(&in_progress);
-    let reused = describe_reuse(previous.is_some(), reused.as_ref(), &caches_restored);
+    let mut reused = describe_reuse(previous.is_some(), reused.as_ref(), &caches_restored);
+    if !django_reused.is_empty() {
+        reused.push_str(&format!(
+            "; {} (nothing they read changed)",
+            django_reused.join(" and ")
+        ));
+    }
     summary(
         &facts,
         &choice,
@@ -888,7 +914,8 @@ fn compile_bytecode(venv: &venv::Venv, env: &Env, more: &[&Path], part: &bytecod
     output::info(&format!(
         "{rounded} source files' modification times rounded down to the second (so copies keep them exactly)"
     ));
-    match bytecode::compile(venv, env, &targets) {
+    let parallel = !matches!(part, bytecode::VenvPart::Nothing);
+    match bytecode::compile(venv, env, &targets, parallel) {
         bytecode::Compiled::Ok => output::info(&format!(
             "Compiled in {:.1?}: no container compiles them on its first imports",
             started.elapsed()
@@ -973,20 +1000,42 @@ fn frontend_step(app: &Path, env: &Env) -> Result<(), AssembleError> {
     Ok(())
 }
 
+/// What the Django step recorded for run, what it leaves for the next build, and what it
+/// reused from the previous one (for the summary).
+type DjangoOutcome = (
+    Option<DjangoFacts>,
+    Option<rebuild::Pending>,
+    Vec<&'static str>,
+);
+
 fn django_step(
     venv: &venv::Venv,
     app: &Path,
     layout: &s2i_facts::Layout,
     env: &Env,
-) -> Result<Option<DjangoFacts>, AssembleError> {
+    previous: Option<rebuild::Previous<'_>>,
+    kept_caches: Option<&Path>,
+) -> Result<DjangoOutcome, AssembleError> {
     let Some(settings_module) = django::detect(app, env) else {
-        return Ok(None);
+        return Ok((None, None, Vec::new()));
     };
     output::header("Django");
     output::info(&format!(
         "manage.py sets DJANGO_SETTINGS_MODULE: {settings_module}"
     ));
-    let settings = django::introspect(&venv.python, layout, app, &settings_module, env)?;
+    let mut reused = Vec::new();
+    let keys = rebuild::Keys::new(app, &settings_module, venv, env);
+    let same = previous.filter(|p| {
+        p.record.settings.settings_module == settings_module
+            && p.record.introspection_key == keys.introspection(&p.record.settings)
+    });
+    let settings = if let Some(previous) = same {
+        output::info("The app's files, the installed distributions and the environment they read are those of the previous build: its settings introspection is reused (Django is not imported)");
+        reused.push("the Django settings introspection");
+        previous.record.settings.clone()
+    } else {
+        django::introspect(&venv.python, layout, app, &settings_module, env)?
+    };
     output::info(&format!(
         "Django {}: WSGI_APPLICATION={}, ASGI_APPLICATION={}, STATIC_URL={}, STATIC_ROOT={}",
         settings.django_version,
@@ -1005,9 +1054,31 @@ fn django_step(
         staticfiles_installed: settings.staticfiles_installed,
         wrapper_settings_module: None,
     };
+    let mut pending = rebuild::Pending {
+        keys,
+        settings: settings.clone(),
+        collected: None,
+    };
+    // The kept caches archive carries the collected files to the next build: what it holds
+    // must be what this build leaves (nothing, when collectstatic does not run).
+    let carried = previous.is_some_and(|p| p.record.collected.is_some());
+    let keep_static = |static_root: Option<&Path>| {
+        if static_root.is_none() && !carried {
+            return;
+        }
+        if let Some(archive) = kept_caches {
+            if let Err(e) = rebuild::replace_static(archive, static_root) {
+                output::warning(&format!(
+                    "the collected files are not kept for the next build ({}: {e}); it has no caches",
+                    archive.display()
+                ));
+            }
+        }
+    };
     if !settings.staticfiles_installed {
         output::info("django.contrib.staticfiles is not in INSTALLED_APPS: collectstatic skipped");
-        return Ok(Some(facts));
+        keep_static(None);
+        return Ok((Some(facts), Some(pending), reused));
     }
     if settings.static_root.is_none() {
         let root = layout.django_static_root();
@@ -1021,16 +1092,34 @@ fn django_step(
     }
     if env.flag("DISABLE_COLLECTSTATIC") {
         output::info("DISABLE_COLLECTSTATIC is set: collectstatic skipped");
-        return Ok(Some(facts));
+        keep_static(None);
+        return Ok((Some(facts), Some(pending), reused));
     }
-    django::collectstatic(
-        &venv.python,
-        app,
-        facts.wrapper_settings_module.as_deref(),
-        &python_dir,
-        env,
-    )?;
-    Ok(Some(facts))
+    let static_root = facts.static_root.clone().unwrap_or_default();
+    let wrapper = facts.wrapper_settings_module.as_deref();
+    let key = pending.keys.collectstatic(&settings, &static_root, wrapper);
+    let restored = match previous {
+        Some(previous) => rebuild::restore_static(&previous, key.as_deref(), &static_root),
+        None => Err("no previous build".to_owned()),
+    };
+    match restored {
+        Ok(files) => {
+            output::info(&format!(
+                "The static source directories, the settings and the installed distributions are those of the previous build: its {files} collected files are restored into {} (collectstatic not run)",
+                static_root.display()
+            ));
+            reused.push("the collected static files");
+        }
+        Err(why) => {
+            if previous.is_some() {
+                output::info(&format!("Collecting the static files: {why}"));
+            }
+            django::collectstatic(&venv.python, app, wrapper, &python_dir, env)?;
+            keep_static(key.is_some().then_some(static_root.as_path()));
+        }
+    }
+    pending.collected = Some((static_root, facts.wrapper_settings_module.clone()));
+    Ok((Some(facts), Some(pending), reused))
 }
 
 fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<PackageFacts> {

@@ -39,7 +39,46 @@ def django_facts(app_dir, settings_module):
         "static_url": text("STATIC_URL"),
         "static_root": text("STATIC_ROOT"),
         "staticfiles_installed": staticfiles,
+        "static_sources": static_sources(settings) if staticfiles else None,
     }
+
+
+# The finders whose sources are directories: what they read is known without Django.
+LISTED_FINDERS = (
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+)
+
+
+def static_sources(settings):
+    """The directories collectstatic reads (whether they exist or not), when every finder is
+    one of Django's two directory finders and the storage writes files under STATIC_ROOT;
+    else None (another finder or storage: assemble cannot tell what it reads or writes)."""
+    try:
+        from django.apps import apps
+        from django.core.files.storage import FileSystemStorage
+        from django.utils.module_loading import import_string
+
+        finders = list(getattr(settings, "STATICFILES_FINDERS", []))
+        storages = getattr(settings, "STORAGES", None) or {}
+        backend = (storages.get("staticfiles") or {}).get("BACKEND") \
+            or getattr(settings, "STATICFILES_STORAGE", None) \
+            or "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if not issubclass(import_string(backend), FileSystemStorage):
+            return None
+        if any(f not in LISTED_FINDERS for f in finders):
+            return None
+        dirs = []
+        if LISTED_FINDERS[0] in finders:
+            for entry in getattr(settings, "STATICFILES_DIRS", []):
+                path = entry[1] if isinstance(entry, (list, tuple)) else entry
+                dirs.append(os.path.abspath(str(path)))
+        if LISTED_FINDERS[1] in finders:
+            for config in apps.get_app_configs():
+                dirs.append(os.path.join(config.path, "static"))
+        return dirs
+    except Exception:  # noqa: BLE001 - any surprise only means "not reused"
+        return None
 
 
 def site_packages():
