@@ -188,12 +188,13 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     };
 
     // Decided before anything slow, so conflicting files fail the build at once.
-    let plan = package_manager::determine(&app, &env)?;
+    let plan = package_manager::determine_in(&src, &app, &env)?;
 
     install::configure(&mut env, &layout.cache());
     npm::configure(&mut env, &layout.cache());
     let caches = cache_dirs(&env);
-    let digest = artifacts::dependency_digest(&app);
+    // A uv workspace member's dependencies are decided by the workspace root's uv.lock.
+    let digest = artifacts::dependency_digest(plan.workspace.as_ref().map_or(&app, |w| &w.root));
     let release = venv::planned_release(app_root, &env);
     check_python_version(&app, release, &env)?;
     let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
@@ -315,6 +316,11 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
+    facts.processes = s2i_detect::process_types(&app)
+        .map_err(AssembleError::AppHome)?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     facts.summary = Some(s2i_facts::Summary {
         app: choice.app.clone(),
         server: choice.describe(),
@@ -542,6 +548,9 @@ fn dependency_inputs(
         plan.manager.map(|m| m.name()).unwrap_or("none").to_owned(),
     );
     parts.insert("virtualenv".to_owned(), artifacts::venv_digest(&venv.root));
+    if let Some(member) = &plan.workspace {
+        parts.insert("uv workspace member".to_owned(), member.package.clone());
+    }
     for (name, value) in install.env.vars() {
         let relevant = (name.starts_with("PIP_") || name.starts_with("UV_"))
             && !name.ends_with("_CACHE_DIR")
@@ -743,13 +752,22 @@ fn install_dependencies(
             package_manager::EXTRAS_VARIABLE
         ));
     }
-    match plan.manager {
-        Some(manager) => {
+    match (plan.manager, &plan.workspace) {
+        (Some(_), Some(member)) => {
+            output::info(&format!(
+                "Installing the member {} from {} with {}",
+                member.package,
+                member.root.join("uv.lock").display(),
+                install.name()
+            ));
+            install.workspace_member(&plan.selection, member)?;
+        }
+        (Some(manager), None) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
             install.dependencies(manager, &plan.selection, app, layout)?;
         }
-        None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
-        None => {}
+        (None, _) if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
+        (None, _) => {}
     }
     if let Some(file) = plan.install_package {
         output::info(&format!("Installing the application as a package ({file})"));
@@ -1120,6 +1138,12 @@ fn summary(
         output::info(&format!("Why:          {why}"));
     }
     output::info(&format!("Server:       {}", choice.describe()));
+    if facts.processes.iter().any(|p| p != "web") {
+        output::info(&format!(
+            "Processes:    {} (Procfile; `run TYPE` starts one)",
+            facts.processes.join(", ")
+        ));
+    }
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
 }
