@@ -450,9 +450,12 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
             output::info(&format!("{file} sets {}", loaded.set.join(", ")));
         }
     }
-    let home = app_home(src, env)?;
+    let (home, source) = app_home(src, env)?;
     if !home.as_os_str().is_empty() {
-        output::info(&format!("Application home: {}", src.join(&home).display()));
+        output::info(&format!(
+            "Application home: {} ({source})",
+            src.join(&home).display()
+        ));
     }
     Ok(home)
 }
@@ -892,12 +895,13 @@ fn check_writable(layout: &s2i_facts::Layout) -> Result<(), AssembleError> {
 }
 
 /// The app home relative to the source root, by `s2i_detect::app_home`, the resolver run uses.
-fn app_home(src: &Path, env: &Env) -> Result<PathBuf, AssembleError> {
-    let (home, _) = s2i_detect::app_home(src, env, None).map_err(AssembleError::AppHome)?;
-    Ok(home
+fn app_home(src: &Path, env: &Env) -> Result<(PathBuf, String), AssembleError> {
+    let (home, source) = s2i_detect::app_home(src, env, None).map_err(AssembleError::AppHome)?;
+    let home = home
         .strip_prefix(src)
         .map(Path::to_path_buf)
-        .unwrap_or_default())
+        .unwrap_or_default();
+    Ok((home, source))
 }
 
 fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
