@@ -1076,8 +1076,8 @@ fn python_version_file_is_checked_against_the_image() {
 /// tests): a 380 MiB smaller layer to commit, for CI time.
 const NO_CACHE_IN_THE_IMAGE: [&str; 2] = ["-e", "S2I_CACHE_BUDGET_MB=0"];
 
-/// The heavy framework apps (Streamlit, Gradio) and the Celery worker are checked on the 3.11
-/// image only: one image per app, built once per CI run, within the CI budget.
+/// The heavy framework apps (Streamlit, Gradio) and a worker process type are checked on the
+/// 3.11 image only: one image per app, built once per CI run, within the CI budget.
 fn only_on_the_main_image(what: &str) -> bool {
     if python_version() == "3.11" {
         return true;
@@ -1157,6 +1157,43 @@ fn streamlit_first_app_is_served_by_streamlit_run_and_stops_gracefully() {
         "{processes}"
     );
     assert_stops_cleanly(&app);
+
+    // The same image as a second Deployment runs it (`args: [worker]`, the command left to the
+    // image): the Procfile's worker line under the init, as the arbitrary UID. (The Celery
+    // worker against Redis is test/tests/apps.rs, in host mode.)
+    let worker = start_container(&image, &[], &["/usr/libexec/s2i/run", "worker"]);
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    while !worker.logs().contains("collector: started") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never started:\n{}",
+            worker.logs()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    let processes = worker.processes();
+    assert!(
+        processes.lines().any(|l| l.starts_with("1 run ")),
+        "{processes}"
+    );
+    assert!(
+        processes.lines().any(|l| l.contains(" python")),
+        "{processes}"
+    );
+    let dry = worker.exec("/usr/libexec/s2i/run --dry-run worker");
+    assert!(
+        dry.contains("Process:     worker (run worker)")
+            && dry.contains("Command:     /bin/sh -c 'exec python collector.py'"),
+        "{dry}"
+    );
+    let readings = worker.exec("cat /tmp/readings.json");
+    assert!(readings.contains("\"day\": [\"now\"]"), "{readings}");
+    assert_stops_cleanly(&worker);
+    assert!(
+        worker.logs().contains("collector: stopped after"),
+        "{}",
+        worker.logs()
+    );
 }
 
 #[test]
@@ -1197,54 +1234,4 @@ fn gradio_first_app_listens_on_the_platform_port_and_stops_gracefully() {
         "{dry}"
     );
     assert_stops_cleanly(&app);
-}
-
-#[test]
-fn celery_worker_process_type_runs_under_the_init_as_an_arbitrary_uid() {
-    if !only_on_the_main_image("the Celery worker") {
-        return;
-    }
-    let redis = std::env::var("REDISTEST_PORT").unwrap_or_else(|_| "56379".to_owned());
-    assert!(
-        std::net::TcpStream::connect(format!("127.0.0.1:{redis}")).is_ok(),
-        "no Redis on 127.0.0.1:{redis}: run `bash test/setup/60-redis.sh`"
-    );
-    let mut image = AppImage::new("apps_celery");
-    let log = image.build_ok(&fixture("apps_celery"), &[]);
-    assert!(
-        log.contains("Processes:    web, worker (Procfile; `run TYPE` starts one)"),
-        "{log}"
-    );
-    let broker = format!("CELERY_BROKER_URL=redis://127.0.0.1:{redis}/14");
-    // The image's command with the process type as its argument, as a second Deployment of the
-    // same image runs it (`args: [worker]` with the command left to the image).
-    let worker = start_container(
-        &image,
-        &["--network", "host", "-e", &broker],
-        &["/usr/libexec/s2i/run", "worker"],
-    );
-    let deadline = std::time::Instant::now() + START_TIMEOUT;
-    while !worker.logs().contains("ready.") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker never got ready:\n{}",
-            worker.logs()
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
-    let processes = worker.processes();
-    assert!(
-        processes.lines().any(|l| l.starts_with("1 run ")),
-        "{processes}"
-    );
-    assert!(
-        processes.lines().any(|l| l.contains(" celery ")),
-        "{processes}"
-    );
-    // A task queued from the container's own environment is run by the worker.
-    let sum = worker.exec(
-        "cd /opt/app-root/src && python -c 'import tasks; print(tasks.add.delay(20, 22).get(timeout=60))'",
-    );
-    assert_eq!(sum.trim(), "42", "{}", worker.logs());
-    assert_stops_cleanly(&worker);
 }
