@@ -20,6 +20,9 @@ pub const PROCESS_TYPE_VARIABLES: [&str; 2] = ["APP_PROCESS_TYPE", "CNB_PROCESS_
 /// The web process type.
 pub const WEB: &str = "web";
 
+/// What asked for `web` when nothing did.
+const DEFAULT_SOURCE: &str = "the default";
+
 /// One line of a Procfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessType {
@@ -40,6 +43,12 @@ impl ProcessChoice {
     #[must_use]
     pub fn is_web(&self) -> bool {
         self.name == WEB
+    }
+
+    /// Whether nothing asked for a process type (the web process, by default).
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        self.source == DEFAULT_SOURCE
     }
 }
 
@@ -91,7 +100,7 @@ pub fn process_choice(
     };
     let (name, source) = match argument {
         Some(name) => (name.to_owned(), format!("run {name}")),
-        None => from_env().unwrap_or_else(|| (WEB.to_owned(), "the default".to_owned())),
+        None => from_env().unwrap_or_else(|| (WEB.to_owned(), DEFAULT_SOURCE.to_owned())),
     };
     if !is_process_name(&name) {
         return Err(DetectError::BadProcessType { name, source });

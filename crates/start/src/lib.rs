@@ -292,7 +292,7 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     );
     let _ = writeln!(out, "Home:        {} ({})", d.home.display(), d.home_source);
     let _ = writeln!(out, "Deploy mode: {}", d.mode.describe());
-    if plan.process.source != "the default" {
+    if !plan.process.is_default() {
         let _ = writeln!(
             out,
             "Process:     {} ({})",
