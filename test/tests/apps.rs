@@ -39,13 +39,14 @@ fn redis_port() -> u16 {
     port
 }
 
-/// An `$APP_ROOT` the arbitrary UID can enter (group 0), with `fixture` assembled into it.
-fn assembled(fixture_name: &str, dir: &Path) -> PathBuf {
+/// An `$APP_ROOT` the arbitrary UID can enter (group 0), with `fixture` assembled into it;
+/// and the build's output.
+fn assembled(fixture_name: &str, dir: &Path) -> (PathBuf, String) {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
     let root = dir.join("app-root");
     let done = finish(&mut assemble_command(&fixture(fixture_name), &root));
     done.assert_ok();
-    root
+    (root, done.all())
 }
 
 /// A process of `run` as the arbitrary UID, its output in `log`.
@@ -111,7 +112,12 @@ fn celery_worker_from_the_procfile_runs_the_web_process_tasks_and_finishes_one_a
         .prefix("apps-celery-")
         .tempdir()
         .expect("tempdir");
-    let root = assembled("apps_celery", dir.path());
+    let (root, build) = assembled("apps_celery", dir.path());
+    // The build summary names the Procfile's process types.
+    assert!(
+        build.contains("Processes:    web, worker (Procfile; `run TYPE` starts one)"),
+        "{build}"
+    );
     // A database of its own, so runs of the test never share a queue.
     let db = std::process::id() % 16;
     let broker = format!("redis://127.0.0.1:{redis}/{db}");
