@@ -17,7 +17,7 @@ CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
 IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14
 
-.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e test-supply test-e2e-all test-e2e-others \
+.PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-apps test-e2e test-supply test-e2e-all test-e2e-others \
         image runtime-image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
 all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
@@ -40,7 +40,7 @@ lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is exactly
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	bash test/bench/all.sh --check
 
-test: deps all lint test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-e2e test-supply ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
+test: deps all lint test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-apps test-e2e test-supply ## every suite, end-to-end on 3.11 (CI runs this, then test-e2e-others)
 	@echo "make test: all suites passed"
 
 test-unit: ## unit tests of the library crates
@@ -66,6 +66,10 @@ test-layouts: all ## FastAPI/Flask layouts, the Python version check, dependency
 
 test-faults: all ## issue 9: hooks, interrupted builds, full disk, artifacts, stops during hooks (as root)
 	$(TESTS) faults -- --test-threads=2
+
+test-apps: all ## today's apps in host mode: a Celery worker from the Procfile (run worker) against Debian's Redis, as an arbitrary UID (as root)
+	bash test/setup/60-redis.sh
+	$(TESTS) apps -- --test-threads=2
 
 test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them as an arbitrary UID; the sclorg compatibility suite; the three build paths with the real s2i CLI
 	bash test/setup/20-podman.sh

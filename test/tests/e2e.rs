@@ -1148,3 +1148,167 @@ fn read_only_root_with_a_writable_tmp_every_server_answers_and_is_ready() {
         );
     }
 }
+
+/// The heavy framework apps keep no download cache in the image (the cache policy has its own
+/// tests): a 380 MiB smaller layer to commit, for CI time.
+const NO_CACHE_IN_THE_IMAGE: [&str; 2] = ["-e", "S2I_CACHE_BUDGET_MB=0"];
+
+/// The heavy framework apps (Streamlit, Gradio) and a worker process type are checked on the
+/// 3.11 image only: one image per app, built once per CI run, within the CI budget.
+fn only_on_the_main_image(what: &str) -> bool {
+    if python_version() == "3.11" {
+        return true;
+    }
+    eprintln!("not applicable: {what} is checked on the 3.11 image only");
+    false
+}
+
+/// `podman run -d` of `image` as the arbitrary UID with `options` before the image and `args`
+/// after it (the image's command when empty); the container is removed when dropped.
+fn start_container(image: &AppImage, options: &[&str], args: &[&str]) -> App {
+    let app = App {
+        name: unique("python-s2i-e2e"),
+        port: 0,
+    };
+    let out = output(
+        podman()
+            .args(["run", "-d", "--name", &app.name, "--user", ARBITRARY_USER])
+            .args(options)
+            .arg(&image.name)
+            .args(args),
+    );
+    assert!(out.status.success(), "podman run failed: {}", text(&out));
+    app
+}
+
+/// `podman stop` (SIGTERM, then the grace period): the container must end on its own, with 0.
+fn assert_stops_cleanly(app: &App) {
+    let started = std::time::Instant::now();
+    let stop = output(podman().args(["stop", "-t", "25", &app.name]));
+    assert!(stop.status.success(), "podman stop: {}", text(&stop));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the stop took {:?}: not graceful\n{}",
+        started.elapsed(),
+        app.logs()
+    );
+    assert_eq!(
+        app.state("ExitCode"),
+        "0",
+        "the stop was not clean:\n{}",
+        app.logs()
+    );
+}
+
+#[test]
+fn streamlit_first_app_is_served_by_streamlit_run_and_stops_gracefully() {
+    if !only_on_the_main_image("Streamlit") {
+        return;
+    }
+    let mut image = AppImage::new("apps_streamlit");
+    let log = image.build_ok(&fixture("apps_streamlit"), &NO_CACHE_IN_THE_IMAGE);
+    assert!(
+        log.contains("App:          Streamlit app /opt/app-root/src/streamlit_app.py"),
+        "{log}"
+    );
+    let (app, health) = App::start(&image, "/_stcore/health");
+    assert_eq!(health.body, "ok");
+    let page = app.get_ok("/");
+    assert!(
+        page.body.contains("<title>Streamlit</title>"),
+        "{}",
+        page.body
+    );
+    let dry = app.exec("/usr/libexec/s2i/run --dry-run");
+    assert!(
+        dry.contains("[MATCH] Streamlit: requirements.txt lists streamlit and streamlit_app.py imports it")
+            && dry.contains("Application: Streamlit app /opt/app-root/src/streamlit_app.py")
+            && dry.contains(
+                "streamlit run streamlit_app.py --server.address 0.0.0.0 --server.port 8080 --server.headless true"
+            ),
+        "{dry}"
+    );
+    let processes = app.processes();
+    assert!(
+        processes.lines().any(|l| l.starts_with("1 run ")),
+        "{processes}"
+    );
+    assert_stops_cleanly(&app);
+
+    // The same image as a second Deployment runs it (`args: [worker]`, the command left to the
+    // image): the Procfile's worker line under the init, as the arbitrary UID. (The Celery
+    // worker against Redis is test/tests/apps.rs, in host mode.)
+    let worker = start_container(&image, &[], &["/usr/libexec/s2i/run", "worker"]);
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    while !worker.logs().contains("collector: started") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never started:\n{}",
+            worker.logs()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    let processes = worker.processes();
+    assert!(
+        processes.lines().any(|l| l.starts_with("1 run ")),
+        "{processes}"
+    );
+    assert!(
+        processes.lines().any(|l| l.contains(" python")),
+        "{processes}"
+    );
+    let dry = worker.exec("/usr/libexec/s2i/run --dry-run worker");
+    assert!(
+        dry.contains("Process:     worker (run worker)")
+            && dry.contains("Command:     /bin/sh -c 'exec python collector.py'"),
+        "{dry}"
+    );
+    let readings = worker.exec("cat /tmp/readings.json");
+    assert!(readings.contains("\"day\": [\"now\"]"), "{readings}");
+    assert_stops_cleanly(&worker);
+    assert!(
+        worker.logs().contains("collector: stopped after"),
+        "{}",
+        worker.logs()
+    );
+}
+
+#[test]
+fn gradio_first_app_listens_on_the_platform_port_and_stops_gracefully() {
+    if !only_on_the_main_image("Gradio") {
+        return;
+    }
+    let mut image = AppImage::new("apps_gradio");
+    let log = image.build_ok(&fixture("apps_gradio"), &NO_CACHE_IN_THE_IMAGE);
+    assert!(
+        log.contains("App:          Gradio app /opt/app-root/src/app.py"),
+        "{log}"
+    );
+    // No network at all: the start must not need one (analytics and the version check are
+    // off); the page is fetched from inside the container.
+    let app = start_container(&image, &["--network", "none"], &[]);
+    let fetch = "python -c \"import urllib.request as u; r = u.urlopen('http://127.0.0.1:8080/', timeout=5); print(r.status, 'gradio' in r.read().decode())\"";
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    loop {
+        let out = output(podman().args(["exec", &app.name, "/bin/sh", "-c", fetch]));
+        if String::from_utf8_lossy(&out.stdout).trim() == "200 True" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Gradio never answered 200 on 8080: {}\n{}",
+            text(&out),
+            app.logs()
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+    let dry = app.exec("/usr/libexec/s2i/run --dry-run");
+    assert!(
+        dry.contains("Application: Gradio app /opt/app-root/src/app.py")
+            && dry.contains("GRADIO_SERVER_NAME=0.0.0.0")
+            && dry.contains("GRADIO_SERVER_PORT=8080")
+            && dry.contains("Stop:        SIGTERM is sent as SIGINT"),
+        "{dry}"
+    );
+    assert_stops_cleanly(&app);
+}

@@ -440,3 +440,62 @@ fn usage_lists_the_new_variables() {
         assert!(text.contains(name), "{name} missing:\n{text}");
     }
 }
+
+/// A uv workspace in the FastAPI full-stack template's shape, built from its root: the member
+/// holding the web app (`backend/`, the only one) is the home, installed from the root's
+/// uv.lock with `uv sync --package` (its dependencies, no dev group), and served.
+#[test]
+fn uv_workspace_root_serves_the_backend_member_from_the_root_lock() {
+    let built = assemble(&fixture("apps_uv_workspace"), &[]).ok();
+    built
+        .says("uv workspace member backend, the only member with a web app")
+        .says("is the member `app` of the uv workspace at")
+        .says("--package app")
+        .says("--no-default-groups")
+        .says("App:          ASGI application app.main:app");
+    assert_eq!(built.facts()["app_home"], "backend");
+    assert!(built.has("fastapi") && built.has("pydantic_settings"));
+    assert!(!built.has("pytest"), "the dev group was installed");
+    let dry = built.dry_run(&[]);
+    assert!(
+        dry.contains("Home:        ") && dry.contains("/src/backend (build record: backend)"),
+        "{dry}"
+    );
+    let (_running, _port, body) = built.serve(&[], "/api/v1/utils/health-check/");
+    assert_eq!(body, "true");
+}
+
+/// s2i's `--context-dir backend` builds the member alone, without the workspace's uv.lock: the
+/// build says so and how to build instead; a member that takes packages from its workspace
+/// cannot build at all, and the error says why.
+#[test]
+fn uv_workspace_member_built_alone_says_to_build_the_root() {
+    let built = assemble(&fixture("apps_uv_workspace").join("backend"), &[]).ok();
+    built.says("uses uv ([tool.uv] or [dependency-groups]) but has no uv.lock").says(
+        "build the root instead: the member with the web app is found (APP_HOME=member when several hold one)",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let member = dir.path().join("backend");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("apps_uv_workspace").join("backend"))
+        .arg(&member)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let pyproject = member.join("pyproject.toml");
+    let text = fs::read_to_string(&pyproject).expect("pyproject");
+    fs::write(
+        &pyproject,
+        text.replace(
+            "\"pydantic-settings",
+            "\"shared\",\n    \"pydantic-settings",
+        ) + "\n[tool.uv.sources]\nshared = { workspace = true }\n",
+    )
+    .expect("write");
+    assemble(&member, &[]).failed_with(&[
+        "is a member of a uv workspace that is not in the sources",
+        "It takes shared from its workspace",
+        "Build the repository root instead of the member (drop s2i's --context-dir)",
+    ]);
+}

@@ -285,6 +285,15 @@ fn package_manager(e: &DeterminePackageManagerError) -> Message {
             ],
             vec![],
         ),
+        E::WorkspaceOutside { dir, sources } => msg(
+            format!("{} is a member of a uv workspace that is not in the sources", dir.join("pyproject.toml").display()),
+            format!("It takes {} from its workspace ([tool.uv.sources] ... workspace = true), and the workspace's root pyproject.toml and uv.lock are outside what was built.", sources.join(", ")),
+            &[
+                "Build the repository root instead of the member (drop s2i's --context-dir): the member with the web app is found and installed from the root's uv.lock, or",
+                "set APP_HOME to the member (e.g. APP_HOME=backend) when several members hold a web app.",
+            ],
+            vec![],
+        ),
         E::ChosenFileMissing { manager, how } => msg(
             format!("{how}, but the app has no {}", manager.file()),
             "",

@@ -500,6 +500,29 @@ impl Install<'_> {
     /// (the server, uv itself). No dependency group (not even uv's default `dev`) unless named
     /// in `S2I_DEPENDENCY_GROUPS`.
     fn uv_sync(&self, selection: &Selection, app: &Path) -> Result<(), InstallError> {
+        self.uv_sync_package(selection, app, None)
+    }
+
+    /// A member of a uv workspace: `uv sync --package NAME` in the workspace root, so the root's
+    /// uv.lock decides and only that member and its dependencies are installed (no group unless
+    /// named, as for [`Self::dependencies`]).
+    ///
+    /// # Errors
+    /// The installer is not uv, or uv failed (a lock that does not match included).
+    pub fn workspace_member(
+        &self,
+        selection: &Selection,
+        member: &crate::package_manager::WorkspaceMember,
+    ) -> Result<(), InstallError> {
+        self.uv_sync_package(selection, &member.root, Some(&member.package))
+    }
+
+    fn uv_sync_package(
+        &self,
+        selection: &Selection,
+        app: &Path,
+        package: Option<&str>,
+    ) -> Result<(), InstallError> {
         let Installer::Uv(uv) = &self.installer else {
             return Err(InstallError::UvUnsupported {
                 python: self.venv.short_version(),
@@ -521,6 +544,9 @@ impl Install<'_> {
         }
         for extra in &selection.extras {
             command.args(["--extra", extra]);
+        }
+        if let Some(package) = package {
+            command.args(["--package", package]);
         }
         command
             .env("UV_PROJECT_ENVIRONMENT", &self.venv.root)

@@ -192,7 +192,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     };
 
     // Decided before anything slow, so conflicting files fail the build at once.
-    let plan = package_manager::determine(&app, &env)?;
+    let plan = package_manager::determine_in(&src, &app, &env)?;
 
     let user_index: Vec<(&str, String)> = index::INDEX_VARIABLES
         .iter()
@@ -202,7 +202,8 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     npm::configure(&mut env, &layout.cache());
     report_index(&user_index, &index::use_secrets(&mut env));
     let caches = cache_dirs(&env);
-    let digest = artifacts::dependency_digest(&app);
+    // A uv workspace member's dependencies are decided by the workspace root's uv.lock.
+    let digest = artifacts::dependency_digest(plan.workspace.as_ref().map_or(&app, |w| &w.root));
     let release = venv::planned_release(app_root, &env);
     check_python_version(&app, release, &env)?;
     let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
@@ -342,6 +343,11 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
+    facts.processes = s2i_detect::process_types(&app)
+        .map_err(AssembleError::AppHome)?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     facts.summary = Some(s2i_facts::Summary {
         app: choice.app.clone(),
         server: choice.describe(),
@@ -479,9 +485,12 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
             output::info(&format!("{file} sets {}", loaded.set.join(", ")));
         }
     }
-    let home = app_home(src, env)?;
+    let (home, source) = app_home(src, env)?;
     if !home.as_os_str().is_empty() {
-        output::info(&format!("Application home: {}", src.join(&home).display()));
+        output::info(&format!(
+            "Application home: {} ({source})",
+            src.join(&home).display()
+        ));
     }
     Ok(home)
 }
@@ -631,6 +640,9 @@ fn dependency_inputs(
         plan.manager.map(|m| m.name()).unwrap_or("none").to_owned(),
     );
     parts.insert("virtualenv".to_owned(), artifacts::venv_digest(&venv.root));
+    if let Some(member) = &plan.workspace {
+        parts.insert("uv workspace member".to_owned(), member.package.clone());
+    }
     for (name, value) in install.env {
         let relevant = (name.starts_with("PIP_") || name.starts_with("UV_"))
             && !name.ends_with("_CACHE_DIR")
@@ -832,13 +844,22 @@ fn install_dependencies(
             package_manager::EXTRAS_VARIABLE
         ));
     }
-    match plan.manager {
-        Some(manager) => {
+    match (plan.manager, &plan.workspace) {
+        (Some(_), Some(member)) => {
+            output::info(&format!(
+                "Installing the member {} from {} with {}",
+                member.package,
+                member.root.join("uv.lock").display(),
+                install.name()
+            ));
+            install.workspace_member(&plan.selection, member)?;
+        }
+        (Some(manager), None) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
             install.dependencies(manager, &plan.selection, app, layout)?;
         }
-        None if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
-        None => {}
+        (None, _) if plan.install_package.is_none() => output::info("No requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py or pyproject.toml: no dependencies to install"),
+        (None, _) => {}
     }
     if let Some(file) = plan.install_package {
         output::info(&format!("Installing the application as a package ({file})"));
@@ -964,12 +985,13 @@ fn check_writable(layout: &s2i_facts::Layout) -> Result<(), AssembleError> {
 }
 
 /// The app home relative to the source root, by `s2i_detect::app_home`, the resolver run uses.
-fn app_home(src: &Path, env: &Env) -> Result<PathBuf, AssembleError> {
-    let (home, _) = s2i_detect::app_home(src, env, None).map_err(AssembleError::AppHome)?;
-    Ok(home
+fn app_home(src: &Path, env: &Env) -> Result<(PathBuf, String), AssembleError> {
+    let (home, source) = s2i_detect::app_home(src, env, None).map_err(AssembleError::AppHome)?;
+    let home = home
         .strip_prefix(src)
         .map(Path::to_path_buf)
-        .unwrap_or_default())
+        .unwrap_or_default();
+    Ok((home, source))
 }
 
 fn report_hooks(ran: Vec<&'static str>) -> Vec<&'static str> {
@@ -1272,6 +1294,12 @@ fn summary(
         output::info(&format!("Why:          {why}"));
     }
     output::info(&format!("Server:       {}", choice.describe()));
+    if facts.processes.iter().any(|p| p != "web") {
+        output::info(&format!(
+            "Processes:    {} (Procfile; `run TYPE` starts one)",
+            facts.processes.join(", ")
+        ));
+    }
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
 }

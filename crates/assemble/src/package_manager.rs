@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use s2i_env::Env;
 
@@ -82,6 +82,9 @@ pub enum DeterminePackageManagerError {
         manager: PackageManager,
         how: String,
     },
+    /// pyproject.toml takes packages from its uv workspace (`{ workspace = true }`), whose
+    /// root and uv.lock are not in the sources (s2i's `--context-dir` points at the member).
+    WorkspaceOutside { dir: PathBuf, sources: Vec<String> },
 }
 
 /// The variable naming the dependency groups to install (uv.lock, poetry.lock, PEP 735
@@ -152,6 +155,106 @@ pub struct Plan {
     pub pipenv_tool: bool,
     /// A Pipfile without Pipfile.lock, with `ENABLE_PIPENV`: `pipenv lock` writes the lock first.
     pub lock_pipfile: bool,
+    /// The home is a member of a uv workspace: installed from the root's uv.lock.
+    pub workspace: Option<WorkspaceMember>,
+}
+
+/// A member of a uv workspace, installed with `uv sync --package NAME` from the workspace root:
+/// only that member's dependencies, as the root's uv.lock pins them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceMember {
+    /// The workspace root (pyproject.toml with `[tool.uv.workspace]`, and uv.lock).
+    pub root: PathBuf,
+    /// The member's project name.
+    pub package: String,
+}
+
+/// [`determine`] for the home `app` in the sources `src`: when `app` is a member of the uv
+/// workspace at `src` with its uv.lock, uv installs that member from the root's lock.
+///
+/// # Errors
+/// See [`DeterminePackageManagerError`]; a member whose workspace is not in the sources.
+pub fn determine_in(
+    src: &Path,
+    app: &Path,
+    env: &Env,
+) -> Result<Plan, DeterminePackageManagerError> {
+    let workspace = (app != src)
+        .then(|| s2i_detect::uv_workspace(src).ok().flatten())
+        .flatten()
+        .filter(|w| w.locked() && w.member(app).is_some());
+    let package = std::fs::read_to_string(app.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("project")?.get("name")?.as_str().map(str::to_owned));
+    if let (Some(workspace), Some(package)) = (workspace, package) {
+        let notes = vec![format!(
+            "{} is the member `{package}` of the uv workspace at {}: installing it from the workspace's uv.lock (its dependencies only)",
+            app.display(),
+            workspace.root.display()
+        )];
+        return Ok(Plan {
+            manager: Some(PackageManager::Uv),
+            selection: Selection::from_env(env),
+            install_package: None,
+            notes,
+            pipenv_tool: false,
+            lock_pipfile: false,
+            workspace: Some(WorkspaceMember {
+                root: workspace.root,
+                package,
+            }),
+        });
+    }
+    let mut plan = determine(app, env)?;
+    if plan.manager.is_none() && plan.install_package == Some("pyproject.toml") {
+        let sources = workspace_sources(app);
+        if !sources.is_empty() {
+            return Err(DeterminePackageManagerError::WorkspaceOutside {
+                dir: app.to_path_buf(),
+                sources,
+            });
+        }
+        if uv_project(app) {
+            plan.notes.push(format!(
+                "warning: {} uses uv ([tool.uv] or [dependency-groups]) but has no uv.lock: its dependencies are resolved afresh, not from a lock. If it is a member of a uv workspace whose uv.lock is at the repository root (s2i's --context-dir pointing at the member), build the root instead: the member with the web app is found (APP_HOME=member when several hold one) and installed from the root's uv.lock",
+                app.join("pyproject.toml").display()
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+/// The `[tool.uv.sources]` entries of `dir`'s pyproject.toml that come from its workspace.
+fn workspace_sources(dir: &Path) -> Vec<String> {
+    let table = std::fs::read_to_string(dir.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    let sources = table
+        .as_ref()
+        .and_then(|t| {
+            t.get("tool")?
+                .get("uv")?
+                .get("sources")?
+                .as_table()
+                .cloned()
+        })
+        .unwrap_or_default();
+    sources
+        .iter()
+        .filter(|(_, v)| v.get("workspace").and_then(toml::Value::as_bool) == Some(true))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Whether `dir`'s pyproject.toml is a uv project's: `[tool.uv]` or `[dependency-groups]`.
+fn uv_project(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| {
+            t.contains_key("dependency-groups") || t.get("tool").and_then(|t| t.get("uv")).is_some()
+        })
 }
 
 /// Looks at the files in `dir` (the app home).
@@ -239,6 +342,7 @@ pub fn determine(dir: &Path, env: &Env) -> Result<Plan, DeterminePackageManagerE
         notes,
         pipenv_tool,
         lock_pipfile,
+        workspace: None,
     })
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::frameworks::Framework;
 use crate::server::{Interface, Server};
 
 /// How the application is started.
@@ -11,8 +12,13 @@ pub enum App {
     Shell { script: PathBuf },
     /// A Python script that starts the server itself (`app.py`, `APP_FILE`).
     Python { script: PathBuf },
-    /// The `web:` command of a Procfile, run by `/bin/sh`.
-    Procfile { command: String },
+    /// A Procfile line (`web:`, or the process type `run TYPE` asked for), run by `/bin/sh`.
+    Procfile { process: String, command: String },
+    /// A script served by its framework's own server (Streamlit, Gradio).
+    Framework {
+        framework: Framework,
+        script: PathBuf,
+    },
     /// A gunicorn configuration file that names the application (`wsgi_app`).
     GunicornConfig { config: PathBuf },
     /// A WSGI or ASGI application hosted by one of the servers.
@@ -84,7 +90,12 @@ impl App {
         match self {
             Self::Shell { script } => format!("shell script {}", script.display()),
             Self::Python { script } => format!("Python script {}", script.display()),
-            Self::Procfile { command } => format!("Procfile web process `{command}`"),
+            Self::Procfile { process, command } => {
+                format!("Procfile {process} process `{command}`")
+            }
+            Self::Framework { framework, script } => {
+                format!("{framework} app {}", script.display())
+            }
             Self::GunicornConfig { config } => {
                 format!("gunicorn configuration {} (wsgi_app)", config.display())
             }

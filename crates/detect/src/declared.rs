@@ -23,17 +23,36 @@ pub struct Declared {
 #[must_use]
 pub fn declared_servers(home: &Path) -> Vec<Declared> {
     let mut found: Vec<Declared> = Vec::new();
-    let mut add = |names: Vec<String>, file: &str| {
-        for name in names {
-            if let Some(server) = server_of(&name) {
-                if !found.iter().any(|d| d.server == server) {
-                    found.push(Declared {
-                        server,
-                        file: file.to_owned(),
-                    });
-                }
+    for (name, file) in declared_names(home) {
+        if let Some(server) = server_of(&name) {
+            if !found.iter().any(|d| d.server == server) {
+                found.push(Declared {
+                    server,
+                    file: file.to_owned(),
+                });
             }
         }
+    }
+    found
+}
+
+/// The dependency file of `home` that declares the distribution `name` (compared normalised),
+/// when one does.
+#[must_use]
+pub fn declaring_file(home: &Path, name: &str) -> Option<&'static str> {
+    let wanted = normalized(name);
+    declared_names(home)
+        .into_iter()
+        .find(|(n, _)| normalized(n) == wanted)
+        .map(|(_, file)| file)
+}
+
+/// Every direct dependency named in the dependency files of `home`, with its file, in file
+/// order.
+fn declared_names(home: &Path) -> Vec<(String, &'static str)> {
+    let mut names = Vec::new();
+    let mut add = |list: Vec<String>, file: &'static str| {
+        names.extend(list.into_iter().map(|n| (n, file)));
     };
     let mut seen = BTreeSet::new();
     add(
@@ -51,7 +70,7 @@ pub fn declared_servers(home: &Path) -> Vec<Declared> {
             add(quoted_requirements(&text), file);
         }
     }
-    found
+    names
 }
 
 /// The server a distribution name installs.

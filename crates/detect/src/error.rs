@@ -41,6 +41,18 @@ pub enum DetectError {
     NamedFileMissing { path: PathBuf, variable: String },
     /// A file could not be read.
     Read { path: PathBuf, error: io::Error },
+    /// Several members of a uv workspace hold a web app and nothing chose one.
+    WorkspaceMembers { root: PathBuf, members: Vec<String> },
+    /// `run TYPE` / `APP_PROCESS_TYPE` is not a process type name.
+    BadProcessType { name: String, source: String },
+    /// The process type asked for is not a line of the Procfile; `types` is `None` when there
+    /// is no Procfile.
+    UnknownProcessType {
+        name: String,
+        source: String,
+        procfile: PathBuf,
+        types: Option<Vec<String>>,
+    },
 }
 
 impl std::fmt::Display for DetectError {
@@ -83,6 +95,18 @@ impl std::fmt::Display for DetectError {
                 )
             }
             Self::Read { path, error } => write!(f, "{}: {error}", path.display()),
+            Self::WorkspaceMembers { root, members } => write!(
+                f,
+                "{} members of the uv workspace {} hold a web app",
+                members.len(),
+                root.display()
+            ),
+            Self::BadProcessType { name, source } => {
+                write!(f, "{name:?} ({source}) is not a process type name")
+            }
+            Self::UnknownProcessType { name, procfile, .. } => {
+                write!(f, "no process type `{name}` in {}", procfile.display())
+            }
         }
     }
 }
@@ -191,6 +215,51 @@ impl DetectError {
             headline: "A file of the application could not be read.".into(),
             found: vec![format!("{}: {error}", path.display())],
             fixes: vec!["Make the sources readable by the container's user (group 0).".into()],
+            details: Vec::new(),
+        },
+        DetectError::WorkspaceMembers { root, members } => Message {
+            headline: "Several members of the uv workspace hold a web app: which one to serve is not clear.".into(),
+            found: {
+                let mut found = vec![format!("The workspace at {} has these members with an application:", root.display())];
+                found.extend(members.iter().map(|m| format!("  - {m}")));
+                found
+            },
+            fixes: vec![format!(
+                "Set APP_HOME to the member to serve (in .s2i/environment or the build's environment), e.g. APP_HOME={}; its dependencies are installed from the workspace's uv.lock.",
+                members.first().and_then(|m| m.split(':').next()).unwrap_or("backend")
+            )],
+            details: Vec::new(),
+        },
+        DetectError::BadProcessType { name, source } => Message {
+            headline: format!("{name:?} is not a process type."),
+            found: vec![format!("It comes from {source}.")],
+            fixes: vec!["Name a type of your Procfile (letters, digits, `_` and `-`), e.g. `run worker` or APP_PROCESS_TYPE=worker.".into()],
+            details: Vec::new(),
+        },
+        DetectError::UnknownProcessType { name, source, procfile, types } => Message {
+            headline: format!("There is no process type `{name}` to run."),
+            found: vec![
+                format!("It was asked for by {source}."),
+                match types {
+                    Some(types) if !types.is_empty() => format!(
+                        "{} has these process types: {}.",
+                        procfile.display(),
+                        types.join(", ")
+                    ),
+                    Some(_) => format!("{} has no `TYPE: COMMAND` line.", procfile.display()),
+                    None => format!("There is no {}.", procfile.display()),
+                },
+            ],
+            fixes: vec![
+                format!("Add a line `{name}: COMMAND` to the Procfile at the top of the application home (e.g. `worker: celery -A proj worker --loglevel=info`), or"),
+                match types {
+                    Some(types) if !types.is_empty() => format!(
+                        "start one of its types: {}.",
+                        types.iter().map(|t| format!("`run {t}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    _ => "start the web process: `run` (or `run web`).".into(),
+                },
+            ],
             details: Vec::new(),
         },
     }

@@ -27,6 +27,10 @@ pub fn resolve(
                 (p, source)
             })
     };
+    let chosen = match chosen {
+        Some(chosen) => Some(chosen),
+        None => crate::workspace::web_member(src, env)?,
+    };
     let Some((path, source)) = chosen else {
         return Ok((src.to_path_buf(), "the source root".to_owned()));
     };

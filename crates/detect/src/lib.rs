@@ -9,26 +9,35 @@
 mod app;
 mod declared;
 mod error;
+mod frameworks;
 mod home;
 mod layouts;
 mod mode;
+mod process;
 mod rules;
 mod server;
 mod source;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
 pub use declared::{declared_servers, normalized, requirement_names, Declared};
 pub use error::DetectError;
+pub use frameworks::{Framework, SCRIPTS as FRAMEWORK_SCRIPTS};
 pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
+pub use process::{
+    detect_process, is_process_name, process_choice, process_types, procfile_types, ProcessChoice,
+    ProcessType, PROCESS_TYPE_VARIABLES,
+};
 pub use s2i_facts::Facts;
 pub use server::{
     auto_server, Interface, Server, ServerChoice, ServerPolicyError, ServerRequest, ServerSpec,
     AUTO_ASGI, AUTO_WSGI, OWN_SERVER, SERVERS,
 };
 pub use source::{is_executable, procfile_process};
+pub use workspace::{uv_workspace, UvWorkspace};
 
 /// The environment detection reads (crate `s2i-env`: empty means unset).
 pub use s2i_env::Env;
@@ -314,6 +323,128 @@ mod tests {
     }
 
     #[test]
+    fn streamlit_and_gradio_apps_come_before_app_py() {
+        let st = "import streamlit as st\nst.title('x')\n";
+        let dir = root(&[("requirements.txt", "streamlit==1.40\n"), ("app.py", st)]);
+        let d = detect_in(&dir, &[]).expect("detect");
+        assert_eq!(matched(&d), "Streamlit");
+        assert_eq!(
+            d.app.describe(),
+            format!("Streamlit app {}", dir.path().join("src/app.py").display())
+        );
+        // The script names of the tutorials, in order; the dependency is needed.
+        let dir = root(&[
+            (
+                "pyproject.toml",
+                "[project]\nname = 'demo'\ndependencies = ['Streamlit>=1.30']\n",
+            ),
+            ("main.py", st),
+            ("streamlit_app.py", st),
+        ]);
+        let App::Framework { script, .. } = detect_in(&dir, &[]).expect("detect").app else {
+            panic!("not Streamlit")
+        };
+        assert!(script.ends_with("streamlit_app.py"), "{}", script.display());
+        let dir = root(&[("requirements.txt", "flask\n"), ("app.py", st)]);
+        assert!(matches!(
+            detect_in(&dir, &[]).expect("detect").app,
+            App::Python { .. }
+        ));
+        // Gradio: the script launches its app.
+        let gr = "import gradio as gr\ndemo = gr.Interface(fn=f, inputs='text', outputs='text')\ndemo.launch()\n";
+        let dir = root(&[("requirements.txt", "gradio\n"), ("app.py", gr)]);
+        let d = detect_in(&dir, &[]).expect("detect");
+        assert_eq!(matched(&d), "Gradio");
+        assert!(matches!(
+            d.app,
+            App::Framework {
+                framework: Framework::Gradio,
+                ..
+            }
+        ));
+        // APP_FILE names another Streamlit script.
+        let dir = root(&[("requirements.txt", "streamlit\n"), ("dashboard.py", st)]);
+        let d = detect_in(&dir, &[("APP_FILE", "dashboard.py")]).expect("detect");
+        assert!(matches!(
+            d.app,
+            App::Framework {
+                framework: Framework::Streamlit,
+                ..
+            }
+        ));
+        // A Procfile web: line still comes first.
+        let dir = root(&[
+            ("requirements.txt", "streamlit\n"),
+            ("app.py", st),
+            ("Procfile", "web: streamlit run app.py\n"),
+        ]);
+        assert_eq!(
+            matched(&detect_in(&dir, &[]).expect("detect")),
+            "Procfile web:"
+        );
+    }
+
+    #[test]
+    fn a_process_type_is_the_procfile_line_and_an_unknown_one_lists_the_types() {
+        let dir = root(&[
+            (
+                "Procfile",
+                "web: gunicorn app:app\nworker: celery -A proj worker\n",
+            ),
+            ("wsgi.py", WSGI),
+        ]);
+        let env = Env::of(&[]);
+        let inputs = Inputs {
+            app_root: dir.path(),
+            env: &env,
+            facts: None,
+        };
+        let worker = process_choice(Some("worker"), &env).expect("choice");
+        let d = detect_process(inputs, &worker).expect("worker");
+        assert_eq!(
+            d.app,
+            App::Procfile {
+                process: "worker".into(),
+                command: "celery -A proj worker".into()
+            }
+        );
+        assert!(d.django.is_none());
+        let web = process_choice(None, &env).expect("choice");
+        assert_eq!(
+            matched(&detect_process(inputs, &web).expect("web")),
+            "Procfile web:"
+        );
+        let clock = process_choice(Some("clock"), &env).expect("choice");
+        let Err(error @ DetectError::UnknownProcessType { .. }) = detect_process(inputs, &clock)
+        else {
+            panic!("clock is not a type")
+        };
+        let text = error.message().render("run: ");
+        assert!(
+            text.contains("There is no process type `clock` to run."),
+            "{text}"
+        );
+        assert!(
+            text.contains("has these process types: web, worker."),
+            "{text}"
+        );
+        assert!(text.contains("`run web`, `run worker`"), "{text}");
+        let none = root(&[("wsgi.py", WSGI)]);
+        let inputs = Inputs {
+            app_root: none.path(),
+            env: &env,
+            facts: None,
+        };
+        let Err(error) = detect_process(inputs, &clock) else {
+            panic!("no Procfile")
+        };
+        assert!(
+            error.message().render("run: ").contains("There is no "),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn deploy_mode_restricts_the_rules() {
         let dir = root(&[("app.py", ""), ("wsgi.py", WSGI)]);
         let d = detect_in(&dir, &[("WARPDRIVE_DEPLOY_MODE", "wsgi")]).expect("detect");
@@ -333,9 +464,9 @@ mod tests {
         let Err(DetectError::NothingFound { verdicts, .. }) = detect_in(&dir, &[]) else {
             panic!("expected NothingFound")
         };
-        // docs/run.md's detection table has 14 rules, each with a verdict.
-        assert_eq!(verdicts.len(), 14);
-        assert_eq!(rule_names().len(), 14);
+        // docs/run.md's detection table has 16 rules, each with a verdict.
+        assert_eq!(verdicts.len(), 16);
+        assert_eq!(rule_names().len(), 16);
         assert!(matches!(
             detect_in(&dir, &[("APP_SCRIPT", "start.sh")]),
             Err(DetectError::NamedFileMissing { .. })

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use s2i_facts::Facts;
 
 use crate::app::{App, DjangoApp, StaticMap, Target, WebApp};
+use crate::frameworks::{self, Framework};
 use crate::layouts;
 use crate::mode::{DeployMode, ModeKind};
 use crate::server::{Interface, ServerRequest};
@@ -33,7 +34,7 @@ pub(crate) enum Outcome {
 pub(crate) type Rule = fn(&Context<'_>) -> Result<Outcome, DetectError>;
 
 /// The rules in the order they are tried: name, the deploy mode kind it belongs to, function.
-pub(crate) const RULES: [(&str, ModeKind, Rule); 14] = [
+pub(crate) const RULES: [(&str, ModeKind, Rule); 16] = [
     (
         "APP_CONFIG / gunicorn.conf.py wsgi_app",
         ModeKind::Wsgi,
@@ -44,6 +45,8 @@ pub(crate) const RULES: [(&str, ModeKind, Rule); 14] = [
     ("APP_MODULE", ModeKind::Wsgi, app_module),
     ("Procfile web:", ModeKind::Shell, procfile),
     ("app.sh", ModeKind::Shell, app_sh),
+    ("Streamlit", ModeKind::Python, streamlit),
+    ("Gradio", ModeKind::Python, gradio),
     ("app.py", ModeKind::Python, app_py),
     ("paste.ini", ModeKind::Wsgi, paste_ini),
     ("wsgi.py", ModeKind::Wsgi, wsgi_py),
@@ -248,7 +251,28 @@ fn app_script(cx: &Context<'_>) -> Result<Outcome, DetectError> {
 }
 
 fn app_file(cx: &Context<'_>) -> Result<Outcome, DetectError> {
+    if let Some(v) = var(cx, "APP_FILE") {
+        let path = cx.home.join(v);
+        if let Some((app, why)) = frameworks::of_script(cx.home, &path)? {
+            return Ok(Outcome::Match(app, format!("APP_FILE={v}: {why}")));
+        }
+    }
     script(cx, "APP_FILE", "app.py", false)
+}
+
+fn framework_rule(cx: &Context<'_>, framework: Framework) -> Result<Outcome, DetectError> {
+    Ok(match frameworks::find(cx.home, framework)? {
+        Ok((app, why)) => Outcome::Match(app, why),
+        Err(why) => Outcome::Skip(why),
+    })
+}
+
+fn streamlit(cx: &Context<'_>) -> Result<Outcome, DetectError> {
+    framework_rule(cx, Framework::Streamlit)
+}
+
+fn gradio(cx: &Context<'_>) -> Result<Outcome, DetectError> {
+    framework_rule(cx, Framework::Gradio)
 }
 
 /// Parses `module:callable` (callable defaults to `default`).
@@ -321,6 +345,7 @@ fn procfile(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     match procfile_web(&text) {
         Some(command) => Ok(Outcome::Match(
             App::Procfile {
+                process: crate::process::WEB.to_owned(),
                 command: command.clone(),
             },
             format!("Procfile has `web: {command}`"),
@@ -630,7 +655,9 @@ pub fn attach_django(
     match app {
         App::Web(web) if web.django.is_some() => return Ok(web.django.clone()),
         App::Web(_) | App::GunicornConfig { .. } | App::Procfile { .. } => {}
-        App::Shell { .. } | App::Python { .. } | App::Manual { .. } => return Ok(None),
+        App::Shell { .. } | App::Python { .. } | App::Framework { .. } | App::Manual { .. } => {
+            return Ok(None)
+        }
     }
     let Some((project, statics)) = project_django(cx)? else {
         return Ok(None);

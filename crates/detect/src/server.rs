@@ -404,7 +404,9 @@ pub fn auto_server(
         }
     };
     let web = match app {
-        App::Shell { .. } | App::Python { .. } | App::Procfile { .. } => return Ok(None),
+        App::Shell { .. } | App::Python { .. } | App::Procfile { .. } | App::Framework { .. } => {
+            return Ok(None)
+        }
         App::Manual { server } => return required(*server, &request.source),
         App::GunicornConfig { config } => {
             let source = format!(

@@ -48,10 +48,10 @@ pub fn procfile_web(text: &str) -> Option<String> {
 
 /// The command of the Procfile process `process` (`web`, `release`, ...).
 pub fn procfile_process(text: &str, process: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let (name, command) = line.split_once(':')?;
-        (name.trim() == process && !command.trim().is_empty()).then(|| command.trim().to_owned())
-    })
+    crate::procfile_types(text)
+        .into_iter()
+        .find(|t| t.name == process)
+        .map(|t| t.command)
 }
 
 /// The value assigned to `key` in a Python-ish or TOML file, by text (`name = "x"`,

@@ -146,6 +146,10 @@ pub struct Facts {
     /// build summary and users. `run` does not rely on it: it looks for the executable it is
     /// about to start in the virtualenv.
     pub servers_installed: Vec<String>,
+    /// The Procfile's process types, in file order (`run TYPE` starts one), for the build
+    /// summary and users; `run` reads the Procfile line it starts with the same function
+    /// (`s2i_detect::process_types`).
+    pub processes: Vec<String>,
     /// The end of the build summary: what `run` will serve and with which server, in the words
     /// of `run --dry-run`'s `Application:` and `Server:` lines. For users and tests; `run`
     /// decides again from the fields above.

@@ -6,6 +6,7 @@
 //! `run` prints (`--dry-run`) or hands to the init.
 
 mod error;
+mod frameworks;
 mod passthrough;
 mod scripts;
 pub mod settings;
@@ -131,7 +132,10 @@ pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerE
     let mut launch = match (&detection.app, chosen) {
         (App::Shell { script }, _) => scripts::shell(detection, cx, script),
         (App::Python { script }, _) => scripts::python(detection, cx, script),
-        (App::Procfile { command }, _) => scripts::procfile(detection, cx, command),
+        (App::Procfile { command, .. }, _) => scripts::procfile(detection, cx, command),
+        (App::Framework { framework, script }, _) => {
+            frameworks::launch(detection, cx, *framework, script)
+        }
         (App::GunicornConfig { config }, Some((_, program, reason))) => {
             gunicorn::with_config(detection, cx, program, reason, config)?
         }

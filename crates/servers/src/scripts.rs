@@ -30,10 +30,15 @@ pub fn shell(detection: &Detection, _cx: &Context<'_>, script: &Path) -> Launch 
     )
 }
 
-pub fn python(detection: &Detection, cx: &Context<'_>, script: &Path) -> Launch {
-    let python = find_program("python", cx.app_root, cx.env)
+/// The virtualenv's `python` (else `python3` on `PATH`).
+pub(crate) fn python_program(cx: &Context<'_>) -> PathBuf {
+    find_program("python", cx.app_root, cx.env)
         .or_else(|| find_program("python3", cx.app_root, cx.env))
-        .unwrap_or_else(|| PathBuf::from("python3"));
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+pub fn python(detection: &Detection, cx: &Context<'_>, script: &Path) -> Launch {
+    let python = python_program(cx);
     own(
         detection,
         python,

@@ -31,7 +31,9 @@ use s2i_userdb::Provision;
 /// `run --help`.
 pub const USAGE: &str = "\
 Usage: run                     start the application (detects how it is served)
-       run --dry-run           print what would start, why, and the exact command
+       run TYPE                start the Procfile's process type TYPE (e.g. `run worker`;
+                               or APP_PROCESS_TYPE=TYPE), under the same init as web
+       run --dry-run [TYPE]    print what would start, why, and the exact command
        run --release           the release phase: Django's migrate (under a database lock)
                                and the release hook / Procfile release: line, then exit
        run --check-ready [PATH]
@@ -53,6 +55,8 @@ pub struct Plan {
     pub app_root: PathBuf,
     /// The environment the server inherits (before [`Launch::env`] is added).
     pub env: Env,
+    /// The process type started (`web` unless `run TYPE` / `APP_PROCESS_TYPE` asked).
+    pub process: s2i_detect::ProcessChoice,
     pub detection: Detection,
     pub tuning_reason: String,
     pub launch: Launch,
@@ -79,6 +83,8 @@ pub struct PlanInputs {
     pub dry_run: bool,
     /// A start or the release phase (`run --release`): decides whether migrate runs.
     pub when: When,
+    /// The process type of `run TYPE`; `None`: `APP_PROCESS_TYPE`, else `web`.
+    pub process: Option<String>,
 }
 
 impl PlanInputs {
@@ -92,6 +98,7 @@ impl PlanInputs {
             limits: CgroupFs::system().limits(host_cpus),
             dry_run,
             when: When::Start,
+            process: None,
         }
     }
 }
@@ -111,6 +118,7 @@ impl Plan {
             limits,
             dry_run,
             when,
+            process,
         } = inputs;
         let app_root = app_root(&env);
         let src = app_root.join("src");
@@ -126,11 +134,16 @@ impl Plan {
         if let Some(newer) = facts.as_ref().and_then(s2i_facts::Facts::newer_than_this) {
             eprintln!("{PREFIX}warning: {newer}");
         }
-        let detection = s2i_detect::detect(Inputs {
-            app_root: &app_root,
-            env: &env,
-            facts: facts.as_ref(),
-        })
+        let process =
+            s2i_detect::process_choice(process.as_deref(), &env).map_err(RunError::Detect)?;
+        let detection = s2i_detect::detect_process(
+            Inputs {
+                app_root: &app_root,
+                env: &env,
+                facts: facts.as_ref(),
+            },
+            &process,
+        )
         .map_err(RunError::Detect)?;
         let settings = Settings::from_env(&env).map_err(RunError::Server)?;
         let tuning = tuning::tune(&limits, settings.web_concurrency);
@@ -160,11 +173,20 @@ impl Plan {
         } else {
             format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")
         };
-        let (migrate, migrate_note) = s2i_release::migrate::plan(&detection, &app_root, &env, when)
-            .map_err(RunError::Migrate)?;
+        let (migrate, migrate_note) = if process.is_web() {
+            s2i_release::migrate::plan(&detection, &app_root, &env, when)
+                .map_err(RunError::Migrate)?
+        } else {
+            let note = format!(
+                "migrate: not run by the {} process (the web process and `run --release` run it)",
+                process.name
+            );
+            (None, Some(note))
+        };
         Ok(Self {
             app_root,
             env,
+            process,
             detection,
             tuning_reason: tuning.reason,
             launch,
@@ -251,6 +273,13 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     );
     let _ = writeln!(out, "Home:        {} ({})", d.home.display(), d.home_source);
     let _ = writeln!(out, "Deploy mode: {}", d.mode.describe());
+    if !plan.process.is_default() {
+        let _ = writeln!(
+            out,
+            "Process:     {} ({})",
+            plan.process.name, plan.process.source
+        );
+    }
     if dry_run {
         out.push_str("Detection (first match wins):\n");
         for v in &d.verdicts {
@@ -307,19 +336,41 @@ fn signal(stop: StopSignal) -> Signal {
 /// # Errors
 /// Anything that stops the start before the server runs.
 pub fn start(dry_run: bool) -> Result<u8, RunError> {
+    start_process(dry_run, None)
+}
+
+/// `run TYPE` (`run --dry-run TYPE`): [`start`] for the Procfile's process type `process`
+/// (`None`: `APP_PROCESS_TYPE`, else `web`). Only the web process records its phase for the
+/// probes (the state file is named after `$PORT`, which another type does not serve).
+///
+/// # Errors
+/// Anything that stops the start before the process runs; an unknown process type.
+pub fn start_process(dry_run: bool, process: Option<&str>) -> Result<u8, RunError> {
+    let inputs = |dry_run| PlanInputs {
+        process: process.map(str::to_owned),
+        ..PlanInputs::from_process(dry_run)
+    };
     if dry_run {
-        let plan = Plan::make(PlanInputs::from_process(true), None)?;
+        let plan = Plan::make(inputs(true), None)?;
         print!("{}", s2i_message::redact(&plan.report(true)));
         return Ok(0);
     }
     let mut init = take_over()?;
+    // Only the web process records its phase for the probes (the state file is named after
+    // `$PORT`, which another type does not serve).
+    let web = s2i_detect::process_choice(process, &Env::from_process())
+        .is_ok_and(|choice| choice.is_web());
     // `starting` is recorded before deploy-env is sourced, where the probes look (the
     // environment run was started with): `run --check-live` passes while it runs.
-    let probed = probe_state(Env::from_process(), false).ok();
+    let probed = if web {
+        probe_state(Env::from_process(), false).ok()
+    } else {
+        None
+    };
     if let Some(state) = &probed {
         record(std::slice::from_ref(state), Phase::Starting);
     }
-    let plan = Plan::make(PlanInputs::from_process(false), Some(&mut init))?;
+    let plan = Plan::make(inputs(false), Some(&mut init))?;
     for line in plan.report(false).lines() {
         eprintln!("{PREFIX}{}", s2i_message::redact(line));
     }
@@ -327,6 +378,9 @@ pub fn start(dry_run: bool) -> Result<u8, RunError> {
     let planned = StateFile::new(&plan.runtime_dir, plan.port);
     let mut state = vec![planned.clone()];
     state.extend(probed.filter(|probed| *probed != planned));
+    if !plan.process.is_web() {
+        state.clear();
+    }
     record(&state, Phase::Starting);
     let env = prepare(&plan)?;
     let d = &plan.detection;
@@ -449,6 +503,9 @@ pub fn release() -> Result<u8, RunError> {
     let mut init = take_over()?;
     let mut inputs = PlanInputs::from_process(false);
     inputs.when = When::Release;
+    // The release phase is the web process's, whatever APP_PROCESS_TYPE a worker's
+    // deployment sets.
+    inputs.process = Some("web".to_owned());
     let plan = Plan::make(inputs, Some(&mut init))?;
     let d = &plan.detection;
     let commands = s2i_release::phase::commands(&d.src, &d.home).map_err(RunError::Release)?;
@@ -654,6 +711,7 @@ mod tests {
                 },
                 dry_run: true,
                 when: When::Start,
+                process: None,
             },
             None,
         )
@@ -717,6 +775,67 @@ mod tests {
             "{:?}",
             plan.launch.args
         );
+    }
+
+    #[test]
+    fn a_process_type_starts_its_procfile_line_and_leaves_migrate_to_web() {
+        let root = app_root("apps_celery");
+        let planned = plan(root.path(), &[("APP_PROCESS_TYPE", "worker")]).expect("plan");
+        assert_eq!(planned.process.name, "worker");
+        assert!(planned.migrate.is_none());
+        let report = planned.report(true);
+        for line in [
+            "Process:     worker (APP_PROCESS_TYPE=worker)",
+            "[MATCH] Procfile process type: APP_PROCESS_TYPE=worker: Procfile has `worker: celery -A tasks worker --loglevel=INFO --concurrency=1`",
+            "Application: Procfile worker process `celery -A tasks worker --loglevel=INFO --concurrency=1`",
+            "Stop:        SIGTERM is passed on (graceful stop)",
+            "Command:     /bin/sh -c 'exec celery -A tasks worker --loglevel=INFO --concurrency=1'",
+            "migrate: not run by the worker process",
+        ] {
+            assert!(report.contains(line), "{line:?} missing:\n{report}");
+        }
+        let web = plan(root.path(), &[]).expect("plan").report(true);
+        assert!(!web.contains("Process:"), "{web}");
+        assert!(
+            web.contains("Application: Procfile web process `gunicorn"),
+            "{web}"
+        );
+    }
+
+    #[test]
+    fn streamlit_runs_headless_on_the_port_and_gradio_gets_its_variables() {
+        let root = app_root("apps_streamlit");
+        let planned = plan(root.path(), &[("PORT", "8123")]).expect("plan");
+        let report = planned.report(true);
+        assert!(
+            report.contains(
+                "run streamlit_app.py --server.address 0.0.0.0 --server.port 8123 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false"
+            ),
+            "{report}"
+        );
+        assert!(
+            !report.contains("enableCORS") && !report.contains("enableXsrf"),
+            "{report}"
+        );
+        assert_eq!(planned.launch.stop, StopSignal::Term);
+        let root = app_root("apps_gradio");
+        let planned = plan(root.path(), &[("PORT", "8124")]).expect("plan");
+        for var in [
+            ("GRADIO_SERVER_NAME", "0.0.0.0"),
+            ("GRADIO_SERVER_PORT", "8124"),
+            ("GRADIO_ANALYTICS_ENABLED", "False"),
+        ] {
+            assert!(
+                planned
+                    .launch
+                    .env
+                    .contains(&(var.0.to_owned(), var.1.to_owned())),
+                "{var:?}: {:?}",
+                planned.launch.env
+            );
+        }
+        assert_eq!(planned.launch.args, ["app.py"]);
+        assert_eq!(planned.launch.stop, StopSignal::Int);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - `run -- COMMAND [ARGS...]`: runs COMMAND under the init (signals, reaping, exit codes).
 //! - `run`: detects how the application is served and starts it under the init.
-//! - `run --dry-run`: prints what it detected, why, and the exact command; exits 0.
+//! - `run TYPE`: starts the Procfile's process type TYPE (`run worker`) under the same init.
+//! - `run --dry-run [TYPE]`: prints what it detected, why, and the exact command; exits 0.
 //! - `run --release`: the release phase (migrate, the release commands), then exits.
 //! - `run --check-ready [PATH]` / `run --check-live`: the readiness and liveness probes.
 //! - `run --sbom`: prints the bill of materials assemble wrote (CycloneDX 1.6 JSON).
@@ -34,6 +35,15 @@ fn main() -> ExitCode {
             print!("{}", s2i_start::USAGE);
             return ExitCode::SUCCESS;
         }
+        Some("--dry-run") if args.len() == 2 && is_type(&args[1]) => {
+            s2i_start::start_process(true, args[1].to_str())
+        }
+        Some(name) if !name.starts_with('-') && args.len() == 1 => {
+            s2i_start::start_process(false, Some(name))
+        }
+        Some(name) if !name.starts_with('-') && args.len() == 2 && args[1] == "--dry-run" => {
+            s2i_start::start_process(true, Some(name))
+        }
         Some(other) => Err(RunError::Usage(format!("unknown argument `{other}`"))),
     };
     match result {
@@ -43,4 +53,9 @@ fn main() -> ExitCode {
             ExitCode::from(errors::exit_code(&e))
         }
     }
+}
+
+/// A word that names a process type rather than an option.
+fn is_type(arg: &OsString) -> bool {
+    arg.to_str().is_some_and(|a| !a.starts_with('-'))
 }

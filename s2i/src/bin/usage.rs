@@ -53,11 +53,15 @@ What the build does (assemble):
   - builds frontend assets with `npm ci && npm run build` when package.json has a build script;
   - for Django: records the settings and runs collectstatic (a STATIC_ROOT is supplied when unset);
   - finds the application object (main.py, app.py, app/main.py, src/<pkg>/: FastAPI, Flask,
-    ... or a create_app() factory) without running the code, for run's production server.
+    ... or a create_app() factory) without running the code, for run's production server;
+    Streamlit and Gradio apps are started by their own server on $PORT;
+  - in a uv workspace, installs the member that holds the web app from the root's uv.lock.
 
 Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the BuildConfig):
   APP_SERVER            auto ({default}) | {servers}
-  APP_HOME              directory of the app inside the repository (default: its root)
+  APP_HOME              directory of the app inside the repository (default: its root, or the
+                        uv workspace member with the web app)
+  APP_PROCESS_TYPE      the Procfile process type run starts (default web), as `run worker` does
   APP_MODULE, APP_FILE, APP_SCRIPT, APP_CONFIG, GUNICORN_CMD_ARGS, WEB_CONCURRENCY   (as in the sclorg images)
   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip); no credentials here:
                                        inject a netrc at /etc/python-s2i/secrets/netrc instead

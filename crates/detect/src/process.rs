@@ -1,0 +1,213 @@
+//! Procfile process types: `run worker` (or `APP_PROCESS_TYPE=worker`) starts the Procfile's
+//! `worker:` line, or any other named type, the way `run` starts `web`.
+//!
+//! The Procfile format is Heroku's: one `TYPE: COMMAND` a line, `TYPE` made of letters, digits,
+//! `_` and `-`. `web` is the web process: without a Procfile `web:` line it is whatever the
+//! detection rules find. Any other type must be a line of the Procfile.
+
+use std::path::Path;
+
+use crate::app::App;
+use crate::source::read_optional;
+use crate::{DetectError, Detection, Inputs, Verdict};
+
+/// The variables that name the process type when the command's arguments cannot be changed,
+/// in the order they are read: ours (the `APP_*` family of sclorg's variables), then the Cloud
+/// Native Buildpacks launcher's (Heroku's and Google's builders read it), for images moving
+/// from those.
+pub const PROCESS_TYPE_VARIABLES: [&str; 2] = ["APP_PROCESS_TYPE", "CNB_PROCESS_TYPE"];
+
+/// The web process type.
+pub const WEB: &str = "web";
+
+/// What asked for `web` when nothing did.
+const DEFAULT_SOURCE: &str = "the default";
+
+/// One line of a Procfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessType {
+    pub name: String,
+    pub command: String,
+}
+
+/// The process type to start, and what asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessChoice {
+    pub name: String,
+    /// `the default`, `run worker`, `APP_PROCESS_TYPE=worker`.
+    pub source: String,
+}
+
+impl ProcessChoice {
+    /// Whether this is the web process (the default).
+    #[must_use]
+    pub fn is_web(&self) -> bool {
+        self.name == WEB
+    }
+
+    /// Whether nothing asked for a process type (the web process, by default).
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        self.source == DEFAULT_SOURCE
+    }
+}
+
+/// Whether `name` can be a process type (Heroku's `[A-Za-z0-9_-]+`).
+#[must_use]
+pub fn is_process_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+/// Every process type of a Procfile's text, in file order (the first line of a type wins);
+/// comments, blank lines and lines that are not `TYPE: COMMAND` are left out.
+#[must_use]
+pub fn procfile_types(text: &str) -> Vec<ProcessType> {
+    let mut types: Vec<ProcessType> = Vec::new();
+    for line in text.lines() {
+        let Some((name, command)) = line.split_once(':') else {
+            continue;
+        };
+        let (name, command) = (name.trim(), command.trim());
+        if is_process_name(name) && !command.is_empty() && !types.iter().any(|t| t.name == name) {
+            types.push(ProcessType {
+                name: name.to_owned(),
+                command: command.to_owned(),
+            });
+        }
+    }
+    types
+}
+
+/// The process type asked for: the argument of `run TYPE`, else the first variable of
+/// [`PROCESS_TYPE_VARIABLES`] that is set, else `web`.
+///
+/// # Errors
+/// The name is not a process type name.
+pub fn process_choice(
+    argument: Option<&str>,
+    env: &crate::Env,
+) -> Result<ProcessChoice, DetectError> {
+    let from_env = || {
+        PROCESS_TYPE_VARIABLES.iter().find_map(|var| {
+            env.get(var)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| (v.to_owned(), format!("{var}={v}")))
+        })
+    };
+    let (name, source) = match argument {
+        Some(name) => (name.to_owned(), format!("run {name}")),
+        None => from_env().unwrap_or_else(|| (WEB.to_owned(), DEFAULT_SOURCE.to_owned())),
+    };
+    if !is_process_name(&name) {
+        return Err(DetectError::BadProcessType { name, source });
+    }
+    Ok(ProcessChoice { name, source })
+}
+
+/// Detection for `choice`: the rules for `web`, the Procfile's line for any other type.
+///
+/// # Errors
+/// What [`crate::detect`] returns; for another type, no Procfile line of that name
+/// ([`DetectError::UnknownProcessType`], which lists the Procfile's types).
+pub fn detect_process(
+    inputs: Inputs<'_>,
+    choice: &ProcessChoice,
+) -> Result<Detection, DetectError> {
+    if choice.is_web() {
+        return crate::detect(inputs);
+    }
+    let src = inputs.app_root.join("src");
+    let (home, home_source) = crate::home::resolve(&src, inputs.env, inputs.facts)?;
+    let procfile = home.join("Procfile");
+    let types = read_optional(&procfile)?.map(|text| procfile_types(&text));
+    let Some(found) = types
+        .as_ref()
+        .and_then(|t| t.iter().find(|t| t.name == choice.name))
+    else {
+        return Err(DetectError::UnknownProcessType {
+            name: choice.name.clone(),
+            source: choice.source.clone(),
+            procfile,
+            types: types.map(|t| t.into_iter().map(|t| t.name).collect()),
+        });
+    };
+    let mode = crate::mode::deploy_mode(&src, inputs.env)?;
+    let server = crate::mode::server_request(&src, inputs.env, &mode)?;
+    let rule = "Procfile process type";
+    Ok(Detection {
+        src,
+        home,
+        home_source,
+        mode,
+        server,
+        app: App::Procfile {
+            process: found.name.clone(),
+            command: found.command.clone(),
+        },
+        django: None,
+        verdicts: vec![Verdict {
+            rule,
+            matched: true,
+            why: format!(
+                "{}: Procfile has `{}: {}`",
+                choice.source, found.name, found.command
+            ),
+        }],
+    })
+}
+
+/// The process types of the Procfile in `home`, for the build summary (empty without one).
+///
+/// # Errors
+/// The Procfile exists but cannot be read.
+pub fn process_types(home: &Path) -> Result<Vec<ProcessType>, DetectError> {
+    Ok(read_optional(&home.join("Procfile"))?
+        .map(|text| procfile_types(&text))
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Env;
+
+    #[test]
+    fn procfile_lines() {
+        let text = "# processes\nweb: gunicorn app:app\nworker:  celery -A proj worker -l info\n\
+                    clock: celery -A proj beat\nbad name: x\nempty:\nweb: other\n";
+        let names: Vec<_> = procfile_types(text).into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["web", "worker", "clock"]);
+        assert_eq!(
+            procfile_types(text)[1].command,
+            "celery -A proj worker -l info"
+        );
+    }
+
+    #[test]
+    fn the_argument_then_our_variable_then_the_buildpacks() {
+        let env = Env::of(&[
+            ("CNB_PROCESS_TYPE", "clock"),
+            ("APP_PROCESS_TYPE", "worker"),
+        ]);
+        let c = process_choice(None, &env).expect("choice");
+        assert_eq!(
+            (c.name.as_str(), c.source.as_str()),
+            ("worker", "APP_PROCESS_TYPE=worker")
+        );
+        let c = process_choice(Some("web"), &env).expect("choice");
+        assert!(c.is_web());
+        assert_eq!(c.source, "run web");
+        let c = process_choice(None, &Env::of(&[("CNB_PROCESS_TYPE", "clock")])).expect("c");
+        assert_eq!(c.name, "clock");
+        let c = process_choice(None, &Env::of(&[("APP_PROCESS_TYPE", "")])).expect("c");
+        assert_eq!((c.name.as_str(), c.source.as_str()), ("web", "the default"));
+        assert!(matches!(
+            process_choice(Some("wor ker"), &Env::of(&[])),
+            Err(DetectError::BadProcessType { .. })
+        ));
+    }
+}
