@@ -75,9 +75,9 @@ test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them 
 	bash test/setup/20-podman.sh
 	images/build 3.11
 	images/build 3.11 runtime
-	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=1
+	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=2
 	E2E_PYTHON=3.11 $(TESTS) compat -- --test-threads=2
-	E2E_PYTHON=3.11 $(TESTS) paths -- --test-threads=1
+	E2E_PYTHON=3.11 $(TESTS) paths -- --test-threads=2
 
 test-supply: all ## issue 27: private-index credentials kept out of the image (real s2i CLI, pypiserver behind basic auth), the SBOM validated (after test-e2e: its 3.11 image)
 	bash test/setup/60-supply.sh >/dev/null
@@ -86,15 +86,15 @@ test-supply: all ## issue 27: private-index credentials kept out of the image (r
 test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13 3.14)
 	bash test/setup/20-podman.sh
 	@for v in $(IMAGE_VERSIONS); do \
-	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
-	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 && E2E_PYTHON=$$v $(TESTS) paths -- --test-threads=1 || exit 1; \
+	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=2 \
+	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 && E2E_PYTHON=$$v $(TESTS) paths -- --test-threads=2 || exit 1; \
 	done
 
 test-e2e-others: all ## the end-to-end tests for the versions test-e2e does not cover (2.7 3.9 3.13 3.14)
 	bash test/setup/20-podman.sh
 	@for v in $(filter-out 3.11,$(IMAGE_VERSIONS)); do \
-	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=1 \
-	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 && E2E_PYTHON=$$v $(TESTS) paths -- --test-threads=1 || exit 1; \
+	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=2 \
+	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 && E2E_PYTHON=$$v $(TESTS) paths -- --test-threads=2 || exit 1; \
 	done
 
 image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13|3.14)
