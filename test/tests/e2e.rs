@@ -335,6 +335,16 @@ fn builder_image_prints_its_usage_by_default() {
     let log = text(&out);
     assert!(out.status.success(), "usage failed:\n{log}");
     assert!(log.contains("s2i build"), "no s2i build example in:\n{log}");
+    // 2.7 and 3.9 are past their end of life: the image's usage says so, with the date.
+    let version = python_version();
+    if ["2.7", "3.9"].contains(&version.as_str()) {
+        assert!(
+            log.contains(&format!(
+                "Warning: Python {version} reached its end of life on"
+            )),
+            "{log}"
+        );
+    }
 }
 
 #[test]
@@ -972,7 +982,7 @@ fn fastapi_template_app_main_with_uv_lock_is_served_by_an_asgi_server_without_it
         let (ok, log) = image.build(&fixture("layouts_fastapi_template"), &[]);
         assert!(!ok, "{log}");
         assert!(
-            log.contains("uv.lock asks for Python >=3.10, <4.0") && log.contains("python-s2i:3.14"),
+            log.contains("uv.lock asks for Python >=3.10, <4.0") && log.contains("python-s2i:3.15"),
             "{log}"
         );
         return;

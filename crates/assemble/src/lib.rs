@@ -31,6 +31,7 @@ pub mod output;
 pub mod package_manager;
 pub mod permissions;
 pub mod prune;
+pub mod python_support;
 pub mod python_version;
 pub mod server;
 pub mod source;
@@ -110,7 +111,7 @@ pub enum AssembleError {
     AppHome(s2i_detect::DetectError),
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
-    PythonVersion(python_version::Mismatch),
+    PythonVersion(Box<python_version::Mismatch>),
     Install(InstallError),
     Server(server::ChooseServerError),
     Hook(hooks::RunHookError),
@@ -195,6 +196,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let release = venv::planned_release(app_root, &env);
+    python_support_warning(release);
     check_python_version(&app, release, &env)?;
     let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
     let previous = open_artifacts(options, &python_version);
@@ -375,6 +377,9 @@ fn check_python_version(
     for note in &notes {
         output::info(note);
     }
+    if requests.iter().any(|r| r.file == "runtime.txt") {
+        output::info(&runtime_txt_note(&requests));
+    }
     let Some((major, minor, patch)) = release else {
         output::warning("the interpreter did not report its version: not checked");
         return Ok(());
@@ -388,8 +393,21 @@ fn check_python_version(
     for c in checked {
         let r = &c.request;
         if c.fits {
+            let patch_note = match r.wanted {
+                python_version::Wanted::Exact {
+                    major: ma,
+                    minor: mi,
+                    patch: None,
+                } => format!(" ({ma}.{mi} means any {ma}.{mi}.x)"),
+                python_version::Wanted::Exact {
+                    patch: Some(asked), ..
+                } if u64::from(patch) != asked => {
+                    " (the minor version is compared: the patch release is the image's, Debian's package with its fixes)".to_owned()
+                }
+                _ => String::new(),
+            };
             output::info(&format!(
-                "{} asks for {}: Python {interpreter} fits",
+                "{} asks for {}: Python {interpreter} fits{patch_note}",
                 r.file, r.wanted
             ));
         } else if mismatch.is_none() {
@@ -413,7 +431,41 @@ fn check_python_version(
         ));
         return Ok(());
     }
-    Err(AssembleError::PythonVersion(mismatch))
+    Err(AssembleError::PythonVersion(Box::new(mismatch)))
+}
+
+/// What a build on `runtime.txt` is told: `.python-version` says the same in the file today's
+/// tools read.
+fn runtime_txt_note(requests: &[python_version::Request]) -> String {
+    let minor = requests
+        .iter()
+        .find(|r| r.file == "runtime.txt")
+        .and_then(|r| match r.wanted {
+            python_version::Wanted::Exact { major, minor, .. } => Some(format!("{major}.{minor}")),
+            python_version::Wanted::Range(_) => None,
+        })
+        .unwrap_or_else(|| "3.13".to_owned());
+    if requests.iter().any(|r| r.file == ".python-version") {
+        "runtime.txt is read after .python-version, which comes first; runtime.txt is Heroku's older file (deprecated there): remove it once .python-version says what you want".to_owned()
+    } else {
+        format!(
+            "runtime.txt is Heroku's older file (deprecated there in favour of .python-version): a .python-version holding `{minor}` says the same (any {minor}.x), and pyenv, uv and Heroku read it too"
+        )
+    }
+}
+
+/// A warning when the interpreter is past its end of life or within a year of it
+/// (`python_support`'s table, against today's date).
+fn python_support_warning(release: Option<(u32, u32, u32)>) {
+    let Some((major, minor, _)) = release else {
+        return;
+    };
+    if let Some(warning) =
+        python_support::warning(u64::from(major), u64::from(minor), python_support::today())
+    {
+        output::header("Python support");
+        output::warning(&warning);
+    }
 }
 
 /// Copies the source, reads its environment files; returns the app home (relative).
@@ -1068,6 +1120,23 @@ fn module_facts(
     modules
 }
 
+/// ` (end of life since 2020-01-01)` / ` (end of life in 2027-10)` for the summary's Python line.
+fn support_note(version: &str) -> String {
+    let Some((major, minor)) = version
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+    else {
+        return String::new();
+    };
+    match python_support::standing(major, minor, python_support::today()) {
+        python_support::Standing::Ended { since } => format!(" (end of life since {since})"),
+        python_support::Standing::EndingSoon { until } => format!(" (end of life in {until})"),
+        python_support::Standing::Supported { .. } | python_support::Standing::Unknown => {
+            String::new()
+        }
+    }
+}
+
 fn summary(
     facts: &Facts,
     choice: &server::Choice,
@@ -1078,7 +1147,11 @@ fn summary(
 ) {
     output::header("Summary");
     if let Some(python) = &facts.python {
-        output::info(&format!("Python:       {}", python.version));
+        output::info(&format!(
+            "Python:       {}{}",
+            python.version,
+            support_note(&python.version)
+        ));
     }
     output::info(&format!(
         "Dependencies: {} (installed with {installer})",
