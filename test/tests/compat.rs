@@ -330,11 +330,22 @@ fn app_config_gunicorn_file_binds_its_own_port() {
 }
 
 /// The OpenShift Django quickstart's classic layout (sclorg/django-ex master: manage.py and a
-/// top-level wsgi.py), Django 1.11 on Python 2.7, a current Django on Python 3: migrated at
-/// start (its view writes a row), static files collected and served.
+/// top-level wsgi.py, gunicorn pinned in requirements.txt), Django 1.11 and gunicorn 19 on
+/// Python 2.7, a current Django and gunicorn on Python 3: migrated at start (its view writes a
+/// row), static files collected and served, by the app's own gunicorn. On 2.7 (no `futures`
+/// package) gunicorn's threaded worker cannot load: the build records that and run starts
+/// gunicorn's sync workers, as gunicorn's own log says.
 #[test]
 fn django_ex_classic_layout_is_migrated_and_serves_static_files() {
     let image = s2i_build_ok("compat_django_classic");
+    if is_python2() {
+        assert!(
+            image.log.contains("concurrent.futures does not import")
+                && image.log.contains("Workers:      gunicorn's sync workers"),
+            "{}",
+            image.log
+        );
+    }
     serves_as_two_uids(
         &image,
         8080,
@@ -345,7 +356,14 @@ fn django_ex_classic_layout_is_migrated_and_serves_static_files() {
                 .unwrap_or_else(|e| panic!("{e}\n{}", c.logs()));
             assert_eq!(css.status, 200, "{}\n{}", css.body, c.logs());
             assert!(css.body.contains("welcome"), "{}", css.body);
-            assert!(c.logs().contains("migrate --noinput"), "{}", c.logs());
+            let logs = c.logs();
+            assert!(logs.contains("migrate --noinput"), "{logs}");
+            // gunicorn's own start-up line names the worker class it loaded.
+            let worker = if is_python2() { "sync" } else { "gthread" };
+            assert!(
+                logs.contains(&format!("Using worker: {worker}")),
+                "gunicorn should run its {worker} workers:\n{logs}"
+            );
         },
     );
 }

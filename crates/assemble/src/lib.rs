@@ -290,6 +290,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         python: Some(PythonFacts {
             version: venv.short_version(),
             executable: venv.python.clone(),
+            concurrent_futures: None,
         }),
         app_home: Some(home),
         package_manager: plan
@@ -303,6 +304,9 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
 
     let (choice, server_installed) = install_server(&install, &facts)?;
+    if let Some(python) = facts.python.as_mut() {
+        python.concurrent_futures = Some(concurrent_futures(&venv, &env));
+    }
     // Restored dependencies carry the previous build's bytecode: of the virtualenv, only what
     // the install over them wrote is compiled, and all of it when a hook or the server install
     // may have written into it.
@@ -1045,6 +1049,32 @@ fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<
     Some(PackageFacts { name, modules })
 }
 
+/// Whether the virtualenv's Python imports `concurrent.futures`, which gunicorn's threaded
+/// worker needs: always on Python 3; on Python 2 only with the `futures` backport, so asked
+/// there, once, for the build record (run starts no Python to find it out).
+fn concurrent_futures(venv: &venv::Venv, env: &Env) -> bool {
+    if venv.version.0 >= 3 {
+        return true;
+    }
+    output::info(&format!(
+        "$ {} -c 'import concurrent.futures'",
+        venv.python.display()
+    ));
+    let found = env
+        .command(&venv.python)
+        .args(["-c", "import concurrent.futures"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    output::info(if found {
+        "concurrent.futures imports (the `futures` package): gunicorn's workers may use threads"
+    } else {
+        "concurrent.futures does not import (no `futures` package): gunicorn would run sync workers"
+    });
+    found
+}
+
 /// What the candidate application files define (`s2i_detect::candidate_files`), read with
 /// Python's `ast` module by the helper: the app's code is not run.
 fn module_facts(
@@ -1193,6 +1223,17 @@ fn summary(
         output::info(&format!("Why:          {why}"));
     }
     output::info(&format!("Server:       {}", choice.describe()));
+    let gunicorn = choice
+        .server
+        .as_ref()
+        .is_some_and(|c| c.server == s2i_detect::Server::Gunicorn);
+    if let Some(why) = facts.python.as_ref().and_then(PythonFacts::without_threads) {
+        if gunicorn {
+            output::info(&format!(
+                "Workers:      gunicorn's sync workers, more processes and no threads: its threaded worker needs concurrent.futures; {why}. Add `futures` to requirements.txt for threads."
+            ));
+        }
+    }
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
 }
