@@ -357,6 +357,21 @@ fn install(e: &InstallError) -> Message {
                     ],
                     details,
                 ),
+                Some(Diagnosis::NoMatchingVersion { requirement, name, newest }) => {
+                    let pin = format!("{name}=={newest}");
+                    Message {
+                        headline: format!("No release of {name} that fits {requirement} installs on this Python ({what})"),
+                        found: vec![
+                            found,
+                            format!("The index has {name}, but no release that matches {requirement} and supports this Python: the newest the installer offers for it is {newest} (releases whose Requires-Python excludes this interpreter are left out)."),
+                        ],
+                        fixes: vec![
+                            format!("Ask for a release this Python can install, e.g. `{pin}`; a file shared with newer Pythons can say so with a marker: `{pin}; python_version < \"3\"`."),
+                            format!("Or build with the image of a Python that {requirement} supports (its Requires-Python on https://pypi.org/project/{name}/)."),
+                        ],
+                        details,
+                    }
+                }
                 Some(Diagnosis::RequirementsSyntax { detail }) => msg(
                     format!("A requirements file does not parse ({what})"),
                     format!("{found}\n{detail}"),
