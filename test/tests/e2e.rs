@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use python_s2i_tests::podman::{
-    builder, is_python2, output, podman, python_version, s2i_build, text, unique,
+    builder, is_python2, output, podman, python_at_least, python_version, s2i_build, text, unique,
 };
 use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
 
@@ -951,12 +951,6 @@ fn build_driver_rejects_bad_usage() {
 }
 
 /// `major.minor` of the image's Python as numbers, for the layouts' version requirements.
-fn python_at_least(major: u32, minor: u32) -> bool {
-    let version = python_version();
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
-}
-
 #[test]
 fn fastapi_main_py_is_served_by_uvicorn() {
     if !python_at_least(3, 8) {
