@@ -196,7 +196,6 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     let caches = cache_dirs(&env);
     let digest = artifacts::dependency_digest(&app);
     let release = venv::planned_release(app_root, &env);
-    python_support_warning(release);
     check_python_version(&app, release, &env)?;
     let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
     let previous = open_artifacts(options, &python_version);
@@ -232,6 +231,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         venv.version.2,
         venv.python.display()
     ));
+    python_support_warning(venv.version);
     activate(&mut env, app_root);
 
     output::header("Running pre-build hooks");
@@ -460,14 +460,10 @@ fn runtime_txt_note(requests: &[python_version::Request]) -> String {
 
 /// A warning when the interpreter is past its end of life or within a year of it
 /// (`python_support`'s table, against today's date).
-fn python_support_warning(release: Option<(u32, u32, u32)>) {
-    let Some((major, minor, _)) = release else {
-        return;
-    };
+fn python_support_warning((major, minor, _): (u32, u32, u32)) {
     if let Some(warning) =
         python_support::warning(u64::from(major), u64::from(minor), python_support::today())
     {
-        output::header("Python support");
         output::warning(&warning);
     }
 }
