@@ -15,7 +15,7 @@ export CONTAINERS_CONF ?= $(CURDIR)/images/containers.conf
 # the host's system bundle by default, CA_BUNDLE= for none.
 CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export CA_BUNDLE
-IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14
+IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14 3.15
 
 .PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-apps test-e2e test-supply test-e2e-all test-e2e-others \
         image runtime-image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
@@ -83,21 +83,21 @@ test-supply: all ## issue 27: private-index credentials kept out of the image (r
 	bash test/setup/60-supply.sh >/dev/null
 	E2E_PYTHON=3.11 $(TESTS) supply -- --test-threads=2
 
-test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13 3.14)
+test-e2e-all: all ## the end-to-end tests for every Python version (2.7 3.9 3.11 3.13 3.14 3.15)
 	bash test/setup/20-podman.sh
 	@for v in $(IMAGE_VERSIONS); do \
 	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=2 \
 	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 && E2E_PYTHON=$$v $(TESTS) paths -- --test-threads=2 || exit 1; \
 	done
 
-test-e2e-others: all ## the end-to-end tests for the versions test-e2e does not cover (2.7 3.9 3.13 3.14)
+test-e2e-others: all ## the end-to-end tests for the versions test-e2e does not cover (2.7 3.9 3.13 3.14 3.15)
 	bash test/setup/20-podman.sh
 	@for v in $(filter-out 3.11,$(IMAGE_VERSIONS)); do \
 	  echo "== Python $$v"; images/build $$v && images/build $$v runtime && E2E_PYTHON=$$v $(TESTS) e2e -- --test-threads=2 \
 	    && E2E_PYTHON=$$v $(TESTS) compat -- --test-threads=2 && E2E_PYTHON=$$v $(TESTS) paths -- --test-threads=2 || exit 1; \
 	done
 
-image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13|3.14)
+image: all ## the builder image localhost/python-s2i:$(PYTHON) (PYTHON=2.7|3.9|3.11|3.13|3.14|3.15)
 	images/build $(PYTHON)
 
 runtime-image: all ## the runtime image localhost/python-s2i:$(PYTHON)-runtime (no compilers; see docs/images.md)

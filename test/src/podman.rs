@@ -19,6 +19,14 @@ pub fn is_python2() -> bool {
     python_version().starts_with("2.")
 }
 
+/// Whether the Python under test is `major.minor` or newer.
+#[must_use]
+pub fn python_at_least(major: u32, minor: u32) -> bool {
+    let version = python_version();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
+
 /// podman with the project's settings (runc, ulimits), unless the caller chose others.
 #[must_use]
 pub fn podman() -> Command {

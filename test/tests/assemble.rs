@@ -1068,6 +1068,26 @@ fn usage_explains_the_builder() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// issue 25: `usage` on an image whose Python is past its end of life says so with the date
+/// (PYTHON_VERSION is the image's); without PYTHON_VERSION it says nothing of it.
+#[test]
+fn usage_warns_about_an_end_of_life_python() {
+    let out = Command::new(bin("usage"))
+        .env("PYTHON_VERSION", "2.7")
+        .output()
+        .expect("usage");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Warning: Python 2.7 reached its end of life on 2020-01-01 (PEP 373)"),
+        "{text}"
+    );
+    let out = Command::new(bin("usage"))
+        .env_remove("PYTHON_VERSION")
+        .output()
+        .expect("usage");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Warning: Python"));
+}
+
 #[test]
 fn rebuild_in_place_reuses_the_virtualenv_and_upgrades_pip_on_request() {
     let (_d, root, built) = build("assemble_pip_basic", &[]);

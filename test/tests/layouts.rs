@@ -318,6 +318,11 @@ fn python_version_mismatch_stops_the_build_naming_the_image() {
     )
     .ok();
     built.says("Warning: .python-version asks for Python 3.13 but the builder has Python 3.11");
+    // issue 25: the interpreter's end of life (3.11: 2027-10, within a year) warns, with its
+    // date, and the summary says it.
+    built.says("Warning: Python 3.11 reach");
+    built.says("2027-10 (PEP 664)");
+    built.says("Python:       3.11 (end of life ");
     let (_running, _port, body) = built.serve(&[("APP_SERVER", "gunicorn")], "/");
     assert_eq!(body, "pinned to Python 3.13\n");
 }
@@ -329,14 +334,39 @@ fn a_range_no_image_fits_says_so() {
     fs::create_dir_all(&app).expect("mkdir");
     fs::write(
         app.join("pyproject.toml"),
-        "[project]\nname = \"future\"\nversion = \"1\"\nrequires-python = \">=3.15\"\n",
+        "[project]\nname = \"future\"\nversion = \"1\"\nrequires-python = \">=3.16\"\n",
     )
     .expect("write");
     let built = assemble(&app, &[("APP_SERVER", "gunicorn")]);
     built.failed_with(&[
-        "pyproject.toml asks for Python >=3.15",
-        "none: the python-s2i images are for Python 2.7, 3.9, 3.11, 3.13, 3.14",
+        "pyproject.toml asks for Python >=3.16",
+        "No python-s2i image has a Python in >=3.16: the images are for Python 2.7, 3.9, 3.11, 3.13, 3.14, 3.15 (the nearest: 3.15 from Debian sid)",
+        "1. Change pyproject.toml to ask for Python 3.15 and build with python-s2i:3.15",
+        "2. Or change pyproject.toml to ask for Python 3.11, the version of this image.",
+        "3. Or set S2I_IGNORE_PYTHON_VERSION=1",
     ]);
+}
+
+/// issue 25: runtime.txt asking for 3.12, which no image has (Debian released no suite with
+/// it): the nearest images and why, fixes numbered from 1 without a leading "Or", a note
+/// pointing at .python-version.
+#[test]
+fn a_version_no_image_has_names_the_nearest_and_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = dir.path().join("app");
+    fs::create_dir_all(&app).expect("mkdir");
+    fs::write(app.join("runtime.txt"), "python-3.12.4\n").expect("write");
+    fs::write(app.join("requirements.txt"), "").expect("write");
+    let built = assemble(&app, &[("APP_SERVER", "gunicorn")]);
+    built.failed_with(&[
+        "a .python-version holding `3.12` says the same (any 3.12.x)",
+        "ERROR: runtime.txt asks for Python 3.12.4, the builder has Python 3.11",
+        "No python-s2i image has Python 3.12: the images take the interpreter from Debian's packages, and no Debian release ships 3.12 (the nearest images: 3.11 from Debian bookworm, 3.13 from Debian trixie).",
+        "1. Change runtime.txt to ask for Python 3.13 and build with python-s2i:3.13",
+        "2. Or change runtime.txt to ask for Python 3.11, the version of this image.",
+        "3. Or set S2I_IGNORE_PYTHON_VERSION=1",
+    ]);
+    assert!(!built.log.contains("fits: none"), "{}", built.log);
 }
 
 #[test]

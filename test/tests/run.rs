@@ -1952,3 +1952,52 @@ fn planted_private_directory_is_refused_and_a_fresh_one_is_made_0700() {
     assert!(probe.status.success(), "{}", text_of(&probe));
     assert!(!planted_mark.exists());
 }
+
+/// issue 25: a build record saying the virtualenv's Python cannot import concurrent.futures
+/// (Python 2 without `futures`) gives gunicorn sync workers, more processes and no threads,
+/// and says why; gunicorn's own log names the worker class it loaded. A record that says it
+/// imports (every Python 3 build) keeps the threads.
+#[test]
+fn gunicorn_follows_the_record_on_threads() {
+    let root = AppRoot::new("run_wsgi_py");
+    let env = [("APP_SERVER", "gunicorn")];
+    write_facts(
+        &root,
+        r#"{"version":1,"python":{"version":"2.7","executable":"bin/python","concurrent_futures":false}}"#,
+    );
+    let report = root.dry_run_ok(&env);
+    assert!(
+        report.contains("gunicorn runs its sync workers"),
+        "{report}"
+    );
+    assert!(
+        report
+            .contains("no threads: Python 2.7 in the virtualenv cannot import concurrent.futures"),
+        "the Tuning line says why:\n{report}"
+    );
+    let command = report
+        .lines()
+        .find(|l| l.starts_with("Command:"))
+        .expect("Command line");
+    assert!(!command.contains("--threads"), "{command}");
+    let server = root.serve(&env, "/");
+    assert!(server.body("/").starts_with("Hello from wsgi.py"));
+    assert!(
+        server.log().contains("Using worker: sync"),
+        "{}",
+        server.log()
+    );
+    server.assert_stop_exits_0();
+
+    write_facts(
+        &root,
+        r#"{"version":1,"python":{"version":"3.11","executable":"bin/python","concurrent_futures":true}}"#,
+    );
+    let report = root.dry_run_ok(&env);
+    let command = report
+        .lines()
+        .find(|l| l.starts_with("Command:"))
+        .expect("Command line");
+    assert!(command.contains("--threads"), "{report}");
+    assert!(!report.contains("sync workers"), "{report}");
+}

@@ -142,19 +142,52 @@ fn npm_error(e: &npm::NpmError) -> Message {
 fn python_version_error(e: &python_version::Mismatch) -> Message {
     let r = &e.checked.request;
     let image = e.image_advice();
+    let this = e
+        .interpreter
+        .rsplit_once('.')
+        .map_or(e.interpreter.as_str(), |(mm, _)| mm);
+    let build_with = |v: &str| {
+        format!("`s2i build . python-s2i:{v} my-app`, or `oc new-app python-s2i:{v}~REPO`")
+    };
+    let mut found = vec![format!("{} says {:?}.", r.file, r.raw)];
     let mut steps = Vec::new();
     if let Some(v) = e.checked.images.last() {
+        found.push(format!("The image that has it: {image}."));
         steps.push(format!(
-            "Build with the image that has it: {image} (e.g. `s2i build . {image} my-app`, or `oc new-app python-s2i:{v}~REPO`)."
+            "Build with the image that has it: {image} ({}).",
+            build_with(v)
+        ));
+        steps.push(format!(
+            "Or change {} to ask for Python {this}, the version of this image.",
+            r.file
+        ));
+    } else {
+        found.push(e.why_none());
+        let nearest = e.nearest();
+        let other: Vec<&String> = nearest.iter().filter(|v| v.as_str() != this).collect();
+        match other.as_slice() {
+            [] => {}
+            [v] => steps.push(format!(
+                "Change {} to ask for Python {v} and build with python-s2i:{v} ({}).",
+                r.file,
+                build_with(v)
+            )),
+            [a, b, ..] => steps.push(format!(
+                "Change {} to ask for Python {a} or {b}, and build with that image (python-s2i:{a} or python-s2i:{b}; {}).",
+                r.file,
+                build_with(b)
+            )),
+        }
+        let verb = if steps.is_empty() {
+            "Change"
+        } else {
+            "Or change"
+        };
+        steps.push(format!(
+            "{verb} {} to ask for Python {this}, the version of this image.",
+            r.file
         ));
     }
-    steps.push(format!(
-        "Or change {} to ask for Python {}, the version of this image.",
-        r.file,
-        e.interpreter
-            .rsplit_once('.')
-            .map_or(e.interpreter.as_str(), |(mm, _)| mm)
-    ));
     steps.push(format!(
         "Or set {}=1 to build anyway (a warning instead of this error).",
         python_version::IGNORE_VARIABLE
@@ -164,10 +197,7 @@ fn python_version_error(e: &python_version::Mismatch) -> Message {
             "{} asks for {}, the builder has Python {}",
             r.file, r.wanted, e.interpreter
         ),
-        found: vec![
-            format!("{} says {:?}.", r.file, r.raw),
-            format!("The image that fits: {image}."),
-        ],
+        found,
         fixes: steps,
         details: vec![],
     }
@@ -339,6 +369,21 @@ fn install(e: &InstallError) -> Message {
                     ],
                     details,
                 ),
+                Some(Diagnosis::NoMatchingVersion { requirement, name, newest }) => {
+                    let pin = format!("{name}=={newest}");
+                    Message {
+                        headline: format!("No release of {name} that fits {requirement} installs on this Python ({what})"),
+                        found: vec![
+                            found,
+                            format!("The index has {name}, but no release that matches {requirement} and supports this Python: the newest the installer offers for it is {newest} (releases whose Requires-Python excludes this interpreter are left out)."),
+                        ],
+                        fixes: vec![
+                            format!("Ask for a release this Python can install, e.g. `{pin}`; a file shared with newer Pythons can say so with a marker: `{pin}; python_version < \"3\"`."),
+                            format!("Or build with the image of a Python that {requirement} supports (its Requires-Python on https://pypi.org/project/{name}/)."),
+                        ],
+                        details,
+                    }
+                }
                 Some(Diagnosis::RequirementsSyntax { detail }) => msg(
                     format!("A requirements file does not parse ({what})"),
                     format!("{found}\n{detail}"),
@@ -584,5 +629,68 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1. ") && text.contains("2. "), "{text}");
+    }
+
+    fn version_mismatch(raw: &str, images: &[&str], interpreter: &str) -> String {
+        let (major, minor) = raw.split_once('.').expect("major.minor");
+        let mismatch = python_version::Mismatch {
+            checked: python_version::Checked {
+                request: python_version::Request {
+                    file: ".python-version",
+                    raw: raw.to_owned(),
+                    wanted: python_version::Wanted::Exact {
+                        major: major.parse().expect("major"),
+                        minor: minor.parse().expect("minor"),
+                        patch: None,
+                    },
+                },
+                fits: false,
+                images: images.iter().map(|v| (*v).to_owned()).collect(),
+            },
+            interpreter: interpreter.to_owned(),
+        };
+        report(&AssembleError::PythonVersion(Box::new(mismatch))).render(PREFIX)
+    }
+
+    #[test]
+    fn no_image_for_a_version_names_the_nearest_with_numbered_fixes() {
+        let text = version_mismatch("3.12", &[], "3.11.2");
+        assert!(
+            text.contains("no Debian release ships 3.12 (the nearest images: 3.11 from Debian bookworm, 3.13 from Debian trixie)"),
+            "{text}"
+        );
+        assert!(!text.contains("fits: none"), "{text}");
+        assert!(
+            text.contains(
+                "1. Change .python-version to ask for Python 3.13 and build with python-s2i:3.13"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "2. Or change .python-version to ask for Python 3.11, the version of this image."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("3. Or set S2I_IGNORE_PYTHON_VERSION=1"),
+            "{text}"
+        );
+        // On an image that is neither neighbour, both are named.
+        let text = version_mismatch("3.10", &[], "3.14.1");
+        assert!(
+            text.contains("1. Change .python-version to ask for Python 3.9 or 3.11, and build with that image"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_image_that_has_it_comes_first() {
+        let text = version_mismatch("3.13", &["3.13"], "3.11.2");
+        assert!(
+            text.contains("1. Build with the image that has it: python-s2i:3.13"),
+            "{text}"
+        );
+        assert!(text.contains("2. Or change .python-version"), "{text}");
     }
 }

@@ -45,6 +45,16 @@ pub enum InstallError {
 pub enum Diagnosis {
     /// A requirement names a package the index does not have.
     PackageNotFound { name: String },
+    /// The index has the package, but no release that matches the requirement and installs on
+    /// this Python (pip lists only the releases whose Requires-Python admits the interpreter:
+    /// gunicorn 20 and later on Python 2.7).
+    NoMatchingVersion {
+        /// The requirement as pip quotes it (`gunicorn==20.0.4`).
+        requirement: String,
+        name: String,
+        /// The newest release pip offers for this Python.
+        newest: String,
+    },
     /// A requirements file line could not be parsed.
     RequirementsSyntax { detail: String },
     /// The uv.lock does not match pyproject.toml.
@@ -663,6 +673,38 @@ fn check(what: &str, command: String, finished: &output::Finished) -> Result<(),
     })
 }
 
+/// pip's "Could not find a version that satisfies the requirement X==1 (from versions: 0.1,
+/// 19.10.0)": the package is there, with releases, none of which fits (pip has already left out
+/// those whose Requires-Python excludes this interpreter). `None` for "(from versions: none)".
+fn no_matching_version(text: &str) -> Option<Diagnosis> {
+    const MARKER: &str = "Could not find a version that satisfies the requirement ";
+    let rest = &text[text.find(MARKER)? + MARKER.len()..];
+    let line = rest.lines().next()?;
+    let (requirement, versions) = line.split_once(" (from versions: ")?;
+    let versions = versions.split(')').next()?.trim();
+    if versions.is_empty() || versions == "none" {
+        return None;
+    }
+    let newest = versions.rsplit(',').next()?.trim().to_owned();
+    // Without pip's "(from -r requirements.txt (line 3))".
+    let requirement = requirement
+        .split(" (from ")
+        .next()
+        .unwrap_or(requirement)
+        .trim()
+        .to_owned();
+    let name = requirement
+        .split(['=', '<', '>', '!', '~', ';', '[', '@', ' '])
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    Some(Diagnosis::NoMatchingVersion {
+        requirement,
+        name,
+        newest,
+    })
+}
+
 /// Reads uv's and pip's error output for the common causes.
 #[must_use]
 pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
@@ -704,6 +746,9 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
         Some(rest[..end].trim().to_owned())
     }) {
         return Some(Diagnosis::PackageNotFound { name });
+    }
+    if let Some(found) = no_matching_version(&text) {
+        return Some(found);
     }
     if let Some(spec) = after("No matching distribution found for ") {
         let name = spec
@@ -1000,6 +1045,23 @@ mod tests {
             diagnose(&pip),
             Some(Diagnosis::PackageNotFound {
                 name: "djangoo-nope".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_release_this_python_cannot_install_is_not_a_missing_package() {
+        // pip 20.3.4 on Python 2.7 asked for gunicorn 20 (Requires-Python >=3.4), trimmed.
+        let pip = lines(concat!(
+            "  ERROR: Could not find a version that satisfies the requirement gunicorn==20.0.4 (from -r requirements.txt (line 3)) (from versions: 0.1, 19.9.0, 19.10.0)\n",
+            "  ERROR: No matching distribution found for gunicorn==20.0.4 (from -r requirements.txt (line 3))",
+        ));
+        assert_eq!(
+            diagnose(&pip),
+            Some(Diagnosis::NoMatchingVersion {
+                requirement: "gunicorn==20.0.4".into(),
+                name: "gunicorn".into(),
+                newest: "19.10.0".into(),
             })
         );
     }

@@ -33,6 +33,7 @@ pub mod output;
 pub mod package_manager;
 pub mod permissions;
 pub mod prune;
+pub mod python_support;
 pub mod python_version;
 pub mod rebuild;
 pub mod sbom;
@@ -114,7 +115,7 @@ pub enum AssembleError {
     AppHome(s2i_detect::DetectError),
     Venv(venv::CreateVenvError),
     PackageManager(DeterminePackageManagerError),
-    PythonVersion(python_version::Mismatch),
+    PythonVersion(Box<python_version::Mismatch>),
     Install(InstallError),
     Server(server::ChooseServerError),
     Hook(hooks::RunHookError),
@@ -240,6 +241,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         venv.version.2,
         venv.python.display()
     ));
+    python_support_warning(venv.version);
     activate(&mut env, app_root);
 
     output::header("Running pre-build hooks");
@@ -315,6 +317,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         python: Some(PythonFacts {
             version: venv.short_version(),
             executable: venv.python.clone(),
+            concurrent_futures: None,
         }),
         app_home: Some(home),
         package_manager: plan
@@ -329,6 +332,9 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     let (choice, server_installed) = install_server(&install, &facts)?;
     let django_record = django_pending.map(|pending| pending.record(&venv));
+    if let Some(python) = facts.python.as_mut() {
+        python.concurrent_futures = Some(concurrent_futures(&venv, &env));
+    }
     // Restored dependencies carry the previous build's bytecode: of the virtualenv, only what
     // the install over them wrote is compiled, and all of it when a hook or the server install
     // may have written into it.
@@ -416,6 +422,9 @@ fn check_python_version(
     for note in &notes {
         output::info(note);
     }
+    if requests.iter().any(|r| r.file == "runtime.txt") {
+        output::info(&runtime_txt_note(&requests));
+    }
     let Some((major, minor, patch)) = release else {
         output::warning("the interpreter did not report its version: not checked");
         return Ok(());
@@ -429,8 +438,21 @@ fn check_python_version(
     for c in checked {
         let r = &c.request;
         if c.fits {
+            let patch_note = match r.wanted {
+                python_version::Wanted::Exact {
+                    major: ma,
+                    minor: mi,
+                    patch: None,
+                } => format!(" ({ma}.{mi} means any {ma}.{mi}.x)"),
+                python_version::Wanted::Exact {
+                    patch: Some(asked), ..
+                } if u64::from(patch) != asked => {
+                    " (the minor version is compared: the patch release is the image's, Debian's package with its fixes)".to_owned()
+                }
+                _ => String::new(),
+            };
             output::info(&format!(
-                "{} asks for {}: Python {interpreter} fits",
+                "{} asks for {}: Python {interpreter} fits{patch_note}",
                 r.file, r.wanted
             ));
         } else if mismatch.is_none() {
@@ -454,7 +476,37 @@ fn check_python_version(
         ));
         return Ok(());
     }
-    Err(AssembleError::PythonVersion(mismatch))
+    Err(AssembleError::PythonVersion(Box::new(mismatch)))
+}
+
+/// What a build on `runtime.txt` is told: `.python-version` says the same in the file today's
+/// tools read.
+fn runtime_txt_note(requests: &[python_version::Request]) -> String {
+    let minor = requests
+        .iter()
+        .find(|r| r.file == "runtime.txt")
+        .and_then(|r| match r.wanted {
+            python_version::Wanted::Exact { major, minor, .. } => Some(format!("{major}.{minor}")),
+            python_version::Wanted::Range(_) => None,
+        })
+        .unwrap_or_else(|| "3.13".to_owned());
+    if requests.iter().any(|r| r.file == ".python-version") {
+        "runtime.txt is read after .python-version, which comes first; runtime.txt is Heroku's older file (deprecated there): remove it once .python-version says what you want".to_owned()
+    } else {
+        format!(
+            "runtime.txt is Heroku's older file (deprecated there in favour of .python-version): a .python-version holding `{minor}` says the same (any {minor}.x), and pyenv, uv and Heroku read it too"
+        )
+    }
+}
+
+/// A warning when the interpreter is past its end of life or within a year of it
+/// (`python_support`'s table, against today's date).
+fn python_support_warning((major, minor, _): (u32, u32, u32)) {
+    if let Some(warning) =
+        python_support::warning(u64::from(major), u64::from(minor), python_support::today())
+    {
+        output::warning(&warning);
+    }
 }
 
 /// Copies the source, reads its environment files; returns the app home (relative).
@@ -1167,6 +1219,32 @@ fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<
     Some(PackageFacts { name, modules })
 }
 
+/// Whether the virtualenv's Python imports `concurrent.futures`, which gunicorn's threaded
+/// worker needs: always on Python 3; on Python 2 only with the `futures` backport, so asked
+/// there, once, for the build record (run starts no Python to find it out).
+fn concurrent_futures(venv: &venv::Venv, env: &Env) -> bool {
+    if venv.version.0 >= 3 {
+        return true;
+    }
+    output::info(&format!(
+        "$ {} -c 'import concurrent.futures'",
+        venv.python.display()
+    ));
+    let found = env
+        .command(&venv.python)
+        .args(["-c", "import concurrent.futures"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    output::info(if found {
+        "concurrent.futures imports (the `futures` package): gunicorn's workers may use threads"
+    } else {
+        "concurrent.futures does not import (no `futures` package): gunicorn would run sync workers"
+    });
+    found
+}
+
 /// What the candidate application files define (`s2i_detect::candidate_files`), read with
 /// Python's `ast` module by the helper: the app's code is not run.
 fn module_facts(
@@ -1242,6 +1320,23 @@ fn module_facts(
     modules
 }
 
+/// ` (end of life since 2020-01-01)` / ` (end of life in 2027-10)` for the summary's Python line.
+fn support_note(version: &str) -> String {
+    let Some((major, minor)) = version
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+    else {
+        return String::new();
+    };
+    match python_support::standing(major, minor, python_support::today()) {
+        python_support::Standing::Ended { since } => format!(" (end of life since {since})"),
+        python_support::Standing::EndingSoon { until } => format!(" (end of life in {until})"),
+        python_support::Standing::Supported { .. } | python_support::Standing::Unknown => {
+            String::new()
+        }
+    }
+}
+
 fn summary(
     facts: &Facts,
     choice: &server::Choice,
@@ -1252,7 +1347,11 @@ fn summary(
 ) {
     output::header("Summary");
     if let Some(python) = &facts.python {
-        output::info(&format!("Python:       {}", python.version));
+        output::info(&format!(
+            "Python:       {}{}",
+            python.version,
+            support_note(&python.version)
+        ));
     }
     output::info(&format!(
         "Dependencies: {} (installed with {installer})",
@@ -1299,6 +1398,17 @@ fn summary(
             "Processes:    {} (Procfile; `run TYPE` starts one)",
             facts.processes.join(", ")
         ));
+    }
+    let gunicorn = choice
+        .server
+        .as_ref()
+        .is_some_and(|c| c.server == s2i_detect::Server::Gunicorn);
+    if let Some(why) = facts.python.as_ref().and_then(PythonFacts::without_threads) {
+        if gunicorn {
+            output::info(&format!(
+                "Workers:      gunicorn's sync workers, more processes and no threads: its threaded worker needs concurrent.futures; {why}. Add `futures` to requirements.txt for threads."
+            ));
+        }
     }
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));

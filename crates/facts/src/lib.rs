@@ -172,6 +172,25 @@ pub struct PythonFacts {
     pub version: String,
     /// Path of the interpreter inside the virtualenv.
     pub executable: PathBuf,
+    /// Whether `import concurrent.futures` works in the virtualenv: always on Python 3; on
+    /// Python 2 only with the `futures` backport installed. gunicorn's threaded worker
+    /// (`gthread`) needs it, so without it run gives gunicorn sync workers. `None` in records
+    /// written before assemble found this out (run keeps threads then).
+    pub concurrent_futures: Option<bool>,
+}
+
+impl PythonFacts {
+    /// Why threads in gunicorn's workers cannot work, when the build found that
+    /// `concurrent.futures` cannot be imported (`None` when it can, or was not recorded).
+    #[must_use]
+    pub fn without_threads(&self) -> Option<String> {
+        (self.concurrent_futures == Some(false)).then(|| {
+            format!(
+                "Python {} in the virtualenv cannot import concurrent.futures (Python 2 has it only with the `futures` package)",
+                self.version
+            )
+        })
+    }
 }
 
 /// A package installed from the source's setup.py / pyproject.toml.

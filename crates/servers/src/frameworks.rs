@@ -74,6 +74,7 @@ pub fn launch(
         server_reason: format!("{framework}'s own server"),
         stop,
         notes: vec![note.to_owned()],
+        tuning: None,
         files: Vec::new(),
     }
 }

@@ -1,4 +1,6 @@
-//! gunicorn: pre-fork workers with threads (`gthread`). Static files through `s2i_wsgi`.
+//! gunicorn: pre-fork workers with threads (`gthread`), or sync workers (more processes, no
+//! threads) when the build record says the Python cannot import `concurrent.futures`, which
+//! `gthread` needs (Python 2 without the `futures` backport). Static files through `s2i_wsgi`.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,7 @@ fn args(
     config: Option<&Path>,
     launch_env: &mut Vec<(String, String)>,
     notes: &mut Vec<String>,
+    tuning: &mut Option<String>,
 ) -> Result<Vec<String>, ServerError> {
     let (from_env, extra) = user_options(detection, cx)?;
     let mut user = from_env.clone();
@@ -59,6 +62,18 @@ fn args(
     let unset = |options: &[&str], setting: &str| {
         !has_option(&user, options) && !config_sets(&config_text, setting)
     };
+    // Sync workers when threads cannot work and the user chose no worker class or threads.
+    let sync = cx.without_threads.filter(|_| {
+        unset(&["--threads"], "threads") && unset(&["--worker-class", "-k"], "worker_class")
+    });
+    let processes = sync.unwrap_or(cx.tuning).processes;
+    if let Some(sync) = sync {
+        *tuning = Some(sync.reason.clone());
+        notes.push(format!(
+            "gunicorn runs its sync workers, {} processes without threads: its threaded worker (gthread) needs concurrent.futures, which the build found this Python cannot import (the `futures` package in requirements.txt gives threads)",
+            sync.processes
+        ));
+    }
     let mut args = Vec::new();
     if unset(&["--bind", "-b"], "bind") {
         args.extend(["--bind".into(), format!("0.0.0.0:{}", cx.settings.port)]);
@@ -83,12 +98,13 @@ fn args(
         ));
         if !cx.env.contains("WEB_CONCURRENCY") {
             // gunicorn's own default for `workers` when the file does not set them.
-            launch_env.push(("WEB_CONCURRENCY".into(), cx.tuning.processes.to_string()));
+            launch_env.push(("WEB_CONCURRENCY".into(), processes.to_string()));
         }
     } else if !has_option(&user, &["--workers", "-w"]) {
-        args.extend(["--workers".into(), cx.tuning.processes.to_string()]);
+        args.extend(["--workers".into(), processes.to_string()]);
     }
-    if unset(&["--threads"], "threads")
+    if sync.is_none()
+        && unset(&["--threads"], "threads")
         && unset(&["--worker-class", "-k"], "worker_class")
         && (config.is_none() || !config_sets(&config_text, "workers"))
     {
@@ -123,7 +139,14 @@ pub fn launch(
     let config = config_file(detection, cx);
     let mut env = Vec::new();
     let mut notes = Vec::new();
-    let mut args = args(detection, cx, config.as_deref(), &mut env, &mut notes)?;
+    let mut args = args(
+        detection,
+        cx,
+        config.as_deref(),
+        &mut env,
+        &mut notes,
+        &mut launch.tuning,
+    )?;
     let target = wsgi_wrapper::target(web, &detection.home, cx, &mut launch);
     args.push(target);
     launch.args = args;
@@ -143,7 +166,14 @@ pub fn with_config(
     let mut launch = base(detection, Server::Gunicorn, program, Vec::new());
     let mut env = Vec::new();
     let mut notes = Vec::new();
-    launch.args = args(detection, cx, Some(config), &mut env, &mut notes)?;
+    launch.args = args(
+        detection,
+        cx,
+        Some(config),
+        &mut env,
+        &mut notes,
+        &mut launch.tuning,
+    )?;
     launch.env.extend(env);
     launch.notes.extend(notes);
     launch.server_reason = reason;

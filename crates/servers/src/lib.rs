@@ -60,6 +60,10 @@ pub struct Context<'a> {
     pub env: &'a Env,
     pub settings: &'a Settings,
     pub tuning: &'a Tuning,
+    /// The shape for servers whose threads need what this Python lacks (gunicorn's threaded
+    /// worker needs `concurrent.futures`): `Some` when the build record says it cannot be
+    /// imported ([`tuning::without_threads`]).
+    pub without_threads: Option<&'a Tuning>,
     /// A writable directory for server state (mod_wsgi-express's server root).
     pub runtime_dir: &'a Path,
     /// Where generated Python modules go; put on `PYTHONPATH`.
@@ -87,6 +91,9 @@ pub struct Launch {
     pub stop: StopSignal,
     /// Lines explaining choices, for the log and `--dry-run`.
     pub notes: Vec<String>,
+    /// The tuning this server was given when it is not the plan's (`Context::tuning`): why, for
+    /// the `Tuning:` line.
+    pub tuning: Option<String>,
     /// Files to write before starting (generated Python modules).
     pub files: Vec<(PathBuf, String)>,
 }
@@ -302,6 +309,7 @@ fn manual(
         server_reason: reason,
         stop: stop_signal(server),
         notes,
+        tuning: None,
         files: Vec::new(),
     })
 }
@@ -338,6 +346,7 @@ pub(crate) fn base(
         server_reason: String::new(),
         stop: stop_signal(server),
         notes: Vec::new(),
+        tuning: None,
         files: Vec::new(),
     }
 }

@@ -17,6 +17,7 @@ fn own(detection: &Detection, program: PathBuf, args: Vec<String>, note: String)
         server_reason: s2i_detect::OWN_SERVER.into(),
         stop: StopSignal::Term,
         notes: vec![note],
+        tuning: None,
         files: Vec::new(),
     }
 }

@@ -11,6 +11,11 @@
 //!   runs one of them at a time, so CPU-bound requests lose nothing to the extra threads);
 //! - `WEB_CONCURRENCY` replaces the process count (threads follow it).
 //!
+//! Workers without threads (gunicorn's sync workers, where its threaded worker cannot run: a
+//! Python 2 without the `futures` backport): processes = min(2 x ceil(CPUs) + 1, memory
+//! allowance, 12), gunicorn's own advice for sync workers, each serving one request at a time;
+//! `WEB_CONCURRENCY` replaces it.
+//!
 //! Overload (mod_wsgi-express, the default server):
 //! - Apache accepts `4 x processes x threads` connections (`--max-clients`; mod_wsgi-express
 //!   alone accepts `10 + 1.5 x` as many), so that requests beyond the slots wait inside Apache,
@@ -242,16 +247,15 @@ impl CgroupFs {
     }
 }
 
-/// Applies the formula; `web_concurrency` (the user's `WEB_CONCURRENCY`) wins.
-#[must_use]
-pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
+/// ceil(CPUs) (at least 1), the processes the memory limit allows (`None`: no limit), and
+/// the sentence saying where both came from.
+fn basis(limits: &Limits) -> (u32, Option<u32>, String) {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let cpus = (limits.cpus.ceil() as u32).max(1);
     let by_memory = limits
         .memory
         .map(|bytes| (((bytes >> 20).saturating_sub(BASE_MIB)) / PER_PROCESS_MIB).max(1));
     let by_memory = by_memory.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
-    let auto = cpus.min(by_memory.unwrap_or(u32::MAX)).min(MAX_PROCESSES);
     let memory = limits.memory.map_or_else(
         || "no memory limit".to_owned(),
         |m| format!("{} MiB", m >> 20),
@@ -260,6 +264,41 @@ pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
         "{:.2} CPUs ({}), memory {memory} ({})",
         limits.cpus, limits.cpu_source, limits.memory_source
     );
+    (cpus, by_memory, basis)
+}
+
+/// The shape for workers without threads (gunicorn's sync workers): one request at a time per
+/// process, so more processes: min(2 x ceil(CPUs) + 1, memory allowance, 12);
+/// `web_concurrency` wins. `why` says why there are no threads.
+#[must_use]
+pub fn without_threads(limits: &Limits, web_concurrency: Option<u32>, why: &str) -> Tuning {
+    let (cpus, by_memory, basis) = basis(limits);
+    let advised = cpus.saturating_mul(2).saturating_add(1);
+    let auto = advised
+        .min(by_memory.unwrap_or(u32::MAX))
+        .min(MAX_PROCESSES);
+    let (processes, formula) = match web_concurrency {
+        Some(n) => (n, format!("WEB_CONCURRENCY={n} processes")),
+        None => (
+            auto,
+            format!(
+                "{auto} processes = min(2 x ceil(CPUs) + 1 = {advised}, memory allowance {}, {MAX_PROCESSES})",
+                by_memory.map_or_else(|| "unlimited".to_owned(), |m| m.to_string())
+            ),
+        ),
+    };
+    Tuning {
+        processes,
+        threads: 1,
+        reason: format!("{formula}, one request at a time each (no threads: {why}); {basis}"),
+    }
+}
+
+/// Applies the formula; `web_concurrency` (the user's `WEB_CONCURRENCY`) wins.
+#[must_use]
+pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
+    let (cpus, by_memory, basis) = basis(limits);
+    let auto = cpus.min(by_memory.unwrap_or(u32::MAX)).min(MAX_PROCESSES);
     match web_concurrency {
         Some(n) => Tuning {
             processes: n,
@@ -370,6 +409,35 @@ mod tests {
         assert_eq!(limits.memory, Some(256 << 20));
         // (256 - 64) / 128 = 1 process by memory.
         assert_eq!(tune(&limits, None).processes, 1);
+    }
+
+    #[test]
+    fn workers_without_threads_are_more_processes() {
+        let limits = Limits {
+            cpus: 2.0,
+            cpu_source: String::new(),
+            memory: None,
+            memory_source: String::new(),
+        };
+        let t = without_threads(&limits, None, "no concurrent.futures");
+        assert_eq!((t.processes, t.threads), (5, 1));
+        assert!(
+            t.reason.contains("no threads: no concurrent.futures"),
+            "{}",
+            t.reason
+        );
+        // The memory allowance still bounds them: (512 - 64) / 128 = 3.
+        let small = Limits {
+            memory: Some(512 << 20),
+            ..limits.clone()
+        };
+        assert_eq!(without_threads(&small, None, "x").processes, 3);
+        assert_eq!(without_threads(&limits, Some(7), "x").processes, 7);
+        let big = Limits {
+            cpus: 16.0,
+            ..limits
+        };
+        assert_eq!(without_threads(&big, None, "x").processes, 12);
     }
 
     #[test]

@@ -147,6 +147,12 @@ impl Plan {
         .map_err(RunError::Detect)?;
         let settings = Settings::from_env(&env).map_err(RunError::Server)?;
         let tuning = tuning::tune(&limits, settings.web_concurrency);
+        // What the build found out about threads (no Python is started here).
+        let without_threads = facts
+            .as_ref()
+            .and_then(|f| f.python.as_ref())
+            .and_then(s2i_facts::PythonFacts::without_threads)
+            .map(|why| tuning::without_threads(&limits, settings.web_concurrency, &why));
         let StartDirs {
             run: runtime_dir,
             python: python_dir,
@@ -160,6 +166,7 @@ impl Plan {
                 env: &env,
                 settings: &settings,
                 tuning: &tuning,
+                without_threads: without_threads.as_ref(),
                 runtime_dir: &runtime_dir,
                 python_dir: &python_dir,
                 grace: init.grace,
@@ -188,7 +195,7 @@ impl Plan {
             env,
             process,
             detection,
-            tuning_reason: tuning.reason,
+            tuning_reason: launch.tuning.clone().unwrap_or(tuning.reason),
             launch,
             runtime_dir,
             uid,

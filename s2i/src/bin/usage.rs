@@ -8,10 +8,28 @@ fn main() -> ExitCode {
     let env = s2i_env::Env::from_process();
     let image = env.get("S2I_IMAGE_NAME").unwrap_or("python-s2i:3.11");
     let mut out = std::io::stdout().lock();
+    let mut text = text(image);
+    // PYTHON_VERSION is the image's (images/Containerfile sets it).
+    if let Some(support) = env
+        .get("PYTHON_VERSION")
+        .and_then(|v| support(v, s2i_assemble::python_support::today()))
+    {
+        text.push('\n');
+        text.push_str(&support);
+    }
     // A closed pipe (`usage | head`) is not an error.
-    let _ = out.write_all(text(image).as_bytes());
+    let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     ExitCode::SUCCESS
+}
+
+/// The image's Python past or near its end of life (`version`: `major.minor`), as the build
+/// warns; `None` while it is supported for more than a year.
+fn support(version: &str, today: s2i_assemble::python_support::Date) -> Option<String> {
+    let (major, minor) = version.split_once('.')?;
+    let warning =
+        s2i_assemble::python_support::warning(major.parse().ok()?, minor.parse().ok()?, today)?;
+    Some(format!("Warning: {}\n", warning.replace('\n', "\n  ")))
 }
 
 /// How to use the builder image; `image` is the image name to show in examples.
@@ -49,7 +67,10 @@ What the build does (assemble):
   - runs hooks: .s2i/action_hooks/{{pre-build,build}}, .warpdrive/action_hooks/{{pre-build,build-env,build}},
     .docker/ and .whiskey/action_hooks/, bin/pre_compile and bin/post_compile;
   - stops at once when .python-version, runtime.txt, Pipfile.lock, uv.lock or pyproject.toml
-    asks for another Python than this image's (and names the image that has it);
+    asks for another Python than this image's (and names the image that has it, or the nearest
+    ones); `3.13` in .python-version means any 3.13.x, and runtime.txt is read as Heroku's
+    older spelling of it (`python-3.13.1`);
+  - warns when the image's Python is past its end of life, or within a year of it;
   - builds frontend assets with `npm ci && npm run build` when package.json has a build script;
   - for Django: records the settings and runs collectstatic (a STATIC_ROOT is supplied when unset);
   - finds the application object (main.py, app.py, app/main.py, src/<pkg>/: FastAPI, Flask,
