@@ -84,6 +84,18 @@ pub fn runtime_image() -> String {
     image
 }
 
+/// A field of a container's `.State` (`ExitCode`, `Running`, ...), as `podman inspect` prints it.
+#[must_use]
+pub fn container_state(container: &str, field: &str) -> String {
+    let out = output(podman().args([
+        "inspect",
+        "--format",
+        &format!("{{{{.State.{field}}}}}"),
+        container,
+    ]));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// A name unique to this test process and call.
 #[must_use]
 pub fn unique(prefix: &str) -> String {

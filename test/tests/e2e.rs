@@ -12,8 +12,8 @@ use std::thread;
 use std::time::Duration;
 
 use python_s2i_tests::podman::{
-    builder, is_python2, output, podman, python_at_least, python_version, runtime_image, s2i_build,
-    text, unique,
+    builder, container_state, is_python2, output, podman, python_at_least, python_version,
+    runtime_image, s2i_build, text, unique,
 };
 use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
 
@@ -179,13 +179,7 @@ impl App {
     }
 
     fn state(&self, field: &str) -> String {
-        let out = output(podman().args([
-            "inspect",
-            "--format",
-            &format!("{{{{.State.{field}}}}}"),
-            &self.name,
-        ]));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        container_state(&self.name, field)
     }
 }
 

@@ -33,8 +33,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use python_s2i_tests::podman::{
-    builder, output, podman, python_version, runtime_image, s2i_as_dockerfile_build, text, unique,
-    DockerApi, CA_BUNDLE,
+    builder, container_state, output, podman, python_version, runtime_image,
+    s2i_as_dockerfile_build, text, unique, DockerApi, CA_BUNDLE,
 };
 use python_s2i_tests::{copy_fixture, free_port, get, repo, wait_for_ok, Running};
 
@@ -220,13 +220,7 @@ impl App {
     }
 
     fn state(&self, field: &str) -> String {
-        let out = output(podman().args([
-            "inspect",
-            "--format",
-            &format!("{{{{.State.{field}}}}}"),
-            &self.name,
-        ]));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        container_state(&self.name, field)
     }
 
     /// PID 1's command line.
