@@ -35,7 +35,7 @@ help: ## this list
 deps: ## install what building and testing need (Debian packages, test virtualenvs); idempotent
 	@for script in test/setup/[0-9]*.sh; do echo "== $$script"; bash "$$script"; done
 
-lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is exactly what its generator writes
+lint: ## rustfmt and clippy (warnings are errors); docs/benchmarks.md is what its generator writes from results that match their raw data, with stale sections marked
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	bash test/bench/all.sh --check
@@ -130,7 +130,7 @@ bench-init: all ## run as an init vs tini, tini-static, no init: wall time, peak
 bench-serve: all ## run's start-up overhead per server and requests/s of its tuning vs the peers' defaults (its section)
 	bash test/bench/all.sh startup
 
-bench-build: all ## build benchmark: pip baseline vs cold and warm assemble, permission fix vs find
+bench-build: all ## build benchmark: pip baseline vs clean and incremental assemble, permission fix vs sclorg's fix-permissions (median and range of BENCH_SAMPLES)
 	bash test/setup/40-assemble.sh >/dev/null
 	bash test/bench/all.sh build
 

@@ -5,12 +5,20 @@
 #   test/bench/all.sh SECTION...   only those sections, then the page (the others keep the
 #                                  stamp of the run that measured them)
 #   test/bench/all.sh --page       only the page, from the stored results
-#   test/bench/all.sh --check      fails if docs/benchmarks.md is not exactly what --page
-#                                  writes (a hand edit, or results without their page)
+#   test/bench/all.sh --check      (make lint) fails if a results file is not what its raw data
+#                                  renders, if a serving plot was not drawn from serving.json, or
+#                                  if docs/benchmarks.md is not exactly what --page writes: a hand
+#                                  edit, results without their page, or a section gone stale
+#                                  (what it measures changed since) that the page does not mark
+#   test/bench/all.sh --check --fresh   also fails on any stale section
 #
-# Each section's script prints its table (Markdown, or plain text kept in a code block) on
-# stdout and progress on stderr. Its output is stored in docs/benchmarks/results/NAME.md with
-# NAME.stamp beside it (run id, commit, date, machine, seconds, status), and the page is
+# The sections, their commands, raw data files and the paths each measures are listed once, in
+# test/bench/page.py. Each section's script prints its table (Markdown, or plain text kept in a
+# code block) on stdout and progress on stderr; a script that keeps raw data writes it to
+# $BENCH_RAW and renders its table from that file alone. Its output is stored in
+# docs/benchmarks/results/NAME.md with NAME.stamp beside it (run id, commit, the measured paths
+# that had uncommitted changes, date, machine, seconds, status, and what the script wrote to
+# $BENCH_MEASURED: the images it measured and the commit each was built from), and the page is
 # test/bench/benchmarks.md.in with {{NAME}} replaced by the section's stamp line and table.
 # Nothing on the page is typed by hand: what is not a table or a stamp is the template's
 # description of the method.
@@ -18,17 +26,14 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 results=docs/benchmarks/results
-template=test/bench/benchmarks.md.in
 page=docs/benchmarks.md
 mkdir -p "$results" docs/benchmarks
 
-# name | command. The images section needs podman.
-sections=(
-  "init|test/bench/init.sh"
-  "startup|test/bench/serve.sh"
-  "serving|test/bench/serving.sh docs/benchmarks && printf '\n![requests/s against concurrency, %s](benchmarks/serving-%s.png)\n' 'I/O-bound view' io 'CPU-bound view' cpu 'static file' static"
-  "build|test/bench/build.sh"
-)
+case "${1:-}" in
+  --page) python3 test/bench/page.py page "$page"; echo "all.sh: $page written from $results" >&2; exit 0 ;;
+  --check) shift; exec python3 test/bench/page.py check "$@" ;;
+esac
+
 # Images: 3.11 always; the other versions when their images are already built (make images).
 # Without podman the section fails (and the page says so) rather than vanishing.
 versions=3.11
@@ -38,84 +43,37 @@ if command -v podman >/dev/null 2>&1; then
     podman image exists "localhost/python-s2i:$v" 2>/dev/null && versions="$versions $v"
   done
 fi
-sections+=("images|BENCH_VERSIONS='${BENCH_VERSIONS:-$versions}' test/bench/images.sh")
-
-render() { # OUT: the page from the template and the stored results
-  python3 - "$results" "$template" "$1" <<'PY'
-import pathlib, re, sys
-results, template, out = (pathlib.Path(a) for a in sys.argv[1:])
-page = template.read_text()
-names = re.findall(r"^\{\{(\w+)\}\}$", page, flags=re.M)
-stamps = {}
-for name in names:
-    stamp_file = results / (name + ".stamp")
-    table_file = results / (name + ".md")
-    if not stamp_file.is_file() or not table_file.is_file():
-        body = "_Not measured yet: run `make bench`._"
-    else:
-        stamp = dict(line.split("=", 1) for line in stamp_file.read_text().splitlines() if "=" in line)
-        stamps[name] = stamp
-        line = "_Measured {date} (run `{run}`), commit `{commit}`, {machine}; {seconds} s._".format(**stamp)
-        if stamp.get("status") != "ok":
-            line += "\n\n**This section failed in that run (" + stamp["status"] + "); the output below is what it printed.**"
-        text = table_file.read_text().strip()
-        if not any(l.startswith("|") for l in text.splitlines()):
-            text = "```text\n" + text + "\n```"  # a script's plain-text table, kept aligned
-        else:
-            text = re.sub(r"^(#+) ", r"\1# ", text, flags=re.M)  # its headings go under the section's
-        body = line + "\n\n" + text
-    page = page.replace("{{%s}}" % name, body)
-runs = sorted({s["run"] for s in stamps.values()})
-missing = [n for n in names if n not in stamps]
-if not runs:
-    summary = "No section has been measured with this generator yet: run `make bench`."
-elif len(runs) == 1 and not missing:
-    summary = "Every section below comes from one run, `%s`." % runs[0]
-else:
-    summary = "The sections below come from %d run(s) (%s)%s; each section says which." % (
-        len(runs), ", ".join("`%s`" % r for r in runs),
-        "; not measured yet: " + ", ".join(missing) if missing else "")
-page = page.replace("{{runs}}", summary)
-out.write_text(page)
-PY
-}
-
-case "${1:-}" in
-  --page) render "$page"; echo "all.sh: $page written from $results" >&2; exit 0 ;;
-  --check)
-    tmp=$(mktemp)
-    trap 'rm -f "$tmp"' EXIT
-    render "$tmp"
-    if ! diff -u "$page" "$tmp" >&2; then
-      echo "all.sh --check: $page differs from what test/bench/all.sh --page writes from $results" >&2
-      echo "  (the page is generated: change $template or rerun the benchmark, never the page)" >&2
-      exit 1
-    fi
-    exit 0 ;;
-esac
+export BENCH_VERSIONS=${BENCH_VERSIONS:-$versions}
 
 run_id="$(date -u +%Y%m%dT%H%M%SZ)"
 commit=$(git rev-parse --short HEAD)
-git diff --quiet HEAD -- 2>/dev/null || commit="$commit + uncommitted changes"
+commit_full=$(git rev-parse HEAD)
 machine="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(uname -sr), $(. /etc/os-release; echo "$PRETTY_NAME")"
 only=" $* "
 started=$(date +%s)
-for entry in "${sections[@]}"; do
-  name=${entry%%|*}
-  cmd=${entry#*|}
+for name in $(python3 test/bench/page.py names); do
   if [ $# -gt 0 ] && [[ $only != *" $name "* ]]; then
     continue
   fi
+  cmd=$(python3 test/bench/page.py command "$name")
+  raw=$(python3 test/bench/page.py raw "$name")
+  # What it measures, with uncommitted changes when it starts: the stamp says so (stale).
+  mapfile -t paths < <(python3 test/bench/page.py paths "$name")
+  dirty=$(git status --porcelain --untracked-files=no -- "${paths[@]}" | awk '{print $NF}' | head -5 | paste -sd' ')
   echo "== bench: $name ($cmd)" >&2
   t0=$(date +%s)
   status=ok
-  bash -c "$cmd" >"$results/$name.md" || status="exit $?"
-  printf '%s\n' "run=$run_id" "commit=$commit" "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  measured=$(mktemp)
+  BENCH_RAW=${raw:+$repo/$raw} BENCH_MEASURED=$measured bash -c "$cmd" >"$results/$name.md" || status="exit $?"
+  printf '%s\n' "run=$run_id" "commit=$commit" "commit_full=$commit_full" "dirty=$dirty" \
+    "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
     "machine=$machine, load $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
     "seconds=$(( $(date +%s) - t0 ))" "status=$status" >"$results/$name.stamp"
+  cat "$measured" >>"$results/$name.stamp"
+  rm -f "$measured"
   echo "== bench: $name: $status in $(( $(date +%s) - t0 )) s" >&2
   cat "$results/$name.md"
   echo
 done
-render "$page"
+python3 test/bench/page.py page "$page"
 echo "make bench: $page written ($(( $(date +%s) - started )) s)" >&2

@@ -19,6 +19,9 @@
 # (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3),
 # BENCH_APPS (the apps of sections 2 and 4, default "demo django-40-deps"), BENCH_COMPRESSED=0
 # to skip the compressed sizes (they take ~20 s per image).
+# It appends to BENCH_MEASURED (when set, by test/bench/all.sh) an "image NAME=REVISION" line per
+# builder and runtime image it measured: the org.opencontainers.image.revision label images/build
+# sets, so the page can tell images older than the code.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -33,6 +36,12 @@ app=localhost/python-s2i-bench-django
 bundle=${CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
 ca=()
 [ -n "$bundle" ] && [ -s "$bundle" ] && ca=(--ca-bundle "$bundle")
+measured() { # IMAGE: records the commit IMAGE was built from
+  [ -n "${BENCH_MEASURED:-}" ] || return 0
+  local rev
+  rev=$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$1" 2>/dev/null)
+  echo "image $1=${rev:-none}" >>"$BENCH_MEASURED"
+}
 mb() { awk '{printf "%.0f", $1 / 1e6}'; }
 size() { podman image inspect --format '{{.Size}}' "$1" | mb; }
 gz_size() { podman save --format docker-archive "$1" 2>/dev/null | gzip -6 | wc -c | mb; }
@@ -49,11 +58,13 @@ for v in $versions; do
   compressed=-
   [ "${BENCH_COMPRESSED:-1}" = 1 ] && compressed=$(gz_size "$image")
   printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$image" "$suite" "$(size "$image")" "$compressed" "$(size "$base")"
+  measured "$image"
   runtime=$image-runtime
   podman image exists "$runtime" || images/build "$v" runtime >/dev/null 2>&1 || { echo "cannot build $runtime" >&2; exit 1; }
   compressed=-
   [ "${BENCH_COMPRESSED:-1}" = 1 ] && compressed=$(gz_size "$runtime")
   printf '| %-26s | %-8s | %12s | %15s | %15s |\n' "$runtime" "$suite" "$(size "$runtime")" "$compressed" "$(size "$base")"
+  measured "$runtime"
 done
 echo
 echo "### The largest packages of $builder and its runtime image (MB on disk)"
@@ -115,6 +126,7 @@ echo "image with a builder whose assemble does nothing (it only removes the arti
 echo "flow costs whatever assemble does. \"over the floor\" is a build's mean minus its flow's floor."
 echo
 podman image exists "$builder" || images/build "$python" >/dev/null
+measured "$builder"
 work=$(mktemp -d /tmp/python-s2i-bench-images.XXXXXX)
 made=$work/images # every image id the section makes, removed at the end
 : >"$made"
@@ -297,6 +309,7 @@ for image in $(printf 'localhost/python-s2i-bench-%s-previous ' $apps); do
 done
 runtime=${BENCH_RUNTIME:-$builder-runtime}
 podman image exists "$runtime" || images/build "$python" runtime >/dev/null
+measured "$runtime"
 for name in $apps; do
   out=localhost/python-s2i-bench-$name-runtime
   "$work/s2i" --runtime-image "$runtime" "$work/$name" "$builder" "$out" >"$work/$name-runtime.log" 2>&1 ||

@@ -4,8 +4,42 @@
 #   2. peak RSS (VmHWM) of the init while it supervises a sleeping child
 #   3. size of each static executable in build/bin (and of tini for comparison)
 # Needs: build/bin (make), hyperfine, tini, python3. Ends only the processes it starts, by pid.
+# The measurements go to a raw data file (BENCH_RAW, default build/bench/init.json) and the
+# table is rendered from it alone: `test/bench/init.sh --render FILE` prints it again, and
+# `make lint` (test/bench/all.sh --check) compares it with docs/benchmarks/results/init.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+render() { # RAW
+  python3 - "$1" <<'PY'
+import json, statistics, sys
+raw = json.load(open(sys.argv[1]))
+def median_us(name):
+    medians = [r[name] for r in raw["round_medians"] if name in r]
+    return "%.0f" % (statistics.median(medians) * 1e6) if medians else "-"
+t = {name: median_us(name) for name in ("true (no init)", "run -- true", "tini -s -- true", "tini-static -s -- true")}
+print()
+print("run as an init vs tini, tini-static and no init (%s cores, load %s; %s runs of each command in %s rounds)"
+      % (raw["cores"], raw["load"], raw["runs"], raw["rounds"]))
+print("%-42s %12s" % ("measure", "value"))
+print("%-42s %12s" % ("-" * 42, "-" * 12))
+for name in t:
+    print("%-42s %9s us" % ("wall time: %s, median" % name, t[name]))
+print("%-42s %9s us" % ("  run minus tini", int(t["run -- true"]) - int(t["tini -s -- true"])))
+if t["tini-static -s -- true"] != "-":
+    print("%-42s %9s us" % ("  run minus tini-static", int(t["run -- true"]) - int(t["tini-static -s -- true"])))
+for label, value in raw["rss_kib"]:
+    print("%-42s %8s KiB" % ("peak RSS: " + label, value))
+for label, value in raw["size_kib"]:
+    print("%-42s %8s KiB" % ("size: " + label, value))
+PY
+}
+if [ "${1:-}" = --render ]; then
+  render "$2"
+  exit
+fi
+raw=${BENCH_RAW:-build/bench/init.json}
+mkdir -p "$(dirname "$raw")"
 BIN=build/bin
 RUNS=${BENCH_RUNS:-500}
 tmp=$(mktemp -d)
@@ -38,13 +72,6 @@ for round in $(seq "$ROUNDS"); do
     --export-json "$tmp/time-$round.json" "${args[@]}" >/dev/null 2>&1
 done
 
-median_us() {  # NAME -> median over rounds of the median wall time, in microseconds
-  python3 -c 'import glob, json, statistics, sys
-medians = [r["median"] for f in glob.glob(sys.argv[1] + "/time-*.json")
-           for r in json.load(open(f))["results"] if r["command"] == sys.argv[2]]
-print("%.0f" % (statistics.median(medians) * 1e6) if medians else "-")' "$tmp" "$1"
-}
-
 # -- 2. peak RSS while supervising ------------------------------------------------------------
 # Starts WRAPPER... sleep 300 in the background, waits until its child `sleep` exists, reads
 # the wrapper's VmHWM, then ends it by pid.
@@ -71,33 +98,24 @@ rss_sh=$(peak_rss_kib sh -c 'trap "kill -TERM \$child" TERM INT; sleep 300 & chi
 # -- 3. sizes -----------------------------------------------------------------------------------
 size_kib() { echo $(( $(stat -c %s "$1") / 1024 )); }
 
-t_true=$(median_us 'true (no init)')
-t_run=$(median_us 'run -- true')
-t_tini=$(median_us 'tini -s -- true')
-t_tini_static=$(median_us 'tini-static -s -- true')
-
-echo
-echo "run as an init vs tini, tini-static and no init ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); $RUNS runs of each command in $ROUNDS rounds)"
-printf '%-42s %12s\n' "measure" "value"
-printf '%-42s %12s\n' "------------------------------------------" "------------"
-printf '%-42s %9s us\n' "wall time: true (no init), median" "$t_true"
-printf '%-42s %9s us\n' "wall time: run -- true, median" "$t_run"
-printf '%-42s %9s us\n' "wall time: tini -s -- true, median" "$t_tini"
-printf '%-42s %9s us\n' "wall time: tini-static -s -- true, median" "$t_tini_static"
-printf '%-42s %9s us\n' "  run minus tini" "$((t_run - t_tini))"
-if [ "$t_tini_static" != "-" ]; then
-  printf '%-42s %9s us\n' "  run minus tini-static" "$((t_run - t_tini_static))"
-fi
-printf '%-42s %8s KiB\n' "peak RSS: run supervising sleep" "$rss_run"
-printf '%-42s %8s KiB\n' "peak RSS: tini (dynamic)" "$rss_tini"
+sizes=$tmp/sizes
+: >"$sizes"
+for f in "$BIN"/*; do echo "$f $(size_kib "$f")" >>"$sizes"; done
+echo "tini (dynamic) $(size_kib "$(command -v tini)")" >>"$sizes"
 if command -v tini-static >/dev/null; then
-  printf '%-42s %8s KiB\n' "peak RSS: tini-static" "$rss_tini_static"
+  echo "tini-static $(size_kib "$(command -v tini-static)")" >>"$sizes"
 fi
-printf '%-42s %8s KiB\n' "peak RSS: sh trap wrapper" "$rss_sh"
-for f in "$BIN"/*; do
-  printf '%-42s %8s KiB\n' "size: $f" "$(size_kib "$f")"
-done
-printf '%-42s %8s KiB\n' "size: tini (dynamic)" "$(size_kib "$(command -v tini)")"
-if command -v tini-static >/dev/null; then
-  printf '%-42s %8s KiB\n' "size: tini-static" "$(size_kib "$(command -v tini-static)")"
-fi
+rss=("run supervising sleep=$rss_run" "tini (dynamic)=$rss_tini")
+command -v tini-static >/dev/null && rss+=("tini-static=$rss_tini_static")
+rss+=("sh trap wrapper=$rss_sh")
+python3 - "$tmp" "$raw" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$RUNS" "$ROUNDS" "$sizes" "${rss[@]}" <<'PY'
+import glob, json, sys
+tmp, raw, cores, load, runs, rounds, sizes, *rss = sys.argv[1:]
+round_medians = [{r["command"]: r["median"] for r in json.load(open(f))["results"]}
+                 for f in sorted(glob.glob(tmp + "/time-*.json"))]
+json.dump(dict(cores=int(cores), load=load, runs=int(runs), rounds=int(rounds), round_medians=round_medians,
+               rss_kib=[[label, int(v) if v.isdigit() else v] for label, _, v in (r.rpartition("=") for r in rss)],
+               size_kib=[[label, int(v)] for label, _, v in (l.rstrip("\n").rpartition(" ") for l in open(sizes))]),
+          open(raw, "w"), indent=1)
+PY
+render "$raw"

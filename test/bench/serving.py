@@ -14,10 +14,15 @@ Configurations:
   sclorg runserver       the default image's fallback when gunicorn is absent: Django runserver
   mod_wsgi-express       mod_wsgi-express's own defaults (1 process x 5 threads) + static alias
 
-Prints a Markdown table and writes results.json and one PNG per endpoint (requests/s against
-concurrency) into --out.
+Writes serving.json (the raw data: every row, and the configurations that failed to start) and
+one PNG per endpoint (requests/s against concurrency, its tEXt chunk python-s2i-data naming the
+digest of the rows it drew) into --out, then prints the tables rendered from serving.json alone
+(`serving.py --render serving.json` prints them again; `make lint` compares). A configuration
+that does not answer fails the run (exit status 1) after the others were measured: a baseline
+missing from the tables would make python-s2i's figures look better than they are.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -69,9 +74,10 @@ def rss_mib(pid):
     return total / 1024
 
 
-def wait_ok(port, timeout=90):
+def wait_ok(port, proc, timeout=90):
+    """True once GET / answers 200; False when PROC exits first or TIMEOUT passes."""
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
                 if r.status == 200:
@@ -154,6 +160,13 @@ def configurations(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if sys.argv[1:2] == ["--render"]:
+        with open(sys.argv[2]) as f:
+            data = json.load(f)
+        if isinstance(data, list):  # the format before failures were recorded
+            data = dict(rows=data, failed=[])
+        render(data)
+        return 0
     parser.add_argument("--app-root", required=True, help="APP_ROOT where assemble built the bench site")
     parser.add_argument("--run", required=True, help="the run executable")
     parser.add_argument("--out", required=True, help="directory for results.json and plots")
@@ -166,7 +179,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.out_tmp, exist_ok=True)
     levels = [int(c) for c in args.concurrency.split(",")]
-    results = []
+    results, failed = [], []
     for name, argv, env, cwd in configurations(args):
         if args.only and not any(name.startswith(p) for p in args.only.split(",")):
             continue
@@ -177,8 +190,14 @@ def main():
         proc = subprocess.Popen(argv, env=dict(env, PORT=str(port)), cwd=cwd, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            if not wait_ok(port):
-                print(f"# {name}: did not answer 200 on / (see {log.name}); skipped", file=sys.stderr)
+            if not wait_ok(port, proc):
+                log.flush()
+                with open(log.name) as f:
+                    tail = f.read()[-2000:]
+                exited = proc.poll()
+                reason = "exited before answering" if exited is not None else "did not answer 200 on / within 90 s"
+                print(f"# {name}: {reason}; its output:\n{tail}", file=sys.stderr)
+                failed.append(dict(config=name, reason=reason, exit_status=exited))
                 continue
             print(f"# {name}: first 200 after {time.time() - started:.2f} s", file=sys.stderr)
             for endpoint, path in ENDPOINTS.items():
@@ -197,11 +216,41 @@ def main():
         finally:
             stop(proc)
             log.close()
+    data = dict(rows=results, failed=failed, levels=levels)
     with open(os.path.join(args.out, "serving.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    print_table(results)
-    print_goals(results)
+        json.dump(data, f, indent=1)
     plot(results, levels, args.out)
+    render(data)
+    return 1 if failed else 0
+
+
+def render(data):
+    """The section's tables, from serving.json's data alone."""
+    print_table(data["rows"])
+    for f in data["failed"]:
+        print(f"\n**{f['config']} failed to start** ({f['reason']}; exit status {f['exit_status']}): "
+              "it is missing from the tables, and the run failed.")
+    print_goals(data["rows"])
+    for title, endpoint in (("I/O-bound view", "io"), ("CPU-bound view", "cpu"), ("static file", "static")):
+        print(f"\n![requests/s against concurrency, {title}](benchmarks/serving-{endpoint}.png)")
+
+
+PLOT_KEY = "python-s2i-data"
+
+
+def plot_series(results, endpoint):
+    """What the ENDPOINT plot draws: per configuration, (concurrency, successful requests/s)."""
+    series = {}
+    for config in dict.fromkeys(r["config"] for r in results):
+        rows = [r for r in results if r["config"] == config and r["endpoint"] == endpoint]
+        # Requests that failed (non-2xx, e.g. static files a server does not serve) do not count.
+        series[config] = [[r["concurrency"], r["rps"] if r["errors"] == 0 else 0] for r in rows]
+    return series
+
+
+def plot_digest(results, endpoint):
+    text = json.dumps(plot_series(results, endpoint), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def print_table(results):
@@ -271,11 +320,8 @@ def plot(results, levels, out):
         return
     for endpoint in ENDPOINTS:
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        for config in dict.fromkeys(r["config"] for r in results):
-            rows = [r for r in results if r["config"] == config and r["endpoint"] == endpoint]
-            # Requests that failed (non-2xx, e.g. static files a server does not serve) do not count.
-            ax.plot([r["concurrency"] for r in rows],
-                    [r["rps"] if r["errors"] == 0 else 0 for r in rows], marker="o", label=config)
+        for config, points in plot_series(results, endpoint).items():
+            ax.plot([c for c, _ in points], [rps for _, rps in points], marker="o", label=config)
         ax.set_xscale("log", base=2)
         ax.set_xticks(levels, [str(c) for c in levels])
         ax.set_xlabel("concurrent connections")
@@ -284,9 +330,10 @@ def plot(results, levels, out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(os.path.join(out, f"serving-{endpoint}.png"), dpi=90)
+        fig.savefig(os.path.join(out, f"serving-{endpoint}.png"), dpi=90,
+                    metadata={PLOT_KEY: plot_digest(results, endpoint)})
         plt.close(fig)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
