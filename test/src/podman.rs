@@ -325,12 +325,16 @@ impl DockerApi {
 mod tests {
     use super::failed_on_the_network;
 
-    /// uv's own words when PyPI could not be reached, quoted by assemble's message.
-    const UV_UNREACHABLE: &str = "  × Failed to fetch: `https://pypi.org/simple/packaging/`
-  ├─▶ Request failed after 3 retries
-  ├─▶ error sending request for url (https://pypi.org/simple/packaging/)
-  ├─▶ client error (Connect)
-  ╰─▶ operation timed out
+    /// The end of assemble's message when uv could not reach PyPI (through a proxy that refused
+    /// the connection): the installer's words, quoted under "Details".
+    const UV_UNREACHABLE: &str = " !     Details:
+ !       error: Request failed after 3 retries in 9.0s
+ !         cause: Failed to fetch: https://pypi.org/simple/six/
+ !         cause: error sending request for url (https://pypi.org/simple/six/)
+ !         cause: client error (Connect)
+ !         cause: tunnel error: failed to create underlying connection
+ !         cause: tcp connect error
+ !         cause: Connection refused (os error 111)
 ";
 
     fn build_log(middle: &str, end: &str) -> String {
@@ -364,8 +368,9 @@ mod tests {
 
     #[test]
     fn a_dead_index_on_a_loopback_address_is_never_retried() {
-        let dead = "  ├─▶ error sending request for url (http://127.0.0.1:9/simple/packaging/)\n\
-                    ╰─▶ client error (Connect)\n";
+        let dead =
+            "  cause: error sending request for url (http://127.0.0.1:9/simple/packaging/)\n\
+                    cause: client error (Connect)\n";
         // Named early (the fallback to PyPI), with PyPI unreachable at the end: still the build's.
         assert!(!failed_on_the_network(&build_log(dead, UV_UNREACHABLE)));
         assert!(!failed_on_the_network(&build_log("", dead)));
