@@ -533,6 +533,7 @@ fn static_wrapper_nul_compressed_files_and_closed_handles() {
         ],
         "/",
     );
+    server.assert_served_by("hypercorn");
     let answer = raw_get(server.port, "/static/a%00b.css").expect("GET with a NUL");
     assert!(
         answer.status < 500 && !server.log().contains("Traceback"),
@@ -815,6 +816,7 @@ fn reloads_on_changes(server_name: &str) {
     ];
     let server = root.serve(&envs, "/");
     assert_eq!(server.body("/"), "Hello from APP_HOME");
+    server.assert_served_by(server_name);
     let file = root.src().join("web/wsgi.py");
     let source = fs::read_to_string(&file).expect("read");
     fs::write(&file, source.replace("Hello from APP_HOME", "Reloaded")).expect("write");
