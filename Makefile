@@ -45,6 +45,7 @@ test: deps all lint test-unit test-init test-run test-migrate test-assemble test
 
 test-unit: ## unit tests of the library crates
 	cargo test --locked --workspace --exclude python-s2i-tests
+	cargo test --locked -p python-s2i-tests --lib
 	$(TESTS) smoke
 
 test-init: all ## run as PID 1 and not: signals, reaping, exit codes

@@ -5,6 +5,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod host;
+pub mod listener;
 pub mod podman;
 
 use std::net::{TcpListener, TcpStream};

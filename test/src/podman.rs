@@ -123,13 +123,35 @@ const NETWORK_FAILURES: [&str; 8] = [
     "ECONNRESET",
 ];
 
+/// The public indexes this machine reaches through a proxy that drops a connection now and then.
+const PUBLIC_INDEXES: [&str; 3] = ["pypi.org", "files.pythonhosted.org", "registry.npmjs.org"];
+
+/// An index on a loopback address is a test's own or a fixture's dead one: never the proxy's.
+const LOOPBACK: [&str; 3] = ["127.0.0.1:", "localhost:", "[::1]:"];
+
+/// How many lines at the end of a failed build's log hold its final error: the installer's last
+/// lines (assemble's message quotes them), then the build tool's own failure.
+const FINAL_ERROR_LINES: usize = 40;
+
 /// Builds this many times at most when every failure was the network's.
 const NETWORK_ATTEMPTS: u32 = 3;
 
-/// Whether a failed build's log says only that the package index could not be reached.
+/// Whether a failed build's *final* error is a public package index that could not be reached:
+/// the last [`FINAL_ERROR_LINES`] lines name a network failure and a public index. An earlier
+/// network failure that the build got over (a fallback to PyPI, a retry of the installer's own)
+/// does not count, nor does a build that uses an index on a loopback address anywhere (the
+/// fixtures that point at a dead index on purpose, the tests' own index servers): a failure
+/// there is the build's.
 #[must_use]
 pub fn failed_on_the_network(log: &str) -> bool {
-    NETWORK_FAILURES.iter().any(|marker| log.contains(marker))
+    let names = |line: &str, words: &[&str]| words.iter().any(|w| line.contains(w));
+    if log.lines().any(|l| names(l, &LOOPBACK)) {
+        return false;
+    }
+    let lines: Vec<&str> = log.lines().collect();
+    let last = &lines[lines.len().saturating_sub(FINAL_ERROR_LINES)..];
+    last.iter().any(|l| names(l, &NETWORK_FAILURES))
+        && last.iter().any(|l| names(l, &PUBLIC_INDEXES))
 }
 
 /// Runs `command` (a build) to its end and returns its success and whole log, printed for the
@@ -296,5 +318,61 @@ impl DockerApi {
             command.args(["-v", &format!("{CA_BUNDLE}:{CA_BUNDLE}:ro")]);
         }
         build_with_network_retries(image, &mut command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failed_on_the_network;
+
+    /// The end of assemble's message when uv could not reach PyPI (through a proxy that refused
+    /// the connection): the installer's words, quoted under "Details".
+    const UV_UNREACHABLE: &str = " !     Details:
+ !       error: Request failed after 3 retries in 9.0s
+ !         cause: Failed to fetch: https://pypi.org/simple/six/
+ !         cause: error sending request for url (https://pypi.org/simple/six/)
+ !         cause: client error (Connect)
+ !         cause: tunnel error: failed to create underlying connection
+ !         cause: tcp connect error
+ !         cause: Connection refused (os error 111)
+";
+
+    fn build_log(middle: &str, end: &str) -> String {
+        let mut log = String::from("STEP 1/9: FROM localhost/python-s2i:3.11\n");
+        log.push_str(middle);
+        for step in 0..60 {
+            log.push_str(&format!("assemble: step {step}\n"));
+        }
+        log.push_str(end);
+        log.push_str("Error: building at STEP \"RUN /usr/libexec/s2i/assemble\": exit status 1\n");
+        log
+    }
+
+    #[test]
+    fn a_final_error_that_is_pypi_unreachable_is_retried() {
+        assert!(failed_on_the_network(&build_log("", UV_UNREACHABLE)));
+        let pip = "WARNING: Retrying (Retry(total=0)) after connection broken by \
+                   'ConnectTimeoutError(<HTTPSConnection>, 'Connection to pypi.org timed out.')'\n\
+                   ERROR: No matching distribution found for packaging\n";
+        assert!(failed_on_the_network(&build_log("", pip)));
+    }
+
+    #[test]
+    fn a_network_failure_the_build_got_over_is_not_the_final_error() {
+        let final_error = "error: Because nonexistent-pkg was not found in the package registry\n";
+        assert!(!failed_on_the_network(&build_log(
+            UV_UNREACHABLE,
+            final_error
+        )));
+    }
+
+    #[test]
+    fn a_dead_index_on_a_loopback_address_is_never_retried() {
+        let dead =
+            "  cause: error sending request for url (http://127.0.0.1:9/simple/packaging/)\n\
+                    cause: client error (Connect)\n";
+        // Named early (the fallback to PyPI), with PyPI unreachable at the end: still the build's.
+        assert!(!failed_on_the_network(&build_log(dead, UV_UNREACHABLE)));
+        assert!(!failed_on_the_network(&build_log("", dead)));
     }
 }

@@ -660,6 +660,36 @@ fn save_artifacts(app_root: &Path, into: &Path) {
     assert!(untar.success());
 }
 
+/// A file planted in a build's installed dependencies (its site-packages), as if that build
+/// had written it: no install can make it, so only a restore of those dependencies brings it
+/// into the next build.
+const RESTORED_MARKER: &str = "python-s2i-restored-marker.txt";
+
+/// The site-packages directory of the virtualenv in `app_root`, found without running Python
+/// (which could write bytecode).
+fn site_packages(app_root: &Path) -> PathBuf {
+    let lib = app_root.join("lib");
+    fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e}", lib.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| panic!("no site-packages under {}", lib.display()))
+}
+
+fn plant_restored_marker(app_root: &Path) {
+    fs::write(
+        site_packages(app_root).join(RESTORED_MARKER),
+        "from the previous build\n",
+    )
+    .expect("marker");
+}
+
+/// Whether the marker [`plant_restored_marker`] planted in an earlier build is in `app_root`.
+fn restored_marker(app_root: &Path) -> bool {
+    site_packages(app_root).join(RESTORED_MARKER).is_file()
+}
+
 /// Names of the files in a directory, sorted.
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -690,6 +720,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     };
     build_at(&fixture("assemble_pip_basic"), None)
         .assert_contains(&["Reused:       nothing (no previous build's artifacts: a clean build)"]);
+    plant_restored_marker(&root);
     let artifacts = dir.path().join("artifacts");
     save_artifacts(&root, &artifacts);
     // A few large files, not the caches' thousands.
@@ -705,6 +736,12 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     // Unchanged inputs: the installed dependencies come back whole, nothing is resolved.
     fs::remove_dir_all(&root).expect("rm");
     let built = build_at(&fixture("assemble_pip_basic"), Some(&artifacts));
+    // Proven from outside the log: the previous build's marker is back.
+    assert!(
+        restored_marker(&root),
+        "the dependencies were not restored (no marker):\n{}",
+        built.stdout
+    );
     built.assert_contains(&[
         "restored the installed dependencies",
         "Reused:       the previous build's installed dependencies, whole (nothing that decides them changed)",
@@ -756,6 +793,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
         build_at(&app, Some(&artifacts))
     };
     let built = rebuild_with("six==1.16.0\n# changed\n", "artifacts-2");
+    assert!(restored_marker(&root), "not restored:\n{}", built.stdout);
     built.assert_contains(&[
         "requirements.txt still asks for every package it asked for (none added: versions or markers changed)",
         "restored the installed dependencies of the previous build",
@@ -766,6 +804,7 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
     // A dependency added: restored, then only the new one is installed over them; the result
     // is what a clean build of the same source installs.
     let built = rebuild_with("six==1.16.0\nidna==3.7\n", "artifacts-3");
+    assert!(restored_marker(&root), "not restored:\n{}", built.stdout);
     built.assert_contains(&[
         "still asks for every package it asked for (new: idna)",
         "restored the installed dependencies of the previous build",
@@ -800,6 +839,12 @@ fn rebuild_from_saved_artifacts_restores_dependencies_or_reuses_the_caches() {
 
     // A dependency dropped: installed from scratch (the caches apply), so it is gone.
     let built = rebuild_with("idna==3.7\n", "artifacts-4");
+    // A fresh install: nothing of the previous build's site-packages is left.
+    assert!(
+        !restored_marker(&root),
+        "installed afresh, yet the previous build's files are there:\n{}",
+        built.stdout
+    );
     built.assert_contains(&[
         "Installed dependencies not restored: the dependency files changed since that build: requirements.txt no longer asks for six",
         "Reusing the uv cache(s)",
@@ -850,12 +895,14 @@ fn uv_lock_changes_install_over_the_previous_dependencies_unless_a_package_is_dr
     };
     fs::create_dir_all(&root).expect("mkdir");
     build_from(&dir.path().join("none"));
+    plant_restored_marker(&root);
 
     // A package added to the project: uv.lock lists it besides all it listed.
     let artifacts = dir.path().join("artifacts-1");
     save_artifacts(&root, &artifacts);
     relock("\"six==1.16.0\", \"certifi==2024.8.30\"");
     let built = build_from(&artifacts);
+    assert!(restored_marker(&root), "not restored:\n{}", built.stdout);
     built.assert_contains(&[
         "uv.lock still asks for every package it asked for (new: certifi)",
         "restored the installed dependencies of the previous build",

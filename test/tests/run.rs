@@ -15,6 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use python_s2i_tests::listener::{listening_on, with_workers, Listening};
 use python_s2i_tests::{
     address_in_use, bin, cannot_run, fixture, free_port, get, raw_get, repo, wait_for_ok, Response,
     Running,
@@ -270,6 +271,22 @@ impl Server {
         self.log.lock().expect("log lock").clone()
     }
 
+    /// Asserts that the process listening on the port is `expected`'s (a name of
+    /// `APP_SERVER`), as the kernel shows it: its command line, not `run`'s report.
+    fn assert_served_by(&self, expected: &str) -> Listening {
+        let listening = listening_on(self.port, None)
+            .unwrap_or_else(|e| panic!("{e}\n--- run output:\n{}", self.log()));
+        assert_eq!(
+            listening.server(),
+            Some(expected),
+            "port {} is served by {:?}\n--- run output:\n{}",
+            self.port,
+            listening.master,
+            self.log()
+        );
+        listening
+    }
+
     fn body(&self, path: &str) -> String {
         let r = get(self.port, path).unwrap_or_else(|e| panic!("{e}\n{}", self.log()));
         assert_eq!(r.status, 200, "GET {path}: {}\n{}", r.body, self.log());
@@ -379,6 +396,7 @@ fn wsgi_py_under_mod_wsgi_by_default() {
     // What container images set: mod_wsgi-express alone would turn it into en_US.UTF-8.
     let server = root.serve(&[("LC_ALL", "C.UTF-8")], "/");
     assert!(server.body("/").starts_with("Hello from wsgi.py"));
+    server.assert_served_by("mod_wsgi");
     assert_eq!(server.body("/static/style.css"), "body { color: teal; }\n");
     assert!(
         !server.log().contains("Unsupported locale"),
@@ -404,6 +422,7 @@ fn wsgi_py_under(server_name: &str) {
         server.body("/").starts_with("Hello from wsgi.py"),
         "{server_name}"
     );
+    server.assert_served_by(server_name);
     assert_eq!(
         server.body("/static/style.css"),
         "body { color: teal; }\n",
@@ -514,6 +533,7 @@ fn static_wrapper_nul_compressed_files_and_closed_handles() {
         ],
         "/",
     );
+    server.assert_served_by("hypercorn");
     let answer = raw_get(server.port, "/static/a%00b.css").expect("GET with a NUL");
     assert!(
         answer.status < 500 && !server.log().contains("Traceback"),
@@ -559,12 +579,7 @@ fn asgi_under(server_name: Option<&str>) {
     }
     let server = root.serve(&envs, "/");
     assert_eq!(server.body("/"), "Hello from Starlette");
-    let expected = server_name.unwrap_or("uvicorn");
-    assert!(
-        server.log().contains(&format!("Server:      {expected}")),
-        "{}",
-        server.log()
-    );
+    server.assert_served_by(server_name.unwrap_or("uvicorn"));
     server.assert_graceful_stop();
 }
 
@@ -610,17 +625,19 @@ fn procfile_web_line() {
 
 #[test]
 fn paste_ini_under_mod_wsgi() {
-    serves("run_paste", &[], "/", "Hello from paste.ini");
+    let (server, _root) = serves("run_paste", &[], "/", "Hello from paste.ini");
+    server.assert_served_by("mod_wsgi");
 }
 
 #[test]
 fn paste_ini_under_gunicorn_through_the_wrapper() {
-    serves(
+    let (server, _root) = serves(
         "run_paste",
         &[("APP_SERVER", "gunicorn")],
         "/",
         "Hello from paste.ini",
     );
+    server.assert_served_by("gunicorn");
 }
 
 #[test]
@@ -632,6 +649,7 @@ fn openshift2_wsgi_application_with_static() {
         "Hello from wsgi/application",
     );
     assert_eq!(server.body("/static/os2.txt"), "openshift 2 static\n");
+    server.assert_served_by("mod_wsgi");
 }
 
 #[test]
@@ -643,6 +661,7 @@ fn openshift2_wsgi_application_under_waitress() {
         "Hello from wsgi/application",
     );
     assert_eq!(server.body("/static/os2.txt"), "openshift 2 static\n");
+    server.assert_served_by("waitress");
 }
 
 #[test]
@@ -652,7 +671,7 @@ fn pyproject_package() {
 
 #[test]
 fn app_module_with_uwsgi() {
-    serves(
+    let (server, _root) = serves(
         "run_app_module",
         &[
             ("APP_MODULE", "site_app.web:application"),
@@ -661,11 +680,12 @@ fn app_module_with_uwsgi() {
         "/",
         "Hello from APP_MODULE",
     );
+    server.assert_served_by("uwsgi");
 }
 
 #[test]
 fn app_module_factory_with_gunicorn() {
-    serves(
+    let (server, _root) = serves(
         "run_app_module",
         &[
             ("APP_MODULE", "site_app.web:make_app()"),
@@ -674,11 +694,13 @@ fn app_module_factory_with_gunicorn() {
         "/",
         "Hello from APP_MODULE",
     );
+    server.assert_served_by("gunicorn");
 }
 
 #[test]
 fn gunicorn_conf_with_wsgi_app() {
     let (server, _root) = serves("run_gunicorn_conf", &[], "/", "Hello from gunicorn.conf.py");
+    server.assert_served_by("gunicorn");
     assert!(server.log().contains("--config"), "{}", server.log());
 }
 
@@ -794,6 +816,7 @@ fn reloads_on_changes(server_name: &str) {
     ];
     let server = root.serve(&envs, "/");
     assert_eq!(server.body("/"), "Hello from APP_HOME");
+    server.assert_served_by(server_name);
     let file = root.src().join("web/wsgi.py");
     let source = fs::read_to_string(&file).expect("read");
     fs::write(&file, source.replace("Hello from APP_HOME", "Reloaded")).expect("write");
@@ -1139,6 +1162,7 @@ fn app_config_means_gunicorn_and_its_bind_wins() {
         server.body("/"),
         format!("gunicorn config app on port {port} via gunicorn\n")
     );
+    server.assert_served_by("gunicorn");
     let log = server.log();
     assert!(log.contains("gthread"), "worker class of the file:\n{log}");
 }
@@ -1171,7 +1195,7 @@ fn declared_server_and_gunicorn_cmd_args_choose_the_server() {
 /// `.s2i/environment` values arrive quoted through s2i: `APP_MODULE="module:callable"`.
 #[test]
 fn quoted_values_as_s2i_delivers_them() {
-    serves(
+    let (server, _root) = serves(
         "run_app_module",
         &[
             ("APP_MODULE", "\"site_app.web:make_app()\""),
@@ -1180,6 +1204,7 @@ fn quoted_values_as_s2i_delivers_them() {
         "/",
         "Hello from APP_MODULE",
     );
+    server.assert_served_by("gunicorn");
 }
 
 #[test]
@@ -1204,6 +1229,25 @@ fn dry_run_gunicorn_respects_gunicorn_cmd_args() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no --threads in:\n{stdout}"));
     assert!((8..=32).contains(&threads), "{stdout}");
+    // And on the running server: gunicorn listens where GUNICORN_CMD_ARGS binds (not on
+    // run's PORT), with the master and the three workers it asks for in the process tree.
+    let bind = free_port();
+    let args = format!("--workers 3 --bind 127.0.0.1:{bind}");
+    let env = [
+        ("APP_SERVER", "gunicorn"),
+        ("GUNICORN_CMD_ARGS", args.as_str()),
+    ];
+    let server = Server::start(root.command(free_port(), &env), bind);
+    if let Err(e) = wait_for_ok(bind, "/", START) {
+        panic!(
+            "no 200 on GUNICORN_CMD_ARGS's port {bind}: {e}\n{}",
+            server.log()
+        );
+    }
+    server.assert_served_by("gunicorn");
+    if let Err(e) = with_workers(bind, None, 3, Duration::from_secs(15)) {
+        panic!("GUNICORN_CMD_ARGS --workers 3: {e}\n{}", server.log());
+    }
 }
 
 // ---------------------------------------------------------------- bad input
@@ -1982,6 +2026,7 @@ fn gunicorn_follows_the_record_on_threads() {
     assert!(!command.contains("--threads"), "{command}");
     let server = root.serve(&env, "/");
     assert!(server.body("/").starts_with("Hello from wsgi.py"));
+    server.assert_served_by("gunicorn");
     assert!(
         server.log().contains("Using worker: sync"),
         "{}",
