@@ -6,6 +6,7 @@
 
 pub mod host;
 pub mod podman;
+pub mod sbom;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
