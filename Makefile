@@ -77,6 +77,7 @@ test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them 
 	images/build 3.11 runtime
 	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=2
 	E2E_PYTHON=3.11 $(TESTS) compat -- --test-threads=2
+	bash test/setup/60-supply.sh >/dev/null
 	E2E_PYTHON=3.11 $(TESTS) paths -- --test-threads=2
 
 test-supply: all ## issue 27: private-index credentials kept out of the image (real s2i CLI, pypiserver behind basic auth), the SBOM validated (after test-e2e: its 3.11 image)

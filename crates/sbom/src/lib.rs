@@ -867,4 +867,40 @@ mod tests {
             Some(("SHA-256", "aa".to_owned()))
         );
     }
+
+    #[test]
+    fn the_source_comes_from_openshift_or_the_git_head_and_loses_its_token() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut env = Env::default();
+        assert_eq!(source_facts(&env, dir.path()), None);
+        let git = dir.path().join(".git");
+        fs::create_dir_all(git.join("refs/heads")).expect("mkdir");
+        fs::write(git.join("HEAD"), "ref: refs/heads/main\n").expect("w");
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        fs::write(git.join("refs/heads/main"), format!("{sha}\n")).expect("w");
+        let from_git = source_facts(&env, dir.path()).expect("some");
+        assert_eq!(from_git.commit.as_deref(), Some(sha));
+        env.set("OPENSHIFT_BUILD_COMMIT", "feedface");
+        env.set(
+            "OPENSHIFT_BUILD_SOURCE",
+            "https://u:tok@git.example/app.git",
+        );
+        let from_openshift = source_facts(&env, dir.path()).expect("some");
+        assert_eq!(from_openshift.commit.as_deref(), Some("feedface"));
+        assert_eq!(
+            from_openshift.url.as_deref(),
+            Some("https://git.example/app.git")
+        );
+    }
+
+    #[test]
+    fn without_a_build_record_the_old_document_is_removed_and_none_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sbom = Layout::new(dir.path()).sbom();
+        fs::create_dir_all(sbom.parent().expect("parent")).expect("mkdir");
+        fs::write(&sbom, "{}").expect("w");
+        let error = write_for_image(dir.path(), &Env::default()).expect_err("no record");
+        assert!(matches!(error, ImageSbomError::NoRecord(_)), "{error}");
+        assert!(!sbom.exists());
+    }
 }
