@@ -87,32 +87,6 @@ pub fn check_agrees_with_image(image: &str) -> serde_json::Value {
             c["version"].as_str().unwrap_or_default().to_owned(),
         )
     };
-    let in_sbom: BTreeSet<(String, String)> = with_purl("pkg:pypi/")
-        .map(|c| {
-            let (name, version) = name_version(c);
-            (normalize(&name), version)
-        })
-        .collect();
-    let listed: serde_json::Value = serde_json::from_str(pip_list).expect("pip list JSON");
-    let in_pip: BTreeSet<(String, String)> = listed
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|d| {
-            let (name, version) = name_version(d);
-            (normalize(&name), version)
-        })
-        .collect();
-    assert_eq!(
-        in_sbom, in_pip,
-        "{image}: the SBOM's Python distributions are not pip list's"
-    );
-    assert!(
-        components
-            .iter()
-            .any(|c| c["name"] == "python" && c["version"] == python.trim()),
-        "{image}: no interpreter {python} in the SBOM"
-    );
     // `name:arch version`, as dpkg-query prints them; the purl holds the architecture.
     let debs_in_sbom: BTreeSet<String> = with_purl("pkg:deb/")
         .map(|c| {
@@ -138,6 +112,32 @@ pub fn check_agrees_with_image(image: &str) -> serde_json::Value {
         debs_installed.difference(&debs_in_sbom).collect::<Vec<_>>(),
         Vec::<&String>::new(),
         "{image}: installed Debian packages missing from the SBOM"
+    );
+    let in_sbom: BTreeSet<(String, String)> = with_purl("pkg:pypi/")
+        .map(|c| {
+            let (name, version) = name_version(c);
+            (normalize(&name), version)
+        })
+        .collect();
+    let listed: serde_json::Value = serde_json::from_str(pip_list).expect("pip list JSON");
+    let in_pip: BTreeSet<(String, String)> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| {
+            let (name, version) = name_version(d);
+            (normalize(&name), version)
+        })
+        .collect();
+    assert_eq!(
+        in_sbom, in_pip,
+        "{image}: the SBOM's Python distributions are not pip list's"
+    );
+    assert!(
+        components
+            .iter()
+            .any(|c| c["name"] == "python" && c["version"] == python.trim()),
+        "{image}: no interpreter {python} in the SBOM"
     );
     bom
 }

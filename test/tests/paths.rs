@@ -583,6 +583,7 @@ const SOURCE_COMMIT: &str = "5f1c0ffee0ddba11ab1e5eedc0de5ca1ab1e0001";
 /// assemble-runtime) is listed; the app carries the commit the builder recorded, and the
 /// repository without its token. `run --sbom` prints it there.
 fn runtime_sbom_lists_the_runtime_image(image: &Image) {
+    let started = Instant::now();
     let bom = python_s2i_tests::sbom::check_agrees_with_image(&image.name);
     let components = bom["components"].as_array().expect("components");
     let debs: Vec<&str> = components
@@ -619,6 +620,10 @@ fn runtime_sbom_lists_the_runtime_image(image: &Image) {
     assert_eq!(commit["uid"], SOURCE_COMMIT, "the app's commit: {bom:#}");
     assert_eq!(commit["url"], "https://git.example.com/app.git");
     assert!(!bom.to_string().contains("sbom-token-71e2"), "{bom:#}");
+    eprintln!(
+        "the runtime image's SBOM checked in {:?}",
+        started.elapsed()
+    );
 }
 
 /// The command to run an image `s2i build` committed through podman's Docker API. podman up to
