@@ -141,28 +141,3 @@ pub fn check_agrees_with_image(image: &str) -> serde_json::Value {
     );
     bom
 }
-
-/// The names of the Debian packages installed in `image` (`dpkg-query`).
-#[must_use]
-pub fn dpkg_packages(image: &str) -> BTreeSet<String> {
-    let out = output(podman().args([
-        "run",
-        "--rm",
-        "--entrypoint",
-        "dpkg-query",
-        image,
-        "-W",
-        "-f",
-        "${db:Status-Abbrev} ${Package}\\n",
-    ]));
-    assert!(
-        out.status.success(),
-        "dpkg-query in {image}: {}",
-        text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("ii "))
-        .map(|p| p.trim().to_owned())
-        .collect()
-}
