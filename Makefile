@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 TARGET   ?= x86_64-unknown-linux-gnu
 BIN_DIR  := build/bin
-BINARIES := assemble run save-artifacts usage
+BINARIES := assemble run save-artifacts usage write-sbom
 PYTHON   ?= 3.11
 # Static executables without downloading another toolchain (static-pie, glibc).
 CARGO_STATIC := RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target $(TARGET)
@@ -20,7 +20,7 @@ IMAGE_VERSIONS := 2.7 3.9 3.11 3.13 3.14 3.15
 .PHONY: all help deps lint test test-unit test-init test-run test-migrate test-assemble test-layouts test-faults test-apps test-e2e test-supply test-e2e-all test-e2e-others \
         image runtime-image images demo bench bench-init bench-serve bench-build bench-serving bench-images clean
 
-all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the four static executables in build/bin/
+all: $(addprefix $(BIN_DIR)/,$(BINARIES)) ## the static executables in build/bin/
 
 $(BIN_DIR)/%: FORCE
 	@mkdir -p $(BIN_DIR)
@@ -78,6 +78,7 @@ test-e2e: all ## build the 3.11 image, build fixture apps the s2i way, run them 
 	images/build 3.11 runtime
 	E2E_PYTHON=3.11 $(TESTS) e2e -- --test-threads=2
 	E2E_PYTHON=3.11 $(TESTS) compat -- --test-threads=2
+	bash test/setup/60-supply.sh >/dev/null
 	E2E_PYTHON=3.11 $(TESTS) paths -- --test-threads=2
 
 test-supply: all ## issue 27: private-index credentials kept out of the image (real s2i CLI, pypiserver behind basic auth), the SBOM validated (after test-e2e: its 3.11 image)

@@ -7,6 +7,7 @@
 pub mod host;
 pub mod listener;
 pub mod podman;
+pub mod sbom;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

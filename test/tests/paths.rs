@@ -548,18 +548,76 @@ fn build_paths_serve_and_stop_gracefully_in_every_cmd_form() {
     // s2i uploads the application into the runtime container as root-owned files (assemble-runtime
     // runs as root to give them back to the image's user) and copies hard links as empty files
     // (uv copies instead of linking to its cache): docs/images.md, "The runtime image".
+    // The commit and repository as an OpenShift build gives them (OPENSHIFT_BUILD_*): the
+    // builder records them, and the runtime image's bill of materials names them.
+    let commit_env = format!("OPENSHIFT_BUILD_COMMIT={SOURCE_COMMIT}");
+    let a_runtime_source = [
+        "-e",
+        commit_env.as_str(),
+        "-e",
+        "OPENSHIFT_BUILD_SOURCE=https://sbom-token-71e2@git.example.com/app.git",
+    ];
     let mut a_runtime = Image::new("docker-api-runtime");
     let a_with_runtime: Vec<&str> = [
         &with_runtime[..],
         &["--assemble-runtime-user", "root", "-e", "UV_LINK_MODE=copy"],
+        &a_runtime_source,
     ]
     .concat();
     let (ok, log) = api.s2i_build(&repo_dir, &builder(), &a_runtime.name, &a_with_runtime);
     a_runtime.built(ok, &log, "s2i build --runtime-image (Docker API)");
+    runtime_sbom_lists_the_runtime_image(&a_runtime);
     let command = docker_api_command(&a_runtime, "/usr/libexec/s2i/run");
     let app = App::start(&a_runtime.name, &command, None);
     assert!(app.get_ok("/").contains("paths app: six 1.16.0"));
     app.stops_gracefully("(a) s2i build --runtime-image");
+}
+
+/// The commit the (a) runtime-image build is told it builds (`OPENSHIFT_BUILD_COMMIT`).
+const SOURCE_COMMIT: &str = "5f1c0ffee0ddba11ab1e5eedc0de5ca1ab1e0001";
+
+/// The bill of materials of an image s2i made with `--runtime-image` is the runtime image's own
+/// (issue 27): schema-valid, and in agreement with `pip list` and `dpkg-query` run in that
+/// image (crates/sbom, checked by `python_s2i_tests::sbom`); no Debian package that only the
+/// builder image has (its compilers: gcc) and no uv (the builder's installer, removed by
+/// assemble-runtime) is listed; the app carries the commit the builder recorded, and the
+/// repository without its token. `run --sbom` prints it there.
+fn runtime_sbom_lists_the_runtime_image(image: &Image) {
+    let started = Instant::now();
+    let bom = python_s2i_tests::sbom::check_agrees_with_image(&image.name);
+    let components = bom["components"].as_array().expect("components");
+    let debs: Vec<&str> = components
+        .iter()
+        .filter(|c| {
+            c["purl"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("pkg:deb/"))
+        })
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    // The builder's compilers (its SBOM lists them; dpkg-query in the runtime image does not).
+    let builder_only: Vec<&&str> = debs
+        .iter()
+        .filter(|d| ["gcc", "g++", "cpp", "git"].contains(d))
+        .collect();
+    assert!(
+        builder_only.is_empty(),
+        "the runtime image's SBOM lists packages of the builder image: {builder_only:?}"
+    );
+    assert!(
+        !components.iter().any(|c| c["purl"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("pkg:pypi/uv@"))),
+        "the runtime image's SBOM lists uv"
+    );
+    let commit = &bom["metadata"]["component"]["pedigree"]["commits"][0];
+    assert_eq!(commit["uid"], SOURCE_COMMIT, "the app's commit: {bom:#}");
+    assert_eq!(commit["url"], "https://git.example.com/app.git");
+    assert!(!bom.to_string().contains("sbom-token-71e2"), "{bom:#}");
+    eprintln!(
+        "the runtime image's SBOM checked in {:?}",
+        started.elapsed()
+    );
 }
 
 /// The command to run an image `s2i build` committed through podman's Docker API. podman up to

@@ -5,7 +5,7 @@ use std::process::Command;
 
 #[test]
 fn executables_are_statically_linked() {
-    for name in ["assemble", "run", "save-artifacts", "usage"] {
+    for name in ["assemble", "run", "save-artifacts", "usage", "write-sbom"] {
         let out = Command::new("file")
             .arg("-L")
             .arg(bin(name))

@@ -13,7 +13,8 @@
 //! - [`bytecode`]: `.pyc` files compiled at build time for the app and its dependencies
 //! - [`npm`]: frontend assets built with npm before collectstatic
 //! - [`django`]: settings introspection, wrapper settings, collectstatic
-//! - [`sbom`]: the CycloneDX bill of materials of what the image runs
+//! - the CycloneDX bill of materials of what the image runs: [`s2i_sbom`], written after the
+//!   build record
 //! - [`rebuild`]: the Django steps keyed on their inputs, reused when nothing they read changed
 //! - [`permissions`]: group-0 permissions for arbitrary UIDs
 //! - [`disk`]: free space, and telling a full disk from other failures
@@ -36,7 +37,6 @@ pub mod prune;
 pub mod python_support;
 pub mod python_version;
 pub mod rebuild;
-pub mod sbom;
 pub mod server;
 pub mod source;
 pub mod trust;
@@ -358,9 +358,10 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         app: choice.app.clone(),
         server: choice.describe(),
     });
+    facts.source = s2i_sbom::source_facts(&env, &options.source_dir);
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
-    write_sbom(&venv, &app, options, &facts, &env, &layout);
+    write_sbom(&venv, &app, &facts, &env, &layout);
     prune_caches(&kept_caches, marked, build_started, &env);
     let manifest = artifacts::Manifest {
         format: artifacts::FORMAT,
@@ -547,27 +548,24 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
     Ok(home)
 }
 
-/// The bill of materials ([`sbom`]); a failure to write it is a warning, with its cost logged.
-fn write_sbom(
-    venv: &venv::Venv,
-    app: &Path,
-    options: &Options,
-    facts: &Facts,
-    env: &Env,
-    layout: &s2i_facts::Layout,
-) {
+/// The bill of materials ([`s2i_sbom`]); a failure to write it is a warning, with its cost
+/// logged.
+fn write_sbom(venv: &venv::Venv, app: &Path, facts: &Facts, env: &Env, layout: &s2i_facts::Layout) {
     let started = Instant::now();
-    let (dpkg_status, os_release) = sbom::system_paths();
-    let inputs = sbom::Inputs {
-        venv,
+    let (dpkg_status, os_release) = s2i_sbom::system_paths();
+    let inputs = s2i_sbom::Inputs {
+        venv: &venv.root,
+        python: &venv.python,
+        python_version: venv.version,
         app,
-        source: &options.source_dir,
         package: facts.package.as_ref().map(|p| p.name.as_str()),
+        source: facts.source.as_ref(),
         env,
         dpkg_status: &dpkg_status,
         os_release: &os_release,
+        tool: "assemble",
     };
-    match sbom::write(&inputs, &layout.sbom()) {
+    match s2i_sbom::write(&inputs, &layout.sbom()) {
         Ok(count) => output::info(&format!(
             "Wrote {} (CycloneDX 1.6, {count} components, {} ms; `run --sbom` prints it)",
             layout.sbom().display(),

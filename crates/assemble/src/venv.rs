@@ -23,24 +23,7 @@ pub enum CreateVenvError {
     Version { python: PathBuf, detail: String },
 }
 
-/// The metadata directories of the distributions installed in the virtualenv at `root`
-/// (`lib/pythonX.Y/site-packages/*.dist-info` and `*.egg-info`), sorted.
-#[must_use]
-pub fn metadata_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = walkdir::WalkDir::new(root.join("lib"))
-        .min_depth(3)
-        .max_depth(3)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy();
-            name.ends_with(".dist-info") || name.ends_with(".egg-info")
-        })
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    dirs.sort();
-    dirs
-}
+pub use s2i_sbom::metadata_dirs;
 
 /// The virtualenv's interpreter and version.
 #[derive(Debug, Clone)]

@@ -154,6 +154,24 @@ pub struct Facts {
     /// of `run --dry-run`'s `Application:` and `Server:` lines. For users and tests; `run`
     /// decides again from the fields above.
     pub summary: Option<Summary>,
+    /// Where the source came from (the commit, the repository without credentials, the
+    /// OpenShift build), when the build was told: for the bill of materials, which a runtime
+    /// image writes again without the source (`s2i_sbom`).
+    pub source: Option<SourceFacts>,
+}
+
+/// Where the source of the build came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceFacts {
+    /// The commit: `OPENSHIFT_BUILD_COMMIT`, else the `HEAD` of the source's `.git`.
+    pub commit: Option<String>,
+    /// The repository (`OPENSHIFT_BUILD_SOURCE`), without user information.
+    pub url: Option<String>,
+    /// `OPENSHIFT_BUILD_REFERENCE`, `OPENSHIFT_BUILD_NAME`, `OPENSHIFT_BUILD_NAMESPACE`.
+    pub reference: Option<String>,
+    pub build_name: Option<String>,
+    pub build_namespace: Option<String>,
 }
 
 /// What the build summary said `run` will start.

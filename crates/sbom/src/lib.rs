@@ -1,16 +1,22 @@
-//! The software bill of materials of the app image: a CycloneDX 1.6 JSON document at
-//! `$APP_ROOT/.python-s2i/sbom.cdx.json` ([`s2i_facts::Layout::sbom`]), written once the
-//! dependencies are installed, printed by `run --sbom`.
+//! The software bill of materials of an app image: a CycloneDX 1.6 JSON document at
+//! `$APP_ROOT/.python-s2i/sbom.cdx.json` ([`s2i_facts::Layout::sbom`]), printed by `run --sbom`.
+//! One writer, called twice in an image's life:
+//! - by `assemble` in the builder image, once the dependencies are installed;
+//! - by `write-sbom` in a runtime image (`assemble-runtime` runs it after s2i copied the built
+//!   `/opt/app-root` there and uv was removed): [`write_for_image`] lists that image's own Debian
+//!   packages and interpreter, and the distributions the copied virtualenv holds, so nothing of
+//!   the builder (its compilers, uv) stays listed.
 //!
-//! It lists what assemble knows rather than what a scanner would guess:
+//! It lists what the build knows rather than what a scanner would guess:
 //! - each Python distribution of the virtualenv (its `*.dist-info`): name, version,
 //!   `pkg:pypi/` purl, the license expression its metadata declares (`License-Expression`),
 //!   and a SHA-256: the artifact's, from `uv.lock` or `poetry.lock` (the wheel whose tags the
 //!   installed `WHEEL` file names, else the sdist) or from `direct_url.json`; otherwise the
 //!   digest of its `RECORD` (which lists the digest of every installed file);
 //! - the interpreter; the operating system and its Debian packages (`/var/lib/dpkg/status`);
-//! - the app itself, with the source commit when the build was given one
-//!   (`OPENSHIFT_BUILD_COMMIT`, set by OpenShift builds; else the source's `.git`).
+//! - the app itself, with the source commit when the build was given one ([`source_facts`]:
+//!   `OPENSHIFT_BUILD_COMMIT`, set by OpenShift builds, else the source's `.git`), as the build
+//!   record keeps it ([`s2i_facts::SourceFacts`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -21,8 +27,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::venv::{self, Venv};
 use s2i_env::Env;
+use s2i_facts::{Facts, Layout, SourceFacts};
 
 /// Where dpkg keeps what is installed.
 pub const DPKG_STATUS: &str = "/var/lib/dpkg/status";
@@ -121,16 +127,162 @@ pub struct Dependency {
 
 /// What the document is made from.
 pub struct Inputs<'a> {
-    pub venv: &'a Venv,
+    /// The virtualenv (`$APP_ROOT`).
+    pub venv: &'a Path,
+    /// Its interpreter and that interpreter's `(major, minor, micro)`.
+    pub python: &'a Path,
+    pub python_version: (u32, u32, u32),
     /// The application home (where the lock files are).
     pub app: &'a Path,
-    /// The source as s2i gave it (for `.git`).
-    pub source: &'a Path,
     /// The distribution installed from the source, when there was one.
     pub package: Option<&'a str>,
+    /// Where the source came from, as the build recorded it.
+    pub source: Option<&'a SourceFacts>,
+    /// For `SOURCE_DATE_EPOCH`.
     pub env: &'a Env,
     pub dpkg_status: &'a Path,
     pub os_release: &'a Path,
+    /// Which step wrote it (`metadata.tools`): `assemble` or `write-sbom`.
+    pub tool: &'a str,
+}
+
+/// The metadata directories of the distributions installed in the virtualenv at `root`
+/// (`lib/pythonX.Y/site-packages/*.dist-info` and `*.egg-info`), sorted.
+#[must_use]
+pub fn metadata_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = walkdir::WalkDir::new(root.join("lib"))
+        .min_depth(3)
+        .max_depth(3)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy();
+            name.ends_with(".dist-info") || name.ends_with(".egg-info")
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Where the source came from: `OPENSHIFT_BUILD_COMMIT` (else the `HEAD` of `source`'s `.git`),
+/// `OPENSHIFT_BUILD_SOURCE` without credentials, the OpenShift build's reference, name and
+/// namespace; `None` when the build was told none of them. assemble records it
+/// ([`s2i_facts::Facts::source`]).
+#[must_use]
+pub fn source_facts(env: &Env, source: &Path) -> Option<SourceFacts> {
+    let var = |name: &str| env.get(name).map(str::to_owned);
+    let facts = SourceFacts {
+        commit: var("OPENSHIFT_BUILD_COMMIT").or_else(|| git_head(&source.join(".git"))),
+        url: env.get("OPENSHIFT_BUILD_SOURCE").map(without_userinfo),
+        reference: var("OPENSHIFT_BUILD_REFERENCE"),
+        build_name: var("OPENSHIFT_BUILD_NAME"),
+        build_namespace: var("OPENSHIFT_BUILD_NAMESPACE"),
+    };
+    (facts != SourceFacts::default()).then_some(facts)
+}
+
+/// Why [`write_for_image`] wrote no document.
+#[derive(Debug)]
+pub enum ImageSbomError {
+    /// No build record: `$APP_ROOT` was not built by assemble.
+    NoRecord(PathBuf),
+    /// The build record could not be read.
+    Record(s2i_facts::FactsError),
+    /// The virtualenv's interpreter did not say its version.
+    Interpreter { python: PathBuf, detail: String },
+    /// The document could not be written.
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl std::fmt::Display for ImageSbomError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoRecord(path) => write!(
+                f,
+                "{} is missing: this $APP_ROOT was not built by assemble",
+                path.display()
+            ),
+            Self::Record(e) => write!(f, "{e}"),
+            Self::Interpreter { python, detail } => write!(
+                f,
+                "`{} -c 'import sys; print(sys.version_info[:3])'` gave no version: {detail}",
+                python.display()
+            ),
+            Self::Write { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ImageSbomError {}
+
+/// The document of the image this runs in, for the `$APP_ROOT` that assemble built (in
+/// another image, for a runtime image): the build record gives the application home, the
+/// package and the source; this image gives the interpreter, the Debian packages and the
+/// virtualenv's distributions. The previous document is removed first, so a failure leaves
+/// none rather than a wrong one. Returns the path and how many components it lists.
+///
+/// # Errors
+/// No readable build record, an interpreter that does not run, a file that cannot be written.
+pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), ImageSbomError> {
+    let path = Layout::new(app_root).sbom();
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(ImageSbomError::Write { path, source: e })
+        }
+        _ => {}
+    }
+    let facts = Facts::load(app_root)
+        .map_err(ImageSbomError::Record)?
+        .ok_or_else(|| ImageSbomError::NoRecord(s2i_facts::path(app_root)))?;
+    let python = app_root.join("bin/python");
+    let python_version = interpreter_version(&python, env)?;
+    let app = app_root
+        .join("src")
+        .join(facts.app_home.clone().unwrap_or_default());
+    let (dpkg_status, os_release) = system_paths();
+    let inputs = Inputs {
+        venv: app_root,
+        python: &python,
+        python_version,
+        app: &app,
+        package: facts.package.as_ref().map(|p| p.name.as_str()),
+        source: facts.source.as_ref(),
+        env,
+        dpkg_status: &dpkg_status,
+        os_release: &os_release,
+        tool: "write-sbom",
+    };
+    let count = write(&inputs, &path).map_err(|source| ImageSbomError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((path, count))
+}
+
+/// `(major, minor, micro)` of the interpreter `python`, as it runs in this image.
+fn interpreter_version(python: &Path, env: &Env) -> Result<(u32, u32, u32), ImageSbomError> {
+    let failed = |detail: String| ImageSbomError::Interpreter {
+        python: python.to_owned(),
+        detail,
+    };
+    let out = env
+        .command(python)
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+        .output()
+        .map_err(|e| failed(e.to_string()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.trim().split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor)), Some(Ok(micro))) if out.status.success() => {
+            Ok((major, minor, micro))
+        }
+        _ => Err(failed(format!(
+            "{}{}",
+            text.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))),
+    }
 }
 
 /// Makes the document and writes it to `path`; returns how many components it lists.
@@ -155,14 +307,14 @@ pub fn make(inputs: &Inputs) -> Bom {
     let mut components = Vec::new();
     let mut refs = HashSet::new();
     let mut python_refs = Vec::new();
-    for dir in venv::metadata_dirs(&inputs.venv.root) {
+    for dir in metadata_dirs(inputs.venv) {
         if let Some(mut c) = distribution(&dir, &locked) {
             c.bom_ref = Some(unique_ref(c.purl.clone().unwrap_or_default(), &mut refs));
             python_refs.extend(c.bom_ref.clone());
             components.push(c);
         }
     }
-    let (major, minor, micro) = inputs.venv.version;
+    let (major, minor, micro) = inputs.python_version;
     components.push(Component {
         kind: "application",
         bom_ref: Some(unique_ref("python-interpreter".to_owned(), &mut refs)),
@@ -170,7 +322,7 @@ pub fn make(inputs: &Inputs) -> Bom {
         version: Some(format!("{major}.{minor}.{micro}")),
         properties: vec![property(
             "python-s2i:executable",
-            inputs.venv.python.display().to_string(),
+            inputs.python.display().to_string(),
         )],
         ..Component::default()
     });
@@ -202,7 +354,7 @@ pub fn make(inputs: &Inputs) -> Bom {
             tools: Tools {
                 components: vec![Component {
                     kind: "application",
-                    name: "python-s2i assemble".to_owned(),
+                    name: format!("python-s2i {}", inputs.tool),
                     version: Some(env!("CARGO_PKG_VERSION").to_owned()),
                     ..Component::default()
                 }],
@@ -252,34 +404,30 @@ fn application(inputs: &Inputs, components: &[Component]) -> Component {
             })
             .and_then(|c| c.version.clone());
     }
-    let source_url = inputs
-        .env
-        .get("OPENSHIFT_BUILD_SOURCE")
-        .map(without_userinfo);
-    let commit = inputs
-        .env
-        .get("OPENSHIFT_BUILD_COMMIT")
-        .map(str::to_owned)
-        .or_else(|| git_head(&inputs.source.join(".git")));
-    if let Some(uid) = commit {
+    let Some(source) = inputs.source else {
+        return app;
+    };
+    if let Some(uid) = &source.commit {
         app.pedigree = Some(Pedigree {
             commits: vec![Commit {
-                uid,
-                url: source_url.clone(),
+                uid: uid.clone(),
+                url: source.url.clone(),
             }],
         });
     }
-    if let Some(url) = source_url {
-        app.external_references
-            .push(ExternalReference { kind: "vcs", url });
+    if let Some(url) = &source.url {
+        app.external_references.push(ExternalReference {
+            kind: "vcs",
+            url: url.clone(),
+        });
     }
-    for (name, var) in [
-        ("python-s2i:build-reference", "OPENSHIFT_BUILD_REFERENCE"),
-        ("python-s2i:build-name", "OPENSHIFT_BUILD_NAME"),
-        ("python-s2i:build-namespace", "OPENSHIFT_BUILD_NAMESPACE"),
+    for (name, value) in [
+        ("python-s2i:build-reference", &source.reference),
+        ("python-s2i:build-name", &source.build_name),
+        ("python-s2i:build-namespace", &source.build_namespace),
     ] {
-        if let Some(value) = inputs.env.get(var) {
-            app.properties.push(property(name, value.to_owned()));
+        if let Some(value) = value {
+            app.properties.push(property(name, value.clone()));
         }
     }
     app
@@ -718,5 +866,41 @@ mod tests {
             artifact_hash(&dist, "six", "1.16.0", &locked),
             Some(("SHA-256", "aa".to_owned()))
         );
+    }
+
+    #[test]
+    fn the_source_comes_from_openshift_or_the_git_head_and_loses_its_token() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut env = Env::default();
+        assert_eq!(source_facts(&env, dir.path()), None);
+        let git = dir.path().join(".git");
+        fs::create_dir_all(git.join("refs/heads")).expect("mkdir");
+        fs::write(git.join("HEAD"), "ref: refs/heads/main\n").expect("w");
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        fs::write(git.join("refs/heads/main"), format!("{sha}\n")).expect("w");
+        let from_git = source_facts(&env, dir.path()).expect("some");
+        assert_eq!(from_git.commit.as_deref(), Some(sha));
+        env.set("OPENSHIFT_BUILD_COMMIT", "feedface");
+        env.set(
+            "OPENSHIFT_BUILD_SOURCE",
+            "https://u:tok@git.example/app.git",
+        );
+        let from_openshift = source_facts(&env, dir.path()).expect("some");
+        assert_eq!(from_openshift.commit.as_deref(), Some("feedface"));
+        assert_eq!(
+            from_openshift.url.as_deref(),
+            Some("https://git.example/app.git")
+        );
+    }
+
+    #[test]
+    fn without_a_build_record_the_old_document_is_removed_and_none_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sbom = Layout::new(dir.path()).sbom();
+        fs::create_dir_all(sbom.parent().expect("parent")).expect("mkdir");
+        fs::write(&sbom, "{}").expect("w");
+        let error = write_for_image(dir.path(), &Env::default()).expect_err("no record");
+        assert!(matches!(error, ImageSbomError::NoRecord(_)), "{error}");
+        assert!(!sbom.exists());
     }
 }
