@@ -587,7 +587,7 @@ fn with_index_fallback(
 /// export leaves them out. They become the export's index lines: the only source when every
 /// package names it, else extra indexes next to PyPI.
 fn add_poetry_indexes(app: &Path, requirements: &Path) {
-    let Some(lines) = lock_index::poetry(&app.join("poetry.lock")) else {
+    let Some(lines) = lock_index::poetry(app) else {
         return;
     };
     if let Ok(text) = std::fs::read_to_string(requirements) {
@@ -600,37 +600,30 @@ mod lock_index {
     use std::collections::BTreeSet;
     use std::path::Path;
 
+    use s2i_project::Kind;
+
     /// The `--index-url` / `--extra-index-url` lines of a requirements file.
     pub fn declared(requirements: &Path) -> Vec<String> {
-        std::fs::read_to_string(requirements)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                ["--index-url", "--extra-index-url", "-i "]
-                    .iter()
-                    .find_map(|o| l.strip_prefix(o))
-                    .map(|url| url.trim_start_matches([' ', '=']).trim().to_owned())
+        let text = s2i_project::read_text(requirements).ok().flatten();
+        let lines = s2i_project::requirements::parse(&text.unwrap_or_default());
+        lines
+            .into_iter()
+            .filter_map(|l| match l.kind {
+                Kind::Index(url) | Kind::ExtraIndex(url) => Some(url),
+                _ => None,
             })
             .collect()
     }
 
     /// Index lines for a poetry.lock whose packages name legacy (PEP 503) sources; `None` when
     /// none does.
-    pub fn poetry(lock: &Path) -> Option<Vec<String>> {
-        let text = std::fs::read_to_string(lock).ok()?;
-        let table: toml::Table = text.parse().ok()?;
-        let packages = table.get("package")?.as_array()?;
+    pub fn poetry(app: &Path) -> Option<Vec<String>> {
+        let packages = s2i_project::Lock::read(app, "poetry.lock")?.package?;
         let mut urls = BTreeSet::new();
         let mut from_pypi = false;
         for package in packages {
-            let source = package.get("source").and_then(|s| s.as_table());
-            match source {
-                Some(s) if s.get("type").and_then(|t| t.as_str()) == Some("legacy") => {
-                    if let Some(url) = s.get("url").and_then(|u| u.as_str()) {
-                        urls.insert(url.to_owned());
-                    }
-                }
+            match package.source {
+                Some(s) if s.kind.as_deref() == Some("legacy") => urls.extend(s.url),
                 // git, directory, file and url sources carry their own location.
                 Some(_) => {}
                 None => from_pypi = true,

@@ -70,11 +70,10 @@ impl Options {
     #[must_use]
     pub fn new(source_dir: Option<PathBuf>) -> Self {
         let env = Env::from_process();
-        let var = |name: &str, default: &str| PathBuf::from(env.get(name).unwrap_or(default));
         let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         Self {
             source_dir: absolute(source_dir.unwrap_or_else(|| PathBuf::from("/tmp/src"))),
-            app_root: absolute(var("APP_ROOT", "/opt/app-root")),
+            app_root: env.app_root(),
             artifacts_dir: env.get("S2I_ARTIFACTS_DIR").map(PathBuf::from),
         }
     }
@@ -242,7 +241,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         venv.python.display()
     ));
     python_support_warning(venv.version);
-    activate(&mut env, app_root);
+    env.activate(app_root);
 
     output::header("Running pre-build hooks");
     let mut hooks_run: Vec<&str> = Vec::new();
@@ -855,16 +854,6 @@ fn prune_caches(dirs: &[PathBuf], marked: bool, since: SystemTime, env: &Env) {
         if pruned.unused == 1 { "y" } else { "ies" },
         pruned.over_budget
     ));
-}
-
-/// Every later command runs "inside" the virtualenv.
-fn activate(env: &mut Env, app_root: &Path) {
-    env.set("VIRTUAL_ENV", app_root);
-    let path = env
-        .get("PATH")
-        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
-        .to_owned();
-    env.set("PATH", format!("{}:{path}", app_root.join("bin").display()));
 }
 
 fn install_dependencies(

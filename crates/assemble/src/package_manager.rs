@@ -20,6 +20,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use s2i_env::Env;
+use s2i_project::requirements::{self, Line};
+use s2i_project::{normalized, Lock, PipfileLock, Pyproject};
 
 /// A package manager whose lock or requirements file drives the install.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,10 +185,8 @@ pub fn determine_in(
         .then(|| s2i_detect::uv_workspace(src).ok().flatten())
         .flatten()
         .filter(|w| w.locked() && w.member(app).is_some());
-    let package = std::fs::read_to_string(app.join("pyproject.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("project")?.get("name")?.as_str().map(str::to_owned));
+    let pyproject = Pyproject::read(app).unwrap_or_default();
+    let package = pyproject.project.as_ref().and_then(|p| p.name.clone());
     if let (Some(workspace), Some(package)) = (workspace, package) {
         let notes = vec![format!(
             "{} is the member `{package}` of the uv workspace at {}: installing it from the workspace's uv.lock (its dependencies only)",
@@ -208,14 +208,14 @@ pub fn determine_in(
     }
     let mut plan = determine(app, env)?;
     if plan.manager.is_none() && plan.install_package == Some("pyproject.toml") {
-        let sources = workspace_sources(app);
+        let sources = pyproject.workspace_sources();
         if !sources.is_empty() {
             return Err(DeterminePackageManagerError::WorkspaceOutside {
                 dir: app.to_path_buf(),
                 sources,
             });
         }
-        if uv_project(app) {
+        if pyproject.dependency_groups.is_some() || pyproject.tool.uv.is_some() {
             plan.notes.push(format!(
                 "warning: {} uses uv ([tool.uv] or [dependency-groups]) but has no uv.lock: its dependencies are resolved afresh, not from a lock. If it is a member of a uv workspace whose uv.lock is at the repository root (s2i's --context-dir pointing at the member), build the root instead: the member with the web app is found (APP_HOME=member when several hold one) and installed from the root's uv.lock",
                 app.join("pyproject.toml").display()
@@ -223,38 +223,6 @@ pub fn determine_in(
         }
     }
     Ok(plan)
-}
-
-/// The `[tool.uv.sources]` entries of `dir`'s pyproject.toml that come from its workspace.
-fn workspace_sources(dir: &Path) -> Vec<String> {
-    let table = std::fs::read_to_string(dir.join("pyproject.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok());
-    let sources = table
-        .as_ref()
-        .and_then(|t| {
-            t.get("tool")?
-                .get("uv")?
-                .get("sources")?
-                .as_table()
-                .cloned()
-        })
-        .unwrap_or_default();
-    sources
-        .iter()
-        .filter(|(_, v)| v.get("workspace").and_then(toml::Value::as_bool) == Some(true))
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
-/// Whether `dir`'s pyproject.toml is a uv project's: `[tool.uv]` or `[dependency-groups]`.
-fn uv_project(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("pyproject.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .is_some_and(|t| {
-            t.contains_key("dependency-groups") || t.get("tool").and_then(|t| t.get("uv")).is_some()
-        })
 }
 
 /// Looks at the files in `dir` (the app home).
@@ -318,7 +286,11 @@ pub fn determine(dir: &Path, env: &Env) -> Result<Plan, DeterminePackageManagerE
         // The lock export holds the dependencies only: the project itself (a src layout's
         // package) is installed from pyproject.toml, as `poetry install` would.
         Some(PackageManager::Poetry) => package_file(dir, env, &mut notes),
-        Some(PackageManager::Pip) if requirements_install_app(&dir.join("requirements.txt")) => {
+        Some(PackageManager::Pip)
+            if requirements::read(dir, "requirements.txt")
+                .iter()
+                .any(Line::installs_own_directory) =>
+        {
             notes.push("requirements.txt installs the app itself (`-e .` or `.`): not installed a second time".to_owned());
             None
         }
@@ -360,37 +332,15 @@ fn package_file(dir: &Path, env: &Env, notes: &mut Vec<String>) -> Option<&'stat
                 "pyproject.toml is not installed: DISABLE_PYPROJECT_TOML_PROCESSING is set"
                     .to_owned(),
             );
-        } else if has_build_system(&dir.join("pyproject.toml")) {
+        } else if Pyproject::read(dir)
+            .is_some_and(|p| p.build_system.is_some() || p.project.is_some())
+        {
             return Some("pyproject.toml");
         } else {
             notes.push("pyproject.toml has no [build-system] or [project] table: not installed as a package".to_owned());
         }
     }
     None
-}
-
-/// requirements.txt has a line that installs the app directory (`.`, `-e .`, `--editable=.`).
-fn requirements_install_app(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.lines().any(|line| {
-            let line = line.split(" #").next().unwrap_or("").trim();
-            let target = line
-                .strip_prefix("--editable")
-                .map(|r| r.trim_start_matches([' ', '=']))
-                .or_else(|| line.strip_prefix("-e").map(str::trim_start))
-                .unwrap_or(line);
-            let target = target.split('[').next().unwrap_or("").trim_end_matches('/');
-            target == "." || target == "file:."
-        })
-    })
-}
-
-/// pip can build a pyproject.toml project when it declares a build system or a `[project]`.
-fn has_build_system(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .is_some_and(|t| t.contains_key("build-system") || t.contains_key("project"))
 }
 
 /// The packages `manager`'s file in `app` asks for, normalised (PEP 503): requirements.txt's
@@ -400,28 +350,13 @@ fn has_build_system(path: &Path) -> bool {
 /// that does not parse.
 #[must_use]
 pub fn packages_asked_for(manager: PackageManager, app: &Path) -> Option<BTreeSet<String>> {
-    let read = || std::fs::read_to_string(app.join(manager.file())).ok();
-    let names = |names: Vec<&str>| names.into_iter().map(s2i_detect::normalized).collect();
+    let names = |names: Vec<&String>| names.into_iter().map(|n| normalized(n)).collect();
     match manager {
         PackageManager::Pip => s2i_detect::requirement_names(app),
-        PackageManager::Pipenv => {
-            let lock: serde_json::Value = serde_json::from_str(&read()?).ok()?;
-            Some(names(
-                lock.get("default")?
-                    .as_object()?
-                    .keys()
-                    .map(String::as_str)
-                    .collect(),
-            ))
-        }
+        PackageManager::Pipenv => Some(names(PipfileLock::read(app)?.default?.keys().collect())),
         PackageManager::Poetry | PackageManager::Uv => {
-            let lock: toml::Table = read()?.parse().ok()?;
-            let packages = lock.get("package")?.as_array()?;
-            packages
-                .iter()
-                .map(|p| p.get("name").and_then(toml::Value::as_str))
-                .collect::<Option<Vec<&str>>>()
-                .map(names)
+            let lock = Lock::read(app, manager.file())?;
+            Some(names(lock.package?.iter().map(|p| &p.name).collect()))
         }
     }
 }

@@ -271,33 +271,16 @@ pub fn requests(app: &Path) -> (Vec<Request>, Vec<String>) {
         let line = text.trim();
         push_exact(&mut found, &mut notes, "runtime.txt", line);
     }
-    if let Some(text) = read("Pipfile.lock") {
-        let meta = serde_json::from_str::<serde_json::Value>(&text).ok();
-        let requires = meta.as_ref().and_then(|m| m.pointer("/_meta/requires"));
-        let value = requires.and_then(|r| {
-            r.get("python_full_version")
-                .or_else(|| r.get("python_version"))
-                .and_then(|v| v.as_str())
-        });
-        if let Some(value) = value {
-            push_exact(&mut found, &mut notes, "Pipfile.lock", value);
-        }
+    if let Some(value) =
+        s2i_project::PipfileLock::read(app).and_then(|l| l.python().map(str::to_owned))
+    {
+        push_exact(&mut found, &mut notes, "Pipfile.lock", &value);
     }
-    for (file, table) in [("uv.lock", None), ("pyproject.toml", Some("project"))] {
-        let Some(text) = read(file) else { continue };
-        let Ok(doc) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        let holder = match table {
-            Some(t) => doc.get(t).and_then(|v| v.as_table()),
-            None => Some(&doc),
-        };
-        let Some(spec) = holder
-            .and_then(|t| t.get("requires-python"))
-            .and_then(|v| v.as_str())
-        else {
-            continue;
-        };
+    let uv = s2i_project::Lock::read(app, "uv.lock").and_then(|l| l.requires_python);
+    let pyproject = s2i_project::Pyproject::read(app).and_then(|p| p.project?.requires_python);
+    for (file, spec) in [("uv.lock", uv), ("pyproject.toml", pyproject)] {
+        let Some(spec) = spec else { continue };
+        let spec = spec.as_str();
         match VersionSpecifiers::from_str(spec) {
             Ok(_) => found.push(Request {
                 file,

@@ -27,7 +27,7 @@ use walkdir::WalkDir;
 /// The default artifacts directory, where s2i unpacks them.
 pub const DEFAULT_DIR: &str = "/tmp/artifacts";
 /// `APP_ROOT` in the builder images: the default directory is trusted only with this layout.
-pub const IMAGE_APP_ROOT: &str = "/opt/app-root";
+pub const IMAGE_APP_ROOT: &str = s2i_env::DEFAULT_APP_ROOT;
 
 /// Which directory to read artifacts from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+pub use s2i_project::normalized;
+use s2i_project::requirements::{self, Kind, Line};
+
 use crate::server::Server;
 
 /// A server the app declares, and the file that declares it.
@@ -54,19 +57,19 @@ fn declared_names(home: &Path) -> Vec<(String, &'static str)> {
     let mut add = |list: Vec<String>, file: &'static str| {
         names.extend(list.into_iter().map(|n| (n, file)));
     };
-    let mut seen = BTreeSet::new();
+    let requirements = requirements::read_all(home, "requirements.txt");
     add(
-        requirements(home, "requirements.txt", &mut seen),
+        requirements.iter().filter_map(Line::name).collect(),
         "requirements.txt",
     );
-    if let Some(text) = read(home, "Pipfile") {
-        add(toml_table_keys(&text, "packages"), "Pipfile");
+    if let Some(pipfile) = s2i_project::Pipfile::read(home) {
+        add(pipfile.packages.keys().cloned().collect(), "Pipfile");
     }
-    if let Some(text) = read(home, "pyproject.toml") {
-        add(pyproject(&text), "pyproject.toml");
+    if let Some(pyproject) = s2i_project::Pyproject::read(home) {
+        add(pyproject.dependency_names(), "pyproject.toml");
     }
     for file in ["setup.py", "setup.cfg"] {
-        if let Some(text) = read(home, file) {
+        if let Ok(Some(text)) = s2i_project::read_text(&home.join(file)) {
             add(quoted_requirements(&text), file);
         }
     }
@@ -87,169 +90,25 @@ fn server_of(name: &str) -> Option<Server> {
     }
 }
 
-/// A distribution name as PEP 503 compares them: lower case, each run of `-`, `_` and `.` one `-`.
-#[must_use]
-pub fn normalized(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
 /// The distribution names requirements.txt in `home` asks an index for (includes followed),
 /// normalised; `None` when a requirement is not a name and a version range (a URL or path, an
 /// editable), so the names and the index do not tell everything the file installs.
 #[must_use]
 pub fn requirement_names(home: &Path) -> Option<BTreeSet<String>> {
-    requirement_lines(home, "requirements.txt", &mut BTreeSet::new())
+    let lines = requirements::read_all(home, "requirements.txt");
+    let installs = lines
         .iter()
-        .map(|line| named_requirement(line).map(|name| normalized(&name)))
-        .collect()
+        .filter(|l| matches!(l.kind, Kind::Requirement(_) | Kind::Reference { .. }));
+    installs.map(Line::index_name).collect()
 }
 
-/// The name of a requirement an index serves (PEP 508 `name[extras] version ; marker`), `None`
-/// for anything else (a direct `name @ url` reference included).
-fn named_requirement(requirement: &str) -> Option<String> {
-    let name = requirement_name(requirement)?;
-    let rest = requirement.trim_start()[name.len()..].trim_start();
-    let follows = rest.is_empty()
-        || rest.starts_with(['[', '<', '>', '=', '!', '~', ';', '(', ',', '-', '\\']);
-    (name.starts_with(|c: char| c.is_ascii_alphanumeric()) && follows).then_some(name)
-}
-
-fn read(home: &Path, file: &str) -> Option<String> {
-    std::fs::read(home.join(file))
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-}
-
-/// The distribution name at the start of a requirement (`gunicorn[gevent]>=21 ; python...`).
-fn requirement_name(requirement: &str) -> Option<String> {
-    let name: String = requirement
-        .trim()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
-    (!name.is_empty()).then_some(name)
-}
-
-/// Names in a requirements file, following `-r`/`--requirement` includes once each.
-fn requirements(home: &Path, file: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
-    requirement_lines(home, file, seen)
-        .iter()
-        .filter_map(|line| requirement_name(line))
-        .collect()
-}
-
-/// The requirements of a requirements file (`\\`-continued lines joined, comments and options
-/// left out, editables kept as written), following `-r`/`--requirement` includes once each.
-fn requirement_lines(home: &Path, file: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
-    if !seen.insert(file.to_owned()) {
-        return Vec::new();
-    }
-    let Some(text) = read(home, file) else {
-        return Vec::new();
-    };
-    let mut lines = Vec::new();
-    let mut logical = String::new();
-    for physical in text.lines() {
-        if let Some(continued) = physical.strip_suffix('\\') {
-            logical.push_str(continued);
-            logical.push(' ');
-            continue;
-        }
-        logical.push_str(physical);
-        let whole = std::mem::take(&mut logical);
-        let line = whole.split(" #").next().unwrap_or("").trim();
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        let include = line
-            .strip_prefix("--requirement")
-            .or_else(|| line.strip_prefix("-r"))
-            .map(|r| r.trim_start_matches([' ', '=']).trim());
-        match include {
-            Some(other) if !other.is_empty() => {
-                let other = Path::new(file).parent().map_or_else(
-                    || other.to_owned(),
-                    |dir| dir.join(other).display().to_string(),
-                );
-                lines.extend(requirement_lines(home, &other, seen));
-            }
-            Some(_) => {}
-            None if line.starts_with("-e") || line.starts_with("--editable") => {
-                lines.push(line.to_owned());
-            }
-            None if line.starts_with('-') => {}
-            None => lines.push(line.to_owned()),
-        }
-    }
-    lines
-}
-
-fn toml_table_keys(text: &str, table: &str) -> Vec<String> {
-    text.parse::<toml::Table>()
-        .ok()
-        .and_then(|t| t.get(table).and_then(|v| v.as_table()).cloned())
-        .map(|t| t.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn pyproject(text: &str) -> Vec<String> {
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = table
-        .get("project")
-        .and_then(|p| p.get("dependencies"))
-        .and_then(|d| d.as_array())
-        .map(|deps| {
-            deps.iter()
-                .filter_map(|d| d.as_str().and_then(requirement_name))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(poetry) = table
-        .get("tool")
-        .and_then(|t| t.get("poetry"))
-        .and_then(|p| p.get("dependencies"))
-        .and_then(|d| d.as_table())
-    {
-        names.extend(poetry.keys().cloned());
-    }
-    names
-}
-
-/// Quoted strings that read as requirements of a known server (`"gunicorn>=21"`), in
+/// Quoted strings that are requirements of a known server (`"gunicorn>=21"`), in
 /// `setup.py`'s `install_requires` or `setup.cfg`'s lines.
 fn quoted_requirements(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') {
-            continue;
-        }
-        for part in line.split(['"', '\'', ',', '[', ']', '=']) {
-            if let Some(name) = requirement_name(part) {
-                if server_of(&name).is_some()
-                    && part.trim().len() >= name.len()
-                    && part.trim().get(name.len()..).is_some_and(|rest| {
-                        rest.is_empty() || rest.starts_with(['<', '>', '=', '~', '!', ' ', ';'])
-                    })
-                {
-                    names.push(name);
-                }
-            }
-        }
-    }
-    names
+    let lines = text.lines().filter(|l| !l.trim_start().starts_with('#'));
+    let parts = lines.flat_map(|l| l.split(['"', '\'', ',']));
+    let names = parts.filter_map(requirements::name_of);
+    names.filter(|name| server_of(name).is_some()).collect()
 }
 
 #[cfg(test)]

@@ -109,8 +109,8 @@ pub fn server_request(
     }
     let mut found = None;
     for name in ["APP_SERVER", "WARPDRIVE_SERVER_TYPE"] {
-        if let Some(v) = env.get(name).filter(|v| !v.trim().is_empty()) {
-            found = Some((v.trim().to_owned(), format!("{name}={v}")));
+        if let Some(v) = env.get(name) {
+            found = Some((v.to_owned(), format!("{name}={v}")));
             break;
         }
     }

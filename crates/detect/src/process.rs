@@ -91,12 +91,9 @@ pub fn process_choice(
     env: &crate::Env,
 ) -> Result<ProcessChoice, DetectError> {
     let from_env = || {
-        PROCESS_TYPE_VARIABLES.iter().find_map(|var| {
-            env.get(var)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|v| (v.to_owned(), format!("{var}={v}")))
-        })
+        PROCESS_TYPE_VARIABLES
+            .iter()
+            .find_map(|var| env.get(var).map(|v| (v.to_owned(), format!("{var}={v}"))))
     };
     let (name, source) = match argument {
         Some(name) => (name.to_owned(), format!("run {name}")),

@@ -1,29 +1,15 @@
 //! Small readers for the files detection looks at.
 
-use std::fs;
-use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::DetectError;
 
 /// The file's text, `None` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<String>, DetectError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(DetectError::Read {
-            path: path.to_path_buf(),
-            error,
-        }),
-    }
+    s2i_project::read_text(path).map_err(|error| DetectError::Read {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// The first non-empty line of a one-value file (warpdrive's `home`, `deploy_mode`, ...).
@@ -36,10 +22,7 @@ pub fn read_value(path: &Path) -> Result<Option<String>, DetectError> {
     }))
 }
 
-/// Whether any execute bit is set.
-pub fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
+pub use s2i_env::is_executable;
 
 /// The `web:` command of a Procfile.
 pub fn procfile_web(text: &str) -> Option<String> {
@@ -69,20 +52,9 @@ pub fn assigned_string(text: &str, key: &str) -> Option<String> {
 
 /// The `name` of the `[project]` table of a pyproject.toml (or `[tool.poetry]`).
 pub fn pyproject_name(text: &str) -> Option<String> {
-    let mut in_table = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_table = line == "[project]" || line == "[tool.poetry]";
-            continue;
-        }
-        if in_table {
-            if let Some(name) = assigned_string(line, "name") {
-                return Some(name);
-            }
-        }
-    }
-    None
+    s2i_project::Pyproject::parse(text)?
+        .name()
+        .map(str::to_owned)
 }
 
 /// The first quoted string after `DJANGO_SETTINGS_MODULE` at the start of `text`

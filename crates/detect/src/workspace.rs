@@ -44,43 +44,22 @@ impl UvWorkspace {
 /// # Errors
 /// pyproject.toml cannot be read.
 pub fn uv_workspace(root: &Path) -> Result<Option<UvWorkspace>, DetectError> {
-    let Some(text) = read_optional(&root.join("pyproject.toml"))? else {
+    let text = read_optional(&root.join("pyproject.toml"))?;
+    let pyproject = text.and_then(|t| s2i_project::Pyproject::parse(&t));
+    let Some(workspace) = pyproject.and_then(|p| p.tool.uv?.workspace) else {
         return Ok(None);
     };
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return Ok(None);
+    let list = |patterns: &[String]| -> Vec<PathBuf> {
+        patterns.iter().flat_map(|p| expand(root, p)).collect()
     };
-    let Some(workspace) = table
-        .get("tool")
-        .and_then(|t| t.get("uv"))
-        .and_then(|t| t.get("workspace"))
-    else {
-        return Ok(None);
-    };
-    let list = |key: &str| -> Vec<String> {
-        workspace
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let excluded: Vec<PathBuf> = list("exclude")
-        .iter()
-        .flat_map(|pattern| expand(root, pattern))
-        .collect();
+    let excluded = list(&workspace.exclude);
     let mut members = Vec::new();
-    for pattern in list("members") {
-        for dir in expand(root, &pattern) {
-            if dir.join("pyproject.toml").is_file()
-                && !excluded.contains(&dir)
-                && !members.contains(&dir)
-            {
-                members.push(dir);
-            }
+    for dir in list(&workspace.members) {
+        if dir.join("pyproject.toml").is_file()
+            && !excluded.contains(&dir)
+            && !members.contains(&dir)
+        {
+            members.push(dir);
         }
     }
     Ok(Some(UvWorkspace {

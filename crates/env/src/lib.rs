@@ -168,15 +168,34 @@ impl Env {
             .collect()
     }
 
-    /// A variable as python-s2i reads its own settings: one pair of surrounding quotes removed
-    /// ([`unquote`]); `None` when unset, empty, or not UTF-8 (no setting of ours is).
+    /// A variable as python-s2i reads its own settings: surrounding white space and one pair of
+    /// surrounding quotes removed ([`unquote`]); `None` when unset, blank, or not UTF-8 (no
+    /// setting of ours is).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(OsStr::new(name))
             .and_then(|v| v.to_str())
-            .map(unquote)
+            .map(|v| unquote(v.trim()).trim())
             .filter(|v| !v.is_empty())
+    }
+
+    /// `$APP_ROOT` made absolute, [`DEFAULT_APP_ROOT`] when unset: where assemble installs
+    /// and run starts from.
+    #[must_use]
+    pub fn app_root(&self) -> PathBuf {
+        let root = PathBuf::from(self.get("APP_ROOT").unwrap_or(DEFAULT_APP_ROOT));
+        std::path::absolute(&root).unwrap_or(root)
+    }
+
+    /// Activates the virtualenv `venv`: `VIRTUAL_ENV`, and its `bin` first on `PATH` (once).
+    pub fn activate(&mut self, venv: &Path) {
+        let bin = venv.join("bin");
+        let path = self.get("PATH").unwrap_or("/usr/local/bin:/usr/bin:/bin");
+        let rest = std::env::split_paths(path).filter(|d| *d != bin);
+        let path = std::env::join_paths(std::iter::once(bin.clone()).chain(rest));
+        self.set("PATH", path.unwrap_or_else(|_| bin.into_os_string()));
+        self.set("VIRTUAL_ENV", venv);
     }
 
     /// A variable exactly as set (quotes and bytes as they are), for passing it on.
@@ -247,22 +266,12 @@ impl Env {
     /// # Errors
     /// The file exists but cannot be read, or it sets a refused variable.
     pub fn load_file(&mut self, path: &Path, phase: Phase) -> Result<Loaded, EnvError> {
-        let text = match fs::read(path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Ok(Loaded::default())
-            }
-            Err(source) => {
-                return Err(EnvError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
+        let text = s2i_project::read_text(path).map_err(|source| EnvError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let Some(text) = text else {
+            return Ok(Loaded::default());
         };
         let Parsed { lines, skipped } = parse(&text);
         let mut file = Env::default();
@@ -294,17 +303,29 @@ impl Env {
     /// Looks `program` up on this environment's `PATH` (absolute path of an executable file).
     #[must_use]
     pub fn which(&self, program: &str) -> Option<PathBuf> {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.get("PATH")?;
-        std::env::split_paths(path)
-            .map(|dir| dir.join(program))
-            .find(|candidate| {
-                fs::metadata(candidate)
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
-            // Commands run in other directories: a relative PATH entry must not break them.
-            .map(|found| std::path::absolute(&found).unwrap_or(found))
+        let mut candidates = self.path().into_iter().map(|dir| dir.join(program));
+        candidates.find(|candidate| is_executable(candidate))
     }
+
+    /// The directories of `PATH`, in order, made absolute (commands run in other directories:
+    /// a relative entry must not break them).
+    #[must_use]
+    pub fn path(&self) -> Vec<PathBuf> {
+        let dirs = std::env::split_paths(self.get("PATH").unwrap_or_default());
+        dirs.filter(|d| !d.as_os_str().is_empty())
+            .map(|d| std::path::absolute(&d).unwrap_or(d))
+            .collect()
+    }
+}
+
+/// `APP_ROOT` when unset: the image's.
+pub const DEFAULT_APP_ROOT: &str = "/opt/app-root";
+
+/// Whether `path` is a file with an execute bit set.
+#[must_use]
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// How a value was quoted in an environment file.
@@ -613,11 +634,31 @@ mod tests {
     }
 
     #[test]
-    fn get_treats_empty_as_unset() {
-        let env = Env::of(&[("E", ""), ("V", "x")]);
-        assert_eq!(env.get("E"), None);
+    fn get_treats_blank_as_unset() {
+        let env = Env::of(&[("E", ""), ("B", " \t"), ("V", " x "), ("Q", " ' y ' ")]);
+        assert_eq!((env.get("E"), env.get("B")), (None, None));
         assert!(env.contains("E"));
-        assert_eq!(env.get("V"), Some("x"));
+        assert_eq!((env.get("V"), env.get("Q")), (Some("x"), Some("y")));
+    }
+
+    #[test]
+    fn one_app_root_and_one_activation() {
+        assert_eq!(
+            Env::of(&[("APP_ROOT", " ")]).app_root(),
+            Path::new(DEFAULT_APP_ROOT)
+        );
+        let relative = Env::of(&[("APP_ROOT", "app")]).app_root();
+        assert!(
+            relative.is_absolute() && relative.ends_with("app"),
+            "{relative:?}"
+        );
+        let mut env = Env::of(&[("PATH", "/opt/app-root/bin:/usr/bin")]);
+        env.activate(Path::new("/opt/app-root"));
+        assert_eq!(env.get("PATH"), Some("/opt/app-root/bin:/usr/bin"));
+        assert_eq!(env.get("VIRTUAL_ENV"), Some("/opt/app-root"));
+        let mut env = Env::default();
+        env.activate(Path::new("/v"));
+        assert_eq!(env.get("PATH"), Some("/v/bin:/usr/local/bin:/usr/bin:/bin"));
     }
 
     #[test]

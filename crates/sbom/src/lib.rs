@@ -515,23 +515,7 @@ fn headers(text: &str) -> HashMap<String, String> {
 }
 
 /// A distribution name as PyPI's purls and PEP 503 spell it: lowercase, runs of `-_.` as `-`.
-#[must_use]
-pub fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut dash = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            dash = true;
-        } else {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
+pub use s2i_project::normalized as normalize;
 
 /// Percent-encodes what a purl version may not hold as is (`+`, `:`, ...).
 fn encode(text: &str) -> String {

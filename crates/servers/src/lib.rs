@@ -111,23 +111,16 @@ impl Launch {
 /// Finds an executable in the virtualenv's `bin/`, then on `PATH`.
 #[must_use]
 pub fn find_program(name: &str, app_root: &Path, env: &Env) -> Option<PathBuf> {
-    search_dirs(app_root, env)
-        .into_iter()
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable_file(p))
+    let dirs = search_dirs(app_root, env).into_iter();
+    dirs.map(|dir| dir.join(name))
+        .find(|p| s2i_env::is_executable(p))
 }
 
+/// `PATH` with the virtualenv activated.
 fn search_dirs(app_root: &Path, env: &Env) -> Vec<PathBuf> {
-    let mut dirs = vec![app_root.join("bin")];
-    if let Some(path) = env.get("PATH") {
-        dirs.extend(std::env::split_paths(path).filter(|d| d.is_absolute()));
-    }
-    dirs
-}
-
-fn is_executable_file(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let mut venv = env.clone();
+    venv.activate(app_root);
+    venv.path()
 }
 
 /// Decides the complete command for `detection`.
@@ -184,18 +177,18 @@ pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerE
 /// The environment every start gets: the virtualenv first on `PATH`, the home and the generated
 /// modules on `PYTHONPATH`, unbuffered output, `PORT`.
 fn common_env(detection: &Detection, cx: &Context<'_>) -> Vec<(String, String)> {
-    let bin = cx.app_root.join("bin");
-    let path = match cx.env.get("PATH") {
-        Some(p) if !p.is_empty() => format!("{}:{p}", bin.display()),
-        _ => format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
-    };
+    let mut venv = cx.env.clone();
+    venv.activate(cx.app_root);
     let mut pythonpath = vec![detection.home.display().to_string()];
     pythonpath.extend(python_dirs(cx).iter().map(|d| d.display().to_string()));
-    if let Some(existing) = cx.env.get("PYTHONPATH").filter(|p| !p.is_empty()) {
+    if let Some(existing) = cx.env.get("PYTHONPATH") {
         pythonpath.push(existing.to_owned());
     }
     vec![
-        ("PATH".into(), path),
+        (
+            "PATH".into(),
+            venv.get("PATH").unwrap_or_default().to_owned(),
+        ),
         ("VIRTUAL_ENV".into(), cx.app_root.display().to_string()),
         ("PYTHONPATH".into(), pythonpath.join(":")),
         ("PYTHONUNBUFFERED".into(), "1".into()),

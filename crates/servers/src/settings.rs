@@ -24,7 +24,7 @@ impl Settings {
     /// `PORT` or `WEB_CONCURRENCY` is not a number in range.
     pub fn from_env(env: &Env) -> Result<Self, ServerError> {
         let port =
-            match env.get("PORT").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            match env.get("PORT") {
                 None => DEFAULT_PORT,
                 Some(v) => v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
                     ServerError::BadNumber {
@@ -34,11 +34,7 @@ impl Settings {
                     }
                 })?,
             };
-        let web_concurrency = match env
-            .get("WEB_CONCURRENCY")
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        {
+        let web_concurrency = match env.get("WEB_CONCURRENCY") {
             None => None,
             Some(v) => Some(
                 v.parse::<u32>()

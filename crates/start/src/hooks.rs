@@ -12,7 +12,6 @@
 //! start.
 
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -38,10 +37,6 @@ pub const DEPLOY_CFG: &str = ".warpdrive/action_hooks/deploy-cfg";
 /// After `deploy-env` has ended (and its group with it), how long its output may stay open.
 const DRAIN: Duration = Duration::from_secs(2);
 
-fn executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
 /// The hooks that exist, for `--dry-run`.
 #[must_use]
 pub fn present(src: &Path) -> Vec<String> {
@@ -50,7 +45,7 @@ pub fn present(src: &Path) -> Vec<String> {
     list.into_iter()
         .filter(|h| src.join(h).is_file())
         .map(|h| {
-            if executable(&src.join(h)) || h == DEPLOY_ENV {
+            if s2i_env::is_executable(&src.join(h)) || h == DEPLOY_ENV {
                 h.to_owned()
             } else {
                 format!("{h} (not executable: skipped)")
@@ -88,7 +83,7 @@ fn run_hook(
     cwd: &Path,
     env: &Env,
 ) -> Result<(), RunError> {
-    if !executable(path) {
+    if !s2i_env::is_executable(path) {
         eprintln!(
             "{PREFIX}warning: {} is not executable: skipped (chmod +x it to run it)",
             path.display()

@@ -120,7 +120,7 @@ impl Plan {
             when,
             process,
         } = inputs;
-        let app_root = app_root(&env);
+        let app_root = env.app_root();
         let src = app_root.join("src");
         start_environment(&mut env, &app_root)?;
         if let (false, Some(init)) = (dry_run, init) {
@@ -228,11 +228,6 @@ fn start_environment(env: &mut Env, app_root: &Path) -> Result<(), RunError> {
     )
     .map(|_| ())
     .map_err(RunError::Env)
-}
-
-/// `$APP_ROOT`, `/opt/app-root` when unset or empty.
-fn app_root(env: &Env) -> PathBuf {
-    PathBuf::from(env.get("APP_ROOT").unwrap_or("/opt/app-root"))
 }
 
 /// Where this start writes ([`StartDirs::decide`]: `$APP_ROOT/.python-s2i` when writable, else
@@ -574,7 +569,7 @@ pub fn probe(check: &Check) -> u8 {
 /// The state file the probes read, from `env` (the environment run was started with, with
 /// `.warpdrive/environment`); `probing`: only looked for, not created.
 fn probe_state(mut env: Env, probing: bool) -> Result<StateFile, String> {
-    let root = app_root(&env);
+    let root = env.app_root();
     start_environment(&mut env, &root).map_err(|e| errors::message(&e).headline)?;
     let port = Settings::from_env(&env).map_err(|e| e.to_string())?.port;
     let uid = nix::unistd::getuid().as_raw();
@@ -658,7 +653,7 @@ pub fn run_command(argv: &[OsString]) -> u8 {
 /// The file cannot be read (an image built before assemble wrote one).
 pub fn print_sbom() -> Result<u8, RunError> {
     use std::io::Write as _;
-    let path = s2i_facts::Layout::new(&app_root(&Env::from_process())).sbom();
+    let path = s2i_facts::Layout::new(&Env::from_process().app_root()).sbom();
     let bytes = std::fs::read(&path).map_err(|error| RunError::Sbom {
         path: path.clone(),
         error,

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let env = s2i_env::Env::from_process();
-    let app_root = std::path::PathBuf::from(env.get("APP_ROOT").unwrap_or("/opt/app-root"));
+    let app_root = env.app_root();
     let started = Instant::now();
     match s2i_sbom::write_for_image(&app_root, &env) {
         Ok((path, count)) => {

@@ -147,25 +147,12 @@ pub fn venv_digest(app_root: &Path) -> String {
 /// files or local directories, whose content the digest does not cover.
 #[must_use]
 pub fn requirements_not_reusable(app: &Path) -> Option<String> {
-    let text = fs::read_to_string(app.join("requirements.txt")).ok()?;
-    text.lines()
-        .map(str::trim)
-        .find(|l| {
-            [
-                "-r",
-                "-c",
-                "-e",
-                "--requirement",
-                "--constraint",
-                "--editable",
-                ".",
-                "/",
-                "file:",
-            ]
-            .iter()
-            .any(|p| l.starts_with(p))
-        })
-        .map(|l| format!("requirements.txt refers to other files or directories ({l})"))
+    let lines = s2i_project::requirements::read(app, "requirements.txt");
+    let line = lines.into_iter().find(s2i_project::Line::refers_to_files)?;
+    Some(format!(
+        "requirements.txt refers to other files or directories ({})",
+        line.text
+    ))
 }
 
 /// The top-level entries of `app_root` that hold the installed dependencies.

@@ -1,0 +1,216 @@
+//! What the project's files say, read once: each file into a typed value that detect and
+//! assemble both use, so that they cannot read one file two ways.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+pub mod requirements;
+
+pub use requirements::{Kind, Line};
+
+/// The file's text (invalid UTF-8 replaced), `None` when it does not exist.
+///
+/// # Errors
+/// The file exists but cannot be read.
+pub fn read_text(path: &Path) -> io::Result<Option<String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `dir/file` parsed as TOML into `T`; `None` when missing, unreadable or not of that shape.
+fn toml_file<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Option<T> {
+    toml::from_str(&read_text(&dir.join(file)).ok()??).ok()
+}
+
+/// A distribution name as PEP 503 compares them: lower case, each run of `-`, `_` and `.` one
+/// `-` (a name that is not valid only lower-cased).
+#[must_use]
+pub fn normalized(name: &str) -> String {
+    let name = name.trim();
+    pep508_rs::PackageName::from_str(name).map_or_else(|_| name.to_lowercase(), |n| n.to_string())
+}
+
+/// pyproject.toml: the tables python-s2i looks at.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Pyproject {
+    pub project: Option<Project>,
+    pub build_system: Option<toml::Table>,
+    pub dependency_groups: Option<toml::Table>,
+    pub tool: Tool,
+}
+
+/// `[project]` (PEP 621).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Project {
+    pub name: Option<String>,
+    pub dependencies: Vec<String>,
+    pub requires_python: Option<String>,
+}
+
+/// `[tool]`: Poetry's and uv's tables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Tool {
+    pub poetry: Option<Poetry>,
+    pub uv: Option<Uv>,
+}
+
+/// `[tool.poetry]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Poetry {
+    pub name: Option<String>,
+    pub dependencies: toml::Table,
+}
+
+/// `[tool.uv]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Uv {
+    pub workspace: Option<UvWorkspace>,
+    pub sources: toml::Table,
+}
+
+/// `[tool.uv.workspace]`: member and excluded directories (paths or globs).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct UvWorkspace {
+    pub members: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl Pyproject {
+    /// `dir/pyproject.toml`; `None` when missing or not TOML of this shape.
+    #[must_use]
+    pub fn read(dir: &Path) -> Option<Self> {
+        toml_file(dir, "pyproject.toml")
+    }
+
+    /// pyproject.toml's text; `None` when not TOML of this shape.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        toml::from_str(text).ok()
+    }
+
+    /// The project's name: `[project]`'s, else `[tool.poetry]`'s.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        let project = self.project.as_ref().and_then(|p| p.name.as_deref());
+        project.or_else(|| self.tool.poetry.as_ref()?.name.as_deref())
+    }
+
+    /// The direct dependencies' names: `[project]` dependencies, then
+    /// `[tool.poetry.dependencies]`.
+    #[must_use]
+    pub fn dependency_names(&self) -> Vec<String> {
+        let project = self.project.iter().flat_map(|p| &p.dependencies);
+        let mut names: Vec<String> = project.filter_map(|d| requirements::name_of(d)).collect();
+        names.extend(
+            self.tool
+                .poetry
+                .iter()
+                .flat_map(|p| p.dependencies.keys().cloned()),
+        );
+        names
+    }
+
+    /// The `[tool.uv.sources]` entries that come from the uv workspace (`{ workspace = true }`).
+    #[must_use]
+    pub fn workspace_sources(&self) -> Vec<String> {
+        let sources = self.tool.uv.iter().flat_map(|uv| &uv.sources);
+        sources
+            .filter(|(_, v)| v.get("workspace").and_then(toml::Value::as_bool) == Some(true))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+/// `Pipfile`: the names of `[packages]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Pipfile {
+    pub packages: toml::Table,
+}
+
+impl Pipfile {
+    /// `dir/Pipfile`; `None` when missing or not TOML of this shape.
+    #[must_use]
+    pub fn read(dir: &Path) -> Option<Self> {
+        toml_file(dir, "Pipfile")
+    }
+}
+
+/// `poetry.lock` and `uv.lock`: the packages they pin, and uv's `requires-python`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Lock {
+    pub package: Option<Vec<LockedPackage>>,
+    pub requires_python: Option<String>,
+}
+
+/// A `[[package]]` of a lock file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LockedPackage {
+    pub name: String,
+    #[serde(default)]
+    pub source: Option<LockSource>,
+}
+
+/// Where a locked package comes from (poetry.lock: `type = "legacy"` and the index's `url`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LockSource {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub url: Option<String>,
+}
+
+impl Lock {
+    /// `dir/file` (`poetry.lock`, `uv.lock`); `None` when missing or not TOML of this shape.
+    #[must_use]
+    pub fn read(dir: &Path, file: &str) -> Option<Self> {
+        toml_file(dir, file)
+    }
+}
+
+/// `Pipfile.lock`: `_meta.requires` (`python_full_version`, `python_version`) and the
+/// packages of `default`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PipfileLock {
+    #[serde(rename = "_meta")]
+    pub meta: BTreeMap<String, serde_json::Value>,
+    pub default: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+impl PipfileLock {
+    /// `dir/Pipfile.lock`; `None` when missing or not JSON of this shape.
+    #[must_use]
+    pub fn read(dir: &Path) -> Option<Self> {
+        serde_json::from_str(&read_text(&dir.join("Pipfile.lock")).ok()??).ok()
+    }
+
+    /// The Python version it requires, the full one first.
+    #[must_use]
+    pub fn python(&self) -> Option<&str> {
+        let requires = self.meta.get("requires")?;
+        let version = |key: &str| requires.get(key).and_then(serde_json::Value::as_str);
+        version("python_full_version").or_else(|| version("python_version"))
+    }
+}
