@@ -869,12 +869,20 @@ enum Mode {
     NotPid1,
 }
 
-/// `run` (plain: detect and start) on `root`, in `mode`, its output collected.
+/// `run` (plain: detect and start) on `root`, in `mode`, its output collected and its port
+/// watched while it runs.
 struct Start {
     running: Running,
     mode: Mode,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The threads reading stdout and stderr; joined once run has exited ([`Start::ended`]).
+    readers: Vec<std::thread::JoinHandle<()>>,
     port: u16,
+    /// Connects to the port from run's start until [`Start::ended`].
+    watch: Option<python_s2i_tests::PortWatch>,
+    /// What the watch saw: when something accepted a connection on the port, how long after
+    /// run started.
+    served_after: Option<Duration>,
 }
 
 impl Start {
@@ -916,7 +924,9 @@ impl Start {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut running = Running::spawn(&mut command);
+        let watch = Some(python_s2i_tests::PortWatch::start(port));
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for pipe in [
             running
                 .child
@@ -933,25 +943,49 @@ impl Start {
         .flatten()
         {
             let log = std::sync::Arc::clone(&log);
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 use std::io::BufRead;
                 for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
                     let mut log = log.lock().expect("log");
                     log.push_str(&line);
                     log.push('\n');
                 }
-            });
+            }));
         }
         Self {
             running,
             mode,
             log,
+            readers,
             port,
+            watch,
+            served_after: None,
         }
     }
 
+    /// What run printed so far; all of it once [`Start::ended`] has run.
     fn log(&self) -> String {
         self.log.lock().expect("log").clone()
+    }
+
+    /// After run has exited: its output read to the end, the port's watch stopped.
+    fn ended(&mut self) {
+        for reader in self.readers.drain(..) {
+            reader.join().expect("log reader");
+        }
+        if let Some(watch) = self.watch.take() {
+            self.served_after = watch.stop();
+        }
+    }
+
+    /// Waits up to `timeout` for run to exit on its own, then [`Start::ended`].
+    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let status = self
+            .running
+            .wait_timeout(timeout)
+            .unwrap_or_else(|| panic!("run still running after {timeout:?}\n{}", self.log()));
+        self.ended();
+        status
     }
 
     /// `run`'s pid from here: itself, or unshare's child (the namespace's PID 1).
@@ -1020,13 +1054,23 @@ impl Start {
             .running
             .wait_timeout(Duration::from_secs(60))
             .unwrap_or_else(|| panic!("run still running 60 s after {signal}\n{}", self.log()));
-        (status.code(), sent.elapsed())
+        let took = sent.elapsed();
+        self.ended();
+        (status.code(), took)
     }
 
+    /// After run has exited ([`Start::ended`]): nothing accepted a connection on the server's
+    /// port while run was alive, and its whole output has no server's start in it.
+    #[track_caller]
     fn assert_server_never_started(&self) {
         assert!(
-            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err(),
-            "something listens on the server's port\n{}",
+            self.watch.is_none() && self.readers.is_empty(),
+            "checked before run exited"
+        );
+        assert!(
+            self.served_after.is_none(),
+            "something accepted connections on the server's port {:?} after run started\n{}",
+            self.served_after,
             self.log()
         );
         assert!(
@@ -1200,10 +1244,7 @@ fn deploy_env_that_exits_stops_the_start_instead_of_an_empty_environment() {
         0o644,
     );
     let mut start = Start::new(Mode::NotPid1, &root, &[]);
-    let status = start
-        .running
-        .wait_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|| panic!("run started with the environment lost\n{}", start.log()));
+    let status = start.wait_exit(Duration::from_secs(60));
     assert_eq!(status.code(), Some(1), "{}", start.log());
     let log = start.log();
     for needle in [
