@@ -783,15 +783,126 @@ fn assemble_killed_while_creating_the_virtualenv_then_rebuilt_serves() {
     rebuild_after_kill(&app, &root, &env);
 }
 
+/// A package index that never answers for one package: an installer asking for it waits until
+/// it is killed. Every other package is sent on to PyPI (a redirect), so that what comes
+/// before (the virtualenv's pip) is installed as usual.
+struct StallingIndex {
+    port: u16,
+    /// The request lines received so far.
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingIndex {
+    fn start(stalled: &'static str) -> Self {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("address").port();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (std::sync::Arc::clone(&asked), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            // The connections asking for `stalled`: held open, never answered, until the
+            // index stops.
+            let mut open: Vec<std::net::TcpStream> = Vec::new();
+            let mut held: Vec<std::net::TcpStream> = Vec::new();
+            while !stopped.load(Ordering::SeqCst) {
+                if let Ok((stream, _)) = listener.accept() {
+                    stream.set_nonblocking(true).expect("nonblocking");
+                    open.push(stream);
+                }
+                let mut still_open = Vec::new();
+                for mut stream in open.drain(..) {
+                    let mut buf = [0u8; 4096];
+                    match stream.read(&mut buf) {
+                        Ok(n @ 1..) => {
+                            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                            let line = text.lines().next().unwrap_or_default().to_owned();
+                            seen.lock().expect("asked").push(line.clone());
+                            let path = line.split(' ').nth(1).unwrap_or_default();
+                            if path.trim_matches('/') == format!("simple/{stalled}") {
+                                held.push(stream);
+                            } else {
+                                let _ = write!(
+                                    stream,
+                                    "HTTP/1.1 302 Found\r\nLocation: https://pypi.org{path}\r\n\
+                                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                                );
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => still_open.push(stream),
+                    }
+                }
+                open = still_open;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            drop(held);
+        });
+        Self { port, asked, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/simple", self.port)
+    }
+
+    /// Waits until a request for `package` has arrived.
+    fn wait_for_request(&self, package: &str, watched: &mut Watched) {
+        let deadline = Instant::now() + BUILD_LIMIT;
+        while !self.asked().iter().any(|l| l.contains(package)) {
+            assert!(
+                Instant::now() < deadline,
+                "the installer never asked the index for {package}: {:?}",
+                self.asked()
+            );
+            assert!(
+                matches!(watched.running.child.try_wait(), Ok(None)),
+                "assemble ended before it asked the index for {package}: {:?}",
+                self.asked()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().expect("asked").clone()
+    }
+}
+
+impl Drop for StallingIndex {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn assemble_killed_while_installing_dependencies_then_rebuilt_serves() {
     let dir = TempDir::new().expect("tempdir");
     let root = dir.path().join("root");
     let app = fixture("faults_wsgi");
-    let mut watched = Watched::start(assemble_command(&app, &root));
+    // The kill lands inside the install: the installer (with empty caches, so it must ask) is
+    // waiting for an index that never answers.
+    let index = StallingIndex::start("six");
+    let mut command = assemble_command(&app, &root);
+    command
+        .env("PIP_INDEX_URL", index.url())
+        .env("UV_CACHE_DIR", dir.path().join("uv-cache"))
+        .env("PIP_CACHE_DIR", dir.path().join("pip-cache"));
+    let mut watched = Watched::start(command);
     watched.wait_for_line("Installing requirements.txt with");
     watched.wait_for_line("pip install");
+    index.wait_for_request("/six/", &mut watched);
     watched.kill();
+    let six = Command::new(root.join("bin/python"))
+        .args(["-c", "import six"])
+        .output()
+        .expect("the virtualenv's python");
+    assert!(
+        !six.status.success(),
+        "six was installed before the kill: this test proves nothing"
+    );
     rebuild_after_kill(&app, &root, &[]);
 }
 
