@@ -1136,6 +1136,17 @@ impl Start {
         found
     }
 
+    /// Lets run go on for a while (a server wrongly started meanwhile has the time to bind
+    /// its port, where the watch sees it); run must still be running after it.
+    fn let_run(&mut self, period: Duration) {
+        std::thread::sleep(period);
+        assert!(
+            matches!(self.running.child.try_wait(), Ok(None)),
+            "run ended\n{}",
+            self.log()
+        );
+    }
+
     fn wait_for_file(&mut self, path: &Path) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while !path.is_file() || fs::read_to_string(path).unwrap_or_default().is_empty() {
@@ -1224,6 +1235,7 @@ fn term_during_a_deploy_hook(mode: Mode) {
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "");
     let mut start = Start::new(mode, &root, &[]);
     start.wait_for_file(&marker);
+    start.let_run(Duration::from_secs(2));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{}", start.log());
@@ -1243,6 +1255,7 @@ fn term_ignoring_deploy_hook_is_killed_after_the_grace_period(mode: Mode) {
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "trap '' TERM INT");
     let mut start = Start::new(mode, &root, &[("STOP_GRACE_PERIOD", "3")]);
     start.wait_for_file(&marker);
+    start.let_run(Duration::from_secs(2));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, Some(137), "{}", start.log());
@@ -1272,6 +1285,7 @@ fn term_during_a_slow_migrate(mode: Mode) {
         ],
     );
     start.wait_for_file(&marker);
+    start.let_run(Duration::from_secs(2));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{}", start.log());
