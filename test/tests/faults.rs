@@ -1235,7 +1235,7 @@ fn term_during_a_deploy_hook(mode: Mode) {
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "");
     let mut start = Start::new(mode, &root, &[]);
     start.wait_for_file(&marker);
-    start.let_run(Duration::from_secs(2));
+    start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{}", start.log());
@@ -1255,7 +1255,7 @@ fn term_ignoring_deploy_hook_is_killed_after_the_grace_period(mode: Mode) {
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "trap '' TERM INT");
     let mut start = Start::new(mode, &root, &[("STOP_GRACE_PERIOD", "3")]);
     start.wait_for_file(&marker);
-    start.let_run(Duration::from_secs(2));
+    start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, Some(137), "{}", start.log());
@@ -1285,7 +1285,7 @@ fn term_during_a_slow_migrate(mode: Mode) {
         ],
     );
     start.wait_for_file(&marker);
-    start.let_run(Duration::from_secs(2));
+    start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{}", start.log());
