@@ -211,6 +211,56 @@ pub fn wait_for_ok(port: u16, path: &str, timeout: Duration) -> Result<Response,
     Err(last)
 }
 
+/// Watches a port from a thread: whether anything accepted a connection on it between
+/// [`PortWatch::start`] and [`PortWatch::stop`]. A test that a server never started watches
+/// while the process that would start it is alive (once it has exited, its server is gone too
+/// and a refused connection proves nothing).
+pub struct PortWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<Option<Duration>>>,
+}
+
+impl PortWatch {
+    /// Tries to connect to `127.0.0.1:port` every 10 ms until stopped.
+    #[must_use]
+    pub fn start(port: u16) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let started = Instant::now();
+            let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            while !stopped.load(Ordering::SeqCst) {
+                if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                    return Some(started.elapsed());
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+            None
+        });
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops watching: when something accepted a connection, how long after the start.
+    #[must_use]
+    pub fn stop(mut self) -> Option<Duration> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread
+            .take()
+            .and_then(|t| t.join().expect("port watch thread"))
+    }
+}
+
+impl Drop for PortWatch {
+    /// A watch never stopped (a test that failed first) ends its thread too.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// A child process started in its own process group, killed with its group when dropped, so a
 /// failing test leaves nothing behind.
 pub struct Running {

@@ -27,6 +27,20 @@ pub fn python_at_least(major: u32, minor: u32) -> bool {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
 }
 
+/// A test run on a Python version it does not apply to (`why`): the Makefile leaves such a
+/// test out by name on that version (`E2E_NOT_ON_<version>`, `COMPAT_NOT_ON_<version>`,
+/// `E2E_MAIN_ONLY`), so reaching this is a failure under `CI=true` and a note elsewhere
+/// ([`crate::cannot_run`]). Call it and `return`.
+///
+/// # Panics
+/// With `CI=true`.
+pub fn not_on_this_python(why: &str) {
+    crate::cannot_run(&format!(
+        "does not apply to Python {}: {why} (the Makefile leaves it out by name on this version)",
+        python_version()
+    ));
+}
+
 /// podman with the project's settings (runc, ulimits), unless the caller chose others.
 #[must_use]
 pub fn podman() -> Command {

@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use python_s2i_tests::podman::{
-    self, build_with_network_retries, builder, is_python2, output, podman, python_at_least,
-    python_version, text, unique, CA_BUNDLE,
+    self, build_with_network_retries, builder, is_python2, not_on_this_python, output, podman,
+    python_at_least, python_version, text, unique, CA_BUNDLE,
 };
 use python_s2i_tests::{fixture, free_port, repo, wait_for_ok, Response};
 
@@ -162,12 +162,12 @@ fn no_check(_: &Container) {}
 #[test]
 fn enable_pipenv_installs_pinned_pipenv_and_the_lock() {
     if is_python2() {
-        return compat_skipped("pipenv 2024 needs Python 3");
+        return not_on_this_python("pipenv 2024 needs Python 3");
     }
     if python_at_least(3, 15) {
         // Its vendored typing_extensions reads typing.no_type_check_decorator, which Python
         // 3.15 removed: `pipenv --version` fails with an AttributeError (the build says so).
-        return compat_skipped("the pinned pipenv 2024.4.1 does not import on Python 3.15");
+        return not_on_this_python("the pinned pipenv 2024.4.1 does not import on Python 3.15");
     }
     let image = s2i_build_ok("compat_pipenv");
     assert!(image.log.contains("pipenv==2024.4.1"), "{}", image.log);
@@ -244,7 +244,7 @@ fn pipenv_and_micropipenv_together_fail_the_build() {
 #[test]
 fn lock_file_index_is_used_and_tools_do_not_need_the_users_index() {
     if is_python2() {
-        return compat_skipped("micropipenv runs through uv, Python 3 only");
+        return not_on_this_python("micropipenv runs through uv, Python 3 only");
     }
     let image = s2i_build_ok("compat_lock_index");
     assert!(
@@ -266,7 +266,7 @@ fn lock_file_index_is_used_and_tools_do_not_need_the_users_index() {
 #[test]
 fn poetry_src_layout_with_quoted_app_module_and_odd_environment_lines() {
     if is_python2() {
-        return compat_skipped("poetry projects need Python 3");
+        return not_on_this_python("poetry projects need Python 3");
     }
     let image = s2i_build_ok("compat_poetry_src");
     serves_as_two_uids(&image, 8080, &[], &["poetry src app: 24.2"], no_check);
@@ -432,7 +432,7 @@ fn plain_dockerfile_running_the_s2i_scripts() {
 #[test]
 fn s2i_as_dockerfile_output_built_by_podman() {
     if is_python2() {
-        return compat_skipped("the poetry fixture needs Python 3");
+        return not_on_this_python("the poetry fixture needs Python 3");
     }
     let name = image_name("as-dockerfile");
     let (ok, log) =
@@ -452,12 +452,6 @@ fn s2i_as_dockerfile_output_built_by_podman() {
         let pid1 = c.exec("tr '\\0' ' ' </proc/1/cmdline");
         assert!(pid1.starts_with("/usr/libexec/s2i/run"), "PID 1: {pid1}");
     });
-}
-
-/// A test that does not apply to this Python version: says so; never a silent pass in CI for
-/// a version it does apply to.
-fn compat_skipped(why: &str) {
-    eprintln!("skipped on Python {}: {why}", python_version());
 }
 
 fn copy_dir(from: &Path, to: &PathBuf) {

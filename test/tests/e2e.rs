@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use python_s2i_tests::listener::listening_on;
 use python_s2i_tests::podman::{
-    builder, container_state, is_python2, output, podman, python_at_least, python_version,
-    runtime_image, s2i_build, text, unique,
+    builder, container_state, is_python2, not_on_this_python, output, podman, python_at_least,
+    python_version, runtime_image, s2i_build, text, unique,
 };
 use python_s2i_tests::{fixture, free_port, get, repo, wait_for_ok, Response};
 
@@ -358,9 +358,14 @@ fn builder_image_prints_its_usage_by_default() {
     let out = output(podman().args(["run", "--rm", "--user", ARBITRARY_USER, &image]));
     let log = text(&out);
     assert!(out.status.success(), "usage failed:\n{log}");
-    assert!(log.contains("s2i build"), "no s2i build example in:\n{log}");
-    // 2.7 and 3.9 are past their end of life: the image's usage says so, with the date.
+    // The examples name this image (its Python), not another one.
     let version = python_version();
+    let example = format!("    s2i build . python-s2i:{version} yourapp");
+    assert!(
+        log.lines().any(|l| l == example),
+        "no line {example:?} in:\n{log}"
+    );
+    // 2.7 and 3.9 are past their end of life: the image's usage says so, with the date.
     if ["2.7", "3.9"].contains(&version.as_str()) {
         assert!(
             log.contains(&format!(
@@ -921,8 +926,7 @@ fn app_sh_starts_the_applications_own_server() {
 #[test]
 fn asgi_app_is_served_by_an_asgi_server() {
     if is_python2() {
-        eprintln!("not applicable: ASGI applications need Python 3");
-        return;
+        return not_on_this_python("ASGI applications need Python 3");
     }
     let mut image = AppImage::new("e2e_asgi");
     image.build_ok(&fixture("e2e_asgi"), &[]);
@@ -1013,8 +1017,7 @@ fn build_driver_rejects_bad_usage() {
 #[test]
 fn fastapi_main_py_is_served_by_uvicorn() {
     if !python_at_least(3, 8) {
-        eprintln!("not applicable: FastAPI needs Python 3.8 or later");
-        return;
+        return not_on_this_python("FastAPI needs Python 3.8 or later");
     }
     let mut image = AppImage::new("layouts_fastapi_main");
     let log = image.build_ok(&fixture("layouts_fastapi_main"), &[]);
@@ -1052,8 +1055,7 @@ fn fastapi_template_app_main_with_uv_lock_is_served_by_an_asgi_server_without_it
 #[test]
 fn flask_main_py_is_served_by_mod_wsgi_not_its_development_server() {
     if !python_at_least(3, 8) {
-        eprintln!("not applicable: Flask 2.2+ needs Python 3.8 or later");
-        return;
+        return not_on_this_python("Flask 2.2+ needs Python 3.8 or later");
     }
     let mut image = AppImage::new("layouts_flask_main");
     let log = image.build_ok(&fixture("layouts_flask_main"), &[]);
@@ -1073,8 +1075,7 @@ fn flask_main_py_is_served_by_mod_wsgi_not_its_development_server() {
 #[test]
 fn flask_src_layout_factory_is_served_by_mod_wsgi() {
     if !python_at_least(3, 8) {
-        eprintln!("not applicable: Flask 2.2+ needs Python 3.8 or later");
-        return;
+        return not_on_this_python("Flask 2.2+ needs Python 3.8 or later");
     }
     let mut image = AppImage::new("layouts_flask_src_factory");
     let log = image.build_ok(&fixture("layouts_flask_src_factory"), &[]);
@@ -1095,10 +1096,9 @@ fn flask_src_layout_factory_is_served_by_mod_wsgi() {
 fn npm_built_assets_are_served_from_django_static_files() {
     if !python_at_least(3, 11) {
         // Django 4.2+ and esbuild 0.25 (Node.js 18+): bullseye's Node.js 12 is too old.
-        eprintln!(
-            "not applicable: the fixture needs Python 3.8+ and Node.js 18+ (bookworm or later)"
+        return not_on_this_python(
+            "the fixture needs Python 3.8+ and Node.js 18+ (bookworm or later)",
         );
-        return;
     }
     let mut image = AppImage::new("layouts_django_npm");
     let log = image.build_ok(&fixture("layouts_django_npm"), &[]);
@@ -1143,8 +1143,9 @@ fn python_version_file_is_checked_against_the_image() {
 #[test]
 fn read_only_root_with_a_writable_tmp_every_server_answers_and_is_ready() {
     if python_version() != "3.11" {
-        eprintln!("covered on Python 3.11 (run's directories do not depend on the Python version)");
-        return;
+        return not_on_this_python(
+            "covered on Python 3.11 (run's directories do not depend on the Python version)",
+        );
     }
     let mut image = AppImage::new("e2e_read_only");
     image.build_ok(&fixture("e2e_read_only"), &[]);
@@ -1193,7 +1194,7 @@ fn only_on_the_main_image(what: &str) -> bool {
     if python_version() == "3.11" {
         return true;
     }
-    eprintln!("not applicable: {what} is checked on the 3.11 image only");
+    not_on_this_python(&format!("{what} is checked on the 3.11 image only"));
     false
 }
 

@@ -783,15 +783,126 @@ fn assemble_killed_while_creating_the_virtualenv_then_rebuilt_serves() {
     rebuild_after_kill(&app, &root, &env);
 }
 
+/// A package index that never answers for one package: an installer asking for it waits until
+/// it is killed. Every other package is sent on to PyPI (a redirect), so that what comes
+/// before (the virtualenv's pip) is installed as usual.
+struct StallingIndex {
+    port: u16,
+    /// The request lines received so far.
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingIndex {
+    fn start(stalled: &'static str) -> Self {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("address").port();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (std::sync::Arc::clone(&asked), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            // The connections asking for `stalled`: held open, never answered, until the
+            // index stops.
+            let mut open: Vec<std::net::TcpStream> = Vec::new();
+            let mut held: Vec<std::net::TcpStream> = Vec::new();
+            while !stopped.load(Ordering::SeqCst) {
+                if let Ok((stream, _)) = listener.accept() {
+                    stream.set_nonblocking(true).expect("nonblocking");
+                    open.push(stream);
+                }
+                let mut still_open = Vec::new();
+                for mut stream in open.drain(..) {
+                    let mut buf = [0u8; 4096];
+                    match stream.read(&mut buf) {
+                        Ok(n @ 1..) => {
+                            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                            let line = text.lines().next().unwrap_or_default().to_owned();
+                            seen.lock().expect("asked").push(line.clone());
+                            let path = line.split(' ').nth(1).unwrap_or_default();
+                            if path.trim_matches('/') == format!("simple/{stalled}") {
+                                held.push(stream);
+                            } else {
+                                let _ = write!(
+                                    stream,
+                                    "HTTP/1.1 302 Found\r\nLocation: https://pypi.org{path}\r\n\
+                                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                                );
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => still_open.push(stream),
+                    }
+                }
+                open = still_open;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            drop(held);
+        });
+        Self { port, asked, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/simple", self.port)
+    }
+
+    /// Waits until a request for `package` has arrived.
+    fn wait_for_request(&self, package: &str, watched: &mut Watched) {
+        let deadline = Instant::now() + BUILD_LIMIT;
+        while !self.asked().iter().any(|l| l.contains(package)) {
+            assert!(
+                Instant::now() < deadline,
+                "the installer never asked the index for {package}: {:?}",
+                self.asked()
+            );
+            assert!(
+                matches!(watched.running.child.try_wait(), Ok(None)),
+                "assemble ended before it asked the index for {package}: {:?}",
+                self.asked()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().expect("asked").clone()
+    }
+}
+
+impl Drop for StallingIndex {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn assemble_killed_while_installing_dependencies_then_rebuilt_serves() {
     let dir = TempDir::new().expect("tempdir");
     let root = dir.path().join("root");
     let app = fixture("faults_wsgi");
-    let mut watched = Watched::start(assemble_command(&app, &root));
+    // The kill lands inside the install: the installer (with empty caches, so it must ask) is
+    // waiting for an index that never answers.
+    let index = StallingIndex::start("six");
+    let mut command = assemble_command(&app, &root);
+    command
+        .env("PIP_INDEX_URL", index.url())
+        .env("UV_CACHE_DIR", dir.path().join("uv-cache"))
+        .env("PIP_CACHE_DIR", dir.path().join("pip-cache"));
+    let mut watched = Watched::start(command);
     watched.wait_for_line("Installing requirements.txt with");
     watched.wait_for_line("pip install");
+    index.wait_for_request("/six/", &mut watched);
     watched.kill();
+    let six = Command::new(root.join("bin/python"))
+        .args(["-c", "import six"])
+        .output()
+        .expect("the virtualenv's python");
+    assert!(
+        !six.status.success(),
+        "six was installed before the kill: this test proves nothing"
+    );
     rebuild_after_kill(&app, &root, &[]);
 }
 
@@ -869,12 +980,20 @@ enum Mode {
     NotPid1,
 }
 
-/// `run` (plain: detect and start) on `root`, in `mode`, its output collected.
+/// `run` (plain: detect and start) on `root`, in `mode`, its output collected and its port
+/// watched while it runs.
 struct Start {
     running: Running,
     mode: Mode,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The threads reading stdout and stderr; joined once run has exited ([`Start::ended`]).
+    readers: Vec<std::thread::JoinHandle<()>>,
     port: u16,
+    /// Connects to the port from run's start until [`Start::ended`].
+    watch: Option<python_s2i_tests::PortWatch>,
+    /// What the watch saw: when something accepted a connection on the port, how long after
+    /// run started.
+    served_after: Option<Duration>,
 }
 
 impl Start {
@@ -916,7 +1035,9 @@ impl Start {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut running = Running::spawn(&mut command);
+        let watch = Some(python_s2i_tests::PortWatch::start(port));
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for pipe in [
             running
                 .child
@@ -933,25 +1054,49 @@ impl Start {
         .flatten()
         {
             let log = std::sync::Arc::clone(&log);
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 use std::io::BufRead;
                 for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
                     let mut log = log.lock().expect("log");
                     log.push_str(&line);
                     log.push('\n');
                 }
-            });
+            }));
         }
         Self {
             running,
             mode,
             log,
+            readers,
             port,
+            watch,
+            served_after: None,
         }
     }
 
+    /// What run printed so far; all of it once [`Start::ended`] has run.
     fn log(&self) -> String {
         self.log.lock().expect("log").clone()
+    }
+
+    /// After run has exited: its output read to the end, the port's watch stopped.
+    fn ended(&mut self) {
+        for reader in self.readers.drain(..) {
+            reader.join().expect("log reader");
+        }
+        if let Some(watch) = self.watch.take() {
+            self.served_after = watch.stop();
+        }
+    }
+
+    /// Waits up to `timeout` for run to exit on its own, then [`Start::ended`].
+    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let status = self
+            .running
+            .wait_timeout(timeout)
+            .unwrap_or_else(|| panic!("run still running after {timeout:?}\n{}", self.log()));
+        self.ended();
+        status
     }
 
     /// `run`'s pid from here: itself, or unshare's child (the namespace's PID 1).
@@ -991,6 +1136,17 @@ impl Start {
         found
     }
 
+    /// Lets run go on for a while (a server wrongly started meanwhile has the time to bind
+    /// its port, where the watch sees it); run must still be running after it.
+    fn let_run(&mut self, period: Duration) {
+        std::thread::sleep(period);
+        assert!(
+            matches!(self.running.child.try_wait(), Ok(None)),
+            "run ended\n{}",
+            self.log()
+        );
+    }
+
     fn wait_for_file(&mut self, path: &Path) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while !path.is_file() || fs::read_to_string(path).unwrap_or_default().is_empty() {
@@ -1020,13 +1176,23 @@ impl Start {
             .running
             .wait_timeout(Duration::from_secs(60))
             .unwrap_or_else(|| panic!("run still running 60 s after {signal}\n{}", self.log()));
-        (status.code(), sent.elapsed())
+        let took = sent.elapsed();
+        self.ended();
+        (status.code(), took)
     }
 
+    /// After run has exited ([`Start::ended`]): nothing accepted a connection on the server's
+    /// port while run was alive, and its whole output has no server's start in it.
+    #[track_caller]
     fn assert_server_never_started(&self) {
         assert!(
-            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err(),
-            "something listens on the server's port\n{}",
+            self.watch.is_none() && self.readers.is_empty(),
+            "checked before run exited"
+        );
+        assert!(
+            self.served_after.is_none(),
+            "something accepted connections on the server's port {:?} after run started\n{}",
+            self.served_after,
             self.log()
         );
         assert!(
@@ -1069,6 +1235,7 @@ fn term_during_a_deploy_hook(mode: Mode) {
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "");
     let mut start = Start::new(mode, &root, &[]);
     start.wait_for_file(&marker);
+    start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{}", start.log());
@@ -1088,6 +1255,7 @@ fn term_ignoring_deploy_hook_is_killed_after_the_grace_period(mode: Mode) {
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "trap '' TERM INT");
     let mut start = Start::new(mode, &root, &[("STOP_GRACE_PERIOD", "3")]);
     start.wait_for_file(&marker);
+    start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, Some(137), "{}", start.log());
@@ -1117,6 +1285,7 @@ fn term_during_a_slow_migrate(mode: Mode) {
         ],
     );
     start.wait_for_file(&marker);
+    start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
     let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{}", start.log());
@@ -1200,10 +1369,7 @@ fn deploy_env_that_exits_stops_the_start_instead_of_an_empty_environment() {
         0o644,
     );
     let mut start = Start::new(Mode::NotPid1, &root, &[]);
-    let status = start
-        .running
-        .wait_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|| panic!("run started with the environment lost\n{}", start.log()));
+    let status = start.wait_exit(Duration::from_secs(60));
     assert_eq!(status.code(), Some(1), "{}", start.log());
     let log = start.log();
     for needle in [

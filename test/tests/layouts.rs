@@ -376,11 +376,15 @@ fn npm_built_assets_are_collected_and_served_and_its_cache_is_saved() {
         &[("APP_SERVER", "gunicorn")],
     )
     .ok();
+    // Each command quoted exactly as it runs: the npm that PATH finds, in the app's directory.
+    let npm = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("npm"))
+        .find(|path| path.is_file())
+        .expect("npm on PATH");
     built
         .says("-----> Building frontend assets")
-        .says("$ ")
-        .says("npm ci\n")
-        .says("npm run build\n");
+        .says(&format!("\n       $ {} ci\n", npm.display()))
+        .says(&format!("\n       $ {} run build\n", npm.display()));
     let npm_at = built.log.find("npm run build").expect("npm ran");
     let collect_at = built.log.find("collectstatic").expect("collectstatic ran");
     assert!(npm_at < collect_at, "npm must run before collectstatic");

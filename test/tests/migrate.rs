@@ -7,7 +7,6 @@
 //! real `run` processes on it, each replica on its own port, against a database of its own.
 
 use std::fs;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use python_s2i_tests::{bin, fixture, free_port, get, repo, wait_for_ok, Running};
+use python_s2i_tests::{bin, fixture, free_port, get, repo, wait_for_ok, PortWatch, Running};
 use tempfile::TempDir;
 
 /// Starting Django and gunicorn on a busy 2-core machine can take a while.
@@ -420,11 +419,18 @@ fn sqlite_three_replicas_migrate_once_and_all_serve() {
 
 fn failing_migration_stops_every_replica(db: &Database) {
     let missing = "/nonexistent/catalogue.csv";
-    let mut replicas: Vec<Replica> = (0..3)
-        .map(|_| Replica::start(db, &[], &[("SEED_FILE", missing)]))
+    // Each replica's port is watched while it runs: after it has exited, a refused
+    // connection proves nothing.
+    let replicas: Vec<(Replica, PortWatch)> = (0..3)
+        .map(|_| {
+            let replica = Replica::start(db, &[], &[("SEED_FILE", missing)]);
+            let watch = PortWatch::start(replica.port);
+            (replica, watch)
+        })
         .collect();
-    for r in &mut replicas {
+    for (mut r, watch) in replicas {
         let status = r.wait_exit(START);
+        let served = watch.stop();
         let log = r.log();
         assert_eq!(status.code(), Some(1), "{log}");
         assert!(log.contains("FileNotFoundError"), "{log}");
@@ -436,9 +442,9 @@ fn failing_migration_stops_every_replica(db: &Database) {
             "{log}"
         );
         assert!(!log.contains("Listening at"), "a server started:\n{log}");
-        assert!(
-            TcpStream::connect(("127.0.0.1", r.port)).is_err(),
-            "something serves on {}",
+        assert_eq!(
+            served, None,
+            "something accepted connections on {} while run was alive:\n{log}",
             r.port
         );
     }

@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let env = s2i_env::Env::from_process();
-    let image = env.get("S2I_IMAGE_NAME").unwrap_or("python-s2i:3.11");
+    // The image's own name by default: PYTHON_VERSION is the image's (images/Containerfile).
+    let image = env.get("S2I_IMAGE_NAME").map_or_else(
+        || format!("python-s2i:{}", env.get("PYTHON_VERSION").unwrap_or("3.11")),
+        str::to_owned,
+    );
     let mut out = std::io::stdout().lock();
-    let mut text = text(image);
-    // PYTHON_VERSION is the image's (images/Containerfile sets it).
+    let mut text = text(&image);
     if let Some(support) = env
         .get("PYTHON_VERSION")
         .and_then(|v| support(v, s2i_assemble::python_support::today()))
