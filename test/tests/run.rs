@@ -1196,6 +1196,8 @@ fn apache_starts_with_a_thread_for_every_slot() {
 /// account Apache serves as (instead of `nobody`, as the application home is root's), and
 /// `MOD_WSGI_LOCALE` replaces the locale (`LC_ALL`, here C.UTF-8). Read from the process that
 /// answered (its PID is in the body): its real user and group, and its environment.
+/// (mod_wsgi-express's `apachectl` reads `MOD_WSGI_USER`/`MOD_WSGI_GROUP` from its environment
+/// too, and they beat `--user`/`--group`: run must pass them on unchanged.)
 #[test]
 fn mod_wsgi_user_group_and_locale_take_effect_on_the_running_server() {
     if !nix::unistd::getuid().is_root() {
@@ -1228,14 +1230,18 @@ fn mod_wsgi_user_group_and_locale_take_effect_on_the_running_server() {
             .map(|v| v.split_whitespace().next().unwrap_or("").to_owned())
             .unwrap_or_else(|| panic!("no {field} in {status}"))
     };
-    // daemon is UID 1 (its own group is 1); adm is GID 4.
-    assert_eq!(ids("Uid:"), "1", "{status}\n{}", server.log());
-    assert_eq!(ids("Gid:"), "4", "{status}\n{}", server.log());
     let environ = fs::read(format!("/proc/{pid}/environ")).expect("environ");
     let environ = String::from_utf8_lossy(&environ);
-    assert!(
-        environ.split('\0').any(|v| v == "LC_ALL=C.utf8"),
-        "{environ}\n{}",
+    let locale = environ
+        .split('\0')
+        .find_map(|v| v.strip_prefix("LC_ALL="))
+        .unwrap_or("(unset)");
+    // daemon is UID 1 (its own group is 1); adm is GID 4. All three in one comparison, so a
+    // failure shows each of them.
+    assert_eq!(
+        (ids("Uid:").as_str(), ids("Gid:").as_str(), locale),
+        ("1", "4", "C.utf8"),
+        "(UID, GID, LC_ALL) of the process that answered\n{}",
         server.log()
     );
 }
