@@ -714,9 +714,9 @@ fn app_home_subdirectory() {
     );
 }
 
-/// Django from the build record: WSGI_APPLICATION, STATIC_URL -> STATIC_ROOT, migrate on start.
-#[test]
-fn django_from_the_build_record() {
+/// The Django fixture with a build record naming `static_url` and a STATIC_ROOT holding
+/// `admin/base.css` ("/* collected */"); the SQLite file migrate is to make (`DJANGO_DB`).
+fn django_root_with_a_build_record(static_url: &str) -> (AppRoot, PathBuf) {
     let root = AppRoot::new("run_django");
     let static_root = root.path().join("static");
     fs::create_dir_all(static_root.join("admin")).expect("mkdir");
@@ -724,11 +724,18 @@ fn django_from_the_build_record() {
     write_facts(
         &root,
         &format!(
-            r#"{{"version":1,"django":{{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","static_url":"/static/","static_root":"{}","staticfiles_installed":true}}}}"#,
+            r#"{{"version":1,"django":{{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","static_url":"{static_url}","static_root":"{}","staticfiles_installed":true}}}}"#,
             static_root.display()
         ),
     );
     let db = root.path().join("db.sqlite3");
+    (root, db)
+}
+
+/// Django from the build record: WSGI_APPLICATION, STATIC_URL -> STATIC_ROOT, migrate on start.
+#[test]
+fn django_from_the_build_record() {
+    let (root, db) = django_root_with_a_build_record("/static/");
     let server = root.serve(&[("DJANGO_DB", db.to_str().expect("utf-8"))], "/");
     assert_eq!(server.body("/"), "Hello from Django");
     assert_eq!(server.body("/static/admin/base.css"), "/* collected */\n");
@@ -758,18 +765,7 @@ impl Server {
 /// answers `/static/...` from the application (Django's 404), not from STATIC_ROOT.
 #[test]
 fn django_cdn_static_url_is_not_served_locally() {
-    let root = AppRoot::new("run_django");
-    let static_root = root.path().join("static");
-    fs::create_dir_all(static_root.join("admin")).expect("mkdir");
-    fs::write(static_root.join("admin/base.css"), "/* collected */\n").expect("static");
-    write_facts(
-        &root,
-        &format!(
-            r#"{{"version":1,"django":{{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","static_url":"https://cdn.example.com/static/","static_root":"{}","staticfiles_installed":true}}}}"#,
-            static_root.display()
-        ),
-    );
-    let db = root.path().join("db.sqlite3");
+    let (root, db) = django_root_with_a_build_record("https://cdn.example.com/static/");
     let server = root.serve(
         &[
             ("APP_SERVER", "gunicorn"),
