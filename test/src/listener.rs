@@ -94,6 +94,20 @@ fn holder(pid: u32) -> Option<Holder> {
     Some(Holder { pid, ppid, cmdline })
 }
 
+/// The processes whose parent is `pid` (a server's workers when they do not share its socket:
+/// granian 2.x's each listen on one of their own, with `SO_REUSEPORT`).
+#[must_use]
+pub fn children(pid: u32) -> Vec<Holder> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(holder)
+        .filter(|h| h.ppid == pid)
+        .collect()
+}
+
 /// The server listening on `port` in the network namespace of the process `netns_pid` (`None`:
 /// the tests' own, for host-mode servers; a container's `.State.Pid` for a container's).
 ///

@@ -1900,6 +1900,242 @@ fn pip_root_and_pip_python_are_refused() {
     }
 }
 
+/// docs/assemble.md, "Refused variables": `PYTHONHOME`, `PIP_TARGET`, `PIP_PREFIX` and
+/// `PIP_USER` stop the build wherever they are set: the environment, `.s2i/environment`,
+/// `.warpdrive/environment` and the `build-env` hook; nothing is installed.
+#[test]
+fn pythonhome_and_pip_install_locations_are_refused_from_every_source() {
+    for (name, value) in [
+        ("PYTHONHOME", "/usr"),
+        ("PIP_TARGET", "/tmp/elsewhere"),
+        ("PIP_PREFIX", "/tmp/elsewhere"),
+        ("PIP_USER", "1"),
+    ] {
+        let (_d, root, built) = build("assemble_pip_basic", &[(name, value)]);
+        built.assert_failed_with(&[
+            &format!("{name} is set, which would break the build"),
+            &format!("{name} is set in the build environment"),
+        ]);
+        assert!(!root.join("lib").exists(), "{}", built.all());
+    }
+    for (file, line, name) in [
+        (".s2i/environment", "PIP_USER=yes\n", "PIP_USER"),
+        (
+            ".warpdrive/environment",
+            "PIP_PREFIX=/tmp/elsewhere\n",
+            "PIP_PREFIX",
+        ),
+        (
+            ".warpdrive/action_hooks/build-env",
+            "export PYTHONHOME=/usr\n",
+            "PYTHONHOME",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = copy_fixture("assemble_pip_basic", dir.path());
+        let path = src.join(file);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(&path, line).expect("write");
+        let root = dir.path().join("app-root");
+        let built = assemble(&src, &root, &[]);
+        built.assert_failed_with(&[
+            &format!("{name} is set, which would break the build"),
+            &format!("{name} is set in {}", root.join("src").join(file).display()),
+        ]);
+        assert!(
+            !built.stdout.contains("-----> Installing dependencies"),
+            "{}",
+            built.all()
+        );
+    }
+}
+
+/// docs/assemble.md, "Errors": Django settings that do not import stop the build, naming the
+/// settings module, with Django's traceback in the details; nothing is recorded for `run`.
+#[test]
+fn django_settings_that_do_not_import_stop_the_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = copy_fixture("assemble_django_static_root", dir.path());
+    let settings = src.join("mysite/settings.py");
+    let text = fs::read_to_string(&settings).expect("read");
+    fs::write(
+        &settings,
+        format!("{text}\nimport module_the_settings_need_but_nobody_installed\n"),
+    )
+    .expect("write");
+    let root = dir.path().join("app-root");
+    let built = assemble(&src, &root, &[]);
+    built.assert_failed_with(&[
+        "Could not load the Django settings mysite.settings",
+        "No module named 'module_the_settings_need_but_nobody_installed'",
+    ]);
+    assert!(
+        !root.join(".python-s2i/facts.json").exists(),
+        "{}",
+        built.all()
+    );
+}
+
+/// An HTTPS simple index on 127.0.0.1 with a self-signed certificate (Python's `http.server`),
+/// serving one pure-Python wheel, `s2i-extra-probe` 1.0; killed when dropped.
+struct HttpsIndex {
+    child: std::process::Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl HttpsIndex {
+    const SERVER: &'static str = r#"
+import http.server, ssl, sys
+root, cert, key, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=root, **kwargs)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print("listening", flush=True)
+server.serve_forever()
+"#;
+
+    const WHEEL: &'static str = r#"
+import base64, hashlib, sys, zipfile
+name = "s2i_extra_probe-1.0"
+files = {
+    "s2i_extra_probe.py": "ORIGIN = 'the extra index'\n",
+    name + ".dist-info/METADATA": "Metadata-Version: 2.1\nName: s2i-extra-probe\nVersion: 1.0\n",
+    name + ".dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+with zipfile.ZipFile(sys.argv[1], "w") as wheel:
+    for path, text in files.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+        wheel.writestr(path, data)
+    record.append(name + ".dist-info/RECORD,,")
+    wheel.writestr(name + ".dist-info/RECORD", "\n".join(record) + "\n")
+"#;
+
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        let project = root.join("simple/s2i-extra-probe");
+        fs::create_dir_all(&project).expect("mkdir");
+        let wheel = "s2i_extra_probe-1.0-py3-none-any.whl";
+        let status = Command::new("/usr/bin/python3")
+            .args(["-c", Self::WHEEL])
+            .arg(project.join(wheel))
+            .status()
+            .expect("python3");
+        assert!(status.success(), "the wheel was not made");
+        fs::write(
+            project.join("index.html"),
+            format!("<!DOCTYPE html><html><body><a href=\"{wheel}\">{wheel}</a></body></html>\n"),
+        )
+        .expect("index.html");
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(made.success(), "no certificate");
+        let port = python_s2i_tests::free_port();
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-c", Self::SERVER])
+            .arg(&root)
+            .arg(&cert)
+            .arg(&key)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the index starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("read");
+        assert_eq!(line.trim(), "listening", "the index did not start");
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for HttpsIndex {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// docs/assemble.md, "Indexes and certificates": `PIP_EXTRA_INDEX_URL` and `PIP_TRUSTED_HOST`
+/// are given to uv (as `UV_EXTRA_INDEX_URL`, `UV_INSECURE_HOST`). A package only an HTTPS extra
+/// index with a certificate nobody trusts has: without `PIP_TRUSTED_HOST` the build fails; with
+/// it, uv installs the package from there.
+#[test]
+fn pip_extra_index_url_and_trusted_host_reach_uv() {
+    let index = HttpsIndex::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = copy_fixture("assemble_pip_basic", dir.path());
+    fs::write(src.join("requirements.txt"), "s2i-extra-probe==1.0\n").expect("write");
+    let extra = format!("https://127.0.0.1:{}/simple/", index.port);
+    // uv's own cache for this test: nothing of the extra index left from a previous run.
+    let cache = dir.path().join("uv-cache");
+    let cache = cache.to_str().expect("utf-8");
+    let untrusted = assemble(
+        &src,
+        &dir.path().join("untrusted"),
+        &[
+            ("S2I_INSTALLER", "uv"),
+            ("UV_CACHE_DIR", cache),
+            ("PIP_EXTRA_INDEX_URL", &extra),
+        ],
+    );
+    untrusted.assert_failed_with(&[
+        "TLS certificate verification failed while installing requirements.txt",
+        &format!("{extra}s2i-extra-probe/"),
+    ]);
+    let root = dir.path().join("trusted");
+    let trusted = assemble(
+        &src,
+        &root,
+        &[
+            ("S2I_INSTALLER", "uv"),
+            ("UV_CACHE_DIR", cache),
+            ("PIP_EXTRA_INDEX_URL", &extra),
+            ("PIP_TRUSTED_HOST", "127.0.0.1"),
+        ],
+    );
+    trusted.assert_ok();
+    assert_eq!(
+        python(
+            &root,
+            "import s2i_extra_probe; print(s2i_extra_probe.ORIGIN)"
+        )
+        .trim(),
+        "the extra index"
+    );
+}
+
 /// Issue 21 item 6: an incremental build redoes only the Django steps whose inputs changed
 /// (crafted or stale reuse data: `rebuild.rs`'s unit tests). The tutorial's project (the polls app and the admin, no STATIC_ROOT) is rebuilt from the
 /// previous build's artifacts into the same APP_ROOT, as each s2i build container has it. The

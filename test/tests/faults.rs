@@ -1230,6 +1230,15 @@ fn app_with_slow_deploy_hook(dir: &Path, marker: &Path, hook_body: &str) -> Path
 }
 
 fn term_during_a_deploy_hook(mode: Mode) {
+    stopped_during_a_deploy_hook(mode, nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+/// docs/init.md: INT during a step gives 128+2.
+fn int_during_a_deploy_hook(mode: Mode) {
+    stopped_during_a_deploy_hook(mode, nix::sys::signal::Signal::SIGINT, 130);
+}
+
+fn stopped_during_a_deploy_hook(mode: Mode, signal: nix::sys::signal::Signal, exit: i32) {
     let dir = TempDir::new().expect("tempdir");
     let marker = dir.path().join("hook.pid");
     let root = app_with_slow_deploy_hook(dir.path(), &marker, "");
@@ -1237,8 +1246,8 @@ fn term_during_a_deploy_hook(mode: Mode) {
     start.wait_for_file(&marker);
     start.let_run(Duration::from_secs(5));
     let under_run = start.descendants();
-    let (code, took) = start.stop_with(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(code, Some(143), "{}", start.log());
+    let (code, took) = start.stop_with(signal);
+    assert_eq!(code, Some(exit), "{}", start.log());
     assert!(
         took < Duration::from_secs(10),
         "took {took:?}\n{}",
@@ -1304,6 +1313,10 @@ mod as_pid1 {
         super::term_during_a_deploy_hook(super::Mode::Pid1);
     }
     #[test]
+    fn int_during_a_deploy_hook() {
+        super::int_during_a_deploy_hook(super::Mode::Pid1);
+    }
+    #[test]
     fn term_ignoring_deploy_hook_is_killed_after_the_grace_period() {
         super::term_ignoring_deploy_hook_is_killed_after_the_grace_period(super::Mode::Pid1);
     }
@@ -1317,6 +1330,10 @@ mod not_pid1 {
     #[test]
     fn term_during_a_deploy_hook() {
         super::term_during_a_deploy_hook(super::Mode::NotPid1);
+    }
+    #[test]
+    fn int_during_a_deploy_hook() {
+        super::int_during_a_deploy_hook(super::Mode::NotPid1);
     }
     #[test]
     fn term_ignoring_deploy_hook_is_killed_after_the_grace_period() {

@@ -460,6 +460,56 @@ fn a_failing_frontend_build_stops_the_build() {
     ]);
 }
 
+/// A copy of `assemble_pip_basic` (a plain WSGI app) with `package.json`, for the npm step.
+fn app_with_package_json(dir: &Path, package_json: &str) -> PathBuf {
+    let app = python_s2i_tests::copy_fixture("assemble_pip_basic", dir);
+    fs::write(app.join("package.json"), package_json).expect("write");
+    app
+}
+
+/// docs/assemble.md, "Frontend assets (npm)": without `package-lock.json` it is `npm install`
+/// with a warning, then the build script. Seen from outside assemble's log: the build script's
+/// output exists, and npm wrote the lock file that `npm ci` never writes.
+#[test]
+fn npm_without_a_lock_file_runs_npm_install_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with_package_json(
+        dir.path(),
+        r#"{"name": "no-lock", "version": "1.0.0", "private": true,
+  "scripts": {"build": "node -e \"require('fs').mkdirSync('static', {recursive: true}); require('fs').writeFileSync('static/built.txt', 'built by npm')\""}}
+"#,
+    );
+    let built = assemble(&app, &[("APP_SERVER", "gunicorn")]).ok();
+    built
+        .says("package.json has no package-lock.json: running `npm install`")
+        .says("npm install\n")
+        .says("npm run build\n");
+    assert_eq!(
+        fs::read_to_string(built.root.join("src/static/built.txt")).expect("built.txt"),
+        "built by npm"
+    );
+    assert!(
+        built.root.join("src/package-lock.json").is_file(),
+        "npm install wrote no lock file:\n{}",
+        built.log
+    );
+    assert!(
+        !app.join("package-lock.json").exists(),
+        "the source was changed"
+    );
+}
+
+/// docs/assemble.md, "Frontend assets (npm)": a package.json that is not JSON stops the build,
+/// naming the file, before npm runs.
+#[test]
+fn a_package_json_that_is_not_json_stops_the_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with_package_json(dir.path(), "{\"scripts\": {\"build\": \"true\",}\n");
+    let built = assemble(&app, &[("APP_SERVER", "gunicorn")]);
+    built.failed_with(&["package.json is not valid JSON", "DISABLE_NPM_BUILD=1"]);
+    assert!(!built.log.contains("npm run build"), "{}", built.log);
+}
+
 #[test]
 fn usage_lists_the_new_variables() {
     let out = Command::new(bin("usage")).output().expect("usage");

@@ -15,7 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use python_s2i_tests::listener::{listening_on, with_workers, Listening};
+use python_s2i_tests::listener::{children, listening_on, with_workers, Listening};
 use python_s2i_tests::{
     address_in_use, bin, cannot_run, fixture, free_port, get, raw_get, repo, wait_for_ok, Response,
     Running,
@@ -748,9 +748,9 @@ fn app_home_subdirectory() {
     );
 }
 
-/// Django from the build record: WSGI_APPLICATION, STATIC_URL -> STATIC_ROOT, migrate on start.
-#[test]
-fn django_from_the_build_record() {
+/// The Django fixture with a build record naming `static_url` and a STATIC_ROOT holding
+/// `admin/base.css` ("/* collected */"); the SQLite file migrate is to make (`DJANGO_DB`).
+fn django_root_with_a_build_record(static_url: &str) -> (AppRoot, PathBuf) {
     let root = AppRoot::new("run_django");
     let static_root = root.path().join("static");
     fs::create_dir_all(static_root.join("admin")).expect("mkdir");
@@ -758,11 +758,18 @@ fn django_from_the_build_record() {
     write_facts(
         &root,
         &format!(
-            r#"{{"version":1,"django":{{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","static_url":"/static/","static_root":"{}","staticfiles_installed":true}}}}"#,
+            r#"{{"version":1,"django":{{"settings_module":"mysite.settings","wsgi_application":"mysite.wsgi.application","static_url":"{static_url}","static_root":"{}","staticfiles_installed":true}}}}"#,
             static_root.display()
         ),
     );
     let db = root.path().join("db.sqlite3");
+    (root, db)
+}
+
+/// Django from the build record: WSGI_APPLICATION, STATIC_URL -> STATIC_ROOT, migrate on start.
+#[test]
+fn django_from_the_build_record() {
+    let (root, db) = django_root_with_a_build_record("/static/");
     let server = root.serve(&[("DJANGO_DB", db.to_str().expect("utf-8"))], "/");
     assert_eq!(server.body("/"), "Hello from Django");
     assert_eq!(server.body("/static/admin/base.css"), "/* collected */\n");
@@ -785,6 +792,33 @@ impl Server {
         let status = status.unwrap_or_else(|| panic!("run did not exit\n{log}"));
         assert_eq!(status.code(), Some(0), "{status:?}\n{log}");
     }
+}
+
+/// docs/run.md, "Static files": a `STATIC_URL` that is a full URL (a CDN) is not served
+/// locally. The build record names a CDN and a STATIC_ROOT holding a file: the running server
+/// answers `/static/...` from the application (Django's 404), not from STATIC_ROOT.
+#[test]
+fn django_cdn_static_url_is_not_served_locally() {
+    let (root, db) = django_root_with_a_build_record("https://cdn.example.com/static/");
+    let server = root.serve(
+        &[
+            ("APP_SERVER", "gunicorn"),
+            ("DJANGO_DB", db.to_str().expect("utf-8")),
+        ],
+        "/",
+    );
+    assert_eq!(server.body("/"), "Hello from Django");
+    for path in ["/static/admin/base.css", "/admin/base.css"] {
+        let r = get(server.port, path).unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+        assert_eq!(r.status, 404, "GET {path}: {}\n{}", r.body, server.log());
+        assert!(!r.body.contains("collected"), "{}", r.body);
+    }
+    server.assert_stop_exits_0();
+    let report = root.dry_run_ok(&[("DJANGO_DB", db.to_str().expect("utf-8"))]);
+    assert!(
+        report.contains("STATIC_URL https://cdn.example.com/static/ is not a path on this server"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -897,6 +931,107 @@ fn deploy_hooks_run_before_the_server() {
     assert!(
         log.contains("failed (exit status: 3); starting the application anyway"),
         "{log}"
+    );
+}
+
+/// Writes an executable hook at `relative` under the sources that appends its own name to
+/// `$HOOKS_LOG` and exits with `$HOOK_EXIT` (0 when unset).
+fn write_logging_hook(root: &AppRoot, relative: &str) {
+    let path = root.src().join(relative);
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(
+        &path,
+        format!("#!/bin/sh\necho {relative} >> \"$HOOKS_LOG\"\nexit \"${{HOOK_EXIT:-0}}\"\n"),
+    )
+    .expect("write hook");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn hooks_log(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// docs/run.md, "Before the server starts": `.warpdrive/action_hooks/deploy-cfg` runs on the
+/// first start of the container only, before the `deploy` hooks; those run on every start, in
+/// the order `.s2i`, `.warpdrive`, `.docker`, `.whiskey`. Two starts of the same `$APP_ROOT`
+/// (a container restarted), the hooks' own record of what ran.
+#[test]
+fn deploy_cfg_runs_on_the_first_start_only_and_deploy_hooks_in_order() {
+    let root = AppRoot::new("run_wsgi_py");
+    let deploy = [
+        ".s2i/action_hooks/deploy",
+        ".warpdrive/action_hooks/deploy",
+        ".docker/action_hooks/deploy",
+        ".whiskey/action_hooks/deploy",
+    ];
+    let cfg = ".warpdrive/action_hooks/deploy-cfg";
+    // Written in reverse, so that no directory order matches the documented one by chance.
+    for hook in deploy.iter().rev().chain([&cfg]) {
+        write_logging_hook(&root, hook);
+    }
+    let log = root.path().join("marks/hooks.log");
+    let env = [
+        ("APP_SERVER", "gunicorn"),
+        ("HOOKS_LOG", log.to_str().expect("utf-8")),
+    ];
+    let first = root.serve(&env, "/");
+    first.assert_stop_exits_0();
+    let second = root.serve(&env, "/");
+    let second_log = second.log();
+    second.assert_stop_exits_0();
+    let mut expected = vec![cfg];
+    expected.extend(deploy);
+    expected.extend(deploy);
+    assert_eq!(hooks_log(&log), expected, "{second_log}");
+    assert!(
+        second_log.contains("deploy-cfg already ran in this container"),
+        "{second_log}"
+    );
+}
+
+/// docs/run.md, "The release phase": `run --release` exits with a failing
+/// `.s2i/action_hooks/release`'s own status and runs nothing after it (the Procfile's
+/// `release:` line); when the hook passes, the Procfile's line runs too and the phase exits 0.
+#[test]
+fn failing_release_hook_sets_the_release_phases_exit_status() {
+    let root = AppRoot::new("run_wsgi_py");
+    write_logging_hook(&root, ".s2i/action_hooks/release");
+    fs::write(
+        root.src().join("Procfile"),
+        "release: echo Procfile-release >> \"$HOOKS_LOG\"\n",
+    )
+    .expect("Procfile");
+    let log = root.path().join("marks/release.log");
+    let release = |exit: &str| {
+        let out = root
+            .command(
+                free_port(),
+                &[
+                    ("HOOKS_LOG", log.to_str().expect("utf-8")),
+                    ("HOOK_EXIT", exit),
+                ],
+            )
+            .arg("--release")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run --release");
+        (out.status.code(), text_of(&out))
+    };
+    let (code, output) = release("7");
+    assert_eq!(code, Some(7), "{output}");
+    assert_eq!(hooks_log(&log), [".s2i/action_hooks/release"], "{output}");
+    assert!(!output.contains("release phase done"), "{output}");
+    fs::remove_file(&log).expect("rm");
+    let (code, output) = release("0");
+    assert_eq!(code, Some(0), "{output}");
+    assert_eq!(
+        hooks_log(&log),
+        [".s2i/action_hooks/release", "Procfile-release"],
+        "{output}"
     );
 }
 
@@ -1085,6 +1220,60 @@ fn apache_starts_with_a_thread_for_every_slot() {
             "{processes} processes: Apache starts {started} threads for {slots} slots:\n{event}"
         );
     }
+}
+
+/// docs/run.md, "Root" and the locale: as root, `MOD_WSGI_USER`/`MOD_WSGI_GROUP` choose the
+/// account Apache serves as (instead of `nobody`, as the application home is root's), and
+/// `MOD_WSGI_LOCALE` replaces the locale (`LC_ALL`, here C.UTF-8). Read from the process that
+/// answered (its PID is in the body): its real user and group, and its environment.
+/// (mod_wsgi-express's `apachectl` reads `MOD_WSGI_USER`/`MOD_WSGI_GROUP` from its environment
+/// too, and they beat `--user`/`--group`: run must pass them on unchanged.)
+#[test]
+fn mod_wsgi_user_group_and_locale_take_effect_on_the_running_server() {
+    if !nix::unistd::getuid().is_root() {
+        cannot_run("MOD_WSGI_USER/MOD_WSGI_GROUP apply when run is root");
+        return;
+    }
+    let root = AppRoot::new("run_wsgi_py");
+    let server = root.serve(
+        &[
+            ("APP_SERVER", "mod_wsgi"),
+            ("LC_ALL", "C.UTF-8"),
+            ("MOD_WSGI_USER", "daemon"),
+            ("MOD_WSGI_GROUP", "adm"),
+            ("MOD_WSGI_LOCALE", "C.utf8"),
+        ],
+        "/",
+    );
+    server.assert_served_by("mod_wsgi");
+    let body = server.body("/");
+    let pid: u32 = body
+        .strip_prefix("Hello from wsgi.py (pid ")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no PID in {body:?}"));
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let ids = |field: &str| -> String {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_owned())
+            .unwrap_or_else(|| panic!("no {field} in {status}"))
+    };
+    let environ = fs::read(format!("/proc/{pid}/environ")).expect("environ");
+    let environ = String::from_utf8_lossy(&environ);
+    let locale = environ
+        .split('\0')
+        .find_map(|v| v.strip_prefix("LC_ALL="))
+        .unwrap_or("(unset)");
+    // daemon is UID 1 (its own group is 1); adm is GID 4. All three in one comparison, so a
+    // failure shows each of them.
+    assert_eq!(
+        (ids("Uid:").as_str(), ids("Gid:").as_str(), locale),
+        ("1", "4", "C.utf8"),
+        "(UID, GID, LC_ALL) of the process that answered\n{}",
+        server.log()
+    );
 }
 
 // ---------------------------------------------------------------- --dry-run
@@ -1284,6 +1473,100 @@ fn dry_run_gunicorn_respects_gunicorn_cmd_args() {
     }
 }
 
+/// docs/run.md, "Passing options through": `UWSGI_PROCESSES`, `UVICORN_WORKERS` and
+/// `GRANIAN_WORKERS` replace run's process count. run's own count is pinned at one
+/// (`WEB_CONCURRENCY=1`) and the server's variable asks for three: the running master has three
+/// workers holding the port (`GUNICORN_CMD_ARGS`: `dry_run_gunicorn_respects_gunicorn_cmd_args`).
+#[test]
+fn server_variables_set_the_running_servers_worker_count() {
+    for (server_name, fixture_name, variable, module) in [
+        ("uwsgi", "run_wsgi_py", "UWSGI_PROCESSES", None),
+        ("uvicorn", "run_asgi", "UVICORN_WORKERS", Some("main:app")),
+        ("granian", "run_wsgi_py", "GRANIAN_WORKERS", None),
+    ] {
+        let root = AppRoot::new(fixture_name);
+        let mut env = vec![
+            ("APP_SERVER", server_name),
+            ("WEB_CONCURRENCY", "1"),
+            (variable, "3"),
+        ];
+        if let Some(module) = module {
+            env.push(("APP_MODULE", module));
+        }
+        let server = root.serve(&env, "/");
+        server.assert_served_by(server_name);
+        let seen = if server_name == "granian" {
+            granian_workers(server.port, 3)
+        } else {
+            with_workers(server.port, None, 3, START).map(|_| ())
+        };
+        if let Err(e) = seen {
+            panic!("{variable}=3 under {server_name}: {e}\n{}", server.log());
+        }
+    }
+}
+
+/// granian 2.x's workers each listen on a socket of their own (`SO_REUSEPORT`), and its main
+/// process on none: they are the children of the main process, the parent of whichever holds a
+/// socket on the port. Waits up to [`START`] for `count` of them.
+fn granian_workers(port: u16, count: usize) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + START;
+    loop {
+        let main = listening_on(port, None)?.master.ppid;
+        let workers: Vec<u32> = children(main)
+            .into_iter()
+            .filter(|c| c.cmdline.contains("granian"))
+            .map(|c| c.pid)
+            .collect();
+        if workers.len() == count {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "expected {count} granian workers under PID {main}, saw {workers:?}"
+            ));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `GRANIAN_BLOCKING_THREADS` replaces run's thread count (docs/run.md, "Passing options
+/// through"), seen from outside: with one worker and one blocking thread, granian runs two
+/// concurrent 2-second requests one after the other (run's own count, 8 or more, would run them
+/// side by side).
+#[test]
+fn granian_blocking_threads_from_the_environment_take_effect() {
+    let root = AppRoot::new("run_wsgi_py");
+    let server = root.serve(
+        &[
+            ("APP_SERVER", "granian"),
+            ("GRANIAN_WORKERS", "1"),
+            ("GRANIAN_BLOCKING_THREADS", "1"),
+            ("SLOW_SECONDS", "2"),
+        ],
+        "/",
+    );
+    server.assert_served_by("granian");
+    let port = server.port;
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..2)
+        .map(|_| thread::spawn(move || get(port, "/slow")))
+        .collect();
+    for request in requests {
+        let r = request
+            .join()
+            .expect("thread")
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+        assert_eq!(r.body, "slow request finished", "{}", server.log());
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(4),
+        "two 2 s requests took {took:?}: not one after the other\n{}",
+        server.log()
+    );
+}
+
 // ---------------------------------------------------------------- bad input
 
 fn fails(root: &AppRoot, envs: &[(&str, &str)], expected: &[&str]) {
@@ -1401,6 +1684,39 @@ fn non_numeric_port_and_web_concurrency() {
         );
         assert!(stderr.contains(&format!("{name}={value:?}")), "{stderr}");
     }
+}
+
+/// README, "How values are read": `PYTHONHOME` is refused wherever it is set: run's
+/// environment, `.warpdrive/environment` (both also by `--dry-run`), and `deploy-env`.
+#[test]
+fn pythonhome_is_refused_wherever_it_is_set() {
+    let root = AppRoot::new("run_wsgi_py");
+    let headline = "PYTHONHOME is set, which would break the application's virtualenv.";
+    fails(
+        &root,
+        &[("PYTHONHOME", "/usr")],
+        &[
+            headline,
+            "PYTHONHOME is set (the environment run was started with)",
+        ],
+    );
+    let file = root.src().join(".warpdrive/environment");
+    fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    fs::write(&file, "PYTHONHOME=/usr\n").expect("write");
+    fails(&root, &[], &[headline, ".warpdrive/environment"]);
+    fs::remove_file(&file).expect("rm");
+    let hooks = root.src().join(".warpdrive/action_hooks");
+    fs::create_dir_all(&hooks).expect("mkdir");
+    fs::write(hooks.join("deploy-env"), "export PYTHONHOME=/usr\n").expect("write");
+    let out = root
+        .command(free_port(), &[])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(headline), "{stderr}");
+    assert!(stderr.contains("deploy-env"), "{stderr}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 
 use crate::options::Options;
 use crate::reaping::{reap_all, Ended};
@@ -89,7 +89,7 @@ pub fn supervise(
             let Event::Forward(received) = event else {
                 continue; // SIGCHLD: reaped at the top of the loop.
             };
-            forward(child, received, options);
+            forward(child, received, options, leftovers_of.is_some());
             if STOPPING.contains(&received) && grace_ends.is_none() {
                 stop = Some(received);
                 crate::log::debug(
@@ -116,7 +116,11 @@ pub fn supervise(
 
 /// Sends `received` (translated) to the main child only: servers such as Apache and gunicorn
 /// manage their own workers, and a TTIN/TTOU to a worker's group would stop the workers.
-fn forward(child: Child, received: Signal, options: &Options) {
+/// A `step`'s SIGINT (a deploy hook, migrate) goes to its whole process group, as a terminal's
+/// Ctrl-C does: a shell acts on INT only once its foreground command has died of it (POSIX
+/// shells wait for that command), so INT to a hook's shell alone would wait out the grace
+/// period and end in SIGKILL.
+fn forward(child: Child, received: Signal, options: &Options, step: bool) {
     let sent = options.translated(received);
     if sent == received {
         crate::log::debug(
@@ -129,7 +133,12 @@ fn forward(child: Child, received: Signal, options: &Options) {
             format_args!("forwarding {received} to {} as {sent}", child.pid),
         );
     }
-    match kill(child.pid, sent) {
+    let sent_to = if step && sent == Signal::SIGINT {
+        killpg(child.pid, sent)
+    } else {
+        kill(child.pid, sent)
+    };
+    match sent_to {
         Ok(()) | Err(Errno::ESRCH) => {}
         Err(e) => crate::log::line(format_args!("cannot forward {sent} to {}: {e}", child.pid)),
     }
