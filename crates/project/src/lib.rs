@@ -17,16 +17,10 @@ pub use requirements::{Kind, Line};
 /// # Errors
 /// The file exists but cannot be read.
 pub fn read_text(path: &Path) -> io::Result<Option<String>> {
+    use io::ErrorKind::{NotADirectory, NotFound};
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(e) if matches!(e.kind(), NotFound | NotADirectory) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -38,7 +32,6 @@ fn toml_file<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Option<T
 
 /// A distribution name as PEP 503 compares them: lower case, each run of `-`, `_` and `.` one
 /// `-` (a name that is not valid only lower-cased).
-#[must_use]
 pub fn normalized(name: &str) -> String {
     let name = name.trim();
     pep508_rs::PackageName::from_str(name).map_or_else(|_| name.to_lowercase(), |n| n.to_string())
@@ -97,19 +90,16 @@ pub struct UvWorkspace {
 
 impl Pyproject {
     /// `dir/pyproject.toml`; `None` when missing or not TOML of this shape.
-    #[must_use]
     pub fn read(dir: &Path) -> Option<Self> {
         toml_file(dir, "pyproject.toml")
     }
 
     /// pyproject.toml's text; `None` when not TOML of this shape.
-    #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
         toml::from_str(text).ok()
     }
 
     /// The project's name: `[project]`'s, else `[tool.poetry]`'s.
-    #[must_use]
     pub fn name(&self) -> Option<&str> {
         let project = self.project.as_ref().and_then(|p| p.name.as_deref());
         project.or_else(|| self.tool.poetry.as_ref()?.name.as_deref())
@@ -117,21 +107,14 @@ impl Pyproject {
 
     /// The direct dependencies' names: `[project]` dependencies, then
     /// `[tool.poetry.dependencies]`.
-    #[must_use]
     pub fn dependency_names(&self) -> Vec<String> {
         let project = self.project.iter().flat_map(|p| &p.dependencies);
-        let mut names: Vec<String> = project.filter_map(|d| requirements::name_of(d)).collect();
-        names.extend(
-            self.tool
-                .poetry
-                .iter()
-                .flat_map(|p| p.dependencies.keys().cloned()),
-        );
-        names
+        let poetry = self.tool.poetry.iter().flat_map(|p| p.dependencies.keys());
+        let project = project.filter_map(|d| requirements::name_of(d));
+        project.chain(poetry.cloned()).collect()
     }
 
     /// The `[tool.uv.sources]` entries that come from the uv workspace (`{ workspace = true }`).
-    #[must_use]
     pub fn workspace_sources(&self) -> Vec<String> {
         let sources = self.tool.uv.iter().flat_map(|uv| &uv.sources);
         sources
@@ -150,7 +133,6 @@ pub struct Pipfile {
 
 impl Pipfile {
     /// `dir/Pipfile`; `None` when missing or not TOML of this shape.
-    #[must_use]
     pub fn read(dir: &Path) -> Option<Self> {
         toml_file(dir, "Pipfile")
     }
@@ -168,8 +150,20 @@ pub struct Lock {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LockedPackage {
     pub name: String,
-    #[serde(default)]
+    pub version: Option<String>,
     pub source: Option<LockSource>,
+    /// The artifacts it is installed from: uv.lock's `wheels` and `sdist`, poetry.lock's `files`.
+    #[serde(default, alias = "files")]
+    pub wheels: Vec<Artifact>,
+    pub sdist: Option<Artifact>,
+}
+
+/// A locked artifact: where it is (`url`, `file`, `filename`) and its `hash` (`sha256:...`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Artifact {
+    #[serde(alias = "file", alias = "filename")]
+    pub url: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// Where a locked package comes from (poetry.lock: `type = "legacy"` and the index's `url`).
@@ -183,7 +177,6 @@ pub struct LockSource {
 
 impl Lock {
     /// `dir/file` (`poetry.lock`, `uv.lock`); `None` when missing or not TOML of this shape.
-    #[must_use]
     pub fn read(dir: &Path, file: &str) -> Option<Self> {
         toml_file(dir, file)
     }
@@ -201,13 +194,11 @@ pub struct PipfileLock {
 
 impl PipfileLock {
     /// `dir/Pipfile.lock`; `None` when missing or not JSON of this shape.
-    #[must_use]
     pub fn read(dir: &Path) -> Option<Self> {
         serde_json::from_str(&read_text(&dir.join("Pipfile.lock")).ok()??).ok()
     }
 
     /// The Python version it requires, the full one first.
-    #[must_use]
     pub fn python(&self) -> Option<&str> {
         let requires = self.meta.get("requires")?;
         let version = |key: &str| requires.get(key).and_then(serde_json::Value::as_str);

@@ -35,28 +35,22 @@ pub enum Kind {
 }
 
 impl Line {
-    /// The normalised name of a requirement an index serves (not a `name @ url` reference).
-    #[must_use]
-    pub fn index_name(&self) -> Option<String> {
-        match &self.kind {
-            Kind::Requirement(r) if !matches!(r.version_or_url, Some(VersionOrUrl::Url(_))) => {
-                Some(r.name.to_string())
-            }
-            _ => None,
-        }
+    /// The normalised name of a requirement, a `name @ url` reference's too.
+    pub fn name(&self) -> Option<String> {
+        let Kind::Requirement(r) = &self.kind else {
+            return None;
+        };
+        Some(r.name.to_string())
     }
 
-    /// The normalised name of a requirement, a `name @ url` reference's too.
-    #[must_use]
-    pub fn name(&self) -> Option<String> {
-        match &self.kind {
-            Kind::Requirement(r) => Some(r.name.to_string()),
-            _ => None,
-        }
+    /// The normalised name of a requirement an index serves (not a `name @ url` reference).
+    pub fn index_name(&self) -> Option<String> {
+        let url = |r: &Requirement| matches!(r.version_or_url, Some(VersionOrUrl::Url(_)));
+        self.name()
+            .filter(|_| !matches!(&self.kind, Kind::Requirement(r) if url(r)))
     }
 
     /// Whether it installs the directory of the file (`.`, `-e .`, `--editable=file:.`).
-    #[must_use]
     pub fn installs_own_directory(&self) -> bool {
         let Kind::Reference { target, .. } = &self.kind else {
             return false;
@@ -67,7 +61,6 @@ impl Line {
 
     /// Whether it names another file or a local directory (includes, constraints, editables,
     /// paths), whose content a digest of the file does not cover.
-    #[must_use]
     pub fn refers_to_files(&self) -> bool {
         match &self.kind {
             Kind::Include(_) | Kind::Constraint(_) => true,
@@ -80,24 +73,18 @@ impl Line {
 }
 
 /// The normalised name of a PEP 508 requirement string (`gunicorn[gevent]>=21 ; ...`).
-#[must_use]
 pub fn name_of(requirement: &str) -> Option<String> {
-    Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement.trim())
-        .ok()
-        .map(|r| r.name.to_string())
+    let requirement = Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement.trim());
+    requirement.ok().map(|r| r.name.to_string())
 }
 
 /// The lines of `dir/file`, includes not followed (empty when the file cannot be read).
-#[must_use]
 pub fn read(dir: &Path, file: &str) -> Vec<Line> {
-    crate::read_text(&dir.join(file))
-        .ok()
-        .flatten()
-        .map_or_else(Vec::new, |text| parse(&text))
+    let text = crate::read_text(&dir.join(file)).ok().flatten();
+    parse(&text.unwrap_or_default())
 }
 
 /// The lines of `dir/file`, each include followed once, its lines after the include's line.
-#[must_use]
 pub fn read_all(dir: &Path, file: &str) -> Vec<Line> {
     fn follow(dir: &Path, file: &str, seen: &mut BTreeSet<String>, out: &mut Vec<Line>) {
         if !seen.insert(file.to_owned()) {
@@ -105,15 +92,12 @@ pub fn read_all(dir: &Path, file: &str) -> Vec<Line> {
         }
         for line in read(dir, file) {
             let include = match &line.kind {
-                Kind::Include(other) => Some(Path::new(file).parent().map_or_else(
-                    || other.clone(),
-                    |parent| parent.join(other).display().to_string(),
-                )),
+                Kind::Include(other) => Some(Path::new(file).with_file_name(other)),
                 _ => None,
             };
             out.push(line);
             if let Some(other) = include {
-                follow(dir, &other, seen, out);
+                follow(dir, &other.to_string_lossy(), seen, out);
             }
         }
     }
@@ -123,7 +107,6 @@ pub fn read_all(dir: &Path, file: &str) -> Vec<Line> {
 }
 
 /// The lines of a requirements file's text.
-#[must_use]
 pub fn parse(text: &str) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut logical = String::new();
@@ -137,10 +120,8 @@ pub fn parse(text: &str) -> Vec<Line> {
         let whole = std::mem::take(&mut logical);
         let text = whole.split(" #").next().unwrap_or("").trim();
         if !text.is_empty() && !text.starts_with('#') {
-            lines.push(Line {
-                text: text.to_owned(),
-                kind: kind(text),
-            });
+            let (text, kind) = (text.to_owned(), kind(text));
+            lines.push(Line { text, kind });
         }
     }
     lines
@@ -156,9 +137,7 @@ fn kind(text: &str) -> Kind {
         ("--extra-index-url", "--extra-index-url"),
     ];
     let option = OPTIONS.iter().find_map(|(long, short)| {
-        let rest = text
-            .strip_prefix(long)
-            .or_else(|| text.strip_prefix(short))?;
+        let rest = text.strip_prefix(long).or(text.strip_prefix(short))?;
         let value = rest.trim_start_matches([' ', '\t', '=']).trim();
         Some((*long, value.to_owned()))
     });
@@ -174,13 +153,14 @@ fn kind(text: &str) -> Kind {
         None if text.starts_with('-') => Kind::Option,
         None => {
             let requirement = text.split(" --").next().unwrap_or(text).trim();
-            match Requirement::from_str(requirement) {
-                Ok(r) => Kind::Requirement(Box::new(r)),
-                Err(_) => Kind::Reference {
-                    target: text.to_owned(),
+            let target = text.to_owned();
+            Requirement::from_str(requirement).map_or(
+                Kind::Reference {
+                    target,
                     editable: false,
                 },
-            }
+                |r| Kind::Requirement(Box::new(r)),
+            )
         }
     }
 }
@@ -198,30 +178,33 @@ mod tests {
              -e .[dev]\n./lib\npkg @ https://example.org/pkg.tar.gz\n-c constraints.txt\n\
              --no-binary :all:\n",
         );
-        let kinds: Vec<String> = lines.iter().map(|l| format!("{:?}", l.kind)).collect();
-        assert_eq!(lines.len(), 11, "{kinds:#?}");
-        assert_eq!(lines[0].index_name().as_deref(), Some("django"));
-        assert_eq!(lines[0].text, "Django>=4.2,<6 ; python_version >= '3'");
-        assert!(matches!(&lines[1].kind, Kind::Include(f) if f == "base.txt"));
-        assert!(matches!(&lines[2].kind, Kind::Index(u) if u == "https://example.org/simple"));
-        assert!(matches!(&lines[3].kind, Kind::Index(u) if u == "https://example.org/other"));
-        assert!(matches!(&lines[4].kind, Kind::ExtraIndex(u) if u == "https://x.org/simple"));
-        assert_eq!(lines[5].index_name().as_deref(), Some("typing-extensions"));
-        assert!(lines[6].installs_own_directory() && lines[6].refers_to_files());
-        assert!(matches!(
-            &lines[7].kind,
-            Kind::Reference {
-                editable: false,
-                ..
-            }
-        ));
-        assert!(lines[7].refers_to_files() && !lines[7].installs_own_directory());
+        let tag = |l: &Line| match &l.kind {
+            Kind::Requirement(_) => format!("{:?} {:?}", l.name(), l.index_name()),
+            other => format!("{other:?}"),
+        };
+        let tags: Vec<String> = lines.iter().map(tag).collect();
         assert_eq!(
-            (lines[8].index_name(), lines[8].name().as_deref()),
-            (None, Some("pkg"))
+            tags,
+            [
+                r#"Some("django") Some("django")"#,
+                r#"Include("base.txt")"#,
+                r#"Index("https://example.org/simple")"#,
+                r#"Index("https://example.org/other")"#,
+                r#"ExtraIndex("https://x.org/simple")"#,
+                r#"Some("typing-extensions") Some("typing-extensions")"#,
+                r#"Reference { target: ".[dev]", editable: true }"#,
+                r#"Reference { target: "./lib", editable: false }"#,
+                r#"Some("pkg") None"#,
+                r#"Constraint("constraints.txt")"#,
+                "Option",
+            ]
         );
-        assert!(lines[9].refers_to_files() && matches!(lines[10].kind, Kind::Option));
-        assert!(!lines[0].refers_to_files() && !lines[8].refers_to_files());
+        assert_eq!(lines[0].text, "Django>=4.2,<6 ; python_version >= '3'");
+        let refers: Vec<bool> = lines.iter().map(Line::refers_to_files).collect();
+        let own: Vec<bool> = lines.iter().map(Line::installs_own_directory).collect();
+        let (t, f) = (true, false);
+        assert_eq!(refers, [f, t, f, f, f, f, t, t, f, t, f]);
+        assert_eq!(own, [f, f, f, f, f, f, t, f, f, f, f]);
     }
 
     #[test]
@@ -238,10 +221,8 @@ mod tests {
         ] {
             std::fs::write(dir.path().join(file), text).expect("write");
         }
-        let names: Vec<String> = read_all(dir.path(), "requirements.txt")
-            .iter()
-            .filter_map(Line::name)
-            .collect();
+        let lines = read_all(dir.path(), "requirements.txt");
+        let names: Vec<String> = lines.iter().filter_map(Line::name).collect();
         assert_eq!(names, ["django", "six", "gunicorn"]);
         assert_eq!(read(dir.path(), "requirements.txt").len(), 2);
     }

@@ -536,53 +536,21 @@ type Locked = HashMap<(String, String), Vec<(String, String)>>;
 /// The artifacts `uv.lock` and `poetry.lock` in `app` name, with their SHA-256.
 fn locked_artifacts(app: &Path) -> Locked {
     let mut locked = Locked::new();
-    for (file, list_key, name_key) in [
-        ("uv.lock", "wheels", "url"),
-        ("poetry.lock", "files", "file"),
-    ] {
-        let Ok(text) = fs::read_to_string(app.join(file)) else {
-            continue;
-        };
-        let Ok(table) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        let packages = table.get("package").and_then(|p| p.as_array());
+    for file in ["uv.lock", "poetry.lock"] {
+        let packages = s2i_project::Lock::read(app, file).and_then(|l| l.package);
         for package in packages.into_iter().flatten() {
-            let field = |k: &str| package.get(k).and_then(|v| v.as_str());
-            let (Some(name), Some(version)) = (field("name"), field("version")) else {
+            let Some(version) = package.version else {
                 continue;
             };
-            let mut artifacts = Vec::new();
-            let mut add = |entry: &toml::Value| {
-                let location = entry
-                    .get(name_key)
-                    .or_else(|| entry.get("filename"))
-                    .or_else(|| entry.get("url"))
-                    .and_then(|v| v.as_str());
-                let hash = entry.get("hash").and_then(|v| v.as_str());
-                if let (Some(location), Some(hash)) = (location, hash) {
-                    if let Some(hex) = hash.strip_prefix("sha256:") {
-                        let file = location.rsplit('/').next().unwrap_or(location);
-                        let file = file.split(['#', '?']).next().unwrap_or(file);
-                        artifacts.push((file.to_owned(), hex.to_ascii_lowercase()));
-                    }
-                }
-            };
-            for entry in package
-                .get(list_key)
-                .and_then(|w| w.as_array())
-                .into_iter()
-                .flatten()
-            {
-                add(entry);
-            }
-            if let Some(sdist) = package.get("sdist") {
-                add(sdist);
-            }
-            locked
-                .entry((normalize(name), version.to_owned()))
-                .or_default()
-                .extend(artifacts);
+            let artifacts = package.wheels.into_iter().chain(package.sdist);
+            let artifacts = artifacts.filter_map(|a| {
+                let (location, hex) = (a.url?, a.hash?.strip_prefix("sha256:")?.to_owned());
+                let file = location.rsplit('/').next().unwrap_or(&location);
+                let file = file.split(['#', '?']).next().unwrap_or(file);
+                Some((file.to_owned(), hex.to_ascii_lowercase()))
+            });
+            let key = (normalize(&package.name), version);
+            locked.entry(key).or_default().extend(artifacts);
         }
     }
     locked
