@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::manifest::hex;
-use super::unpack::{top_level_names, unpack, UNPACKED_FLOOR};
+use super::unpack::{sync_in_place, top_level_names, unpack, UNPACKED_FLOOR};
 use super::*;
 
 fn record(root: &Path, caches: Vec<(String, PathBuf)>) -> Manifest {
@@ -433,6 +433,88 @@ fn planted(path: &Path, members: &[(&str, &str, Planted)]) {
         .expect("zstd")
         .flush()
         .expect("flush");
+}
+
+/// A zstd tar of `members` (name, type, file content) as tar has them; links point to
+/// `target`.
+fn archive_of(path: &Path, members: &[(&str, tar::EntryType, &str)], target: &Path) {
+    let file = File::create(path).expect("create");
+    let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
+    for &(name, kind, content) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
+        header.set_size(content.len() as u64);
+        if kind.is_symlink() {
+            tar.append_link(&mut header, name, target).expect("link");
+        } else {
+            tar.append_data(&mut header, name, content.as_bytes())
+                .expect("member");
+        }
+    }
+    tar.into_inner()
+        .expect("tar")
+        .finish()
+        .expect("zstd")
+        .flush()
+        .expect("flush");
+}
+
+#[test]
+fn a_restore_writes_into_a_fresh_tree_once_and_leaves_a_matching_tree_alone() {
+    use std::os::unix::fs::MetadataExt;
+    use tar::EntryType::{Directory, Regular, Symlink};
+    let root = tempfile::tempdir().expect("tempdir");
+    let outside = root.path().join("outside");
+    fs::create_dir_all(&outside).expect("mkdir");
+    let archive = root.path().join("deps.tar.zst");
+    let app_root = root.path().join("app-root");
+    fs::create_dir_all(&app_root).expect("mkdir");
+    let entries = ["lib".to_owned()];
+    let restore = || {
+        sync_in_place(
+            &archive,
+            &app_root,
+            &entries,
+            std::collections::HashSet::new(),
+        )
+        .expect("restore")
+    };
+    // A member given twice in a directory the restore makes, and a link then a file of the
+    // same name: the later member wins, as tar has it, and nothing is written through the link.
+    let dirs = [("lib/", Directory, ""), ("lib/a/", Directory, "")];
+    let twice = [
+        ("lib/a/x.py", Regular, "one"),
+        ("lib/a/x.py", Regular, "second"),
+        ("lib/a/l", Symlink, ""),
+        ("lib/a/l", Regular, "file"),
+    ];
+    archive_of(&archive, &[&dirs[..], &twice[..]].concat(), &outside);
+    let first = restore();
+    assert_eq!((first.written, first.removed), (6, 0), "{first:?}");
+    assert_eq!(
+        fs::read_to_string(app_root.join("lib/a/x.py")).expect("read"),
+        "second"
+    );
+    assert!(fs::symlink_metadata(app_root.join("lib/a/l"))
+        .expect("l")
+        .is_file());
+    assert_eq!(fs::read_dir(&outside).expect("read").count(), 0);
+
+    // Each member once, over the tree a restore of the same archive made: nothing is written,
+    // every file is the very same inode.
+    let once = [
+        ("lib/a/x.py", Regular, "second"),
+        ("lib/a/l", Regular, "file"),
+    ];
+    archive_of(&archive, &[&dirs[..], &once[..]].concat(), &outside);
+    let _ = fs::remove_dir_all(app_root.join("lib"));
+    restore();
+    let inode = |p: &str| fs::metadata(app_root.join(p)).expect("stat").ino();
+    let before = (inode("lib/a/x.py"), inode("lib/a/l"));
+    let again = restore();
+    assert_eq!((again.written, again.kept), (0, 4), "{again:?}");
+    assert_eq!((inode("lib/a/x.py"), inode("lib/a/l")), before);
 }
 
 #[test]

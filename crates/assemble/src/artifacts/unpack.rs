@@ -106,6 +106,8 @@ pub(crate) struct MemberWriter<'a> {
     dirs: std::collections::HashSet<PathBuf>,
     /// Directories' modes, applied by [`MemberWriter::finish`].
     modes: Vec<(PathBuf, u32)>,
+    /// Directories (relative) this writer created: what is in them, it wrote.
+    made: std::collections::HashSet<PathBuf>,
 }
 
 impl<'a> MemberWriter<'a> {
@@ -114,6 +116,7 @@ impl<'a> MemberWriter<'a> {
             root,
             dirs: std::collections::HashSet::from([PathBuf::new()]),
             modes: Vec::new(),
+            made: std::collections::HashSet::new(),
         }
     }
 
@@ -153,7 +156,10 @@ impl<'a> MemberWriter<'a> {
                     path.display()
                 )))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(&path)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(&path)?;
+                self.made.insert(relative.to_owned());
+            }
             Err(e) => return Err(e),
         }
         self.dirs.insert(relative.to_owned());
@@ -163,6 +169,7 @@ impl<'a> MemberWriter<'a> {
     /// Forgets what was checked at and below `relative` (about to be removed).
     fn forget(&mut self, relative: &Path) {
         self.dirs.retain(|dir| !dir.starts_with(relative));
+        self.made.retain(|dir| !dir.starts_with(relative));
     }
 
     /// Writes the member `entry` at `relative`, where nothing is (a directory may be).
@@ -306,8 +313,15 @@ pub(super) fn sync_in_place(
             writer.ensure_dir(parent)?;
         }
         let dest = app_root.join(&path);
-        held.insert(path.clone());
-        match fs::symlink_metadata(&dest) {
+        // In a directory this restore made, only an earlier member can be there: not looked
+        // up (a fresh virtualenv's restore is one file creation per file).
+        let first = held.insert(path.clone());
+        let existing = if first && path.parent().is_some_and(|p| writer.made.contains(p)) {
+            Err(io::ErrorKind::NotFound.into())
+        } else {
+            fs::symlink_metadata(&dest)
+        };
+        match existing {
             Ok(existing) if unchanged(&existing, entry.header(), &dest) => {
                 let mode = entry.header().mode()? & 0o7777;
                 if existing.is_dir() {
