@@ -221,7 +221,7 @@ fn choose(
     cx: &Context<'_>,
 ) -> Result<Option<(Server, PathBuf, String)>, ServerError> {
     let installed = |s: Server| find_program(s.executable(), cx.app_root, cx.env).is_some();
-    let choice = auto_server(&detection.app, &detection.server, &installed).map_err(|e| {
+    let choice = auto_server(Some(&detection.app), &detection.server, &installed).map_err(|e| {
         let looked_in = search_dirs(cx.app_root, cx.env);
         match e {
             ServerPolicyError::NotInstalled { server, source } => ServerError::NotInstalled {
