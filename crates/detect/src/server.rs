@@ -37,6 +37,9 @@ pub struct ServerSpec {
     pub requirement_py2: Option<&'static str>,
     pub wsgi: bool,
     pub asgi: bool,
+    /// warpdrive's manual mode: the arguments before `.warpdrive/server_args` (`{port}` is
+    /// `$PORT`; mod_wsgi-express also gets its server root and `MOD_WSGI_*` options).
+    pub manual: &'static [&'static str],
 }
 
 /// Every server `run` can start: the one table usage, errors and docs lists derive from.
@@ -50,6 +53,13 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("mod_wsgi<5"),
         wsgi: true,
         asgi: false,
+        manual: &[
+            "start-server",
+            "--log-to-terminal",
+            "--startup-log",
+            "--port",
+            "{port}",
+        ],
     },
     ServerSpec {
         server: Server::Gunicorn,
@@ -60,6 +70,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("gunicorn<20"),
         wsgi: true,
         asgi: false,
+        manual: &["--bind", "0.0.0.0:{port}", "--access-logfile", "-"],
     },
     ServerSpec {
         server: Server::Uwsgi,
@@ -70,6 +81,13 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("uwsgi<2.0.22"),
         wsgi: true,
         asgi: false,
+        manual: &[
+            "--master",
+            "--http-socket",
+            ":{port}",
+            "--hook-master-start",
+            "unix_signal:15 gracefully_kill_them_all",
+        ],
     },
     ServerSpec {
         server: Server::Waitress,
@@ -80,6 +98,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("waitress<2"),
         wsgi: true,
         asgi: false,
+        manual: &["--listen=0.0.0.0:{port}"],
     },
     ServerSpec {
         server: Server::Uvicorn,
@@ -90,6 +109,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: None,
         wsgi: false,
         asgi: true,
+        manual: &["--host", "0.0.0.0", "--port", "{port}"],
     },
     ServerSpec {
         server: Server::Hypercorn,
@@ -100,6 +120,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: None,
         wsgi: true,
         asgi: true,
+        manual: &["--bind", "0.0.0.0:{port}"],
     },
     ServerSpec {
         server: Server::Granian,
@@ -110,6 +131,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: None,
         wsgi: true,
         asgi: true,
+        manual: &["--host", "0.0.0.0", "--port", "{port}"],
     },
 ];
 

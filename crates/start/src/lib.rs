@@ -25,7 +25,7 @@ use s2i_facts::{Make, StartDirs};
 use s2i_init::Signal;
 use s2i_release::{Check, Migrate, Phase, StateFile, When};
 use s2i_servers::tuning::{self, CgroupFs, Limits};
-use s2i_servers::{Launch, Settings, StopSignal};
+use s2i_servers::{Launch, Settings};
 use s2i_userdb::Provision;
 
 /// `run --help`.
@@ -311,10 +311,10 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     let _ = writeln!(
         out,
         "Stop:        SIGTERM {}",
-        if l.stop == StopSignal::Term {
+        if l.stop == Signal::SIGTERM {
             "is passed on (graceful stop)".to_owned()
         } else {
-            format!("is sent as {} (graceful stop)", l.stop.name())
+            format!("is sent as {} (graceful stop)", l.stop.as_str())
         }
     );
     let mut before = vec![plan.passwd_note.clone()];
@@ -335,15 +335,6 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     }
     let _ = writeln!(out, "Command:     {}", l.command_line());
     out
-}
-
-fn signal(stop: StopSignal) -> Signal {
-    match stop {
-        StopSignal::Term => Signal::SIGTERM,
-        StopSignal::Int => Signal::SIGINT,
-        StopSignal::Quit => Signal::SIGQUIT,
-        StopSignal::Winch => Signal::SIGWINCH,
-    }
 }
 
 /// `run` (`dry_run`: `run --dry-run`): decides, reports, runs the deploy hooks and migrate, and
@@ -413,8 +404,8 @@ pub fn start_process(dry_run: bool, process: Option<&str>) -> Result<u8, RunErro
         run_migrate(&mut init, &plan, migrate, &env)?;
     }
     let options = match plan.launch.stop {
-        StopSignal::Term => plan.init.clone(),
-        other => plan.init.clone().translate(Signal::SIGTERM, signal(other)),
+        Signal::SIGTERM => plan.init.clone(),
+        other => plan.init.clone().translate(Signal::SIGTERM, other),
     };
     let mut command = env.command(&plan.launch.program);
     command
@@ -833,7 +824,7 @@ mod tests {
             !report.contains("enableCORS") && !report.contains("enableXsrf"),
             "{report}"
         );
-        assert_eq!(planned.launch.stop, StopSignal::Term);
+        assert_eq!(planned.launch.stop, Signal::SIGTERM);
         let root = app_root("apps_gradio");
         let planned = plan(root.path(), &[("PORT", "8124")]).expect("plan");
         for var in [
@@ -851,7 +842,7 @@ mod tests {
             );
         }
         assert_eq!(planned.launch.args, ["app.py"]);
-        assert_eq!(planned.launch.stop, StopSignal::Int);
+        assert_eq!(planned.launch.stop, Signal::SIGINT);
     }
 
     #[test]
