@@ -1726,19 +1726,11 @@ fn agree(name: &str) -> Result<(), String> {
         }
         (_, None) => return Err(format!("does not build:\n{}", built.all())),
     }
-    // In an image, s2i has put .s2i/environment into the container's environment; in host
-    // mode run gets it the same way, from its caller.
-    let s2i_env = fs::read_to_string(fixture(name).join(".s2i/environment")).unwrap_or_default();
+    // In host mode run reads .s2i/environment itself, as assemble did.
     let dry = Command::new(bin("run"))
         .arg("--dry-run")
         .env("APP_ROOT", &root)
         .env_remove("APP_SERVER")
-        .envs(
-            s2i_env::parse(&s2i_env)
-                .lines
-                .into_iter()
-                .map(|l| (l.key, l.value)),
-        )
         .output()
         .map_err(|e| e.to_string())?;
     let report = String::from_utf8_lossy(&dry.stdout).into_owned();

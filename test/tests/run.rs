@@ -731,6 +731,60 @@ fn app_module_factory_with_gunicorn() {
     server.assert_served_by("gunicorn");
 }
 
+/// Host mode (and images/Containerfile.app) has no s2i to put `.s2i/environment` into the
+/// process's environment: run reads the file as assemble does, and a variable the platform
+/// sets still wins over it.
+#[test]
+fn s2i_environment_steers_the_start_in_host_mode() {
+    let root = AppRoot::new("run_app_module");
+    fs::create_dir_all(root.src().join(".s2i")).expect("mkdir");
+    fs::write(
+        root.src().join(".s2i/environment"),
+        "APP_MODULE=site_app.web:application\nAPP_SERVER=gunicorn\n",
+    )
+    .expect("write");
+    let server = root.serve(&[], "/");
+    assert_eq!(server.body("/"), "Hello from APP_MODULE");
+    server.assert_served_by("gunicorn");
+    let stdout = root.dry_run_ok(&[("APP_SERVER", "waitress")]);
+    assert!(
+        stdout.contains("Server:      waitress (APP_SERVER=waitress)"),
+        "{stdout}"
+    );
+}
+
+/// A deploy-time setting set to another value than the build saw is applied over the record
+/// and named, by name only (a value may be a secret), in `--dry-run` and the start's log.
+#[test]
+fn run_names_the_overrides_it_applied() {
+    let root = AppRoot::new("run_wsgi_py");
+    write_facts(
+        &root,
+        r#"{"version":1,"summary":{"decided_with":{"APP_SERVER":"mod_wsgi","PORT":"8080","WEB_CONCURRENCY":"2"}}}"#,
+    );
+    let same = root.dry_run_ok(&[("APP_SERVER", "mod_wsgi"), ("WEB_CONCURRENCY", "2")]);
+    assert!(!same.contains("Overrides:"), "{same}");
+    let secret = "s3cr3t-module:app";
+    let stdout = root.dry_run_ok(&[
+        ("APP_SERVER", "gunicorn"),
+        ("WEB_CONCURRENCY", "2"),
+        ("DJANGO_SETTINGS_MODULE", secret),
+    ]);
+    let line =
+        "Overrides:   APP_SERVER, DJANGO_SETTINGS_MODULE (set at start, not as the build saw)";
+    assert!(stdout.contains(line), "{stdout}");
+    assert!(!stdout.contains(secret), "{stdout}");
+    let server = root.serve(&[("APP_SERVER", "waitress")], "/");
+    server.assert_served_by("waitress");
+    assert!(
+        server
+            .log()
+            .contains("run: Overrides:   APP_SERVER, PORT ("),
+        "{}",
+        server.log()
+    );
+}
+
 #[test]
 fn gunicorn_conf_with_wsgi_app() {
     let (server, _root) = serves("run_gunicorn_conf", &[], "/", "Hello from gunicorn.conf.py");

@@ -356,6 +356,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     facts.summary = Some(s2i_facts::Summary {
         app: choice.app.clone(),
         server: choice.describe(),
+        decided_with: s2i_facts::Summary::decided_with(|name| env.get(name)),
     });
     facts.source = s2i_sbom::source_facts(&env, &options.source_dir);
     facts.save(app_root)?;
@@ -522,9 +523,7 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
         "{} files, {} directories, {} symlinks",
         copied.files, copied.dirs, copied.symlinks
     ));
-    for file in [".s2i/environment", ".warpdrive/environment"] {
-        let path = src.join(file);
-        let loaded = env.load_file(&path, Phase::Build)?;
+    for (path, loaded) in s2i_detect::load_environment(env, src, Phase::Build)? {
         for skipped in &loaded.skipped {
             output::warning(&format!(
                 "{}:{} is not NAME=VALUE with a shell variable name: skipped (as s2i skips it, or passes a name no program can read): {}",
@@ -534,6 +533,7 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
             ));
         }
         if !loaded.set.is_empty() {
+            let file = path.strip_prefix(src).unwrap_or(&path).display();
             output::info(&format!("{file} sets {}", loaded.set.join(", ")));
         }
     }
@@ -1277,26 +1277,26 @@ fn module_facts(
             output::info(&format!(
                 "{}: {} `{}` ({}{})",
                 m.file.display(),
-                o.kind,
+                format!("{:?}", o.kind).to_ascii_lowercase(),
                 o.name,
                 o.framework
                     .as_deref()
                     .map(|f| format!("{f}, "))
                     .unwrap_or_default(),
-                o.interface.to_ascii_uppercase()
+                o.interface
             ));
         }
         for start in &m.starts {
             output::info(&format!(
                 "{}: starts {}: {} ({})",
                 m.file.display(),
-                if start.kind == "development" {
+                if start.kind == s2i_facts::StartKind::Development {
                     "the framework's development server"
                 } else {
                     "its own server"
                 },
                 start.call,
-                if start.place == "main" {
+                if start.place == s2i_facts::StartPlace::Main {
                     "under if __name__ == \"__main__\""
                 } else {
                     "when imported"

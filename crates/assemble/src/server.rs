@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use s2i_detect::{
-    auto_server, DetectError, Facts, Interface, Server, ServerChoice, ServerPolicyError,
+    auto_server, DetectError, Facts, Server, ServerChoice, ServerPolicyError, ServerRequest,
 };
 
 use s2i_env::Env;
@@ -58,11 +58,12 @@ pub fn choose(
     facts: &Facts,
     python2: bool,
 ) -> Result<Choice, ChooseServerError> {
-    let detected = s2i_detect::detect(s2i_detect::Inputs {
+    let inputs = s2i_detect::Inputs {
         app_root,
         env,
         facts: Some(facts),
-    });
+    };
+    let detected = s2i_detect::detect(inputs);
     let why = detected.as_ref().ok().and_then(|d| {
         d.verdicts
             .iter()
@@ -71,7 +72,7 @@ pub fn choose(
     });
     let (server, app) = match detected {
         Ok(detection) => (
-            auto_server(&detection.app, &detection.server, &|_| true)
+            auto_server(Some(&detection.app), &detection.server, &|_| true)
                 .map_err(ChooseServerError::Policy)?,
             detection.app.describe(),
         ),
@@ -81,15 +82,20 @@ pub fn choose(
                 source_of_value: source,
             })
         }
-        // Nothing to serve found yet, or a setting run will report: the default server, so a
-        // fixed setting needs no rebuild.
-        Err(e) => (
-            Some(ServerChoice {
-                server: Server::auto_order(Interface::Wsgi)[0],
-                reason: "auto: the default".to_owned(),
-            }),
-            format!("nothing detected yet ({e})"),
-        ),
+        // Nothing to serve found yet, or a setting run will report: the server asked for, else
+        // the default, so a fixed setting needs no rebuild.
+        Err(e) => {
+            let request = s2i_detect::server_request(inputs).unwrap_or(ServerRequest {
+                server: None,
+                source: "default".to_owned(),
+                preferred: Vec::new(),
+            });
+            let server = auto_server(None, &request, &|_| true);
+            (
+                server.map_err(ChooseServerError::Policy)?,
+                format!("nothing detected yet ({e})"),
+            )
+        }
     };
     if let Some(choice) = &server {
         if choice.server.requirement(python2).is_none() {
@@ -177,6 +183,13 @@ mod tests {
         assert_eq!(chosen, "uvicorn");
         let empty = app_root(&[]);
         assert_eq!(name(&[], empty.path(), false).expect("auto"), "mod_wsgi");
+        // Nothing to serve yet (APP_MODULE comes at deploy time): the server asked for is
+        // installed, the one run will start.
+        let asked = [("APP_SERVER", "gunicorn")];
+        assert_eq!(
+            name(&asked, empty.path(), false).expect("asked"),
+            "gunicorn"
+        );
     }
 
     #[test]

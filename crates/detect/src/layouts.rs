@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use s2i_facts::ObjectKind::{self, Callable, Factory, Object};
 use s2i_facts::{AppObject, Facts, ModuleFacts};
 
 use crate::server::Interface;
@@ -103,40 +104,33 @@ pub struct Exposed {
     pub recorded: bool,
 }
 
-fn interface(name: &str) -> Interface {
-    if name.eq_ignore_ascii_case("asgi") {
-        Interface::Asgi
-    } else {
-        Interface::Wsgi
-    }
-}
-
 /// The object to serve among a module's: `application`, then `app`, then the first object,
 /// then a factory, then a plain callable.
 fn pick(objects: &[AppObject]) -> Option<&AppObject> {
-    let named = |n: &str| objects.iter().find(|o| o.kind == "object" && o.name == n);
+    let named = |n: &str| objects.iter().find(|o| o.kind == Object && o.name == n);
+    let kind = |k: ObjectKind| objects.iter().find(|o| o.kind == k);
     named("application")
         .or_else(|| named("app"))
-        .or_else(|| objects.iter().find(|o| o.kind == "object"))
-        .or_else(|| objects.iter().find(|o| o.kind == "factory"))
-        .or_else(|| objects.iter().find(|o| o.kind == "callable"))
+        .or_else(|| kind(Object))
+        .or_else(|| kind(Factory))
+        .or_else(|| kind(Callable))
 }
 
 fn from_record(module: &ModuleFacts) -> Option<Exposed> {
     let object = pick(&module.objects)?;
-    let callable = if object.kind == "factory" {
+    let callable = if object.kind == Factory {
         format!("{}()", object.name)
     } else {
         object.name.clone()
     };
     Some(Exposed {
         callable,
-        interface: interface(&object.interface),
+        interface: object.interface,
         framework: object.framework.clone(),
         starts: module
             .starts
             .iter()
-            .map(|s| (s.call.clone(), s.kind == "development"))
+            .map(|s| (s.call.clone(), s.kind == s2i_facts::StartKind::Development))
             .collect(),
         recorded: true,
     })
@@ -229,18 +223,18 @@ mod tests {
 
     #[test]
     fn the_object_to_serve() {
-        let o = |name: &str, kind: &str| AppObject {
+        let o = |name: &str, kind: ObjectKind| AppObject {
             name: name.into(),
-            kind: kind.into(),
-            interface: "wsgi".into(),
+            kind,
+            interface: Interface::Wsgi,
             framework: Some("flask".into()),
         };
         assert_eq!(
-            pick(&[o("create_app", "factory"), o("app", "object")]).map(|o| o.name.as_str()),
+            pick(&[o("create_app", Factory), o("app", Object)]).map(|o| o.name.as_str()),
             Some("app")
         );
         assert_eq!(
-            pick(&[o("create_app", "factory")]).map(|o| o.name.as_str()),
+            pick(&[o("create_app", Factory)]).map(|o| o.name.as_str()),
             Some("create_app")
         );
         assert_eq!(pick(&[]), None);

@@ -117,6 +117,53 @@ pub fn django_settings_module(manage_py: &str, env: &Env) -> Option<String> {
     source::settings_in_manage_py(&manage_py[at..])
 }
 
+/// The source's environment files, in the order both sides read them into `env` (a variable
+/// already set wins): assemble before the build, run before it starts. In an s2i image the
+/// first is already the container's environment; in host mode and with
+/// `images/Containerfile.app` only the file says it. Returns what each file set and skipped.
+///
+/// # Errors
+/// A file cannot be read, or sets a variable refused in `phase`.
+pub fn load_environment(
+    env: &mut Env,
+    src: &Path,
+    phase: s2i_env::Phase,
+) -> Result<Vec<(PathBuf, s2i_env::Loaded)>, s2i_env::EnvError> {
+    [".s2i/environment", ".warpdrive/environment"]
+        .iter()
+        .map(|file| {
+            let path = src.join(file);
+            env.load_file(&path, phase).map(|loaded| (path, loaded))
+        })
+        .collect()
+}
+
+/// The server the user asked for (`APP_SERVER`, warpdrive's mode and files) and, in auto
+/// mode, chose ([`server::users_choices`]), as [`detect`] reads it: for assemble when detection
+/// found nothing to serve yet ([`auto_server`] with no app).
+///
+/// # Errors
+/// A setting names no server or mode, or a file cannot be read.
+pub fn server_request(inputs: Inputs<'_>) -> Result<ServerRequest, DetectError> {
+    let src = inputs.app_root.join("src");
+    let home = home::resolve(&src, inputs.env, inputs.facts).map_or(src.clone(), |(h, _)| h);
+    let mode = mode::deploy_mode(&src, inputs.env)?;
+    request(&src, &home, inputs.env, &mode)
+}
+
+fn request(
+    src: &Path,
+    home: &Path,
+    env: &Env,
+    mode: &DeployMode,
+) -> Result<ServerRequest, DetectError> {
+    let mut server = mode::server_request(src, env, mode)?;
+    if server.server.is_none() {
+        server.preferred = server::users_choices(home, env);
+    }
+    Ok(server)
+}
+
 /// Decides how the application under `inputs.app_root` is started.
 ///
 /// # Errors
@@ -126,10 +173,7 @@ pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
     let src = inputs.app_root.join("src");
     let (home, home_source) = home::resolve(&src, inputs.env, inputs.facts)?;
     let mode = mode::deploy_mode(&src, inputs.env)?;
-    let mut server = mode::server_request(&src, inputs.env, &mode)?;
-    if server.server.is_none() {
-        server.preferred = server::users_choices(&home, inputs.env);
-    }
+    let server = request(&src, &home, inputs.env, &mode)?;
     let cx = rules::Context {
         src: &src,
         home: &home,
@@ -282,14 +326,14 @@ mod tests {
                 file: "app.py".into(),
                 objects: vec![s2i_facts::AppObject {
                     name: "app".into(),
-                    kind: "object".into(),
-                    interface: "wsgi".into(),
+                    kind: s2i_facts::ObjectKind::Object,
+                    interface: Interface::Wsgi,
                     framework: Some("flask".into()),
                 }],
                 starts: vec![s2i_facts::ServerStart {
                     call: "app.run()".into(),
-                    kind: "development".into(),
-                    place: "main".into(),
+                    kind: s2i_facts::StartKind::Development,
+                    place: s2i_facts::StartPlace::Main,
                 }],
                 ..s2i_facts::ModuleFacts::default()
             }],

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use s2i_facts::Facts;
+use s2i_facts::{DjangoFacts, Facts};
 
 use crate::app::{App, DjangoApp, StaticMap, Target, WebApp};
 use crate::frameworks::{self, Framework};
@@ -596,50 +596,32 @@ fn split_dotted(value: &str) -> Option<(String, String)> {
     Some((module.to_owned(), name.to_owned()))
 }
 
-fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    let manage = cx.home.join("manage.py");
-    let manage_py = manage.is_file().then(|| manage.clone());
+/// The Django project of the app home, one path: the build record's facts, else the settings
+/// module `manage.py` sets (no static files known, WSGI_APPLICATION taken to be the settings
+/// package's `wsgi.application`); `true` when from the record.
+fn django_facts(cx: &Context<'_>) -> Result<Option<(DjangoFacts, bool)>, DetectError> {
     if let Some(d) = cx.facts.and_then(|f| f.django.as_ref()) {
-        return django_from_facts(cx, d, manage_py);
+        return Ok(Some((d.clone(), true)));
     }
-    let Some(text) = read_optional(&manage)? else {
-        return Ok(Outcome::Skip(
-            "no manage.py and no Django in the build record".to_owned(),
-        ));
-    };
-    let Some(settings) = crate::django_settings_module(&text, cx.env) else {
-        return Ok(Outcome::Skip(
-            "manage.py does not set DJANGO_SETTINGS_MODULE".to_owned(),
-        ));
-    };
-    let package = settings.rsplit_once('.').map_or("", |(p, _)| p).to_owned();
-    let module = if package.is_empty() {
-        "wsgi".to_owned()
-    } else {
-        format!("{package}.wsgi")
-    };
-    if module_file(cx, &module).is_none() {
-        return Ok(Outcome::Skip(format!(
-            "manage.py uses {settings} but there is no {module} module and no build record saying where WSGI_APPLICATION is"
-        )));
+    let text = read_optional(&cx.home.join("manage.py"))?;
+    let settings = text.and_then(|t| crate::django_settings_module(&t, cx.env));
+    Ok(settings.map(|settings_module| {
+        let d = DjangoFacts {
+            settings_module,
+            ..DjangoFacts::default()
+        };
+        (d, false)
+    }))
+}
+
+fn django(cx: &Context<'_>) -> Result<Outcome, DetectError> {
+    match django_facts(cx)? {
+        Some((d, recorded)) => django_from_facts(cx, &d, recorded),
+        None => Ok(Outcome::Skip(
+            "no Django in the build record, and no manage.py setting DJANGO_SETTINGS_MODULE"
+                .to_owned(),
+        )),
     }
-    Ok(Outcome::Match(
-        App::Web(WebApp {
-            interface: Interface::Wsgi,
-            target: Target::Module {
-                module,
-                callable: "application".to_owned(),
-            },
-            statics: Vec::new(),
-            django: Some(DjangoApp {
-                settings_module: settings.clone(),
-                manage_py,
-            }),
-        }),
-        format!(
-            "manage.py sets DJANGO_SETTINGS_MODULE={settings}; no build record, so static files are not served (run assemble to record STATIC_ROOT)"
-        ),
-    ))
 }
 
 /// A Django project is Django whichever rule found its entry point: the project (from the
@@ -683,42 +665,27 @@ pub fn attach_django(
 
 /// The Django project of the app home and the static files its build record maps.
 fn project_django(cx: &Context<'_>) -> Result<Option<(DjangoApp, Vec<StaticMap>)>, DetectError> {
-    let manage = cx.home.join("manage.py");
-    let manage_py = manage.is_file().then(|| manage.clone());
-    if let Some(d) = cx.facts.and_then(|f| f.django.as_ref()) {
-        let statics = match django_from_facts(cx, d, manage_py.clone())? {
-            Outcome::Match(App::Web(web), _) => web.statics,
-            _ => Vec::new(),
-        };
-        let settings_module = d
-            .wrapper_settings_module
-            .clone()
-            .unwrap_or_else(|| d.settings_module.clone());
-        return Ok(Some((
-            DjangoApp {
-                settings_module,
-                manage_py,
-            },
-            statics,
-        )));
+    let Some((d, recorded)) = django_facts(cx)? else {
+        return Ok(None);
+    };
+    if let Outcome::Match(App::Web(web), _) = django_from_facts(cx, &d, recorded)? {
+        return Ok(web.django.map(|django| (django, web.statics)));
     }
-    let settings = read_optional(&manage)?.and_then(|t| crate::django_settings_module(&t, cx.env));
-    Ok(settings.map(|settings_module| {
-        (
-            DjangoApp {
-                settings_module,
-                manage_py,
-            },
-            Vec::new(),
-        )
-    }))
+    let manage = cx.home.join("manage.py");
+    let django = DjangoApp {
+        settings_module: d.wrapper_settings_module.unwrap_or(d.settings_module),
+        manage_py: manage.is_file().then_some(manage),
+    };
+    Ok(Some((django, Vec::new())))
 }
 
 fn django_from_facts(
     cx: &Context<'_>,
-    d: &s2i_facts::DjangoFacts,
-    manage_py: Option<PathBuf>,
+    d: &DjangoFacts,
+    recorded: bool,
 ) -> Result<Outcome, DetectError> {
+    let manage = cx.home.join("manage.py");
+    let manage_py = manage.is_file().then_some(manage);
     let settings_module = d
         .wrapper_settings_module
         .clone()
@@ -732,6 +699,14 @@ fn django_from_facts(
             let package = d.settings_module.rsplit_once('.').map(|(p, _)| p)?;
             Some((format!("{package}.wsgi"), "application".to_owned()))
         });
+    if let (false, Some((module, _))) = (recorded, &wsgi) {
+        if module_file(cx, module).is_none() {
+            return Ok(Outcome::Skip(format!(
+                "manage.py uses {} but there is no {module} module and no build record saying where WSGI_APPLICATION is",
+                d.settings_module
+            )));
+        }
+    }
     // WSGI unless an ASGI server was asked for: assemble records ASGI_APPLICATION whenever the
     // project has an asgi.py (every startproject does), which says nothing about intent.
     let interface = match cx.server.server {
@@ -746,7 +721,7 @@ fn django_from_facts(
     };
     let Some((module, callable)) = chosen else {
         return Ok(Outcome::Skip(format!(
-            "the build record names Django settings {} but no WSGI/ASGI application",
+            "Django settings {} but no WSGI/ASGI application known",
             d.settings_module
         )));
     };
@@ -780,10 +755,21 @@ fn django_from_facts(
         Some(_) => notes.push(format!(
             "STATIC_URL {url} is not a path on this server; static files are not served here"
         )),
-        None => notes.push("no STATIC_ROOT recorded; static files are not served".to_owned()),
+        None if recorded => {
+            notes.push("no STATIC_ROOT recorded; static files are not served".to_owned());
+        }
+        None => notes.push(
+            "no build record, so static files are not served (run assemble to record STATIC_ROOT)"
+                .to_owned(),
+        ),
     }
+    let source = if recorded {
+        format!("build record: Django settings {settings_module}")
+    } else {
+        format!("manage.py sets DJANGO_SETTINGS_MODULE={settings_module}")
+    };
     let why = format!(
-        "build record: Django settings {settings_module}, {interface} application {module}.{callable}; {}",
+        "{source}, {interface} application {module}.{callable}; {}",
         notes.join("; ")
     );
     Ok(Outcome::Match(

@@ -19,21 +19,7 @@ pub enum Server {
     Granian,
 }
 
-/// What a server can serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interface {
-    Wsgi,
-    Asgi,
-}
-
-impl fmt::Display for Interface {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Wsgi => "WSGI",
-            Self::Asgi => "ASGI",
-        })
-    }
-}
+pub use s2i_facts::Interface;
 
 /// One row of the server table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +37,9 @@ pub struct ServerSpec {
     pub requirement_py2: Option<&'static str>,
     pub wsgi: bool,
     pub asgi: bool,
+    /// warpdrive's manual mode: the arguments before `.warpdrive/server_args` (`{port}` is
+    /// `$PORT`; mod_wsgi-express also gets its server root and `MOD_WSGI_*` options).
+    pub manual: &'static [&'static str],
 }
 
 /// Every server `run` can start: the one table usage, errors and docs lists derive from.
@@ -64,6 +53,13 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("mod_wsgi<5"),
         wsgi: true,
         asgi: false,
+        manual: &[
+            "start-server",
+            "--log-to-terminal",
+            "--startup-log",
+            "--port",
+            "{port}",
+        ],
     },
     ServerSpec {
         server: Server::Gunicorn,
@@ -74,6 +70,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("gunicorn<20"),
         wsgi: true,
         asgi: false,
+        manual: &["--bind", "0.0.0.0:{port}", "--access-logfile", "-"],
     },
     ServerSpec {
         server: Server::Uwsgi,
@@ -84,6 +81,13 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("uwsgi<2.0.22"),
         wsgi: true,
         asgi: false,
+        manual: &[
+            "--master",
+            "--http-socket",
+            ":{port}",
+            "--hook-master-start",
+            "unix_signal:15 gracefully_kill_them_all",
+        ],
     },
     ServerSpec {
         server: Server::Waitress,
@@ -94,6 +98,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: Some("waitress<2"),
         wsgi: true,
         asgi: false,
+        manual: &["--listen=0.0.0.0:{port}"],
     },
     ServerSpec {
         server: Server::Uvicorn,
@@ -104,6 +109,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: None,
         wsgi: false,
         asgi: true,
+        manual: &["--host", "0.0.0.0", "--port", "{port}"],
     },
     ServerSpec {
         server: Server::Hypercorn,
@@ -114,6 +120,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: None,
         wsgi: true,
         asgi: true,
+        manual: &["--bind", "0.0.0.0:{port}"],
     },
     ServerSpec {
         server: Server::Granian,
@@ -124,6 +131,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         requirement_py2: None,
         wsgi: true,
         asgi: true,
+        manual: &["--host", "0.0.0.0", "--port", "{port}"],
     },
 ];
 
@@ -377,7 +385,9 @@ impl ServerPolicyError {
 /// configuration needs (a gunicorn configuration naming `wsgi_app`, warpdrive's manual mode), or
 /// auto mode's pick for the app's interface: its default when `installed` says so, else the
 /// first installed of [`Server::auto_order`]. `None`: the application starts its own server
-/// (`app.sh`, `app.py`, a Procfile).
+/// (`app.sh`, `app.py`, a Procfile). `app` is `None` when assemble found nothing to serve yet
+/// (a setting run will report, fixed without a rebuild): the request is taken whatever the
+/// interface, else auto mode's pick for WSGI.
 ///
 /// `run` passes what is in the virtualenv or on `PATH`; `assemble` passes "everything" (it
 /// installs the server this returns), so both name the same server.
@@ -386,7 +396,7 @@ impl ServerPolicyError {
 /// The requested server cannot serve the app's interface or is not installed, or no server
 /// for the interface is installed.
 pub fn auto_server(
-    app: &App,
+    app: Option<&App>,
     request: &ServerRequest,
     installed: &dyn Fn(Server) -> bool,
 ) -> Result<Option<ServerChoice>, ServerPolicyError> {
@@ -403,12 +413,12 @@ pub fn auto_server(
             })
         }
     };
-    let web = match app {
-        App::Shell { .. } | App::Python { .. } | App::Procfile { .. } | App::Framework { .. } => {
-            return Ok(None)
-        }
-        App::Manual { server } => return required(*server, &request.source),
-        App::GunicornConfig { config } => {
+    let interface = match app {
+        Some(
+            App::Shell { .. } | App::Python { .. } | App::Procfile { .. } | App::Framework { .. },
+        ) => return Ok(None),
+        Some(App::Manual { server }) => return required(*server, &request.source),
+        Some(App::GunicornConfig { config }) => {
             let source = format!(
                 "{} sets wsgi_app",
                 config
@@ -417,14 +427,16 @@ pub fn auto_server(
             );
             return required(Server::Gunicorn, &source);
         }
-        App::Web(web) => web,
+        Some(App::Web(web)) => Some(web.interface),
+        None => None,
     };
+    let serves = |server: Server| interface.is_none_or(|i| server.serves(i));
     if let Some(server) = request.server {
-        if !server.serves(web.interface) {
+        if let (false, Some(interface), Some(app)) = (serves(server), interface, app) {
             return Err(ServerPolicyError::WrongInterface {
                 server,
                 source: request.source.clone(),
-                interface: web.interface,
+                interface,
                 app: app.describe(),
             });
         }
@@ -433,11 +445,12 @@ pub fn auto_server(
     if let Some(choice) = request
         .preferred
         .iter()
-        .find(|c| c.server.serves(web.interface) && installed(c.server))
+        .find(|c| serves(c.server) && installed(c.server))
     {
         return Ok(Some(choice.clone()));
     }
-    let order = Server::auto_order(web.interface);
+    let interface = interface.unwrap_or(Interface::Wsgi);
+    let order = Server::auto_order(interface);
     let default = order[0];
     order
         .iter()
@@ -445,7 +458,7 @@ pub fn auto_server(
         .map(|i| {
             let server = order[i];
             let reason = if i == 0 {
-                format!("auto: the default for {} applications", web.interface)
+                format!("auto: the default for {interface} applications")
             } else {
                 format!(
                     "auto: {} is not installed; {server} is",
@@ -454,9 +467,7 @@ pub fn auto_server(
             };
             Some(ServerChoice { server, reason })
         })
-        .ok_or(ServerPolicyError::NoneInstalled {
-            interface: web.interface,
-        })
+        .ok_or(ServerPolicyError::NoneInstalled { interface })
 }
 
 #[cfg(test)]
@@ -520,7 +531,7 @@ mod tests {
     }
 
     fn pick(app: &App, request: &ServerRequest, installed: &[Server]) -> Option<Server> {
-        auto_server(app, request, &|s| installed.contains(&s))
+        auto_server(Some(app), request, &|s| installed.contains(&s))
             .expect("a server")
             .map(|c| c.server)
     }
@@ -541,7 +552,7 @@ mod tests {
             Some(Server::Hypercorn)
         );
         assert_eq!(
-            auto_server(&asgi, &auto(), &|_| false),
+            auto_server(Some(&asgi), &auto(), &|_| false),
             Err(ServerPolicyError::NoneInstalled {
                 interface: Interface::Asgi
             })
@@ -556,17 +567,17 @@ mod tests {
             source: "APP_SERVER=gunicorn".into(),
             preferred: Vec::new(),
         };
-        let choice = auto_server(&wsgi, &gunicorn, &|_| true)
+        let choice = auto_server(Some(&wsgi), &gunicorn, &|_| true)
             .expect("ok")
             .expect("server");
         assert_eq!(choice.server, Server::Gunicorn);
         assert_eq!(choice.reason, "APP_SERVER=gunicorn");
         assert!(matches!(
-            auto_server(&wsgi, &gunicorn, &|s| s == Server::ModWsgi),
+            auto_server(Some(&wsgi), &gunicorn, &|s| s == Server::ModWsgi),
             Err(ServerPolicyError::NotInstalled { .. })
         ));
         assert!(matches!(
-            auto_server(&web(Interface::Asgi), &gunicorn, &|_| true),
+            auto_server(Some(&web(Interface::Asgi)), &gunicorn, &|_| true),
             Err(ServerPolicyError::WrongInterface { .. })
         ));
         // A gunicorn configuration naming wsgi_app means gunicorn, in auto mode too.
@@ -601,7 +612,7 @@ mod tests {
         };
         let wsgi = web(Interface::Wsgi);
         let all = &Server::ALL[..];
-        let choice = auto_server(&wsgi, &request(&[]), &|_| true)
+        let choice = auto_server(Some(&wsgi), &request(&[]), &|_| true)
             .expect("ok")
             .expect("server");
         assert_eq!(choice.server, Server::Waitress);
@@ -617,7 +628,7 @@ mod tests {
             );
         }
         std::fs::write(home.join("gunicorn.conf.py"), "bind = ':8085'\n").expect("write");
-        let choice = auto_server(&wsgi, &request(&[]), &|_| true)
+        let choice = auto_server(Some(&wsgi), &request(&[]), &|_| true)
             .expect("ok")
             .expect("server");
         assert_eq!(choice.reason, "auto: the app has a gunicorn.conf.py");

@@ -14,6 +14,7 @@
 //! [`Layout`] names every path under `$APP_ROOT/.python-s2i`; [`StartDirs`] decides where
 //! `run` writes when that directory is not writable (a private directory under `/tmp`).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -180,6 +181,40 @@ pub struct SourceFacts {
 pub struct Summary {
     pub app: String,
     pub server: String,
+    /// The [`OVERRIDES`] set in the build's environment, with their values.
+    pub decided_with: BTreeMap<String, String>,
+}
+
+/// The deploy-time overrides, the one list: the variables `run` reads when it starts that
+/// change what the build decided (the app, its home, the server, Django's settings) or decide
+/// what the build leaves to the deployment (the port, the workers, migrate). assemble records
+/// the values it saw ([`Summary::decided_with`]); `run` names each one set to another value
+/// ([`Facts::overrides`]) in its log and `--dry-run`, by name only (a value may be a secret).
+pub const OVERRIDES: [&str; 14] = [
+    "APP_HOME",
+    "APP_MODULE",
+    "APP_FILE",
+    "APP_SCRIPT",
+    "APP_CONFIG",
+    "APP_SERVER",
+    "APP_PROCESS_TYPE",
+    "WARPDRIVE_SERVER_TYPE",
+    "WARPDRIVE_DEPLOY_MODE",
+    "DJANGO_SETTINGS_MODULE",
+    "GUNICORN_CMD_ARGS",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "DISABLE_MIGRATE",
+];
+
+impl Summary {
+    /// The [`OVERRIDES`] that `get` (the build's environment) sets, with their values.
+    pub fn decided_with<'a>(get: impl Fn(&str) -> Option<&'a str>) -> BTreeMap<String, String> {
+        OVERRIDES
+            .iter()
+            .filter_map(|name| get(name).map(|v| ((*name).to_owned(), v.to_owned())))
+            .collect()
+    }
 }
 
 /// The virtualenv's interpreter.
@@ -243,13 +278,43 @@ pub struct ModuleFacts {
 pub struct AppObject {
     /// The name in the module (`app`, `application`, `create_app`).
     pub name: String,
-    /// `object` (`app = FastAPI()`), `factory` (`def create_app(): ... Flask(...)`) or
-    /// `callable` (`def application(environ, start_response)`).
-    pub kind: String,
-    /// `wsgi` or `asgi`, from the framework (or the callable's signature).
-    pub interface: String,
+    pub kind: ObjectKind,
+    /// From the framework (or the callable's signature).
+    pub interface: Interface,
     /// The framework's top-level module, when there is one.
     pub framework: Option<String>,
+}
+
+/// What an [`AppObject`] is (the record's words: `object`, `factory`, `callable`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    /// `app = FastAPI()`.
+    #[default]
+    Object,
+    /// `def create_app(): ... Flask(...)`.
+    Factory,
+    /// `def application(environ, start_response)`.
+    Callable,
+}
+
+/// What an application is served through, and a server can serve (`wsgi`/`asgi` in the
+/// record, `WSGI`/`ASGI` in messages).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    #[default]
+    Wsgi,
+    Asgi,
+}
+
+impl std::fmt::Display for Interface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Wsgi => "WSGI",
+            Self::Asgi => "ASGI",
+        })
+    }
 }
 
 /// A call that starts a server.
@@ -258,12 +323,30 @@ pub struct AppObject {
 pub struct ServerStart {
     /// What is called, e.g. `app.run()`, `uvicorn.run()`.
     pub call: String,
-    /// `development` (a framework's development server: Flask/Quart/Bottle `app.run()`) or
-    /// `own` (any other server the file starts itself).
-    pub kind: String,
-    /// `main` (under `if __name__ == "__main__":`) or `module` (whenever it is imported).
+    /// `development`: a framework's development server (Flask/Quart/Bottle `app.run()`);
+    /// `own`: any other server the file starts itself.
+    pub kind: StartKind,
+    /// `main`: under `if __name__ == "__main__":`; `module`: whenever it is imported.
     #[serde(rename = "where")]
-    pub place: String,
+    pub place: StartPlace,
+}
+
+/// Which server a [`ServerStart`] starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartKind {
+    #[default]
+    Development,
+    Own,
+}
+
+/// Where a [`ServerStart`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartPlace {
+    #[default]
+    Main,
+    Module,
 }
 
 /// What Django's settings say, read once at build time.
@@ -361,6 +444,18 @@ impl Facts {
         })
     }
 
+    /// The [`OVERRIDES`] that `get` (the environment `run` starts with) sets to another value
+    /// than the build saw: those `run` applies over the record.
+    pub fn overrides<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Vec<&'static str> {
+        let built = self.summary.as_ref().map(|s| &s.decided_with);
+        OVERRIDES
+            .into_iter()
+            .filter(|name| {
+                get(name).is_some_and(|v| built.and_then(|b| b.get(*name)).is_none_or(|b| b != v))
+            })
+            .collect()
+    }
+
     /// Writes the record under `app_root` atomically (temp file + rename).
     ///
     /// # Errors
@@ -437,6 +532,32 @@ mod tests {
         assert!(newer
             .newer_than_this()
             .is_some_and(|w| w.contains(&format!("format {}", VERSION + 1))));
+    }
+
+    #[test]
+    fn overrides_are_the_variables_set_to_another_value_than_the_build_saw() {
+        fn get<'a>(vars: &'a [(&str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
+            move |n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| *v)
+        }
+        let build = [("APP_MODULE", "a:app"), ("PORT", "8080"), ("HOME", "/x")];
+        let facts = Facts {
+            summary: Some(Summary {
+                decided_with: Summary::decided_with(get(&build)),
+                ..Summary::default()
+            }),
+            ..Facts::default()
+        };
+        assert_eq!(
+            facts.summary.as_ref().map(|s| s.decided_with.len()),
+            Some(2)
+        );
+        assert!(facts.overrides(get(&build)).is_empty());
+        let start = [
+            ("APP_MODULE", "b:app"),
+            ("PORT", "8080"),
+            ("APP_HOME", "web"),
+        ];
+        assert_eq!(facts.overrides(get(&start)), ["APP_HOME", "APP_MODULE"]);
     }
 
     #[test]

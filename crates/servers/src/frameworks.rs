@@ -12,7 +12,7 @@ use std::path::Path;
 
 use s2i_detect::{Detection, Framework};
 
-use crate::{find_program, scripts, Context, Launch, StopSignal};
+use crate::{find_program, scripts, Context, Launch, Signal};
 
 /// The command for the `framework` app `script`.
 #[must_use]
@@ -49,7 +49,7 @@ pub fn launch(
                 program,
                 args,
                 Vec::new(),
-                StopSignal::Term,
+                Signal::SIGTERM,
                 "CORS and XSRF protection are Streamlit's defaults (.streamlit/config.toml sets them)",
             )
         }
@@ -61,7 +61,7 @@ pub fn launch(
                 ("GRADIO_SERVER_PORT".to_owned(), port),
                 ("GRADIO_ANALYTICS_ENABLED".to_owned(), "False".to_owned()),
             ],
-            StopSignal::Int,
+            Signal::SIGINT,
             "launch() listens where GRADIO_SERVER_NAME/GRADIO_SERVER_PORT say unless the script passes server_name/server_port",
         ),
     };

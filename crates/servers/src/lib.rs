@@ -24,33 +24,12 @@ mod waitress;
 use std::path::{Path, PathBuf};
 
 use s2i_detect::{auto_server, App, Detection, Env, Server, ServerPolicyError, WebApp};
+pub use s2i_init::Signal;
 
 pub use error::ServerError;
 pub use passthrough::{is_service_link, mod_wsgi_ignored, mod_wsgi_options};
 pub use settings::Settings;
 pub use tuning::Tuning;
-
-/// What SIGTERM from the platform is turned into so the server stops gracefully.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopSignal {
-    Term,
-    Int,
-    Quit,
-    Winch,
-}
-
-impl StopSignal {
-    /// Signal name as `kill -l` prints it.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Term => "SIGTERM",
-            Self::Int => "SIGINT",
-            Self::Quit => "SIGQUIT",
-            Self::Winch => "SIGWINCH",
-        }
-    }
-}
 
 /// What `run` needs besides the detection.
 #[derive(Debug, Clone)]
@@ -87,8 +66,8 @@ pub struct Launch {
     pub server: Option<Server>,
     /// Why this server.
     pub server_reason: String,
-    /// What SIGTERM is turned into.
-    pub stop: StopSignal,
+    /// What SIGTERM from the platform is turned into so the server stops gracefully.
+    pub stop: Signal,
     /// Lines explaining choices, for the log and `--dry-run`.
     pub notes: Vec<String>,
     /// The tuning this server was given when it is not the plan's (`Context::tuning`): why, for
@@ -214,7 +193,7 @@ fn choose(
     cx: &Context<'_>,
 ) -> Result<Option<(Server, PathBuf, String)>, ServerError> {
     let installed = |s: Server| find_program(s.executable(), cx.app_root, cx.env).is_some();
-    let choice = auto_server(&detection.app, &detection.server, &installed).map_err(|e| {
+    let choice = auto_server(Some(&detection.app), &detection.server, &installed).map_err(|e| {
         let looked_in = search_dirs(cx.app_root, cx.env);
         match e {
             ServerPolicyError::NotInstalled { server, source } => ServerError::NotInstalled {
@@ -253,46 +232,24 @@ fn manual(
     reason: String,
 ) -> Result<Launch, ServerError> {
     let port = cx.settings.port.to_string();
-    let mut args: Vec<String> = match server {
-        Server::ModWsgi => {
-            let mut a = vec![
-                "start-server".into(),
-                "--log-to-terminal".into(),
-                "--startup-log".into(),
-                "--port".into(),
-                port,
-                "--server-root".into(),
-                mod_wsgi::server_root(cx).display().to_string(),
-            ];
-            a.extend(mod_wsgi::user_args(cx, &[]));
-            a.extend(mod_wsgi_options(cx.env));
-            a
-        }
-        Server::Gunicorn => vec![
-            "--bind".into(),
-            format!("0.0.0.0:{port}"),
-            "--access-logfile".into(),
-            "-".into(),
-        ],
-        Server::Uwsgi => vec![
-            "--master".into(),
-            "--http-socket".into(),
-            format!(":{port}"),
-            "--hook-master-start".into(),
-            "unix_signal:15 gracefully_kill_them_all".into(),
-        ],
-        Server::Waitress => vec![format!("--listen=0.0.0.0:{port}")],
-        Server::Uvicorn | Server::Granian => {
-            vec!["--host".into(), "0.0.0.0".into(), "--port".into(), port]
-        }
-        Server::Hypercorn => vec!["--bind".into(), format!("0.0.0.0:{port}")],
-    };
-    args.extend(passthrough::server_args(&detection.src, server, cx.env)?);
+    let mut args: Vec<String> = server
+        .spec()
+        .manual
+        .iter()
+        .map(|a| a.replace("{port}", &port))
+        .collect();
     let mut notes =
         vec!["manual mode: the application is configured by .warpdrive/server_args".into()];
     if server == Server::ModWsgi {
+        args.extend([
+            "--server-root".into(),
+            mod_wsgi::server_root(cx).display().to_string(),
+        ]);
+        args.extend(mod_wsgi::user_args(cx, &[]));
+        args.extend(mod_wsgi_options(cx.env));
         notes.extend(mod_wsgi_ignored(cx.env));
     }
+    args.extend(passthrough::server_args(&detection.src, server, cx.env)?);
     Ok(Launch {
         program,
         args,
@@ -309,11 +266,11 @@ fn manual(
 
 /// The signal that stops each server gracefully (SIGTERM is translated to it).
 #[must_use]
-pub fn stop_signal(server: Server) -> StopSignal {
+pub fn stop_signal(server: Server) -> Signal {
     match server {
         // Apache: SIGWINCH is graceful-stop, SIGTERM stops at once.
-        Server::ModWsgi => StopSignal::Winch,
-        _ => StopSignal::Term,
+        Server::ModWsgi => Signal::SIGWINCH,
+        _ => Signal::SIGTERM,
     }
 }
 

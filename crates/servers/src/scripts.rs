@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use s2i_detect::Detection;
 
-use crate::{find_program, Context, Launch, StopSignal};
+use crate::{find_program, Context, Launch, Signal};
 
 fn own(detection: &Detection, program: PathBuf, args: Vec<String>, note: String) -> Launch {
     Launch {
@@ -15,7 +15,7 @@ fn own(detection: &Detection, program: PathBuf, args: Vec<String>, note: String)
         cwd: detection.home.clone(),
         server: None,
         server_reason: s2i_detect::OWN_SERVER.into(),
-        stop: StopSignal::Term,
+        stop: Signal::SIGTERM,
         notes: vec![note],
         tuning: None,
         files: Vec::new(),

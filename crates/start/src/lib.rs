@@ -25,7 +25,7 @@ use s2i_facts::{Make, StartDirs};
 use s2i_init::Signal;
 use s2i_release::{Check, Migrate, Phase, StateFile, When};
 use s2i_servers::tuning::{self, CgroupFs, Limits};
-use s2i_servers::{Launch, Settings, StopSignal};
+use s2i_servers::{Launch, Settings};
 use s2i_userdb::Provision;
 
 /// `run --help`.
@@ -70,6 +70,8 @@ pub struct Plan {
     pub migrate_note: Option<String>,
     /// The init's options (grace period, debug), from the same environment.
     pub init: s2i_init::Options,
+    /// The deploy-time overrides applied over the build record ([`s2i_facts::OVERRIDES`]).
+    pub overrides: Vec<&'static str>,
 }
 
 /// What a plan is made from; [`PlanInputs::from_process`] reads them from this process.
@@ -104,7 +106,7 @@ impl PlanInputs {
 }
 
 impl Plan {
-    /// Decides everything: the environment (with `.warpdrive/environment` and, when an init
+    /// Decides everything: the environment (with the source's environment files and, when an init
     /// is given, the `deploy-env` hook sourced under it), detection, the server command,
     /// migrate. `--dry-run` gives no init: no hook runs.
     ///
@@ -190,7 +192,9 @@ impl Plan {
             );
             (None, Some(note))
         };
+        let overrides = facts.as_ref().map(|f| f.overrides(|n| env.get(n)));
         Ok(Self {
+            overrides: overrides.unwrap_or_default(),
             app_root,
             env,
             process,
@@ -215,19 +219,17 @@ impl Plan {
 }
 
 /// The environment every part of `run` reads (the plan, the probes): the process's, refused
-/// variables checked, with `.warpdrive/environment` read and expanded as assemble read it.
+/// variables checked, with the source's environment files read and expanded as assemble read
+/// them ([`s2i_detect::load_environment`]).
 fn start_environment(env: &mut Env, app_root: &Path) -> Result<(), RunError> {
     env.check_refused(
         s2i_env::Phase::Start,
         "the environment run was started with",
     )
     .map_err(RunError::Env)?;
-    env.load_file(
-        &app_root.join("src/.warpdrive/environment"),
-        s2i_env::Phase::Start,
-    )
-    .map(|_| ())
-    .map_err(RunError::Env)
+    s2i_detect::load_environment(env, &app_root.join("src"), s2i_env::Phase::Start)
+        .map(|_| ())
+        .map_err(RunError::Env)
 }
 
 /// Where this start writes ([`StartDirs::decide`]: `$APP_ROOT/.python-s2i` when writable, else
@@ -275,6 +277,13 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     );
     let _ = writeln!(out, "Home:        {} ({})", d.home.display(), d.home_source);
     let _ = writeln!(out, "Deploy mode: {}", d.mode.describe());
+    if !plan.overrides.is_empty() {
+        let names = plan.overrides.join(", ");
+        let _ = writeln!(
+            out,
+            "Overrides:   {names} (set at start, not as the build saw)"
+        );
+    }
     if !plan.process.is_default() {
         let _ = writeln!(
             out,
@@ -297,10 +306,10 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     let _ = writeln!(
         out,
         "Stop:        SIGTERM {}",
-        if l.stop == StopSignal::Term {
+        if l.stop == Signal::SIGTERM {
             "is passed on (graceful stop)".to_owned()
         } else {
-            format!("is sent as {} (graceful stop)", l.stop.name())
+            format!("is sent as {} (graceful stop)", l.stop.as_str())
         }
     );
     let mut before = vec![plan.passwd_note.clone()];
@@ -321,15 +330,6 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     }
     let _ = writeln!(out, "Command:     {}", l.command_line());
     out
-}
-
-fn signal(stop: StopSignal) -> Signal {
-    match stop {
-        StopSignal::Term => Signal::SIGTERM,
-        StopSignal::Int => Signal::SIGINT,
-        StopSignal::Quit => Signal::SIGQUIT,
-        StopSignal::Winch => Signal::SIGWINCH,
-    }
 }
 
 /// `run` (`dry_run`: `run --dry-run`): decides, reports, runs the deploy hooks and migrate, and
@@ -399,8 +399,8 @@ pub fn start_process(dry_run: bool, process: Option<&str>) -> Result<u8, RunErro
         run_migrate(&mut init, &plan, migrate, &env)?;
     }
     let options = match plan.launch.stop {
-        StopSignal::Term => plan.init.clone(),
-        other => plan.init.clone().translate(Signal::SIGTERM, signal(other)),
+        Signal::SIGTERM => plan.init.clone(),
+        other => plan.init.clone().translate(Signal::SIGTERM, other),
     };
     let mut command = env.command(&plan.launch.program);
     command
@@ -567,7 +567,7 @@ pub fn probe(check: &Check) -> u8 {
 }
 
 /// The state file the probes read, from `env` (the environment run was started with, with
-/// `.warpdrive/environment`); `probing`: only looked for, not created.
+/// the source's environment files); `probing`: only looked for, not created.
 fn probe_state(mut env: Env, probing: bool) -> Result<StateFile, String> {
     let root = env.app_root();
     start_environment(&mut env, &root).map_err(|e| errors::message(&e).headline)?;
@@ -819,7 +819,7 @@ mod tests {
             !report.contains("enableCORS") && !report.contains("enableXsrf"),
             "{report}"
         );
-        assert_eq!(planned.launch.stop, StopSignal::Term);
+        assert_eq!(planned.launch.stop, Signal::SIGTERM);
         let root = app_root("apps_gradio");
         let planned = plan(root.path(), &[("PORT", "8124")]).expect("plan");
         for var in [
@@ -837,7 +837,7 @@ mod tests {
             );
         }
         assert_eq!(planned.launch.args, ["app.py"]);
-        assert_eq!(planned.launch.stop, StopSignal::Int);
+        assert_eq!(planned.launch.stop, Signal::SIGINT);
     }
 
     #[test]

@@ -5,6 +5,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, version] = &args[..] {
+        if flag == "--image-facts" {
+            print!("{}", image_facts(version));
+            return ExitCode::SUCCESS;
+        }
+    }
     let env = s2i_env::Env::from_process();
     // The image's own name by default: PYTHON_VERSION is the image's (images/Containerfile).
     let image = env.get("S2I_IMAGE_NAME").map_or_else(
@@ -33,6 +40,22 @@ fn support(version: &str, today: s2i_assemble::python_support::Date) -> Option<S
     let warning =
         s2i_assemble::python_support::warning(major.parse().ok()?, minor.parse().ok()?, today)?;
     Some(format!("Warning: {}\n", warning.replace('\n', "\n  ")))
+}
+
+/// `usage --image-facts VERSION`: what `images/build` bakes into the image of Python `VERSION`
+/// (`major.minor`) besides the app's dependencies, as `NAME=value` lines: the default server's
+/// requirement on that Python (the one server table) and whether uv installs into it (assemble's
+/// rule), so the image script decides neither again.
+fn image_facts(version: &str) -> String {
+    let python2 = version.starts_with("2.");
+    let default = s2i_detect::AUTO_WSGI[0];
+    format!(
+        "MOD_WSGI_REQUIREMENT={}\nINSTALL_UV={}\n",
+        default
+            .requirement(python2)
+            .unwrap_or(default.spec().requirement),
+        u8::from(s2i_assemble::install::uv_supports(version))
+    )
 }
 
 /// How to use the builder image; `image` is the image name to show in examples.
