@@ -848,12 +848,22 @@ impl Server {
     }
 }
 
-/// docs/run.md, "Static files": a `STATIC_URL` that is a full URL (a CDN) is not served
-/// locally. The build record names a CDN and a STATIC_ROOT holding a file: the running server
-/// answers `/static/...` from the application (Django's 404), not from STATIC_ROOT.
+/// docs/run.md, "Static files": a `STATIC_URL` that is a full URL (a CDN), or a
+/// protocol-relative one (`//host/...`, another host too), is not served locally. The build
+/// record names a CDN and a STATIC_ROOT holding a file: the running server answers
+/// `/static/...` from the application (Django's 404), not from STATIC_ROOT.
 #[test]
 fn django_cdn_static_url_is_not_served_locally() {
-    let (root, db) = django_root_with_a_build_record("https://cdn.example.com/static/");
+    for cdn in [
+        "https://cdn.example.com/static/",
+        "//cdn.example.com/static/",
+    ] {
+        django_cdn_static_url_is_not_served(cdn);
+    }
+}
+
+fn django_cdn_static_url_is_not_served(cdn: &str) {
+    let (root, db) = django_root_with_a_build_record(cdn);
     let server = root.serve(
         &[
             ("APP_SERVER", "gunicorn"),
@@ -870,7 +880,7 @@ fn django_cdn_static_url_is_not_served_locally() {
     server.assert_stop_exits_0();
     let report = root.dry_run_ok(&[("DJANGO_DB", db.to_str().expect("utf-8"))]);
     assert!(
-        report.contains("STATIC_URL https://cdn.example.com/static/ is not a path on this server"),
+        report.contains(&format!("STATIC_URL {cdn} is not a path on this server")),
         "{report}"
     );
 }

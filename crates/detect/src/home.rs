@@ -14,8 +14,8 @@ pub fn resolve(
     env: &Env,
     facts: Option<&Facts>,
 ) -> Result<(PathBuf, String), DetectError> {
-    let chosen = if let Some(value) = env.get("APP_HOME").filter(|v| !v.trim().is_empty()) {
-        Some((PathBuf::from(value.trim()), format!("APP_HOME={value}")))
+    let chosen = if let Some(value) = env.get("APP_HOME") {
+        Some((PathBuf::from(value), format!("APP_HOME={value}")))
     } else if let Some(value) = read_value(&src.join(".warpdrive/home"))? {
         Some((PathBuf::from(&value), format!(".warpdrive/home: {value}")))
     } else {

@@ -114,10 +114,6 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
     })
 }
 
-fn var<'a>(cx: &'a Context<'_>, name: &str) -> Option<&'a str> {
-    cx.env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
 fn rel(cx: &Context<'_>, path: &Path) -> String {
     path.strip_prefix(cx.src)
         .unwrap_or(path)
@@ -158,7 +154,7 @@ fn openshift2_static(cx: &Context<'_>) -> Vec<StaticMap> {
 }
 
 fn gunicorn_config(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    let (path, named) = match var(cx, "APP_CONFIG") {
+    let (path, named) = match cx.env.get("APP_CONFIG") {
         Some(v) => (cx.home.join(v), true),
         None => (cx.home.join("gunicorn.conf.py"), false),
     };
@@ -211,7 +207,7 @@ fn script(
     default: &str,
     shell: bool,
 ) -> Result<Outcome, DetectError> {
-    let (path, source) = match var(cx, variable) {
+    let (path, source) = match cx.env.get(variable) {
         Some(v) => (cx.home.join(v), format!("{variable}={v}")),
         None => {
             return Ok(Outcome::Skip(format!(
@@ -251,7 +247,7 @@ fn app_script(cx: &Context<'_>) -> Result<Outcome, DetectError> {
 }
 
 fn app_file(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    if let Some(v) = var(cx, "APP_FILE") {
+    if let Some(v) = cx.env.get("APP_FILE") {
         let path = cx.home.join(v);
         if let Some((app, why)) = frameworks::of_script(cx.home, &path)? {
             return Ok(Outcome::Match(app, format!("APP_FILE={v}: {why}")));
@@ -310,7 +306,7 @@ fn module_file(cx: &Context<'_>, module: &str) -> Option<PathBuf> {
 }
 
 fn app_module(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    let Some(value) = var(cx, "APP_MODULE") else {
+    let Some(value) = cx.env.get("APP_MODULE") else {
         return Ok(Outcome::Skip("APP_MODULE is not set".to_owned()));
     };
     let target =
@@ -737,7 +733,8 @@ fn django_from_facts(
     let mut statics = Vec::new();
     let mut notes = Vec::new();
     match &d.static_root {
-        Some(root) if url.starts_with('/') => {
+        // A path on this server; `//host/...` is protocol-relative: another host (a CDN).
+        Some(root) if url.starts_with('/') && !url.starts_with("//") => {
             let url = if url.ends_with('/') {
                 url
             } else {

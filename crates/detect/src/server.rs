@@ -276,7 +276,7 @@ pub struct ServerRequest {
 /// the one it wants.
 #[must_use]
 pub fn users_choices(home: &Path, env: &crate::Env) -> Vec<ServerChoice> {
-    let set = |name: &str| env.get(name).is_some_and(|v| !v.trim().is_empty());
+    let set = |name: &str| env.get(name).is_some();
     let mut choices = Vec::new();
     let gunicorn = |reason: String| ServerChoice {
         server: Server::Gunicorn,
