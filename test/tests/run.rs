@@ -1660,7 +1660,7 @@ fn nothing_runnable_lists_what_was_looked_for() {
             "Nothing to run was found",
             "app.sh: no app.sh",
             "wsgi.py: no wsgi.py",
-            "Django: no manage.py",
+            "Django: no Django in the build record, and no manage.py",
             "never falls back to a development server",
         ],
     );
