@@ -147,6 +147,12 @@ impl Plan {
             &process,
         )
         .map_err(RunError::Detect)?;
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let has_entry = s2i_userdb::accounts(&passwd).iter().any(|a| a.uid == uid);
+        if !has_entry {
+            // Before the server is looked up on PATH, which the same `:` would split.
+            s2i_userdb::check_home(uid, &detection.src).map_err(RunError::Passwd)?;
+        }
         let settings = Settings::from_env(&env).map_err(RunError::Server)?;
         let tuning = tuning::tune(&limits, settings.web_concurrency);
         // What the build found out about threads (no Python is started here).
@@ -176,8 +182,7 @@ impl Plan {
             },
         )
         .map_err(RunError::Server)?;
-        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-        let passwd_note = if s2i_userdb::accounts(&passwd).iter().any(|a| a.uid == uid) {
+        let passwd_note = if has_entry {
             format!("UID {uid} has a passwd entry")
         } else {
             format!("UID {uid} has no passwd entry: one is added (/etc/passwd if writable, else nss_wrapper)")

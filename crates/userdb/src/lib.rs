@@ -149,6 +149,15 @@ pub fn prepend_preload(lib: &Path, existing: Option<&str>) -> String {
     }
 }
 
+/// Refuses a home directory that could not go into a passwd entry for `uid` (see
+/// [`ProvisionError::InvalidField`]); `run` asks before anything else reads the path.
+///
+/// # Errors
+/// The home holds a `:` or a newline.
+pub fn check_home(uid: u32, home: &Path) -> Result<(), ProvisionError> {
+    check_field(uid, "home directory", &home.display().to_string())
+}
+
 /// A passwd field that would break the file.
 fn check_field(uid: u32, field: &'static str, value: &str) -> Result<(), ProvisionError> {
     if value.contains([':', '\n', '\r']) {
@@ -191,7 +200,7 @@ pub fn ensure_entry(req: &Request<'_>) -> Result<Provision, ProvisionError> {
     };
     let home = req.home.display().to_string();
     check_field(req.uid, "name", &name)?;
-    check_field(req.uid, "home directory", &home)?;
+    check_home(req.uid, req.home)?;
     let entry = format!(
         "{name}:x:{}:{}:Default Application User:{home}:/bin/sh\n",
         req.uid, req.gid,
