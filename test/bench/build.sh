@@ -91,8 +91,13 @@ timed() { # NAME COMMAND...: runs it, appends "NAME SECONDS" to the samples
   awk -v n="$name" -v a="$(now)" -v b="$start" 'BEGIN { printf "%s %.3f\n", n, a - b }' >>"$work/samples"
 }
 
+# Before each row: what earlier rows (and the script's own copies and removals) left to write
+# back is written first, or a row pays for the disk traffic of the one before it.
+settle() { sync; }
+
 pip_row() { # the venv and the install in one row; collectstatic apart
   rm -rf "$work/pip" "$work/pip-cache" "$work/pip-src"
+  settle
   timed pip sh -c "'$python' -m venv '$work/pip' && PIP_CACHE_DIR='$work/pip-cache' '$work/pip/bin/pip' install -r '$app/requirements.txt'"
   cp -a "$app" "$work/pip-src"
   timed collectstatic sh -c "cd '$work/pip-src' && '$work/pip/bin/python' manage.py collectstatic --noinput"
@@ -102,6 +107,7 @@ pip_row() { # the venv and the install in one row; collectstatic apart
 root=$work/app-root
 assemble_builds() {
   rm -rf "$root" "$work/artifacts"
+  settle
   timed cold env APP_ROOT="$root" S2I_ARTIFACTS_DIR="$work/none" "$repo/build/bin/assemble" "$app"
   sed -nE 's/.*sbom\.cdx\.json \(CycloneDX 1\.6, ([0-9]+) components, ([0-9]+) ms.*/sbom_components \1\nsbom \2/p' "$work/cold.log" \
     | awk '$1 == "sbom" { printf "sbom %.3f\n", $2 / 1000; next } { print }' >>"$work/samples"
@@ -112,10 +118,14 @@ assemble_builds() {
   # the new container's artifacts directory, then assemble in the builder's empty APP_ROOT at
   # the same path.
   mkdir -p "$work/artifacts"
+  settle
   timed unpack bash -o pipefail -c "APP_ROOT='$root' '$repo/build/bin/save-artifacts' | tar -x -C '$work/artifacts'"
   du -sh "$work/artifacts" | cut -f1 >"$work/artifacts-size"
-  rm -rf "$root"
+  # A new build container's APP_ROOT is empty from the start: the old one is moved aside (a
+  # rename) and removed after the row, so its removal is not written back during the row.
+  rm -rf "$work/old-root"; mv "$root" "$work/old-root"
   timed incremental_assemble env APP_ROOT="$root" S2I_ARTIFACTS_DIR="$work/artifacts" "$repo/build/bin/assemble" "$app"
+  rm -rf "$work/old-root"
   grep -q "Reused:       the previous build's installed dependencies, whole" "$work/incremental_assemble.log" || {
     echo "the incremental build did not restore the previous build's dependencies:"
     grep -E "Reused:|artifacts" "$work/incremental_assemble.log" | head -20; exit 1; }
