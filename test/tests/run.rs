@@ -1594,41 +1594,43 @@ fn granian_workers(port: u16, count: usize) -> Result<(), String> {
     }
 }
 
-/// `GRANIAN_BLOCKING_THREADS` replaces run's thread count (docs/run.md, "Passing options
-/// through"), seen from outside: with one worker and one blocking thread, granian runs two
-/// concurrent 2-second requests one after the other (run's own count, 8 or more, would run them
-/// side by side).
+/// `GRANIAN_BLOCKING_THREADS` and `UWSGI_THREADS` replace run's thread count (docs/run.md,
+/// "Passing options through"), seen from outside: with one worker and one thread, the server
+/// runs two concurrent 2-second requests one after the other (run's own count, 4 or more, would
+/// run them side by side).
 #[test]
-fn granian_blocking_threads_from_the_environment_take_effect() {
-    let root = AppRoot::new("run_wsgi_py");
-    let server = root.serve(
-        &[
-            ("APP_SERVER", "granian"),
-            ("GRANIAN_WORKERS", "1"),
-            ("GRANIAN_BLOCKING_THREADS", "1"),
-            ("SLOW_SECONDS", "2"),
-        ],
-        "/",
-    );
-    server.assert_served_by("granian");
-    let port = server.port;
-    let started = std::time::Instant::now();
-    let requests: Vec<_> = (0..2)
-        .map(|_| thread::spawn(move || get(port, "/slow")))
-        .collect();
-    for request in requests {
-        let r = request
-            .join()
-            .expect("thread")
-            .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
-        assert_eq!(r.body, "slow request finished", "{}", server.log());
+fn thread_counts_from_the_environment_take_effect() {
+    for (server, variables) in [
+        (
+            "granian",
+            [("GRANIAN_WORKERS", "1"), ("GRANIAN_BLOCKING_THREADS", "1")],
+        ),
+        ("uwsgi", [("UWSGI_PROCESSES", "1"), ("UWSGI_THREADS", "1")]),
+    ] {
+        let root = AppRoot::new("run_wsgi_py");
+        let mut envs = vec![("APP_SERVER", server), ("SLOW_SECONDS", "2")];
+        envs.extend(variables);
+        let running = root.serve(&envs, "/");
+        running.assert_served_by(server);
+        let port = running.port;
+        let started = std::time::Instant::now();
+        let requests: Vec<_> = (0..2)
+            .map(|_| thread::spawn(move || get(port, "/slow")))
+            .collect();
+        for request in requests {
+            let r = request
+                .join()
+                .expect("thread")
+                .unwrap_or_else(|e| panic!("{e}\n{}", running.log()));
+            assert_eq!(r.body, "slow request finished", "{}", running.log());
+        }
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(4),
+            "{server}: two 2 s requests took {took:?}: not one after the other\n{}",
+            running.log()
+        );
     }
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_secs(4),
-        "two 2 s requests took {took:?}: not one after the other\n{}",
-        server.log()
-    );
 }
 
 // ---------------------------------------------------------------- bad input
