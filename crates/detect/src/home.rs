@@ -31,7 +31,7 @@ pub fn resolve(
         Some(chosen) => Some(chosen),
         None => crate::workspace::web_member(src, env)?,
     };
-    let Some((path, source)) = chosen else {
+    let Some((path, origin)) = chosen else {
         return Ok((src.to_path_buf(), "the source root".to_owned()));
     };
     let home = normalize(&src.join(path));
@@ -39,11 +39,11 @@ pub fn resolve(
         return Err(DetectError::HomeOutsideSource {
             home,
             src: src.to_path_buf(),
-            source,
+            origin,
         });
     }
     if !home.is_dir() {
-        return Err(DetectError::HomeMissing { home, source });
+        return Err(DetectError::HomeMissing { home, origin });
     }
     // Symlinks must not lead out either.
     if let (Ok(real_home), Ok(real_src)) = (home.canonicalize(), src.canonicalize()) {
@@ -51,11 +51,11 @@ pub fn resolve(
             return Err(DetectError::HomeOutsideSource {
                 home: real_home,
                 src: src.to_path_buf(),
-                source,
+                origin,
             });
         }
     }
-    Ok((home, source))
+    Ok((home, origin))
 }
 
 /// Removes `.` and resolves `..` lexically.

@@ -183,38 +183,21 @@ pub fn source_facts(env: &Env, source: &Path) -> Option<SourceFacts> {
 }
 
 /// Why [`write_for_image`] wrote no document.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ImageSbomError {
     /// No build record: `$APP_ROOT` was not built by assemble.
+    #[error("{0} is missing: this $APP_ROOT was not built by assemble")]
     NoRecord(PathBuf),
     /// The build record could not be read.
+    #[error(transparent)]
     Record(s2i_facts::FactsError),
     /// The virtualenv's interpreter did not say its version.
+    #[error("`{python} -c 'import sys; print(sys.version_info[:3])'` gave no version: {detail}")]
     Interpreter { python: PathBuf, detail: String },
     /// The document could not be written.
+    #[error("{path}: {source}")]
     Write { path: PathBuf, source: io::Error },
 }
-
-impl std::fmt::Display for ImageSbomError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NoRecord(path) => write!(
-                f,
-                "{} is missing: this $APP_ROOT was not built by assemble",
-                path.display()
-            ),
-            Self::Record(e) => write!(f, "{e}"),
-            Self::Interpreter { python, detail } => write!(
-                f,
-                "`{} -c 'import sys; print(sys.version_info[:3])'` gave no version: {detail}",
-                python.display()
-            ),
-            Self::Write { path, source } => write!(f, "{}: {source}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for ImageSbomError {}
 
 /// The document of the image this runs in, for the `$APP_ROOT` that assemble built (in
 /// another image, for a runtime image): the build record gives the application home, the
