@@ -668,6 +668,23 @@ fn debian_packages(status: &Path, distro: Option<&(String, String)>) -> Vec<Comp
     packages.into_values().collect()
 }
 
+/// The civil date (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian;
+/// Howard Hinnant's algorithm): the SBOM's timestamp, and assemble's end-of-life dates.
+#[must_use]
+pub fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let small = |v: i64| u32::try_from(v).unwrap_or(0);
+    (small(year), small(month), small(day))
+}
+
 /// Now (or `SOURCE_DATE_EPOCH`) as an RFC 3339 UTC time.
 fn timestamp(env: &Env) -> String {
     let secs = env
@@ -678,18 +695,8 @@ fn timestamp(env: &Env) -> String {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         });
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (year, month, day) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
     let rest = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rest / 3600,
