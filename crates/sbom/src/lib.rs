@@ -219,7 +219,11 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
         .map_err(ImageSbomError::Record)?
         .ok_or_else(|| ImageSbomError::NoRecord(s2i_facts::path(app_root)))?;
     let python = app_root.join("bin/python");
-    let python_version = interpreter_version(&python, env)?;
+    let python_version =
+        python_version(&python, env).map_err(|detail| ImageSbomError::Interpreter {
+            python: python.clone(),
+            detail,
+        })?;
     let app = app_root
         .join("src")
         .join(facts.app_home.clone().unwrap_or_default());
@@ -243,28 +247,32 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
     Ok((path, count))
 }
 
-/// `(major, minor, micro)` of the interpreter `python`, as it runs in this image.
-fn interpreter_version(python: &Path, env: &Env) -> Result<(u32, u32, u32), ImageSbomError> {
-    let failed = |detail: String| ImageSbomError::Interpreter {
-        python: python.to_owned(),
-        detail,
-    };
+/// `(major, minor, micro)` of the interpreter `python`, as it runs in `env`: the one reading of
+/// it for assemble and the image's document. On failure, what it printed (or why it did not
+/// start).
+///
+/// # Errors
+/// It did not start, failed, or printed no `X.Y.Z`.
+pub fn python_version(
+    python: impl AsRef<std::ffi::OsStr>,
+    env: &Env,
+) -> Result<(u32, u32, u32), String> {
     let out = env
         .command(python)
         .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
         .output()
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut parts = text.trim().split('.').map(str::parse::<u32>);
     match (parts.next(), parts.next(), parts.next()) {
         (Some(Ok(major)), Some(Ok(minor)), Some(Ok(micro))) if out.status.success() => {
             Ok((major, minor, micro))
         }
-        _ => Err(failed(format!(
+        _ => Err(format!(
             "{}{}",
             text.trim(),
             String::from_utf8_lossy(&out.stderr).trim()
-        ))),
+        )),
     }
 }
 
@@ -714,6 +722,23 @@ pub fn system_paths() -> (PathBuf, PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interpreter_says_its_version_or_what_went_wrong() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let answer = |name: &str, script: &str| {
+            let python = dir.path().join(name);
+            fs::write(&python, format!("#!/bin/sh\n{script}\n")).expect("write");
+            fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).expect("chmod");
+            python_version(&python, &Env::default())
+        };
+        assert_eq!(answer("a", "echo 3.11.2"), Ok((3, 11, 2)));
+        assert_eq!(answer("b", "echo 2.7"), Err("2.7".to_owned()));
+        let failed = answer("c", "echo 3.11.2; echo broken >&2; exit 1");
+        assert_eq!(failed, Err("3.11.2broken".to_owned()));
+        assert!(python_version(dir.path().join("none"), &Env::default()).is_err());
+    }
 
     #[test]
     fn names_are_normalized_and_versions_encoded_as_purls_want() {
