@@ -121,7 +121,7 @@ pub fn detect_process(
         return crate::detect(inputs);
     }
     let src = inputs.app_root.join("src");
-    let (home, home_source) = crate::home::resolve(&src, inputs.env, inputs.facts)?;
+    let (home, home_source) = crate::home::app_home(&src, inputs.env, inputs.facts)?;
     let procfile = home.join("Procfile");
     let types = read_optional(&procfile)?.map(|text| procfile_types(&text));
     let Some(found) = types
