@@ -205,9 +205,9 @@ fn python_version_error(e: &python_version::Mismatch) -> Message {
 
 fn environment(e: &EnvError) -> Message {
     match e {
-        EnvError::Refused { name, why, source } => msg(
+        EnvError::Refused { name, why, origin } => msg(
             format!("{name} is set, which would break the build"),
-            format!("{name} is set in {source}: {why}."),
+            format!("{name} is set in {origin}: {why}."),
             &["Remove it from there (.s2i/environment, .warpdrive/environment, an env hook, the BuildConfig's environment or `s2i build -e`)."],
             vec![],
         ),

@@ -76,10 +76,10 @@ pub fn choose(
                 .map_err(ChooseServerError::Policy)?,
             detection.app.describe(),
         ),
-        Err(DetectError::UnknownServer { value, source }) => {
+        Err(DetectError::UnknownServer { value, origin }) => {
             return Err(ChooseServerError::Unknown {
                 value,
-                source_of_value: source,
+                source_of_value: origin,
             })
         }
         // Nothing to serve found yet, or a setting run will report: the server asked for, else

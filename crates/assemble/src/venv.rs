@@ -139,35 +139,17 @@ pub fn planned_release(root: &Path, env: &Env) -> Option<(u32, u32, u32)> {
     } else {
         env.get("PYTHON").unwrap_or("python3").into()
     };
-    let out = env
-        .command(python)
-        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    out.status.success().then(|| parse_version(&text)).flatten()
+    s2i_sbom::python_version(python, env).ok()
 }
 
 /// Reads the virtualenv's Python version.
 fn inspect(root: &Path, env: &Env) -> Result<Venv, CreateVenvError> {
     let python = root.join("bin/python");
-    let out = env
-        .command(&python)
-        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
-        .output()
-        .map_err(|e| CreateVenvError::Version {
+    let version =
+        s2i_sbom::python_version(&python, env).map_err(|detail| CreateVenvError::Version {
             python: python.clone(),
-            detail: e.to_string(),
+            detail,
         })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let version = parse_version(text.trim()).ok_or_else(|| CreateVenvError::Version {
-        python: python.clone(),
-        detail: format!(
-            "{}{}",
-            text.trim(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-    })?;
     Ok(Venv {
         root: root.to_owned(),
         python,
@@ -189,26 +171,5 @@ fn run(command: &mut Command) -> Result<(), CreateVenvError> {
             code: finished.status.code(),
             tail: finished.tail,
         })
-    }
-}
-
-fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
-    let mut parts = text.split('.').map(str::parse::<u32>);
-    Some((
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions() {
-        assert_eq!(parse_version("3.11.2"), Some((3, 11, 2)));
-        assert_eq!(parse_version("2.7"), None);
-        assert_eq!(parse_version("x"), None);
     }
 }

@@ -8,110 +8,65 @@ use s2i_message::Message;
 use crate::{Server, Verdict};
 
 /// Detection could not decide how to start the application.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DetectError {
     /// No rule matched; every rule tried, with its verdict.
+    #[error("nothing to run found in {home}")]
     NothingFound {
         home: PathBuf,
         verdicts: Vec<Verdict>,
     },
     /// A forced deploy mode found nothing of its kind.
+    #[error("deploy mode {mode} ({origin}) found nothing to run")]
     ModeFoundNothing {
         mode: String,
-        source: String,
+        origin: String,
         verdicts: Vec<Verdict>,
     },
     /// `APP_SERVER` (or warpdrive's server type) names no known server.
-    UnknownServer { value: String, source: String },
+    #[error("unknown server {value:?} ({origin})")]
+    UnknownServer { value: String, origin: String },
     /// warpdrive's deploy mode names no known mode.
-    UnknownDeployMode { value: String, source: String },
+    #[error("unknown deploy mode {value:?} ({origin})")]
+    UnknownDeployMode { value: String, origin: String },
     /// `APP_MODULE` is not `module:callable`.
+    #[error("APP_MODULE={value:?}: {why}")]
     BadAppModule { value: String, why: String },
     /// The application home is not inside the source tree.
+    #[error("application home {home} ({origin}) is outside the source tree {src}")]
     HomeOutsideSource {
         home: PathBuf,
         src: PathBuf,
-        source: String,
+        origin: String,
     },
     /// The application home does not exist.
-    HomeMissing { home: PathBuf, source: String },
+    #[error("application home {home} ({origin}) does not exist")]
+    HomeMissing { home: PathBuf, origin: String },
     /// A script that must start the app is not executable.
-    ScriptNotExecutable { path: PathBuf, source: String },
+    #[error("{path} ({origin}) is not executable")]
+    ScriptNotExecutable { path: PathBuf, origin: String },
     /// A file named by a variable does not exist.
+    #[error("{variable} names {path}, which does not exist")]
     NamedFileMissing { path: PathBuf, variable: String },
     /// A file could not be read.
+    #[error("{path}: {error}")]
     Read { path: PathBuf, error: io::Error },
     /// Several members of a uv workspace hold a web app and nothing chose one.
+    #[error("{} members of the uv workspace {root} hold a web app", .members.len())]
     WorkspaceMembers { root: PathBuf, members: Vec<String> },
     /// `run TYPE` / `APP_PROCESS_TYPE` is not a process type name.
-    BadProcessType { name: String, source: String },
+    #[error("{name:?} ({origin}) is not a process type name")]
+    BadProcessType { name: String, origin: String },
     /// The process type asked for is not a line of the Procfile; `types` is `None` when there
     /// is no Procfile.
+    #[error("no process type `{name}` in {procfile}")]
     UnknownProcessType {
         name: String,
-        source: String,
+        origin: String,
         procfile: PathBuf,
         types: Option<Vec<String>>,
     },
 }
-
-impl std::fmt::Display for DetectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NothingFound { home, .. } => {
-                write!(f, "nothing to run found in {}", home.display())
-            }
-            Self::ModeFoundNothing { mode, source, .. } => {
-                write!(f, "deploy mode {mode} ({source}) found nothing to run")
-            }
-            Self::UnknownServer { value, source } => {
-                write!(f, "unknown server {value:?} ({source})")
-            }
-            Self::UnknownDeployMode { value, source } => {
-                write!(f, "unknown deploy mode {value:?} ({source})")
-            }
-            Self::BadAppModule { value, why } => write!(f, "APP_MODULE={value:?}: {why}"),
-            Self::HomeOutsideSource { home, src, source } => write!(
-                f,
-                "application home {} ({source}) is outside the source tree {}",
-                home.display(),
-                src.display()
-            ),
-            Self::HomeMissing { home, source } => {
-                write!(
-                    f,
-                    "application home {} ({source}) does not exist",
-                    home.display()
-                )
-            }
-            Self::ScriptNotExecutable { path, source } => {
-                write!(f, "{} ({source}) is not executable", path.display())
-            }
-            Self::NamedFileMissing { path, variable } => {
-                write!(
-                    f,
-                    "{variable} names {}, which does not exist",
-                    path.display()
-                )
-            }
-            Self::Read { path, error } => write!(f, "{}: {error}", path.display()),
-            Self::WorkspaceMembers { root, members } => write!(
-                f,
-                "{} members of the uv workspace {} hold a web app",
-                members.len(),
-                root.display()
-            ),
-            Self::BadProcessType { name, source } => {
-                write!(f, "{name:?} ({source}) is not a process type name")
-            }
-            Self::UnknownProcessType { name, procfile, .. } => {
-                write!(f, "no process type `{name}` in {}", procfile.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for DetectError {}
 
 fn verdict_lines(verdicts: &[Verdict]) -> Vec<String> {
     verdicts
@@ -147,10 +102,10 @@ impl DetectError {
             ],
             details: vec!["run never falls back to a development server.".into()],
         },
-        DetectError::ModeFoundNothing { mode, source, verdicts } => Message {
+        DetectError::ModeFoundNothing { mode, origin, verdicts } => Message {
             headline: format!("Deploy mode `{mode}` found nothing of its kind to run."),
             found: {
-                let mut found = vec![format!("The mode comes from {source}. Rules tried:")];
+                let mut found = vec![format!("The mode comes from {origin}. Rules tried:")];
                 found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
                 found
             },
@@ -160,15 +115,15 @@ impl DetectError {
             ],
             details: Vec::new(),
         },
-        DetectError::UnknownServer { value, source } => Message {
+        DetectError::UnknownServer { value, origin } => Message {
             headline: format!("Unknown server `{value}`."),
-            found: vec![format!("It comes from {source}.")],
+            found: vec![format!("It comes from {origin}.")],
             fixes: vec![format!("Use one of: {}.", Server::valid_names())],
             details: Vec::new(),
         },
-        DetectError::UnknownDeployMode { value, source } => Message {
+        DetectError::UnknownDeployMode { value, origin } => Message {
             headline: format!("Unknown deploy mode `{value}`."),
-            found: vec![format!("It comes from {source}.")],
+            found: vec![format!("It comes from {origin}.")],
             fixes: vec![format!(
                 "Use one of: auto, shell, python, wsgi, django, or a server name ({}).",
                 Server::valid_names()
@@ -184,21 +139,21 @@ impl DetectError {
             ],
             details: Vec::new(),
         },
-        DetectError::HomeOutsideSource { home, src, source } => Message {
+        DetectError::HomeOutsideSource { home, src, origin } => Message {
             headline: "The application home is outside the source tree.".into(),
-            found: vec![format!("{} ({source}) is not under {}.", home.display(), src.display())],
+            found: vec![format!("{} ({origin}) is not under {}.", home.display(), src.display())],
             fixes: vec!["Give APP_HOME (or .warpdrive/home) as a directory inside your sources, relative to their top, e.g. APP_HOME=web.".into()],
             details: Vec::new(),
         },
-        DetectError::HomeMissing { home, source } => Message {
+        DetectError::HomeMissing { home, origin } => Message {
             headline: "The application home does not exist.".into(),
-            found: vec![format!("{} ({source}) is not a directory.", home.display())],
+            found: vec![format!("{} ({origin}) is not a directory.", home.display())],
             fixes: vec!["Correct APP_HOME (or .warpdrive/home): a directory inside your sources, relative to their top.".into()],
             details: Vec::new(),
         },
-        DetectError::ScriptNotExecutable { path, source } => Message {
+        DetectError::ScriptNotExecutable { path, origin } => Message {
             headline: format!("{} is not executable.", path.display()),
-            found: vec![format!("It was chosen because {source}.")],
+            found: vec![format!("It was chosen because {origin}.")],
             fixes: vec![
                 format!("Make it executable and commit that: `chmod +x {0}` and `git update-index --chmod=+x {0}`,", path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())),
                 "or remove it so detection goes on to the next rule.".into(),
@@ -230,16 +185,16 @@ impl DetectError {
             )],
             details: Vec::new(),
         },
-        DetectError::BadProcessType { name, source } => Message {
+        DetectError::BadProcessType { name, origin } => Message {
             headline: format!("{name:?} is not a process type."),
-            found: vec![format!("It comes from {source}.")],
+            found: vec![format!("It comes from {origin}.")],
             fixes: vec!["Name a type of your Procfile (letters, digits, `_` and `-`), e.g. `run worker` or APP_PROCESS_TYPE=worker.".into()],
             details: Vec::new(),
         },
-        DetectError::UnknownProcessType { name, source, procfile, types } => Message {
+        DetectError::UnknownProcessType { name, origin, procfile, types } => Message {
             headline: format!("There is no process type `{name}` to run."),
             found: vec![
-                format!("It was asked for by {source}."),
+                format!("It was asked for by {origin}."),
                 match types {
                     Some(types) if !types.is_empty() => format!(
                         "{} has these process types: {}.",

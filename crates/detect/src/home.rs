@@ -8,8 +8,13 @@ use s2i_facts::Facts;
 use crate::source::read_value;
 use crate::{DetectError, Env};
 
-/// The home directory and where it came from.
-pub fn resolve(
+/// The application home under `src` (`$APP_ROOT/src`): `APP_HOME`, else `.warpdrive/home`,
+/// else the home the build recorded, else `src` itself; with where it came from. The one
+/// resolver: assemble calls it (without a record) to know where the app is, run to start it.
+///
+/// # Errors
+/// The home is outside `src` (also through a symlink) or is not a directory.
+pub fn app_home(
     src: &Path,
     env: &Env,
     facts: Option<&Facts>,
@@ -31,7 +36,7 @@ pub fn resolve(
         Some(chosen) => Some(chosen),
         None => crate::workspace::web_member(src, env)?,
     };
-    let Some((path, source)) = chosen else {
+    let Some((path, origin)) = chosen else {
         return Ok((src.to_path_buf(), "the source root".to_owned()));
     };
     let home = normalize(&src.join(path));
@@ -39,11 +44,11 @@ pub fn resolve(
         return Err(DetectError::HomeOutsideSource {
             home,
             src: src.to_path_buf(),
-            source,
+            origin,
         });
     }
     if !home.is_dir() {
-        return Err(DetectError::HomeMissing { home, source });
+        return Err(DetectError::HomeMissing { home, origin });
     }
     // Symlinks must not lead out either.
     if let (Ok(real_home), Ok(real_src)) = (home.canonicalize(), src.canonicalize()) {
@@ -51,11 +56,11 @@ pub fn resolve(
             return Err(DetectError::HomeOutsideSource {
                 home: real_home,
                 src: src.to_path_buf(),
-                source,
+                origin,
             });
         }
     }
-    Ok((home, source))
+    Ok((home, origin))
 }
 
 /// Removes `.` and resolves `..` lexically.
@@ -80,7 +85,7 @@ mod tests {
     #[test]
     fn default_is_src() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (home, source) = resolve(dir.path(), &Env::default(), None).expect("home");
+        let (home, source) = app_home(dir.path(), &Env::default(), None).expect("home");
         assert_eq!(home, dir.path());
         assert_eq!(source, "the source root");
     }
@@ -90,16 +95,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("web")).expect("mkdir");
         let env = Env::of(&[("APP_HOME", "web")]);
-        let (home, _) = resolve(dir.path(), &env, None).expect("home");
+        let (home, _) = app_home(dir.path(), &env, None).expect("home");
         assert_eq!(home, dir.path().join("web"));
         let env = Env::of(&[("APP_HOME", "../..")]);
-        let err = resolve(dir.path(), &env, None).expect_err("outside");
+        let err = app_home(dir.path(), &env, None).expect_err("outside");
         assert!(
             matches!(err, DetectError::HomeOutsideSource { .. }),
             "{err}"
         );
         let env = Env::of(&[("APP_HOME", "nope")]);
-        let err = resolve(dir.path(), &env, None).expect_err("missing");
+        let err = app_home(dir.path(), &env, None).expect_err("missing");
         assert!(matches!(err, DetectError::HomeMissing { .. }), "{err}");
     }
 }

@@ -25,6 +25,7 @@ pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
 pub use declared::{declared_servers, normalized, requirement_names, Declared};
 pub use error::DetectError;
 pub use frameworks::{Framework, SCRIPTS as FRAMEWORK_SCRIPTS};
+pub use home::app_home;
 pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
 pub use process::{
@@ -89,20 +90,6 @@ pub fn rule_names() -> Vec<&'static str> {
     rules::RULES.iter().map(|(name, _, _)| *name).collect()
 }
 
-/// The application home under `src` (`$APP_ROOT/src`): `APP_HOME`, else `.warpdrive/home`,
-/// else the home the build recorded, else `src` itself; with where it came from. The one
-/// resolver: assemble calls it (without a record) to know where the app is, run to start it.
-///
-/// # Errors
-/// The home is outside `src` (also through a symlink) or is not a directory.
-pub fn app_home(
-    src: &Path,
-    env: &Env,
-    facts: Option<&Facts>,
-) -> Result<(PathBuf, String), DetectError> {
-    home::resolve(src, env, facts)
-}
-
 /// The Django settings module of the project whose `manage.py` reads `manage_py`:
 /// `DJANGO_SETTINGS_MODULE` from the environment when set, else the module manage.py sets;
 /// `None` when manage.py does not mention `DJANGO_SETTINGS_MODULE` (not a Django project).
@@ -146,7 +133,7 @@ pub fn load_environment(
 /// A setting names no server or mode, or a file cannot be read.
 pub fn server_request(inputs: Inputs<'_>) -> Result<ServerRequest, DetectError> {
     let src = inputs.app_root.join("src");
-    let home = home::resolve(&src, inputs.env, inputs.facts).map_or(src.clone(), |(h, _)| h);
+    let home = home::app_home(&src, inputs.env, inputs.facts).map_or(src.clone(), |(h, _)| h);
     let mode = mode::deploy_mode(&src, inputs.env)?;
     request(&src, &home, inputs.env, &mode)
 }
@@ -171,7 +158,7 @@ fn request(
 /// was looked at.
 pub fn detect(inputs: Inputs<'_>) -> Result<Detection, DetectError> {
     let src = inputs.app_root.join("src");
-    let (home, home_source) = home::resolve(&src, inputs.env, inputs.facts)?;
+    let (home, home_source) = home::app_home(&src, inputs.env, inputs.facts)?;
     let mode = mode::deploy_mode(&src, inputs.env)?;
     let server = request(&src, &home, inputs.env, &mode)?;
     let cx = rules::Context {

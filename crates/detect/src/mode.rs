@@ -87,7 +87,10 @@ pub fn deploy_mode(src: &Path, env: &Env) -> Result<DeployMode, DetectError> {
                     server,
                     source: source.clone(),
                 })
-                .ok_or(DetectError::UnknownDeployMode { value, source });
+                .ok_or(DetectError::UnknownDeployMode {
+                    value,
+                    origin: source,
+                });
         }
     };
     Ok(DeployMode::Only { kind, source })
@@ -140,7 +143,10 @@ pub fn server_request(
             source,
             preferred: Vec::new(),
         }),
-        None => Err(DetectError::UnknownServer { value, source }),
+        None => Err(DetectError::UnknownServer {
+            value,
+            origin: source,
+        }),
     }
 }
 

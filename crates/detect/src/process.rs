@@ -100,7 +100,10 @@ pub fn process_choice(
         None => from_env().unwrap_or_else(|| (WEB.to_owned(), DEFAULT_SOURCE.to_owned())),
     };
     if !is_process_name(&name) {
-        return Err(DetectError::BadProcessType { name, source });
+        return Err(DetectError::BadProcessType {
+            name,
+            origin: source,
+        });
     }
     Ok(ProcessChoice { name, source })
 }
@@ -118,7 +121,7 @@ pub fn detect_process(
         return crate::detect(inputs);
     }
     let src = inputs.app_root.join("src");
-    let (home, home_source) = crate::home::resolve(&src, inputs.env, inputs.facts)?;
+    let (home, home_source) = crate::home::app_home(&src, inputs.env, inputs.facts)?;
     let procfile = home.join("Procfile");
     let types = read_optional(&procfile)?.map(|text| procfile_types(&text));
     let Some(found) = types
@@ -127,7 +130,7 @@ pub fn detect_process(
     else {
         return Err(DetectError::UnknownProcessType {
             name: choice.name.clone(),
-            source: choice.source.clone(),
+            origin: choice.source.clone(),
             procfile,
             types: types.map(|t| t.into_iter().map(|t| t.name).collect()),
         });

@@ -104,7 +104,7 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
     Err(match cx.mode {
         DeployMode::Only { kind, source } => DetectError::ModeFoundNothing {
             mode: kind.to_string(),
-            source: source.clone(),
+            origin: source.clone(),
             verdicts,
         },
         _ => DetectError::NothingFound {
@@ -232,7 +232,10 @@ fn script_found(
 ) -> Result<Outcome, DetectError> {
     if shell {
         if !is_executable(&path) {
-            return Err(DetectError::ScriptNotExecutable { path, source });
+            return Err(DetectError::ScriptNotExecutable {
+                path,
+                origin: source,
+            });
         }
         let why = format!("{source}: {} starts the server itself", rel(cx, &path));
         Ok(Outcome::Match(App::Shell { script: path }, why))

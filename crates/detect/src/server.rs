@@ -313,36 +313,23 @@ pub struct ServerChoice {
 }
 
 /// Why no server can serve the application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServerPolicyError {
     /// The server asked for cannot host this kind of application.
+    #[error("{server} cannot serve an {interface} application")]
     WrongInterface {
         server: Server,
-        source: String,
+        origin: String,
         interface: Interface,
         app: String,
     },
     /// The server asked for (or the one the app's configuration needs) is not installed.
-    NotInstalled { server: Server, source: String },
+    #[error("{server} is not installed ({})", .server.executable())]
+    NotInstalled { server: Server, origin: String },
     /// Auto mode found no installed server for the interface.
+    #[error("no {interface} server is installed")]
     NoneInstalled { interface: Interface },
 }
-
-impl fmt::Display for ServerPolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::WrongInterface {
-                server, interface, ..
-            } => write!(f, "{server} cannot serve an {interface} application"),
-            Self::NotInstalled { server, .. } => {
-                write!(f, "{server} is not installed ({})", server.executable())
-            }
-            Self::NoneInstalled { interface } => write!(f, "no {interface} server is installed"),
-        }
-    }
-}
-
-impl std::error::Error for ServerPolicyError {}
 
 impl ServerPolicyError {
     /// What users read: the same message from `assemble` and `run`.
@@ -352,19 +339,19 @@ impl ServerPolicyError {
         match self {
             Self::WrongInterface {
                 server,
-                source,
+                origin,
                 interface,
                 app,
             } => Message::new(format!("{server} cannot serve this {interface} application."))
-                .found(format!("Detected: {app}.\n{server} was chosen by {source}."))
+                .found(format!("Detected: {app}.\n{server} was chosen by {origin}."))
                 .fix(format!(
                     "Choose a server for {interface} applications: {}.",
                     Server::names_serving(*interface)
                 )),
-            Self::NotInstalled { server, source } => Message::new(format!(
+            Self::NotInstalled { server, origin } => Message::new(format!(
                 "The server {server} was chosen but is not installed."
             ))
-            .found(format!("{server} was chosen by {source}."))
+            .found(format!("{server} was chosen by {origin}."))
             .fix(format!(
                 "Add `{}` to requirements.txt (or your project's dependencies) and rebuild, or",
                 server.spec().requirement
@@ -409,7 +396,7 @@ pub fn auto_server(
         } else {
             Err(ServerPolicyError::NotInstalled {
                 server,
-                source: source.to_owned(),
+                origin: source.to_owned(),
             })
         }
     };
@@ -435,7 +422,7 @@ pub fn auto_server(
         if let (false, Some(interface), Some(app)) = (serves(server), interface, app) {
             return Err(ServerPolicyError::WrongInterface {
                 server,
-                source: request.source.clone(),
+                origin: request.source.clone(),
                 interface,
                 app: app.describe(),
             });

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitStatus;
 
@@ -45,37 +44,29 @@ pub fn shell_args() -> [&'static str; 3] {
 const SHELL_OWN: [&str; 4] = ["PWD", "SHLVL", "_", "OLDPWD"];
 
 /// Why the environment of a hook cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvHookError {
     /// The hook (or its last command) failed: the shell's exit code, `None` if a signal ended it.
+    #[error("it failed ({})", status(*.code))]
     Failed { code: Option<i32> },
     /// The shell ended before the hook returned (`exit 0`, `exec` in the hook): the variables
     /// it set are lost.
+    #[error(
+        "it ended the shell that sources it before returning ({}): an `exit` (or `exec`) \
+         in a sourced hook ends that shell, so the variables it sets are lost; \
+         use `return` instead of `exit` (or drop the line)",
+        status(*.code)
+    )]
     EndedEarly { code: Option<i32> },
 }
 
-impl fmt::Display for EnvHookError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = |code: &Option<i32>| {
-            code.map_or_else(
-                || "killed by a signal".to_owned(),
-                |c| format!("exit code {c}"),
-            )
-        };
-        match self {
-            Self::Failed { code } => write!(f, "it failed ({})", status(code)),
-            Self::EndedEarly { code } => write!(
-                f,
-                "it ended the shell that sources it before returning ({}): an `exit` (or `exec`) \
-                 in a sourced hook ends that shell, so the variables it sets are lost; \
-                 use `return` instead of `exit` (or drop the line)",
-                status(code)
-            ),
-        }
-    }
+/// How the shell ended: its exit code, or a signal (`None`).
+fn status(code: Option<i32>) -> String {
+    code.map_or_else(
+        || "killed by a signal".to_owned(),
+        |c| format!("exit code {c}"),
+    )
 }
-
-impl std::error::Error for EnvHookError {}
 
 /// The environment a sourcing shell printed, given how it ended and its stdout.
 ///

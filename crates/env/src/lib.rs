@@ -80,30 +80,19 @@ pub const REFUSED: [Refused; 6] = [
 ];
 
 /// Why an environment could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum EnvError {
-    /// A refused variable is set; `source` says where (a file, a hook, the environment).
+    /// A refused variable is set; `origin` says where (a file, a hook, the environment).
+    #[error("{name} is set ({origin}): {why}")]
     Refused {
         name: String,
         why: &'static str,
-        source: String,
+        origin: String,
     },
     /// An environment file could not be read.
+    #[error("{path}: {source}")]
     Read { path: PathBuf, source: io::Error },
 }
-
-impl std::fmt::Display for EnvError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Refused { name, why, source } => {
-                write!(f, "{name} is set ({source}): {why}")
-            }
-            Self::Read { path, source } => write!(f, "{}: {source}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for EnvError {}
 
 /// Whether a boolean variable's value means on: anything but empty, `0`, `false`, `no`, `off`
 /// (any case, surrounding blanks and one pair of quotes ignored).
@@ -250,7 +239,7 @@ impl Env {
                 return Err(EnvError::Refused {
                     name: refused.name.to_owned(),
                     why: refused.why,
-                    source: source.to_owned(),
+                    origin: source.to_owned(),
                 });
             }
         }
@@ -477,28 +466,19 @@ pub fn expand<'a>(text: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> Strin
 }
 
 /// Why an env hook could not be sourced.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// `/bin/sh` could not be started.
+    #[error("sourcing {hook}: {source}")]
     Spawn { hook: PathBuf, source: io::Error },
     /// The hook failed (its last command or `exit N`, N > 0; `None`: killed by a signal), or
     /// ended the sourcing shell early (`exit 0`, `exec`): never an empty environment.
+    #[error("sourcing {hook}: {error}")]
     Hook { hook: PathBuf, error: EnvHookError },
     /// The hook set a refused variable.
+    #[error(transparent)]
     Env(EnvError),
 }
-
-impl std::fmt::Display for SourceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Spawn { hook, source } => write!(f, "sourcing {}: {source}", hook.display()),
-            Self::Hook { hook, error } => write!(f, "sourcing {}: {error}", hook.display()),
-            Self::Env(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for SourceError {}
 
 /// The environment a shell started with [`hook::shell_args`] left, given how it ended and
 /// what it printed: the one reading of an env hook for both binaries (the hook's own output

@@ -371,39 +371,17 @@ pub struct DjangoFacts {
 }
 
 /// Why the record could not be read or written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FactsError {
     /// The file exists but could not be read or written.
+    #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// The file is not a valid record.
+    #[error("{path} is not a valid build record: {source}")]
     Parse {
         path: PathBuf,
         source: serde_json::Error,
     },
-}
-
-impl std::fmt::Display for FactsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Self::Parse { path, source } => {
-                write!(
-                    f,
-                    "{} is not a valid build record: {source}",
-                    path.display()
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for FactsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } => Some(source),
-            Self::Parse { source, .. } => Some(source),
-        }
-    }
 }
 
 /// Current format version written by [`Facts::save`].

@@ -12,7 +12,6 @@
 //! Every start (`run`, `run --release`) and every probe (`run --check-ready`, `--check-live`)
 //! asks [`StartDirs::decide`], so they agree on the place.
 
-use std::fmt;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -40,17 +39,22 @@ pub enum Make {
 }
 
 /// Why the private directory cannot be used.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StartDirError {
     /// It exists and is a symbolic link.
+    #[error("{path} is a symbolic link")]
     Link { path: PathBuf },
     /// It exists and is not a directory.
+    #[error("{path} is not a directory")]
     NotADirectory { path: PathBuf },
     /// It exists and belongs to another user.
+    #[error("{path} belongs to UID {owner}, not to this user (UID {uid})")]
     NotOurs { path: PathBuf, owner: u32, uid: u32 },
     /// It is ours but others can write in it (mode shown in octal).
+    #[error("{path} is writable by others (mode {mode:04o}; it must be 0700)")]
     Open { path: PathBuf, mode: u32 },
     /// It (or a directory in it) cannot be created or inspected.
+    #[error("{path}: {error}")]
     Io { path: PathBuf, error: io::Error },
 }
 
@@ -67,28 +71,6 @@ impl StartDirError {
         }
     }
 }
-
-impl fmt::Display for StartDirError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Link { path } => write!(f, "{} is a symbolic link", path.display()),
-            Self::NotADirectory { path } => write!(f, "{} is not a directory", path.display()),
-            Self::NotOurs { path, owner, uid } => write!(
-                f,
-                "{} belongs to UID {owner}, not to this user (UID {uid})",
-                path.display()
-            ),
-            Self::Open { path, mode } => write!(
-                f,
-                "{} is writable by others (mode {mode:04o}; it must be 0700)",
-                path.display()
-            ),
-            Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for StartDirError {}
 
 /// The private directory of `uid` under `tmp`: `tmp/python-s2i-<uid>`.
 #[must_use]

@@ -1,6 +1,5 @@
 //! Every message the init shows its user, in one place.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -15,59 +14,39 @@ pub const EXIT_NOT_EXECUTABLE: u8 = 126;
 pub const EXIT_NOT_FOUND: u8 = 127;
 
 /// An environment variable that configures the init has an unusable value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
     /// Not a non-negative number of seconds.
+    #[error(
+        "{variable}={value:?} is not a number of seconds; set it to whole or decimal seconds, \
+         e.g. {variable}=20 or {variable}=2.5 (or unset it for the default of {default} s)",
+        default = crate::DEFAULT_GRACE.as_secs()
+    )]
     InvalidSeconds {
         variable: &'static str,
         value: String,
     },
 }
 
-impl fmt::Display for OptionsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidSeconds { variable, value } => write!(
-                f,
-                "{variable}={value:?} is not a number of seconds; set it to whole or decimal \
-                 seconds, e.g. {variable}=20 or {variable}=2.5 (or unset it for the default of \
-                 {default} s)",
-                default = crate::DEFAULT_GRACE.as_secs()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for OptionsError {}
-
 /// The init could not take over signal handling before starting the child.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SetUpSignalsError {
     /// `sigprocmask` refused the mask.
+    #[error("cannot block signals to handle them: {0}")]
     Block(Errno),
     /// `signalfd` could not be created.
+    #[error(
+        "cannot create a signalfd to receive signals: {0} (is the process out of file \
+         descriptors?)"
+    )]
     SignalFd(Errno),
 }
 
-impl fmt::Display for SetUpSignalsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Block(e) => write!(f, "cannot block signals to handle them: {e}"),
-            Self::SignalFd(e) => write!(
-                f,
-                "cannot create a signalfd to receive signals: {e} (is the process out of file \
-                 descriptors?)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SetUpSignalsError {}
-
 /// The child could not be started.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
     /// No such program (ENOENT / ENOTDIR): exit 127.
+    #[error("cannot run {program}: {}", not_found(*.searched_path, .source))]
     NotFound {
         program: PathBuf,
         searched_path: bool,
@@ -75,6 +54,7 @@ pub enum SpawnError {
     },
     /// The program exists but cannot be executed (permissions, a directory, not a binary
     /// or script the kernel can run): exit 126.
+    #[error("cannot run {program}: not executable: {source}{}", exec_hint(.source))]
     NotExecutable { program: PathBuf, source: io::Error },
 }
 
@@ -89,40 +69,23 @@ impl SpawnError {
     }
 }
 
-impl fmt::Display for SpawnError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFound {
-                program,
-                searched_path: true,
-                ..
-            } => write!(
-                f,
-                "cannot run {}: command not found in PATH ({})",
-                program.display(),
-                std::env::var("PATH").unwrap_or_else(|_| "PATH is not set".to_owned())
-            ),
-            Self::NotFound {
-                program, source, ..
-            } => write!(f, "cannot run {}: not found ({source})", program.display()),
-            Self::NotExecutable { program, source } => {
-                let hint = match source.raw_os_error().map(Errno::from_raw) {
-                    Some(Errno::EACCES) => {
-                        " (is it a directory, or is its execute permission missing? chmod +x it)"
-                    }
-                    Some(Errno::ENOEXEC) => {
-                        " (not a binary for this machine, or a script without a #! line)"
-                    }
-                    _ => "",
-                };
-                write!(
-                    f,
-                    "cannot run {}: not executable: {source}{hint}",
-                    program.display()
-                )
-            }
-        }
+/// Why the program was not found: searched for in `PATH` (shown), or not at the path given.
+fn not_found(searched_path: bool, source: &io::Error) -> String {
+    if searched_path {
+        let path = std::env::var("PATH").unwrap_or_else(|_| "PATH is not set".to_owned());
+        format!("command not found in PATH ({path})")
+    } else {
+        format!("not found ({source})")
     }
 }
 
-impl std::error::Error for SpawnError {}
+/// What to check when the program cannot be executed, after its error.
+fn exec_hint(source: &io::Error) -> &'static str {
+    match source.raw_os_error().map(Errno::from_raw) {
+        Some(Errno::EACCES) => {
+            " (is it a directory, or is its execute permission missing? chmod +x it)"
+        }
+        Some(Errno::ENOEXEC) => " (not a binary for this machine, or a script without a #! line)",
+        _ => "",
+    }
+}

@@ -7,7 +7,6 @@
 //! migration runs under a lock held in the database, so replicas starting together migrate one
 //! after the other; the wait is bounded by `MIGRATE_LOCK_TIMEOUT` seconds.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -181,25 +180,34 @@ impl Migrate {
 }
 
 /// Why the migration did not complete.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     /// `MIGRATE_LOCK_TIMEOUT` is not a number.
+    #[error("{LOCK_TIMEOUT_VAR}={value:?}")]
     BadTimeout { value: String },
     /// The helper could not be written.
+    #[error("{path}: {error}")]
     Helper { path: PathBuf, error: io::Error },
     /// A migration raised (traceback above).
+    #[error("`{command}` failed; its traceback is above.")]
     Failed { command: String },
     /// Another replica held the lock for longer than the timeout.
+    #[error("`{command}` waited {seconds}s ({LOCK_TIMEOUT_VAR}) for the migration lock held by another replica.")]
     LockTimeout { command: String, seconds: u64 },
     /// Django's settings or the database connection failed (traceback above).
+    #[error("`{command}`: Django or the database connection could not be set up; the traceback is above.")]
     Setup { command: String },
     /// The lock's database connection failed during the migration: it was ended at once.
+    #[error("`{command}` lost the database lock while migrating; it was ended so that no other replica migrates beside it (the reason is above).")]
     LockLost { command: String },
     /// SQLite in a directory that cannot be written, with migrations to apply.
+    #[error("`{command}`: the SQLite directory cannot be written (the reason is above).")]
     ReadOnly { command: String },
     /// A signal ended it (the platform stopping the container).
+    #[error("`{command}` was ended by signal {signal}.")]
     Signalled { command: String, signal: u8 },
     /// It exited otherwise (126/127: could not be started, reason above).
+    #[error("`{command}` exited with status {code}.")]
     NotCompleted { command: String, code: u8 },
 }
 
@@ -283,42 +291,6 @@ impl MigrateError {
         }
     }
 }
-
-impl fmt::Display for MigrateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::BadTimeout { value } => write!(f, "{LOCK_TIMEOUT_VAR}={value:?}"),
-            Self::Helper { path, error } => write!(f, "{}: {error}", path.display()),
-            Self::Failed { command } => {
-                write!(f, "`{command}` failed; its traceback is above.")
-            }
-            Self::LockTimeout { command, seconds } => write!(
-                f,
-                "`{command}` waited {seconds}s ({LOCK_TIMEOUT_VAR}) for the migration lock held by another replica."
-            ),
-            Self::Setup { command } => write!(
-                f,
-                "`{command}`: Django or the database connection could not be set up; the traceback is above."
-            ),
-            Self::LockLost { command } => write!(
-                f,
-                "`{command}` lost the database lock while migrating; it was ended so that no other replica migrates beside it (the reason is above)."
-            ),
-            Self::ReadOnly { command } => write!(
-                f,
-                "`{command}`: the SQLite directory cannot be written (the reason is above)."
-            ),
-            Self::Signalled { command, signal } => {
-                write!(f, "`{command}` was ended by signal {signal}.")
-            }
-            Self::NotCompleted { command, code } => {
-                write!(f, "`{command}` exited with status {code}.")
-            }
-        }
-    }
-}
-
-impl std::error::Error for MigrateError {}
 
 #[cfg(test)]
 mod tests {

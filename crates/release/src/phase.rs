@@ -2,7 +2,6 @@
 //! `.s2i/action_hooks/release` (in the sources) and the Procfile's `release:` line (in the
 //! application home, run by `/bin/sh -c` as Heroku does). Both run when both exist, hook first.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -83,11 +82,13 @@ pub fn commands(src: &Path, home: &Path) -> Result<Vec<ReleaseCommand>, ReleaseE
 }
 
 /// Why the release phase failed (besides the migration).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
     /// The hook is not executable.
+    #[error("{path} exists but is not executable")]
     NotExecutable { path: PathBuf },
     /// A release command exited non-zero (or was ended by a signal: 128+N).
+    #[error("{what} exited with status {code}")]
     Failed { what: String, code: u8 },
 }
 
@@ -115,19 +116,6 @@ impl ReleaseError {
         }
     }
 }
-
-impl fmt::Display for ReleaseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotExecutable { path } => {
-                write!(f, "{} exists but is not executable", path.display())
-            }
-            Self::Failed { what, code } => write!(f, "{what} exited with status {code}"),
-        }
-    }
-}
-
-impl std::error::Error for ReleaseError {}
 
 #[cfg(test)]
 mod tests {

@@ -183,38 +183,21 @@ pub fn source_facts(env: &Env, source: &Path) -> Option<SourceFacts> {
 }
 
 /// Why [`write_for_image`] wrote no document.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ImageSbomError {
     /// No build record: `$APP_ROOT` was not built by assemble.
+    #[error("{0} is missing: this $APP_ROOT was not built by assemble")]
     NoRecord(PathBuf),
     /// The build record could not be read.
+    #[error(transparent)]
     Record(s2i_facts::FactsError),
     /// The virtualenv's interpreter did not say its version.
+    #[error("`{python} -c 'import sys; print(sys.version_info[:3])'` gave no version: {detail}")]
     Interpreter { python: PathBuf, detail: String },
     /// The document could not be written.
+    #[error("{path}: {source}")]
     Write { path: PathBuf, source: io::Error },
 }
-
-impl std::fmt::Display for ImageSbomError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NoRecord(path) => write!(
-                f,
-                "{} is missing: this $APP_ROOT was not built by assemble",
-                path.display()
-            ),
-            Self::Record(e) => write!(f, "{e}"),
-            Self::Interpreter { python, detail } => write!(
-                f,
-                "`{} -c 'import sys; print(sys.version_info[:3])'` gave no version: {detail}",
-                python.display()
-            ),
-            Self::Write { path, source } => write!(f, "{}: {source}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for ImageSbomError {}
 
 /// The document of the image this runs in, for the `$APP_ROOT` that assemble built (in
 /// another image, for a runtime image): the build record gives the application home, the
@@ -236,7 +219,11 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
         .map_err(ImageSbomError::Record)?
         .ok_or_else(|| ImageSbomError::NoRecord(s2i_facts::path(app_root)))?;
     let python = app_root.join("bin/python");
-    let python_version = interpreter_version(&python, env)?;
+    let python_version =
+        python_version(&python, env).map_err(|detail| ImageSbomError::Interpreter {
+            python: python.clone(),
+            detail,
+        })?;
     let app = app_root
         .join("src")
         .join(facts.app_home.clone().unwrap_or_default());
@@ -260,28 +247,32 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
     Ok((path, count))
 }
 
-/// `(major, minor, micro)` of the interpreter `python`, as it runs in this image.
-fn interpreter_version(python: &Path, env: &Env) -> Result<(u32, u32, u32), ImageSbomError> {
-    let failed = |detail: String| ImageSbomError::Interpreter {
-        python: python.to_owned(),
-        detail,
-    };
+/// `(major, minor, micro)` of the interpreter `python`, as it runs in `env`: the one reading of
+/// it for assemble and the image's document. On failure, what it printed (or why it did not
+/// start).
+///
+/// # Errors
+/// It did not start, failed, or printed no `X.Y.Z`.
+pub fn python_version(
+    python: impl AsRef<std::ffi::OsStr>,
+    env: &Env,
+) -> Result<(u32, u32, u32), String> {
     let out = env
         .command(python)
         .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
         .output()
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut parts = text.trim().split('.').map(str::parse::<u32>);
     match (parts.next(), parts.next(), parts.next()) {
         (Some(Ok(major)), Some(Ok(minor)), Some(Ok(micro))) if out.status.success() => {
             Ok((major, minor, micro))
         }
-        _ => Err(failed(format!(
+        _ => Err(format!(
             "{}{}",
             text.trim(),
             String::from_utf8_lossy(&out.stderr).trim()
-        ))),
+        )),
     }
 }
 
@@ -685,6 +676,23 @@ fn debian_packages(status: &Path, distro: Option<&(String, String)>) -> Vec<Comp
     packages.into_values().collect()
 }
 
+/// The civil date (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian;
+/// Howard Hinnant's algorithm): the SBOM's timestamp, and assemble's end-of-life dates.
+#[must_use]
+pub fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let small = |v: i64| u32::try_from(v).unwrap_or(0);
+    (small(year), small(month), small(day))
+}
+
 /// Now (or `SOURCE_DATE_EPOCH`) as an RFC 3339 UTC time.
 fn timestamp(env: &Env) -> String {
     let secs = env
@@ -695,18 +703,8 @@ fn timestamp(env: &Env) -> String {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         });
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (year, month, day) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
     let rest = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rest / 3600,
@@ -724,6 +722,23 @@ pub fn system_paths() -> (PathBuf, PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interpreter_says_its_version_or_what_went_wrong() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let answer = |name: &str, script: &str| {
+            let python = dir.path().join(name);
+            fs::write(&python, format!("#!/bin/sh\n{script}\n")).expect("write");
+            fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).expect("chmod");
+            python_version(&python, &Env::default())
+        };
+        assert_eq!(answer("a", "echo 3.11.2"), Ok((3, 11, 2)));
+        assert_eq!(answer("b", "echo 2.7"), Err("2.7".to_owned()));
+        let failed = answer("c", "echo 3.11.2; echo broken >&2; exit 1");
+        assert_eq!(failed, Err("3.11.2broken".to_owned()));
+        assert!(python_version(dir.path().join("none"), &Env::default()).is_err());
+    }
 
     #[test]
     fn names_are_normalized_and_versions_encoded_as_purls_want() {

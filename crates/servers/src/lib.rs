@@ -196,9 +196,9 @@ fn choose(
     let choice = auto_server(Some(&detection.app), &detection.server, &installed).map_err(|e| {
         let looked_in = search_dirs(cx.app_root, cx.env);
         match e {
-            ServerPolicyError::NotInstalled { server, source } => ServerError::NotInstalled {
+            ServerPolicyError::NotInstalled { server, origin } => ServerError::NotInstalled {
                 server,
-                source,
+                origin,
                 looked_in,
             },
             ServerPolicyError::NoneInstalled { interface } => ServerError::NoServerInstalled {
@@ -215,7 +215,7 @@ fn choose(
         find_program(choice.server.executable(), cx.app_root, cx.env).ok_or_else(|| {
             ServerError::NotInstalled {
                 server: choice.server,
-                source: choice.reason.clone(),
+                origin: choice.reason.clone(),
                 looked_in: search_dirs(cx.app_root, cx.env),
             }
         })?;

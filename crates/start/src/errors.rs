@@ -166,11 +166,11 @@ fn server_message(e: &ServerError) -> Message {
     match e {
         ServerError::NotInstalled {
             server,
-            source,
+            origin,
             looked_in,
         } => ServerPolicyError::NotInstalled {
             server: *server,
-            source: source.clone(),
+            origin: origin.clone(),
         }
         .message()
         .found(format!(

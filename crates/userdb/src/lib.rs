@@ -62,18 +62,21 @@ pub enum Provision {
 }
 
 /// Giving the UID an entry failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
     /// Neither the passwd file was writable nor nss_wrapper available.
+    #[error("UID {uid} has no entry in {passwd} and it is not writable; nss_wrapper is not installed (looked for {})", joined(.tried_libs))]
     NoWay {
         uid: u32,
         passwd: PathBuf,
         tried_libs: Vec<PathBuf>,
     },
     /// A file could not be read or written.
+    #[error("{path}: {error}")]
     Io { path: PathBuf, error: io::Error },
     /// A value that would go into the entry holds a `:` or a newline, which would corrupt the
     /// passwd file (every line is seven `:`-separated fields).
+    #[error("the passwd entry for UID {uid} would have the {field} {value:?}, which holds a `:` or a newline: passwd fields are separated by `:` and entries by newlines, so the file would be corrupted; nothing was written")]
     InvalidField {
         uid: u32,
         field: &'static str,
@@ -81,33 +84,11 @@ pub enum ProvisionError {
     },
 }
 
-impl std::fmt::Display for ProvisionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NoWay {
-                uid,
-                passwd,
-                tried_libs,
-            } => write!(
-                f,
-                "UID {uid} has no entry in {} and it is not writable; nss_wrapper is not installed (looked for {})",
-                passwd.display(),
-                tried_libs
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            Self::InvalidField { uid, field, value } => write!(
-                f,
-                "the passwd entry for UID {uid} would have the {field} {value:?}, which holds a `:` or a newline: passwd fields are separated by `:` and entries by newlines, so the file would be corrupted; nothing was written"
-            ),
-        }
-    }
+/// The paths, separated by commas.
+fn joined(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
 }
-
-impl std::error::Error for ProvisionError {}
 
 /// Where nss_wrapper is installed on Debian and Fedora-like systems.
 pub const NSS_WRAPPER_LIBS: [&str; 4] = [

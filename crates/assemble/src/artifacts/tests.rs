@@ -388,6 +388,19 @@ fn the_builders_files_are_left_out_and_must_be_found_as_they_were() {
     );
 }
 
+/// Writes a zstd tar to `path` holding what `add` appends.
+fn write_archive(path: &Path, add: impl FnOnce(&mut tar::Builder<zstd::Encoder<'static, File>>)) {
+    let file = File::create(path).expect("create");
+    let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
+    add(&mut tar);
+    tar.into_inner()
+        .expect("tar")
+        .finish()
+        .expect("zstd")
+        .flush()
+        .expect("flush");
+}
+
 /// What a planted member is.
 #[derive(Clone, Copy)]
 enum Planted {
@@ -399,65 +412,53 @@ enum Planted {
 /// A zstd tar of `members`: (path, file content or link target, kind). Names and hard-link
 /// targets are written as raw bytes: `..` cannot be set through the checked API.
 fn planted(path: &Path, members: &[(&str, &str, Planted)]) {
-    let file = File::create(path).expect("create");
-    let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
-    for (name, value, kind) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        if let Planted::Symlink = kind {
-            header.set_entry_type(tar::EntryType::Symlink);
-            header.set_size(0);
-            tar.append_link(&mut header, name, value).expect("link");
-            continue;
+    write_archive(path, |tar| {
+        for (name, value, kind) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            if let Planted::Symlink = kind {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                tar.append_link(&mut header, name, value).expect("link");
+                continue;
+            }
+            let raw = header.as_old_mut();
+            raw.name[..name.len()].copy_from_slice(name.as_bytes());
+            let content = match kind {
+                Planted::HardLink => {
+                    raw.linkname[..value.len()].copy_from_slice(value.as_bytes());
+                    header.set_entry_type(tar::EntryType::Link);
+                    ""
+                }
+                _ => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    value
+                }
+            };
+            header.set_size(content.len() as u64);
+            header.set_cksum();
+            tar.append(&header, content.as_bytes()).expect("member");
         }
-        let raw = header.as_old_mut();
-        raw.name[..name.len()].copy_from_slice(name.as_bytes());
-        let content = match kind {
-            Planted::HardLink => {
-                raw.linkname[..value.len()].copy_from_slice(value.as_bytes());
-                header.set_entry_type(tar::EntryType::Link);
-                ""
-            }
-            _ => {
-                header.set_entry_type(tar::EntryType::Regular);
-                value
-            }
-        };
-        header.set_size(content.len() as u64);
-        header.set_cksum();
-        tar.append(&header, content.as_bytes()).expect("member");
-    }
-    tar.into_inner()
-        .expect("tar")
-        .finish()
-        .expect("zstd")
-        .flush()
-        .expect("flush");
+    });
 }
 
 /// A zstd tar of `members` (name, type, file content) as tar has them; links point to
 /// `target`.
 fn archive_of(path: &Path, members: &[(&str, tar::EntryType, &str)], target: &Path) {
-    let file = File::create(path).expect("create");
-    let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
-    for &(name, kind, content) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(kind);
-        header.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
-        header.set_size(content.len() as u64);
-        if kind.is_symlink() {
-            tar.append_link(&mut header, name, target).expect("link");
-        } else {
-            tar.append_data(&mut header, name, content.as_bytes())
-                .expect("member");
+    write_archive(path, |tar| {
+        for &(name, kind, content) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
+            header.set_size(content.len() as u64);
+            if kind.is_symlink() {
+                tar.append_link(&mut header, name, target).expect("link");
+            } else {
+                tar.append_data(&mut header, name, content.as_bytes())
+                    .expect("member");
+            }
         }
-    }
-    tar.into_inner()
-        .expect("tar")
-        .finish()
-        .expect("zstd")
-        .flush()
-        .expect("flush");
+    });
 }
 
 #[test]
@@ -632,24 +633,15 @@ fn a_manifest_names_only_the_archives_and_plain_entries() {
 fn decompression_stops_at_the_bound() {
     let root = tempfile::tempdir().expect("tempdir");
     let archive = root.path().join("zeros.tar.zst");
-    let file = File::create(&archive).expect("create");
-    let mut tar = tar::Builder::new(zstd::Encoder::new(file, ZSTD_LEVEL).expect("zstd"));
-    let mut header = tar::Header::new_gnu();
-    header.set_mode(0o644);
-    header.set_size(UNPACKED_FLOOR + 1);
-    header.set_entry_type(tar::EntryType::Regular);
-    tar.append_data(
-        &mut header,
-        "lib/zeros",
-        io::repeat(0).take(UNPACKED_FLOOR + 1),
-    )
-    .expect("member");
-    tar.into_inner()
-        .expect("tar")
-        .finish()
-        .expect("zstd")
-        .flush()
-        .expect("flush");
+    write_archive(&archive, |tar| {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(UNPACKED_FLOOR + 1);
+        header.set_entry_type(tar::EntryType::Regular);
+        let zeros = io::repeat(0).take(UNPACKED_FLOOR + 1);
+        tar.append_data(&mut header, "lib/zeros", zeros)
+            .expect("member");
+    });
     let err = top_level_names(&archive).expect_err("past the bound");
     assert_eq!(
         err.to_string(),
