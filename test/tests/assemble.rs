@@ -1827,9 +1827,16 @@ fn agree(name: &str) -> Result<(), String> {
     if FIXTURES_CHECKED_IN_THE_IMAGE.contains(&name) {
         return Ok(());
     }
+    // mod_wsgi, installed for most fixtures, from the wheel built once on this machine rather
+    // than compiled again for each (the server is still chosen and installed by assemble).
+    let wheels = python_s2i_tests::host::mod_wsgi_wheels();
     let (_d, root, built) = build(
         name,
-        &[("APP_SERVER", ""), ("S2I_IGNORE_PYTHON_VERSION", "1")],
+        &[
+            ("APP_SERVER", ""),
+            ("S2I_IGNORE_PYTHON_VERSION", "1"),
+            ("UV_FIND_LINKS", &wheels.to_string_lossy()),
+        ],
     );
     let expected_failure = FIXTURES_THAT_DO_NOT_BUILD
         .iter()
