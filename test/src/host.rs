@@ -45,6 +45,63 @@ pub fn cache_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A directory for `UV_FIND_LINKS` holding a mod_wsgi wheel built from PyPI's sdist on this
+/// machine (against its Apache, for Debian's python3), once, and kept with the shared caches
+/// in `build/test-cache/wheels/`. assemble installs mod_wsgi, auto mode's default server, with
+/// `uv pip install mod_wsgi`; uv takes this wheel when it is the newest version, instead of
+/// compiling the sdist again (about 8 s of CPU each time: uv does reuse a wheel it built, but
+/// not when the index's files come without cache headers, as through this machine's proxy, so
+/// every build compiled it). Without the wheel, or after a newer release, uv builds the sdist
+/// as it would anyway: what is installed is the same either way.
+///
+/// # Panics
+/// The wheel cannot be built (no compiler, no `apxs`, no PyPI).
+#[must_use]
+pub fn mod_wsgi_wheels() -> PathBuf {
+    static WHEELS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WHEELS.get_or_init(build_mod_wsgi_wheel).clone()
+}
+
+fn build_mod_wsgi_wheel() -> PathBuf {
+    let wheels = cache_dir("wheels");
+    let built = |dir: &Path| {
+        fs::read_dir(dir).expect("wheels dir").any(|e| {
+            let name = e.expect("entry").file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("mod_wsgi-") && name.ends_with(".whl")
+        })
+    };
+    if built(&wheels) {
+        return wheels;
+    }
+    // Built beside the wheels, then renamed into place: another test process may be at it too.
+    let scratch = tempfile::tempdir_in(wheels.parent().expect("test-cache")).expect("tempdir");
+    let venv = scratch.path().join("venv");
+    let out = scratch.path().join("out");
+    let mut command = Command::new(repo().join("build/tools/bin/uv"));
+    command
+        .args(["venv", "--quiet", "--seed", "--python", "/usr/bin/python3"])
+        .arg(&venv)
+        .env("UV_CACHE_DIR", cache_dir("uv"));
+    finish(&mut command).assert_ok();
+    let mut command = Command::new(venv.join("bin/python"));
+    command
+        .args(["-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir"])
+        .arg(&out)
+        .arg("mod_wsgi")
+        .env("PIP_CACHE_DIR", cache_dir("pip"));
+    for var in DECIDING {
+        command.env_remove(var);
+    }
+    finish(&mut command).assert_ok();
+    for wheel in fs::read_dir(&out).expect("built wheels") {
+        let wheel = wheel.expect("entry");
+        fs::rename(wheel.path(), wheels.join(wheel.file_name())).expect("rename the wheel");
+    }
+    assert!(built(&wheels), "pip built no mod_wsgi wheel");
+    wheels
+}
+
 /// `assemble SOURCE` for `app_root` in host mode: Debian's python3, uv from `build/tools/bin`,
 /// the shared download caches, no previous artifacts, and no server chosen (auto mode, as users
 /// get it) unless the caller sets `APP_SERVER`.

@@ -1663,11 +1663,106 @@ const FIXTURES_THAT_DO_NOT_BUILD: [(&str, &str); 10] = [
     ),
 ];
 
+/// What `App:` says when nothing servable was found (and `run` refuses to start).
+const NOTHING: &str = "nothing detected yet";
+/// A `wsgi.py` in the home (rule 11).
+const WSGI_PY: &str = "WSGI application wsgi.py (application)";
+
+/// Every fixture that builds, with what a person reading its files expects `run` to serve in
+/// auto mode (docs/run.md: the detection order, and "Servers and their defaults"), written by
+/// hand from the fixture, not from the code's output: the start of the `App:` line (paths
+/// relative to `$APP_ROOT/src`) and the server (`none`: the application starts its own). When
+/// nothing is found the build still installs auto's default server (docs/assemble.md, step 11).
+#[rustfmt::skip]
+const EXPECTED: [(&str, &str, &str); 61] = [
+    // Rule 5: a Procfile `web:` line is the start command.
+    ("apps_celery", "Procfile web process `gunicorn web:application ", "none"),
+    // A uv workspace: the home is the member with the web app, backend/ (rule 15: app/main.py).
+    ("apps_uv_workspace", "ASGI application app.main:app", "uvicorn"),
+    // Rule 14, Django; requirements.txt lists gunicorn.
+    ("assemble_bench_django", "Django WSGI application mysite.wsgi:application", "gunicorn"),
+    ("assemble_django_no_static_root", "Django WSGI application mysite.wsgi:application", "mod_wsgi"),
+    ("assemble_django_no_staticfiles", "Django WSGI application mysite.wsgi:application", "mod_wsgi"),
+    ("assemble_django_rebuild", "Django WSGI application mysite.wsgi:application", "mod_wsgi"),
+    ("assemble_django_static_root", "Django WSGI application mysite.wsgi:application", "mod_wsgi"),
+    ("assemble_hooks_all", WSGI_PY, "mod_wsgi"),
+    ("assemble_pip_basic", WSGI_PY, "mod_wsgi"),
+    ("assemble_pipenv", WSGI_PY, "mod_wsgi"),
+    ("assemble_poetry", WSGI_PY, "mod_wsgi"),
+    // Rule 15: the installed package's __init__.py defines `application`.
+    ("assemble_pyproject", "WSGI application pyprojapp:application", "mod_wsgi"),
+    ("assemble_requirements_editable", "WSGI application mypkg:application", "mod_wsgi"),
+    ("assemble_requirements_hashes", WSGI_PY, "mod_wsgi"),
+    ("assemble_setup_py", "WSGI application setuppyapp:application", "mod_wsgi"),
+    ("assemble_uv_lock", WSGI_PY, "mod_wsgi"),
+    ("bench_django", "Django WSGI application benchsite.wsgi:application", "mod_wsgi"),
+    // The classic layout: wsgi.py (rule 11) of a Django project; requirements.txt lists gunicorn.
+    ("compat_django_classic", "Django WSGI application wsgi.py (application)", "gunicorn"),
+    // APP_CONFIG (.s2i/environment) names a gunicorn configuration (without wsgi_app).
+    ("compat_gunicorn_config", WSGI_PY, "gunicorn"),
+    ("compat_locale", WSGI_PY, "mod_wsgi"),
+    ("compat_lock_index", WSGI_PY, "mod_wsgi"),
+    ("compat_micropipenv_requirements", WSGI_PY, "mod_wsgi"),
+    // Rule 6: an executable app.sh.
+    ("compat_npm_app_sh", "shell script app.sh", "none"),
+    ("compat_pipenv", WSGI_PY, "mod_wsgi"),
+    // Rule 4: APP_MODULE in .s2i/environment (its quotes removed).
+    ("compat_poetry_src", "WSGI application pkg:application", "mod_wsgi"),
+    ("demo_django", "Django WSGI application demo.wsgi:application", "mod_wsgi"),
+    ("e2e_app_sh", "shell script app.sh", "none"),
+    // Rule 12: asgi.py, a Starlette app; requirements.txt lists uvicorn.
+    ("e2e_asgi", "ASGI application asgi.py (app)", "uvicorn"),
+    ("e2e_c_extension", "WSGI application textstats:application", "mod_wsgi"),
+    ("e2e_database_drivers", WSGI_PY, "mod_wsgi"),
+    // wsgi.py comes before asgi.py; of the servers requirements.txt lists, the first.
+    ("e2e_read_only", WSGI_PY, "mod_wsgi"),
+    ("e2e_setup_py", "WSGI application e2e_setup_py:application", "mod_wsgi"),
+    ("e2e_system_library", "WSGI application xmlinfo:application", "mod_wsgi"),
+    ("e2e_wsgi", WSGI_PY, "mod_wsgi"),
+    ("env_rules", WSGI_PY, "mod_wsgi"),
+    ("faults_wsgi", WSGI_PY, "mod_wsgi"),
+    ("layouts_django_npm", "Django WSGI application shop.wsgi:application", "mod_wsgi"),
+    ("layouts_fastapi_main", "ASGI application main:app", "uvicorn"),
+    ("layouts_fastapi_template", "ASGI application app.main:app", "uvicorn"),
+    // Rule 9's exception: app.py starts only Flask's development server, so `app` is served.
+    ("layouts_flask_app_py", "WSGI application app:app", "mod_wsgi"),
+    ("layouts_flask_main", "WSGI application main:app", "mod_wsgi"),
+    ("layouts_flask_src_factory", "WSGI application flaskr:create_app()", "mod_wsgi"),
+    ("layouts_poetry_groups", WSGI_PY, "mod_wsgi"),
+    ("layouts_python_version", WSGI_PY, "mod_wsgi"),
+    // The Procfile has no `web:` line; requirements.txt lists gunicorn.
+    ("migrate_django", "Django WSGI application shop.wsgi:application", "gunicorn"),
+    // Built from the repository's root: the app is in app/ (its tests use --context-dir app).
+    ("paths_repo", NOTHING, "mod_wsgi"),
+    // The app is in web/: it needs APP_HOME=web, which its tests set.
+    ("run_app_home", NOTHING, "mod_wsgi"),
+    // site_app/web.py needs APP_MODULE, which its tests set.
+    ("run_app_module", NOTHING, "mod_wsgi"),
+    // Rule 9: app.py starts its own server (wsgiref).
+    ("run_app_py", "Python script app.py", "none"),
+    ("run_app_sh", "shell script app.sh", "none"),
+    // Rule 15: main.py defines a Starlette app (not installed: the file is read, not run).
+    ("run_asgi", "ASGI application main:app", "uvicorn"),
+    ("run_broken_wsgi", WSGI_PY, "mod_wsgi"),
+    ("run_environment", WSGI_PY, "mod_wsgi"),
+    // Rule 1: gunicorn.conf.py sets wsgi_app.
+    ("run_gunicorn_conf", "gunicorn configuration gunicorn.conf.py (wsgi_app)", "gunicorn"),
+    ("run_hooks", WSGI_PY, "mod_wsgi"),
+    ("run_nothing", NOTHING, "mod_wsgi"),
+    ("run_package", "WSGI application hello_pkg:application", "mod_wsgi"),
+    ("run_paste", "WSGI application Paste configuration paste.ini", "mod_wsgi"),
+    ("run_procfile", "Procfile web process `python3 -m http.server $PORT --directory site`", "none"),
+    // Rule 13: OpenShift 2's wsgi/application.
+    ("run_wsgi_application", "WSGI application wsgi/application (application)", "mod_wsgi"),
+    ("run_wsgi_py", WSGI_PY, "mod_wsgi"),
+];
+
 /// Every fixture app, built in auto mode: when the build succeeds, assemble's summary and
-/// `run --dry-run` name the same application and the same server, or both find nothing to
-/// serve; the fixtures listed above fail to build (and only they). The Python version check
-/// is a warning here (`S2I_IGNORE_PYTHON_VERSION`: the layouts suite tests it), so a fixture
-/// asking for another Python is still checked for agreement.
+/// `run --dry-run` name the application and the server [`EXPECTED`] lists for it (the same,
+/// or both find nothing to serve); the fixtures listed in [`FIXTURES_THAT_DO_NOT_BUILD`] fail
+/// to build (and only they). Every fixture must be in exactly one of the three lists (a new
+/// fixture too). The Python version check is a warning here (`S2I_IGNORE_PYTHON_VERSION`: the
+/// layouts suite tests it), so a fixture asking for another Python is still checked.
 #[test]
 fn assemble_and_run_agree_for_every_fixture() {
     let mut names: Vec<String> = fs::read_dir(repo().join("test/fixtures"))
@@ -1675,6 +1770,32 @@ fn assemble_and_run_agree_for_every_fixture() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    let listed: Vec<&str> = EXPECTED
+        .iter()
+        .map(|(name, _, _)| *name)
+        .chain(FIXTURES_THAT_DO_NOT_BUILD.iter().map(|(name, _)| *name))
+        .chain(FIXTURES_CHECKED_IN_THE_IMAGE)
+        .collect();
+    let unlisted: Vec<&String> = names
+        .iter()
+        .filter(|n| !listed.contains(&n.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "fixtures not in EXPECTED (what a reader expects run to serve) nor in the lists of \
+         fixtures that do not build or are checked in the image: {unlisted:?}"
+    );
+    let twice: Vec<&&str> = listed
+        .iter()
+        .filter(|n| listed.iter().filter(|m| m == n).count() > 1)
+        .collect();
+    assert!(twice.is_empty(), "listed more than once: {twice:?}");
+    let gone: Vec<&&str> = listed
+        .iter()
+        .filter(|n| !names.iter().any(|m| m == **n))
+        .collect();
+    assert!(gone.is_empty(), "listed, but no such fixture: {gone:?}");
+
     let next = std::sync::Mutex::new(names.clone().into_iter());
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -1698,17 +1819,24 @@ fn assemble_and_run_agree_for_every_fixture() {
 }
 
 /// Fixtures whose dependencies are too heavy to install twice in CI (Streamlit and Gradio pull
-/// in pandas, numpy, pyarrow, ...): their build summary and `run --dry-run` are compared in the
-/// 3.11 image instead (test/tests/e2e.rs), where they are built once.
+/// in pandas, numpy, pyarrow, ...): their build summary and `run --dry-run` are checked in the
+/// 3.11 image instead (test/tests/e2e.rs, with what each must say), where they are built once.
 const FIXTURES_CHECKED_IN_THE_IMAGE: [&str; 2] = ["apps_gradio", "apps_streamlit"];
 
 fn agree(name: &str) -> Result<(), String> {
     if FIXTURES_CHECKED_IN_THE_IMAGE.contains(&name) {
         return Ok(());
     }
+    // mod_wsgi, installed for most fixtures, from the wheel built once on this machine rather
+    // than compiled again for each (the server is still chosen and installed by assemble).
+    let wheels = python_s2i_tests::host::mod_wsgi_wheels();
     let (_d, root, built) = build(
         name,
-        &[("APP_SERVER", ""), ("S2I_IGNORE_PYTHON_VERSION", "1")],
+        &[
+            ("APP_SERVER", ""),
+            ("S2I_IGNORE_PYTHON_VERSION", "1"),
+            ("UV_FIND_LINKS", &wheels.to_string_lossy()),
+        ],
     );
     let expected_failure = FIXTURES_THAT_DO_NOT_BUILD
         .iter()
@@ -1726,6 +1854,10 @@ fn agree(name: &str) -> Result<(), String> {
         }
         (_, None) => return Err(format!("does not build:\n{}", built.all())),
     }
+    let (_, expected_app, expected_server) = EXPECTED
+        .iter()
+        .find(|(fixture, _, _)| *fixture == name)
+        .ok_or("builds, but is not in EXPECTED")?;
     // In host mode run reads .s2i/environment itself, as assemble did.
     let dry = Command::new(bin("run"))
         .arg("--dry-run")
@@ -1742,9 +1874,23 @@ fn agree(name: &str) -> Result<(), String> {
         .ok_or("no summary")?;
     let app = labelled(summary, "App:").ok_or("no App: in the summary")?;
     let server = labelled(summary, "Server:").ok_or("no Server: in the summary")?;
+    // Paths in the sources, as the table writes them.
+    let src = format!("{}/src/", root.display());
+    let expected = |side: &str, app: &str, server: &str| {
+        let app = app.replace(&src, "");
+        let server_name = server.split([' ', ':']).next().unwrap_or_default();
+        if app.starts_with(expected_app) && server_name == *expected_server {
+            Ok(())
+        } else {
+            Err(format!(
+                "{side} says App: {app} / Server: {server}\nexpected:  {expected_app}... / {expected_server}"
+            ))
+        }
+    };
+    expected("assemble", app, server)?;
     if !dry.status.success() {
         // run refuses: assemble must have found nothing to serve either.
-        return if app.starts_with("nothing detected yet") {
+        return if *expected_app == NOTHING {
             Ok(())
         } else {
             Err(format!("assemble found {app:?}, run refused:\n{errors}"))
@@ -1752,6 +1898,7 @@ fn agree(name: &str) -> Result<(), String> {
     }
     let run_app = labelled(&report, "Application:").unwrap_or_default();
     let run_server = labelled(&report, "Server:").unwrap_or_default();
+    expected("run --dry-run", run_app, run_server)?;
     if (app, server) == (run_app, run_server) {
         Ok(())
     } else {
