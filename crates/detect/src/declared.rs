@@ -177,6 +177,26 @@ mod tests {
         assert!(servers(&[("setup.py", "setup(name='gunicorn_helper')\n")]).is_empty());
     }
 
+    /// Tables list their servers in the file's order, as requirements.txt and `[project]` do
+    /// (the first listed is the one auto mode starts), not sorted by name.
+    #[test]
+    fn pipfile_and_poetry_servers_in_file_order() {
+        let names = |file: &str, text: &str| -> Vec<Server> {
+            servers(&[(file, text)]).into_iter().map(|f| f.0).collect()
+        };
+        let pipfile = "[packages]\nwaitress = \"*\"\ngunicorn = \"*\"\n";
+        assert_eq!(
+            names("Pipfile", pipfile),
+            [Server::Waitress, Server::Gunicorn]
+        );
+        let poetry =
+            "[tool.poetry.dependencies]\npython = '^3.11'\nwaitress = '^3'\ngunicorn = '^23'\n";
+        assert_eq!(
+            names("pyproject.toml", poetry),
+            [Server::Waitress, Server::Gunicorn]
+        );
+    }
+
     #[test]
     fn requirement_names_normalised_or_none_when_not_all_named() {
         let names = |text: &str| {
