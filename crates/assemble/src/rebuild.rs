@@ -25,6 +25,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use s2i_sbom::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -305,10 +306,6 @@ fn files_digest<'a>(files: impl Iterator<Item = &'a (PathBuf, String)>) -> Strin
         hasher.update(digest.as_bytes());
     }
     hex(&hasher.finalize())
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The digest of the tree `root` (its files' paths and contents) and how many files it holds.

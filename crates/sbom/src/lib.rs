@@ -617,7 +617,9 @@ fn record_hash(dir: &Path) -> Option<(&'static str, String)> {
     Some(("SHA-256", hex(&Sha256::digest(&bytes))))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// A digest in lower-case hex, as the bill of materials and assemble's records write it.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::manifest::hex;
 use super::unpack::{sync_in_place, top_level_names, unpack, UNPACKED_FLOOR};
 use super::*;
+use s2i_sbom::hex;
 
 fn record(root: &Path, caches: Vec<(String, PathBuf)>) -> Manifest {
     Manifest {
