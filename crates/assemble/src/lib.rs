@@ -1400,3 +1400,10 @@ fn summary(
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
 }
+
+/// Writes `content` to `path`, making its directory first (for tests).
+#[cfg(test)]
+pub(crate) fn put(path: &Path, content: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(path, content).expect("write");
+}

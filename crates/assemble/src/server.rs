@@ -126,9 +126,7 @@ mod tests {
     fn app_root(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, text) in files {
-            let path = dir.path().join("src").join(name);
-            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            fs::write(path, text).expect("write");
+            crate::put(&dir.path().join("src").join(name), text);
         }
         dir
     }
