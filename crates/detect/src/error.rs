@@ -81,6 +81,12 @@ fn verdict_lines(verdicts: &[Verdict]) -> Vec<String> {
         .collect()
 }
 
+/// `intro`, then each of `items` as a line of a list under it.
+fn listed(intro: String, items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let items = items.into_iter().map(|item| format!("  - {item}"));
+    std::iter::once(intro).chain(items).collect()
+}
+
 impl DetectError {
     /// What users read: the same message from `assemble` and `run`.
     #[must_use]
@@ -89,11 +95,7 @@ impl DetectError {
         match e {
         DetectError::NothingFound { home, verdicts } => Message {
             headline: "Nothing to run was found: no application, script or server configuration.".into(),
-            found: {
-                let mut found = vec![format!("Looked in {} for, in order:", home.display())];
-                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
-                found
-            },
+            found: listed(format!("Looked in {} for, in order:", home.display()), verdict_lines(verdicts)),
             fixes: vec![
                 "Add a `wsgi.py` with an `application` object at the top of your sources, or".into(),
                 "set APP_MODULE=package.module:application (in .s2i/environment), or".into(),
@@ -104,11 +106,7 @@ impl DetectError {
         },
         DetectError::ModeFoundNothing { mode, origin, verdicts } => Message::of(
             format!("Deploy mode `{mode}` found nothing of its kind to run."),
-            {
-                let mut found = vec![format!("The mode comes from {origin}. Rules tried:")];
-                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
-                found
-            },
+            listed(format!("The mode comes from {origin}. Rules tried:"), verdict_lines(verdicts)),
             vec![
                 format!("Add what a `{mode}` deployment needs (see docs/run.md), or"),
                 "set the deploy mode to `auto` (WARPDRIVE_DEPLOY_MODE / .warpdrive/deploy_mode).".into(),
@@ -165,11 +163,7 @@ impl DetectError {
         ),
         DetectError::WorkspaceMembers { root, members } => Message::of(
             "Several members of the uv workspace hold a web app: which one to serve is not clear.",
-            {
-                let mut found = vec![format!("The workspace at {} has these members with an application:", root.display())];
-                found.extend(members.iter().map(|m| format!("  - {m}")));
-                found
-            },
+            listed(format!("The workspace at {} has these members with an application:", root.display()), members.iter().cloned()),
             vec![format!(
                 "Set APP_HOME to the member to serve (in .s2i/environment or the build's environment), e.g. APP_HOME={}; its dependencies are installed from the workspace's uv.lock.",
                 members.first().and_then(|m| m.split(':').next()).unwrap_or("backend")
