@@ -111,7 +111,7 @@ pub fn message(error: &RunError) -> Message {
         ),
         RunError::Migrate(e) => Message::of(
             e.headline(),
-            e.found(),
+            vec![e.to_string()],
             e.fixes(),
         ),
         RunError::Release(e) => Message::of(
