@@ -360,7 +360,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     });
     facts.source = s2i_sbom::source_facts(&env, &options.source_dir);
     facts.save(app_root)?;
-    output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    output::info(&format!("Wrote {}", layout.record().display()));
     write_sbom(&venv, &app, &facts, &env, &layout);
     prune_caches(&kept_caches, marked, build_started, &env);
     let manifest = artifacts::Manifest {

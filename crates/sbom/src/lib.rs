@@ -217,7 +217,7 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
     }
     let facts = Facts::load(app_root)
         .map_err(ImageSbomError::Record)?
-        .ok_or_else(|| ImageSbomError::NoRecord(s2i_facts::path(app_root)))?;
+        .ok_or_else(|| ImageSbomError::NoRecord(Layout::new(app_root).record()))?;
     let python = app_root.join("bin/python");
     let python_version =
         python_version(&python, env).map_err(|detail| ImageSbomError::Interpreter {
