@@ -192,15 +192,14 @@ fn python_version_error(e: &python_version::Mismatch) -> Message {
         "Or set {}=1 to build anyway (a warning instead of this error).",
         python_version::IGNORE_VARIABLE
     ));
-    Message {
-        headline: format!(
+    Message::of(
+        format!(
             "{} asks for {}, the builder has Python {}",
             r.file, r.wanted, e.interpreter
         ),
         found,
-        fixes: steps,
-        details: vec![],
-    }
+        steps,
+    )
 }
 
 fn environment(e: &EnvError) -> Message {

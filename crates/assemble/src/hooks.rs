@@ -185,8 +185,7 @@ mod tests {
 
     fn write_hook(app: &Path, name: &str, body: &str, mode: u32) {
         let path = app.join(name);
-        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        fs::write(&path, body).expect("write");
+        crate::put(&path, body);
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
     }
 

@@ -363,7 +363,7 @@ impl Install<'_> {
             PackageManager::Pipenv | PackageManager::Poetry => {
                 self.install_lock_export(manager, app, layout)
             }
-            PackageManager::Uv => self.uv_sync(selection, app),
+            PackageManager::Uv => self.uv_sync(selection, app, None),
         }
     }
 
@@ -506,13 +506,6 @@ impl Install<'_> {
         install.packages(&what, &["-r", &file], Some(app))
     }
 
-    /// uv.lock: `uv sync --locked` into the virtualenv, keeping packages it did not install
-    /// (the server, uv itself). No dependency group (not even uv's default `dev`) unless named
-    /// in `S2I_DEPENDENCY_GROUPS`.
-    fn uv_sync(&self, selection: &Selection, app: &Path) -> Result<(), InstallError> {
-        self.uv_sync_package(selection, app, None)
-    }
-
     /// A member of a uv workspace: `uv sync --package NAME` in the workspace root, so the root's
     /// uv.lock decides and only that member and its dependencies are installed (no group unless
     /// named, as for [`Self::dependencies`]).
@@ -524,10 +517,13 @@ impl Install<'_> {
         selection: &Selection,
         member: &crate::package_manager::WorkspaceMember,
     ) -> Result<(), InstallError> {
-        self.uv_sync_package(selection, &member.root, Some(&member.package))
+        self.uv_sync(selection, &member.root, Some(&member.package))
     }
 
-    fn uv_sync_package(
+    /// uv.lock: `uv sync --locked` into the virtualenv (`--package` for a workspace member),
+    /// keeping packages it did not install (the server, uv itself). No dependency group (not
+    /// even uv's default `dev`) unless named in `S2I_DEPENDENCY_GROUPS`.
+    fn uv_sync(
         &self,
         selection: &Selection,
         app: &Path,

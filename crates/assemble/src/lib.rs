@@ -360,7 +360,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
     });
     facts.source = s2i_sbom::source_facts(&env, &options.source_dir);
     facts.save(app_root)?;
-    output::info(&format!("Wrote {}", s2i_facts::path(app_root).display()));
+    output::info(&format!("Wrote {}", layout.record().display()));
     write_sbom(&venv, &app, &facts, &env, &layout);
     prune_caches(&kept_caches, marked, build_started, &env);
     let manifest = artifacts::Manifest {
@@ -1399,4 +1399,11 @@ fn summary(
     }
     output::info("`run --dry-run` shows the exact command the container will start.");
     output::info(&format!("Build finished in {:.1?}", started.elapsed()));
+}
+
+/// Writes `content` to `path`, making its directory first (for tests).
+#[cfg(test)]
+pub(crate) fn put(path: &Path, content: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(path, content).expect("write");
 }

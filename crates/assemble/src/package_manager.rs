@@ -364,9 +364,6 @@ pub fn packages_asked_for(manager: PackageManager, app: &Path) -> Option<BTreeSe
 #[cfg(test)]
 mod tests {
     use super::*;
-    fn env(pairs: &[(&str, &str)]) -> s2i_env::Env {
-        s2i_env::Env::of(pairs)
-    }
     use std::fs;
 
     fn app(files: &[&str]) -> tempfile::TempDir {
@@ -387,7 +384,7 @@ mod tests {
         for m in PackageManager::ALL {
             let dir = app(&[m.file()]);
             assert_eq!(
-                determine(dir.path(), &env(&[])).expect("plan").manager,
+                determine(dir.path(), &Env::of(&[])).expect("plan").manager,
                 Some(m)
             );
         }
@@ -396,7 +393,7 @@ mod tests {
     #[test]
     fn several_is_an_error_naming_them() {
         let dir = app(&["requirements.txt", "poetry.lock"]);
-        let err = determine(dir.path(), &env(&[])).expect_err("several");
+        let err = determine(dir.path(), &Env::of(&[])).expect_err("several");
         assert!(
             matches!(err, DeterminePackageManagerError::MultipleFound(ref v)
             if v == &[PackageManager::Pip, PackageManager::Poetry])
@@ -406,19 +403,20 @@ mod tests {
     #[test]
     fn explicit_choice_wins() {
         let dir = app(&["requirements.txt", "Pipfile.lock"]);
-        let plan = determine(dir.path(), &env(&[("ENABLE_MICROPIPENV", "1")])).expect("plan");
+        let plan = determine(dir.path(), &Env::of(&[("ENABLE_MICROPIPENV", "1")])).expect("plan");
         assert_eq!(plan.manager, Some(PackageManager::Pipenv));
-        let plan = determine(dir.path(), &env(&[("S2I_PACKAGE_MANAGER", "pip")])).expect("plan");
+        let plan =
+            determine(dir.path(), &Env::of(&[("S2I_PACKAGE_MANAGER", "pip")])).expect("plan");
         assert_eq!(plan.manager, Some(PackageManager::Pip));
         assert!(matches!(
-            determine(dir.path(), &env(&[("S2I_PACKAGE_MANAGER", "uv")])),
+            determine(dir.path(), &Env::of(&[("S2I_PACKAGE_MANAGER", "uv")])),
             Err(DeterminePackageManagerError::ChosenFileMissing { .. })
         ));
     }
 
     #[test]
     fn groups_and_extras_where_they_apply() {
-        let asked = env(&[
+        let asked = Env::of(&[
             ("S2I_DEPENDENCY_GROUPS", "prod, docs"),
             ("S2I_EXTRAS", "postgres"),
         ]);
@@ -437,7 +435,7 @@ mod tests {
         let dir = app(&["pyproject.toml"]);
         let plan = determine(dir.path(), &asked).expect("plan");
         assert_eq!(plan.selection.extras, ["postgres"]);
-        assert!(determine(dir.path(), &env(&[]))
+        assert!(determine(dir.path(), &Env::of(&[]))
             .expect("plan")
             .selection
             .is_empty());
@@ -445,22 +443,22 @@ mod tests {
 
     #[test]
     fn sclorg_pipenv_switches() {
-        let both = env(&[("ENABLE_PIPENV", "1"), ("ENABLE_MICROPIPENV", "1")]);
+        let both = Env::of(&[("ENABLE_PIPENV", "1"), ("ENABLE_MICROPIPENV", "1")]);
         let dir = app(&["requirements.txt"]);
         assert!(matches!(
             determine(dir.path(), &both),
             Err(DeterminePackageManagerError::PipenvAndMicropipenv)
         ));
         for name in ["ENABLE_PIPENV", "ENABLE_MICROPIPENV"] {
-            let plan = determine(dir.path(), &env(&[(name, "true")])).expect("plan");
+            let plan = determine(dir.path(), &Env::of(&[(name, "true")])).expect("plan");
             assert_eq!(plan.manager, Some(PackageManager::Pip), "{name}");
             assert_eq!(plan.pipenv_tool, name == "ENABLE_PIPENV");
         }
         let dir = app(&["Pipfile"]);
-        let plan = determine(dir.path(), &env(&[("ENABLE_PIPENV", "1")])).expect("plan");
+        let plan = determine(dir.path(), &Env::of(&[("ENABLE_PIPENV", "1")])).expect("plan");
         assert_eq!(plan.manager, Some(PackageManager::Pipenv));
         assert!(plan.lock_pipfile);
-        let plan = determine(dir.path(), &env(&[])).expect("plan");
+        let plan = determine(dir.path(), &Env::of(&[])).expect("plan");
         assert_eq!(plan.manager, None);
     }
 
@@ -468,32 +466,32 @@ mod tests {
     fn packages_and_their_switches() {
         let dir = app(&["setup.py"]);
         assert_eq!(
-            determine(dir.path(), &env(&[]))
+            determine(dir.path(), &Env::of(&[]))
                 .expect("plan")
                 .install_package,
             Some("setup.py")
         );
-        let off = env(&[("DISABLE_SETUP_PY_PROCESSING", "1")]);
+        let off = Env::of(&[("DISABLE_SETUP_PY_PROCESSING", "1")]);
         assert_eq!(
             determine(dir.path(), &off).expect("plan").install_package,
             None
         );
         let dir = app(&["requirements.txt", "pyproject.toml"]);
         assert_eq!(
-            determine(dir.path(), &env(&[]))
+            determine(dir.path(), &Env::of(&[]))
                 .expect("plan")
                 .install_package,
             Some("pyproject.toml")
         );
         fs::write(dir.path().join("requirements.txt"), "six\n-e .[extra]\n").expect("write");
         assert_eq!(
-            determine(dir.path(), &env(&[]))
+            determine(dir.path(), &Env::of(&[]))
                 .expect("plan")
                 .install_package,
             None
         );
         fs::write(dir.path().join("requirements.txt"), "six\n").expect("write");
-        let off = env(&[("DISABLE_PYPROJECT_TOML_PROCESSING", "true")]);
+        let off = Env::of(&[("DISABLE_PYPROJECT_TOML_PROCESSING", "true")]);
         assert_eq!(
             determine(dir.path(), &off).expect("plan").install_package,
             None

@@ -218,8 +218,7 @@ mod tests {
     use super::*;
 
     fn write(path: &Path, bytes: usize) {
-        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        fs::write(path, vec![b'x'; bytes]).expect("write");
+        crate::put(path, vec![b'x'; bytes]);
     }
 
     #[test]

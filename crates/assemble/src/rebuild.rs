@@ -25,6 +25,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use s2i_sbom::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -307,10 +308,6 @@ fn files_digest<'a>(files: impl Iterator<Item = &'a (PathBuf, String)>) -> Strin
     hex(&hasher.finalize())
 }
 
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The digest of the tree `root` (its files' paths and contents) and how many files it holds.
 #[must_use]
 pub fn tree_digest(root: &Path) -> (String, usize) {
@@ -519,8 +516,7 @@ mod tests {
         assert_ne!(changed.1, collect);
         fs::write(static_dir.join("site.css"), "body {}").expect("write");
         // Code outside the settings' directory: the introspection only.
-        fs::create_dir_all(app.join("blog")).expect("mkdir");
-        fs::write(app.join("blog/models.py"), "x = 1").expect("write");
+        crate::put(&app.join("blog/models.py"), "x = 1");
         let changed = again(&env);
         assert_ne!(changed.0, introspection);
         assert_eq!(changed.1, collect);
@@ -532,8 +528,7 @@ mod tests {
         assert_ne!(changed.1, collect);
         // An installed distribution: both.
         let record = app.with_file_name("venv/lib/python3.11/site-packages/six-1.16.0.dist-info");
-        fs::create_dir_all(&record).expect("mkdir");
-        fs::write(record.join("RECORD"), "six.py,sha256=a,1").expect("write");
+        crate::put(&record.join("RECORD"), "six.py,sha256=a,1");
         let changed = again(&env);
         assert_ne!(changed.0, introspection);
         assert_ne!(changed.1, collect);
@@ -546,11 +541,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let archive = dir.path().join(artifacts::CACHES_ARCHIVE);
         let cache = dir.path().join("uv");
-        fs::create_dir_all(cache.join("wheels")).expect("mkdir");
-        fs::write(cache.join("wheels/a.whl"), "wheel").expect("write");
+        crate::put(&cache.join("wheels/a.whl"), "wheel");
         let collected_dir = dir.path().join("collected");
-        fs::create_dir_all(collected_dir.join("admin")).expect("mkdir");
-        fs::write(collected_dir.join("admin/base.css"), "css").expect("write");
+        crate::put(&collected_dir.join("admin/base.css"), "css");
         // An archive with the uv cache only, as a clean build's save-artifacts packs it.
         {
             let file = File::create(&archive).expect("create");

@@ -121,17 +121,12 @@ pub fn installed(venv_root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    fn env(pairs: &[(&str, &str)]) -> s2i_env::Env {
-        s2i_env::Env::of(pairs)
-    }
     use std::fs;
 
     fn app_root(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, text) in files {
-            let path = dir.path().join("src").join(name);
-            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            fs::write(path, text).expect("write");
+            crate::put(&dir.path().join("src").join(name), text);
         }
         dir
     }
@@ -141,7 +136,7 @@ mod tests {
         root: &Path,
         python2: bool,
     ) -> Result<&'static str, ChooseServerError> {
-        choose(&env(env_pairs), root, &Facts::default(), python2)
+        choose(&Env::of(env_pairs), root, &Facts::default(), python2)
             .map(|c| c.server.map_or("none", |s| s.server.name()))
     }
 

@@ -81,6 +81,12 @@ fn verdict_lines(verdicts: &[Verdict]) -> Vec<String> {
         .collect()
 }
 
+/// `intro`, then each of `items` as a line of a list under it.
+fn listed(intro: String, items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let items = items.into_iter().map(|item| format!("  - {item}"));
+    std::iter::once(intro).chain(items).collect()
+}
+
 impl DetectError {
     /// What users read: the same message from `assemble` and `run`.
     #[must_use]
@@ -89,11 +95,7 @@ impl DetectError {
         match e {
         DetectError::NothingFound { home, verdicts } => Message {
             headline: "Nothing to run was found: no application, script or server configuration.".into(),
-            found: {
-                let mut found = vec![format!("Looked in {} for, in order:", home.display())];
-                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
-                found
-            },
+            found: listed(format!("Looked in {} for, in order:", home.display()), verdict_lines(verdicts)),
             fixes: vec![
                 "Add a `wsgi.py` with an `application` object at the top of your sources, or".into(),
                 "set APP_MODULE=package.module:application (in .s2i/environment), or".into(),
@@ -102,98 +104,79 @@ impl DetectError {
             ],
             details: vec!["run never falls back to a development server.".into()],
         },
-        DetectError::ModeFoundNothing { mode, origin, verdicts } => Message {
-            headline: format!("Deploy mode `{mode}` found nothing of its kind to run."),
-            found: {
-                let mut found = vec![format!("The mode comes from {origin}. Rules tried:")];
-                found.extend(verdict_lines(verdicts).into_iter().map(|l| format!("  - {l}")));
-                found
-            },
-            fixes: vec![
+        DetectError::ModeFoundNothing { mode, origin, verdicts } => Message::of(
+            format!("Deploy mode `{mode}` found nothing of its kind to run."),
+            listed(format!("The mode comes from {origin}. Rules tried:"), verdict_lines(verdicts)),
+            vec![
                 format!("Add what a `{mode}` deployment needs (see docs/run.md), or"),
                 "set the deploy mode to `auto` (WARPDRIVE_DEPLOY_MODE / .warpdrive/deploy_mode).".into(),
             ],
-            details: Vec::new(),
-        },
-        DetectError::UnknownServer { value, origin } => Message {
-            headline: format!("Unknown server `{value}`."),
-            found: vec![format!("It comes from {origin}.")],
-            fixes: vec![format!("Use one of: {}.", Server::valid_names())],
-            details: Vec::new(),
-        },
-        DetectError::UnknownDeployMode { value, origin } => Message {
-            headline: format!("Unknown deploy mode `{value}`."),
-            found: vec![format!("It comes from {origin}.")],
-            fixes: vec![format!(
+        ),
+        DetectError::UnknownServer { value, origin } => Message::of(
+            format!("Unknown server `{value}`."),
+            vec![format!("It comes from {origin}.")],
+            vec![format!("Use one of: {}.", Server::valid_names())],
+        ),
+        DetectError::UnknownDeployMode { value, origin } => Message::of(
+            format!("Unknown deploy mode `{value}`."),
+            vec![format!("It comes from {origin}.")],
+            vec![format!(
                 "Use one of: auto, shell, python, wsgi, django, or a server name ({}).",
                 Server::valid_names()
             )],
-            details: Vec::new(),
-        },
-        DetectError::BadAppModule { value, why } => Message {
-            headline: format!("APP_MODULE={value:?} is not a module:callable."),
-            found: vec![why.clone()],
-            fixes: vec![
+        ),
+        DetectError::BadAppModule { value, why } => Message::of(
+            format!("APP_MODULE={value:?} is not a module:callable."),
+            vec![why.clone()],
+            vec![
                 "Set APP_MODULE to the import path of the module and the name of the application in it,".into(),
                 "e.g. APP_MODULE=myproject.wsgi:application or APP_MODULE=main:app.".into(),
             ],
-            details: Vec::new(),
-        },
-        DetectError::HomeOutsideSource { home, src, origin } => Message {
-            headline: "The application home is outside the source tree.".into(),
-            found: vec![format!("{} ({origin}) is not under {}.", home.display(), src.display())],
-            fixes: vec!["Give APP_HOME (or .warpdrive/home) as a directory inside your sources, relative to their top, e.g. APP_HOME=web.".into()],
-            details: Vec::new(),
-        },
-        DetectError::HomeMissing { home, origin } => Message {
-            headline: "The application home does not exist.".into(),
-            found: vec![format!("{} ({origin}) is not a directory.", home.display())],
-            fixes: vec!["Correct APP_HOME (or .warpdrive/home): a directory inside your sources, relative to their top.".into()],
-            details: Vec::new(),
-        },
-        DetectError::ScriptNotExecutable { path, origin } => Message {
-            headline: format!("{} is not executable.", path.display()),
-            found: vec![format!("It was chosen because {origin}.")],
-            fixes: vec![
+        ),
+        DetectError::HomeOutsideSource { home, src, origin } => Message::of(
+            "The application home is outside the source tree.",
+            vec![format!("{} ({origin}) is not under {}.", home.display(), src.display())],
+            vec!["Give APP_HOME (or .warpdrive/home) as a directory inside your sources, relative to their top, e.g. APP_HOME=web.".into()],
+        ),
+        DetectError::HomeMissing { home, origin } => Message::of(
+            "The application home does not exist.",
+            vec![format!("{} ({origin}) is not a directory.", home.display())],
+            vec!["Correct APP_HOME (or .warpdrive/home): a directory inside your sources, relative to their top.".into()],
+        ),
+        DetectError::ScriptNotExecutable { path, origin } => Message::of(
+            format!("{} is not executable.", path.display()),
+            vec![format!("It was chosen because {origin}.")],
+            vec![
                 format!("Make it executable and commit that: `chmod +x {0}` and `git update-index --chmod=+x {0}`,", path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())),
                 "or remove it so detection goes on to the next rule.".into(),
             ],
-            details: Vec::new(),
-        },
-        DetectError::NamedFileMissing { path, variable } => Message {
-            headline: format!("{variable} names a file that does not exist."),
-            found: vec![format!("{} is missing.", path.display())],
-            fixes: vec![format!("Correct {variable} (relative to the application home) or unset it.")],
-            details: Vec::new(),
-        },
-        DetectError::Read { path, error } => Message {
-            headline: "A file of the application could not be read.".into(),
-            found: vec![format!("{}: {error}", path.display())],
-            fixes: vec!["Make the sources readable by the container's user (group 0).".into()],
-            details: Vec::new(),
-        },
-        DetectError::WorkspaceMembers { root, members } => Message {
-            headline: "Several members of the uv workspace hold a web app: which one to serve is not clear.".into(),
-            found: {
-                let mut found = vec![format!("The workspace at {} has these members with an application:", root.display())];
-                found.extend(members.iter().map(|m| format!("  - {m}")));
-                found
-            },
-            fixes: vec![format!(
+        ),
+        DetectError::NamedFileMissing { path, variable } => Message::of(
+            format!("{variable} names a file that does not exist."),
+            vec![format!("{} is missing.", path.display())],
+            vec![format!("Correct {variable} (relative to the application home) or unset it.")],
+        ),
+        DetectError::Read { path, error } => Message::of(
+            "A file of the application could not be read.",
+            vec![format!("{}: {error}", path.display())],
+            vec!["Make the sources readable by the container's user (group 0).".into()],
+        ),
+        DetectError::WorkspaceMembers { root, members } => Message::of(
+            "Several members of the uv workspace hold a web app: which one to serve is not clear.",
+            listed(format!("The workspace at {} has these members with an application:", root.display()), members.iter().cloned()),
+            vec![format!(
                 "Set APP_HOME to the member to serve (in .s2i/environment or the build's environment), e.g. APP_HOME={}; its dependencies are installed from the workspace's uv.lock.",
                 members.first().and_then(|m| m.split(':').next()).unwrap_or("backend")
             )],
-            details: Vec::new(),
-        },
-        DetectError::BadProcessType { name, origin } => Message {
-            headline: format!("{name:?} is not a process type."),
-            found: vec![format!("It comes from {origin}.")],
-            fixes: vec!["Name a type of your Procfile (letters, digits, `_` and `-`), e.g. `run worker` or APP_PROCESS_TYPE=worker.".into()],
-            details: Vec::new(),
-        },
-        DetectError::UnknownProcessType { name, origin, procfile, types } => Message {
-            headline: format!("There is no process type `{name}` to run."),
-            found: vec![
+        ),
+        DetectError::BadProcessType { name, origin } => Message::of(
+            format!("{name:?} is not a process type."),
+            vec![format!("It comes from {origin}.")],
+            vec!["Name a type of your Procfile (letters, digits, `_` and `-`), e.g. `run worker` or APP_PROCESS_TYPE=worker.".into()],
+        ),
+        DetectError::UnknownProcessType { name, origin, procfile, types } => Message::of(
+            format!("There is no process type `{name}` to run."),
+            vec![
                 format!("It was asked for by {origin}."),
                 match types {
                     Some(types) if !types.is_empty() => format!(
@@ -205,7 +188,7 @@ impl DetectError {
                     None => format!("There is no {}.", procfile.display()),
                 },
             ],
-            fixes: vec![
+            vec![
                 format!("Add a line `{name}: COMMAND` to the Procfile at the top of the application home (e.g. `worker: celery -A proj worker --loglevel=info`), or"),
                 match types {
                     Some(types) if !types.is_empty() => format!(
@@ -215,8 +198,7 @@ impl DetectError {
                     _ => "start the web process: `run` (or `run web`).".into(),
                 },
             ],
-            details: Vec::new(),
-        },
+        ),
     }
     }
 }

@@ -387,19 +387,13 @@ pub enum FactsError {
 /// Current format version written by [`Facts::save`].
 pub const VERSION: u32 = 1;
 
-/// `$APP_ROOT/.python-s2i/facts.json`.
-#[must_use]
-pub fn path(app_root: &Path) -> PathBuf {
-    Layout::new(app_root).record()
-}
-
 impl Facts {
     /// Reads the record under `app_root`; `Ok(None)` when no build has written one.
     ///
     /// # Errors
     /// The file exists but cannot be read or parsed.
     pub fn load(app_root: &Path) -> Result<Option<Self>, FactsError> {
-        let path = path(app_root);
+        let path = Layout::new(app_root).record();
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -439,7 +433,7 @@ impl Facts {
     /// # Errors
     /// The state directory or file cannot be written.
     pub fn save(&self, app_root: &Path) -> Result<(), FactsError> {
-        let path = path(app_root);
+        let path = Layout::new(app_root).record();
         let io_err = |source| FactsError::Io {
             path: path.clone(),
             source,
@@ -491,7 +485,11 @@ mod tests {
     fn unknown_fields_and_old_records_load() {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(Layout::new(dir.path()).dir()).expect("mkdir");
-        fs::write(path(dir.path()), r#"{"version":0,"future":1}"#).expect("write");
+        fs::write(
+            Layout::new(dir.path()).record(),
+            r#"{"version":0,"future":1}"#,
+        )
+        .expect("write");
         let loaded = Facts::load(dir.path()).expect("load").expect("some");
         assert_eq!(loaded.django, None);
     }
@@ -542,7 +540,7 @@ mod tests {
     fn garbage_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(Layout::new(dir.path()).dir()).expect("mkdir");
-        fs::write(path(dir.path()), "not json").expect("write");
+        fs::write(Layout::new(dir.path()).record(), "not json").expect("write");
         let err = Facts::load(dir.path()).expect_err("garbage");
         assert!(err.to_string().contains("facts.json"), "{err}");
     }

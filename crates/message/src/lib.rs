@@ -29,6 +29,18 @@ impl Message {
         }
     }
 
+    /// A message with its headline, what was found and the steps to fix it, taken as they are
+    /// (no details).
+    #[must_use]
+    pub fn of(headline: impl Into<String>, found: Vec<String>, fixes: Vec<String>) -> Self {
+        Self {
+            headline: headline.into(),
+            found,
+            fixes,
+            details: Vec::new(),
+        }
+    }
+
     /// Adds what was found (each line of `text` is a line).
     #[must_use]
     pub fn found(mut self, text: impl AsRef<str>) -> Self {

@@ -221,12 +221,6 @@ impl MigrateError {
         }
     }
 
-    /// What was found, one line each (for the message's "found" part).
-    #[must_use]
-    pub fn found(&self) -> Vec<String> {
-        vec![self.to_string()]
-    }
-
     /// Numbered fixes.
     #[must_use]
     pub fn fixes(&self) -> Vec<String> {

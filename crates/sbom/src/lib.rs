@@ -217,7 +217,7 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
     }
     let facts = Facts::load(app_root)
         .map_err(ImageSbomError::Record)?
-        .ok_or_else(|| ImageSbomError::NoRecord(s2i_facts::path(app_root)))?;
+        .ok_or_else(|| ImageSbomError::NoRecord(Layout::new(app_root).record()))?;
     let python = app_root.join("bin/python");
     let python_version =
         python_version(&python, env).map_err(|detail| ImageSbomError::Interpreter {
@@ -617,7 +617,9 @@ fn record_hash(dir: &Path) -> Option<(&'static str, String)> {
     Some(("SHA-256", hex(&Sha256::digest(&bytes))))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// A digest in lower-case hex, as the bill of materials and assemble's records write it.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

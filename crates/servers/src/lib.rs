@@ -251,16 +251,9 @@ fn manual(
     }
     args.extend(passthrough::server_args(&detection.src, server, cx.env)?);
     Ok(Launch {
-        program,
-        args,
-        env: Vec::new(),
-        cwd: detection.home.clone(),
-        server: Some(server),
         server_reason: reason,
-        stop: stop_signal(server),
         notes,
-        tuning: None,
-        files: Vec::new(),
+        ..base(detection, server, program, args)
     })
 }
 

@@ -60,15 +60,11 @@ impl Settings {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::of(pairs)
-    }
-
     #[test]
     fn defaults_and_values() {
         let s = Settings::from_env(&Env::default()).expect("defaults");
         assert_eq!((s.port, s.web_concurrency, s.reload), (8080, None, false));
-        let s = Settings::from_env(&env(&[
+        let s = Settings::from_env(&Env::of(&[
             ("PORT", "8123"),
             ("WEB_CONCURRENCY", "3"),
             ("MOD_WSGI_RELOAD_ON_CHANGES", "1"),
@@ -86,7 +82,7 @@ mod tests {
             ("WEB_CONCURRENCY", "many"),
             ("WEB_CONCURRENCY", "0"),
         ] {
-            let err = Settings::from_env(&env(&[(k, v)])).expect_err(v);
+            let err = Settings::from_env(&Env::of(&[(k, v)])).expect_err(v);
             assert!(err.to_string().contains(k), "{err}");
         }
     }

@@ -324,9 +324,20 @@ pub fn tune(limits: &Limits, web_concurrency: Option<u32>) -> Tuning {
 mod tests {
     use super::*;
 
-    fn write(path: &Path, text: &str) {
-        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        fs::write(path, text).expect("write");
+    /// A cgroup file system in a temporary directory holding `files` (path, content), seen
+    /// from a process whose `/proc/self/cgroup` is `self_cgroup`.
+    fn cgroups(files: &[(&str, &str)], self_cgroup: &str) -> (tempfile::TempDir, CgroupFs) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            fs::write(path, text).expect("write");
+        }
+        let fs = CgroupFs {
+            root: dir.path().to_path_buf(),
+            self_cgroup: self_cgroup.into(),
+        };
+        (dir, fs)
     }
 
     #[test]
@@ -338,16 +349,15 @@ mod tests {
 
     #[test]
     fn cgroup_v2_quota_and_memory() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        write(&root.join("cgroup.controllers"), "cpu memory");
-        write(&root.join("kubepods/pod1/cpu.max"), "150000 100000");
-        write(&root.join("kubepods/pod1/memory.max"), "536870912");
-        write(&root.join("kubepods/cpu.max"), "max 100000");
-        let fs = CgroupFs {
-            root: root.to_path_buf(),
-            self_cgroup: "0::/kubepods/pod1\n".into(),
-        };
+        let (_dir, fs) = cgroups(
+            &[
+                ("cgroup.controllers", "cpu memory"),
+                ("kubepods/pod1/cpu.max", "150000 100000"),
+                ("kubepods/pod1/memory.max", "536870912"),
+                ("kubepods/cpu.max", "max 100000"),
+            ],
+            "0::/kubepods/pod1\n",
+        );
         let limits = fs.limits(8);
         assert!((limits.cpus - 1.5).abs() < 1e-9, "{limits:?}");
         assert_eq!(limits.memory, Some(512 << 20));
@@ -366,14 +376,14 @@ mod tests {
 
     #[test]
     fn cgroup_v2_unlimited_uses_host_cpus() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        write(&dir.path().join("cgroup.controllers"), "cpu");
-        write(&dir.path().join("cpu.max"), "max 100000");
-        write(&dir.path().join("memory.max"), "max");
-        let fs = CgroupFs {
-            root: dir.path().to_path_buf(),
-            self_cgroup: "0::/\n".into(),
-        };
+        let (_dir, fs) = cgroups(
+            &[
+                ("cgroup.controllers", "cpu"),
+                ("cpu.max", "max 100000"),
+                ("memory.max", "max"),
+            ],
+            "0::/\n",
+        );
         let limits = fs.limits(4);
         assert_eq!(limits.memory, None);
         assert_eq!(tune(&limits, None).processes, 4);
@@ -382,28 +392,15 @@ mod tests {
 
     #[test]
     fn cgroup_v1_quota_and_small_memory() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        write(
-            &root.join("cpu,cpuacct/docker/abc/cpu.cfs_quota_us"),
-            "400000",
+        let (_dir, fs) = cgroups(
+            &[
+                ("cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "400000"),
+                ("cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000"),
+                ("memory/docker/abc/memory.limit_in_bytes", "268435456"),
+                ("memory/memory.limit_in_bytes", "9223372036854771712"),
+            ],
+            "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n",
         );
-        write(
-            &root.join("cpu,cpuacct/docker/abc/cpu.cfs_period_us"),
-            "100000",
-        );
-        write(
-            &root.join("memory/docker/abc/memory.limit_in_bytes"),
-            "268435456",
-        );
-        write(
-            &root.join("memory/memory.limit_in_bytes"),
-            "9223372036854771712",
-        );
-        let fs = CgroupFs {
-            root: root.to_path_buf(),
-            self_cgroup: "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n".into(),
-        };
         let limits = fs.limits(16);
         assert!((limits.cpus - 4.0).abs() < 1e-9, "{limits:?}");
         assert_eq!(limits.memory, Some(256 << 20));

@@ -54,102 +54,81 @@ fn paths(list: &[PathBuf]) -> String {
 #[must_use]
 pub fn message(error: &RunError) -> Message {
     match error {
-        RunError::Usage(text) => Message {
-            headline: text.clone(),
-            found: Vec::new(),
-            fixes: vec![
+        RunError::Usage(text) => Message::of(
+            text.clone(),
+            Vec::new(),
+            vec![
                 "Run `run` to start the application, `run --dry-run` to see what would start, `run --release` for the release phase, `run --check-ready`/`--check-live` for probes, or `run -- COMMAND` to run a command under the init.".into(),
             ],
-            details: Vec::new(),
-        },
-        RunError::Facts(e) => Message {
-            headline: "The build record cannot be read.".into(),
-            found: vec![e.to_string()],
-            fixes: vec!["Rebuild the image (or run `assemble` again in host mode) to rewrite it.".into()],
-            details: Vec::new(),
-        },
+        ),
+        RunError::Facts(e) => Message::of(
+            "The build record cannot be read.",
+            vec![e.to_string()],
+            vec!["Rebuild the image (or run `assemble` again in host mode) to rewrite it.".into()],
+        ),
         RunError::Detect(e) => e.message(),
         RunError::Server(e) => server_message(e),
-        RunError::Passwd(e @ s2i_userdb::ProvisionError::InvalidField { .. }) => Message {
-            headline: "run cannot add a passwd entry for the container's user: a value would corrupt /etc/passwd.".into(),
-            found: vec![e.to_string()],
-            fixes: vec![
+        RunError::Passwd(e @ s2i_userdb::ProvisionError::InvalidField { .. }) => Message::of(
+            "run cannot add a passwd entry for the container's user: a value would corrupt /etc/passwd.",
+            vec![e.to_string()],
+            vec![
                 "Use an APP_ROOT (and APP_HOME) without `:` or newlines, e.g. APP_ROOT=/opt/app-root.".into(),
                 "Or run the container as a user that has a passwd entry already.".into(),
             ],
-            details: Vec::new(),
-        },
-        RunError::Passwd(e) => Message {
-            headline: "The container's user has no passwd entry and run could not add one.".into(),
-            found: vec![e.to_string()],
-            fixes: vec![
+        ),
+        RunError::Passwd(e) => Message::of(
+            "The container's user has no passwd entry and run could not add one.",
+            vec![e.to_string()],
+            vec![
                 "Make /etc/passwd group-writable in the image (chmod g+w /etc/passwd), or".into(),
                 "install nss_wrapper (Debian: libnss-wrapper).".into(),
             ],
-            details: Vec::new(),
-        },
-        RunError::Init(e) => Message {
-            headline: "The init settings are invalid.".into(),
-            found: vec![e.clone()],
-            fixes: vec!["Correct or unset the variable named above.".into()],
-            details: Vec::new(),
-        },
-        RunError::Env(e) => Message {
-            headline: match e {
+        ),
+        RunError::Init(e) => Message::of(
+            "The init settings are invalid.",
+            vec![e.clone()],
+            vec!["Correct or unset the variable named above.".into()],
+        ),
+        RunError::Env(e) => Message::of(
+            match e {
                 s2i_env::EnvError::Refused { name, .. } => {
                     format!("{name} is set, which would break the application's virtualenv.")
                 }
                 _ => "An environment file cannot be read.".into(),
             },
-            found: vec![e.to_string()],
-            fixes: vec!["Remove or correct it where it is set (named above), then start again.".into()],
-            details: Vec::new(),
-        },
-        RunError::Stopped { signal, code } => Message {
-            headline: format!("{signal} received before the server started: it was not started (exit {code})."),
-            found: Vec::new(),
-            fixes: Vec::new(),
-            details: Vec::new(),
-        },
-        RunError::Signals(e) => Message {
-            headline: format!("run could not take over signal handling: {e}"),
-            found: Vec::new(),
-            fixes: Vec::new(),
-            details: Vec::new(),
-        },
-        RunError::DeployEnv(e) => Message {
-            headline: "The deploy-env hook failed; the server was not started.".into(),
-            found: vec![e.clone()],
-            fixes: vec![
+            vec![e.to_string()],
+            vec!["Remove or correct it where it is set (named above), then start again.".into()],
+        ),
+        RunError::Stopped { signal, code } => Message::new(format!("{signal} received before the server started: it was not started (exit {code}).")),
+        RunError::Signals(e) => Message::new(format!("run could not take over signal handling: {e}")),
+        RunError::DeployEnv(e) => Message::of(
+            "The deploy-env hook failed; the server was not started.",
+            vec![e.clone()],
+            vec![
                 "Fix .warpdrive/action_hooks/deploy-env (it is sourced by /bin/sh; its output is above).".into(),
                 "It is sourced: end it with `return`, never `exit` (an `exit` ends the shell that reads its variables, and the server would start without them).".into(),
             ],
-            details: Vec::new(),
-        },
-        RunError::Migrate(e) => Message {
-            headline: e.headline().into(),
-            found: e.found(),
-            fixes: e.fixes(),
-            details: Vec::new(),
-        },
-        RunError::Release(e) => Message {
-            headline: "The release phase failed.".into(),
-            found: vec![e.to_string()],
-            fixes: e.fixes(),
-            details: Vec::new(),
-        },
-        RunError::Sbom { path, error } => Message {
-            headline: "This image has no readable bill of materials.".into(),
-            found: vec![format!("{}: {error}", path.display())],
-            fixes: vec!["Rebuild the image with this builder: assemble writes it on every build (images built before it existed have none).".into()],
-            details: Vec::new(),
-        },
-        RunError::Prepare { path, error } => Message {
-            headline: "A file run needs could not be written.".into(),
-            found: vec![format!("{}: {error}", path.display())],
-            fixes: vec!["Make $APP_ROOT writable for the container's user (group 0), or /tmp.".into()],
-            details: Vec::new(),
-        },
+        ),
+        RunError::Migrate(e) => Message::of(
+            e.headline(),
+            vec![e.to_string()],
+            e.fixes(),
+        ),
+        RunError::Release(e) => Message::of(
+            "The release phase failed.",
+            vec![e.to_string()],
+            e.fixes(),
+        ),
+        RunError::Sbom { path, error } => Message::of(
+            "This image has no readable bill of materials.",
+            vec![format!("{}: {error}", path.display())],
+            vec!["Rebuild the image with this builder: assemble writes it on every build (images built before it existed have none).".into()],
+        ),
+        RunError::Prepare { path, error } => Message::of(
+            "A file run needs could not be written.",
+            vec![format!("{}: {error}", path.display())],
+            vec!["Make $APP_ROOT writable for the container's user (group 0), or /tmp.".into()],
+        ),
         RunError::StartDir(e) => Message {
             headline: "run's private directory cannot be used: $APP_ROOT/.python-s2i is not writable, and the fallback is not private to this user.".into(),
             found: vec![e.to_string()],
@@ -194,20 +173,18 @@ fn server_message(e: &ServerError) -> Message {
             variable,
             value,
             expected,
-        } => Message {
-            headline: format!("{variable} is not valid."),
-            found: vec![format!("{variable}={value:?} is not {expected}.")],
-            fixes: vec![format!(
+        } => Message::of(
+            format!("{variable} is not valid."),
+            vec![format!("{variable}={value:?} is not {expected}.")],
+            vec![format!(
                 "Set {variable} to {expected}, or unset it for the default."
             )],
-            details: Vec::new(),
-        },
-        ServerError::ServerArgs { path, why } => Message {
-            headline: "The server options file cannot be used.".into(),
-            found: vec![format!("{}: {why}", path.display())],
-            fixes: vec!["Correct the file: options separated by spaces, quotes balanced.".into()],
-            details: Vec::new(),
-        },
+        ),
+        ServerError::ServerArgs { path, why } => Message::of(
+            "The server options file cannot be used.",
+            vec![format!("{}: {why}", path.display())],
+            vec!["Correct the file: options separated by spaces, quotes balanced.".into()],
+        ),
     }
 }
 

@@ -1,9 +1,9 @@
 //! What `run` does, as a library: `s2i/src/bin/run.rs` only reads its arguments.
 //!
-//! - [`start`]: decides the [`Plan`] (detection in `s2i-detect`, the server command in
+//! - [`start_process`]: decides the [`Plan`] (detection in `s2i-detect`, the server command in
 //!   `s2i-servers`, tuning, migrate), prints it, runs the deploy hooks and migrate
 //!   ([`hooks`]), and starts the server under the init (`s2i-init`).
-//! - [`Plan::report`]: what `run --dry-run` prints.
+//! - `report`: what `run --dry-run` prints.
 //! - [`release`]: `run --release`; [`probe`]: `run --check-ready` / `run --check-live`
 //!   (migrate under the database lock, the release commands and the probes are `s2i-release`'s).
 //! - [`run_command`]: `run -- COMMAND`.
@@ -215,12 +215,6 @@ impl Plan {
             init,
         })
     }
-
-    /// What `run --dry-run` prints (`dry_run`), or the lines `run` logs before it starts.
-    #[must_use]
-    pub fn report(&self, dry_run: bool) -> String {
-        report(self, dry_run)
-    }
 }
 
 /// The environment every part of `run` reads (the plan, the probes): the process's, refused
@@ -270,6 +264,7 @@ fn serve_as_for_root(home: &Path) -> (String, String) {
     }
 }
 
+/// What `run --dry-run` prints (`dry_run`), or the lines `run` logs before it starts.
 fn report(plan: &Plan, dry_run: bool) -> String {
     let d = &plan.detection;
     let l = &plan.launch;
@@ -337,18 +332,11 @@ fn report(plan: &Plan, dry_run: bool) -> String {
     out
 }
 
-/// `run` (`dry_run`: `run --dry-run`): decides, reports, runs the deploy hooks and migrate, and
-/// starts the server under the init; returns its exit code.
-///
-/// # Errors
-/// Anything that stops the start before the server runs.
-pub fn start(dry_run: bool) -> Result<u8, RunError> {
-    start_process(dry_run, None)
-}
-
-/// `run TYPE` (`run --dry-run TYPE`): [`start`] for the Procfile's process type `process`
-/// (`None`: `APP_PROCESS_TYPE`, else `web`). Only the web process records its phase for the
-/// probes (the state file is named after `$PORT`, which another type does not serve).
+/// `run` and `run TYPE` (`dry_run`: with `--dry-run`): decides, reports, runs the deploy hooks
+/// and migrate, and starts the server, or the Procfile's process type `process` (`None`:
+/// `APP_PROCESS_TYPE`, else `web`), under the init; returns its exit code. Only the web process
+/// records its phase for the probes (the state file is named after `$PORT`, which another type
+/// does not serve).
 ///
 /// # Errors
 /// Anything that stops the start before the process runs; an unknown process type.
@@ -359,7 +347,7 @@ pub fn start_process(dry_run: bool, process: Option<&str>) -> Result<u8, RunErro
     };
     if dry_run {
         let plan = Plan::make(inputs(true), None)?;
-        print!("{}", s2i_message::redact(&plan.report(true)));
+        print!("{}", s2i_message::redact(&report(&plan, true)));
         return Ok(0);
     }
     let mut init = take_over()?;
@@ -378,7 +366,7 @@ pub fn start_process(dry_run: bool, process: Option<&str>) -> Result<u8, RunErro
         record(std::slice::from_ref(state), Phase::Starting);
     }
     let plan = Plan::make(inputs(false), Some(&mut init))?;
-    for line in plan.report(false).lines() {
+    for line in report(&plan, false).lines() {
         eprintln!("{PREFIX}{}", s2i_message::redact(line));
     }
     // deploy-env may have moved the port or APP_ROOT: the phase goes to both places.
@@ -729,7 +717,7 @@ mod tests {
         let root = app_root("run_wsgi_py");
         let plan = plan(root.path(), &[]).expect("plan");
         assert_eq!(plan.launch.server, Some(s2i_detect::Server::ModWsgi));
-        let report = plan.report(true);
+        let report = report(&plan, true);
         assert!(
             report.contains("Server:      mod_wsgi (auto: the default for WSGI applications)"),
             "{report}"
@@ -790,7 +778,7 @@ mod tests {
         let planned = plan(root.path(), &[("APP_PROCESS_TYPE", "worker")]).expect("plan");
         assert_eq!(planned.process.name, "worker");
         assert!(planned.migrate.is_none());
-        let report = planned.report(true);
+        let report = report(&planned, true);
         for line in [
             "Process:     worker (APP_PROCESS_TYPE=worker)",
             "[MATCH] Procfile process type: APP_PROCESS_TYPE=worker: Procfile has `worker: celery -A tasks worker --loglevel=INFO --concurrency=1`",
@@ -801,7 +789,7 @@ mod tests {
         ] {
             assert!(report.contains(line), "{line:?} missing:\n{report}");
         }
-        let web = plan(root.path(), &[]).expect("plan").report(true);
+        let web = super::report(&plan(root.path(), &[]).expect("plan"), true);
         assert!(!web.contains("Process:"), "{web}");
         assert!(
             web.contains("Application: Procfile web process `gunicorn"),
@@ -813,7 +801,7 @@ mod tests {
     fn streamlit_runs_headless_on_the_port_and_gradio_gets_its_variables() {
         let root = app_root("apps_streamlit");
         let planned = plan(root.path(), &[("PORT", "8123")]).expect("plan");
-        let report = planned.report(true);
+        let report = report(&planned, true);
         assert!(
             report.contains(
                 "run streamlit_app.py --server.address 0.0.0.0 --server.port 8123 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false"

@@ -18,8 +18,8 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let result = match args.first().and_then(|a| a.to_str()) {
         Some("--") => return ExitCode::from(s2i_start::run_command(&args[1..])),
-        None => s2i_start::start(false),
-        Some("--dry-run") if args.len() == 1 => s2i_start::start(true),
+        None => s2i_start::start_process(false, None),
+        Some("--dry-run") if args.len() == 1 => s2i_start::start_process(true, None),
         Some("--release") if args.len() == 1 => s2i_start::release(),
         Some("--sbom") if args.len() == 1 => s2i_start::print_sbom(),
         Some("--check-live") if args.len() == 1 => {

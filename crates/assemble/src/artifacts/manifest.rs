@@ -7,6 +7,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use s2i_sbom::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -90,10 +91,6 @@ pub struct Archive {
     pub name: String,
     pub sha256: String,
     pub size: u64,
-}
-
-pub(super) fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// sha256 over the names and contents of the dependency files in `app`.

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::manifest::{hex, HashingReader};
+use super::manifest::HashingReader;
 use super::{Archive, BuilderFile, Manifest, CACHES, CACHES_ARCHIVE, DEPS_ARCHIVE, MANIFEST};
+use s2i_sbom::hex;
 
 /// Why save-artifacts failed.
 #[derive(Debug)]

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::manifest::hex;
 use super::unpack::{sync_in_place, top_level_names, unpack, UNPACKED_FLOOR};
 use super::*;
+use s2i_sbom::hex;
 
 fn record(root: &Path, caches: Vec<(String, PathBuf)>) -> Manifest {
     Manifest {
@@ -34,23 +34,34 @@ fn record(root: &Path, caches: Vec<(String, PathBuf)>) -> Manifest {
 fn saved(root: &Path) -> (PathBuf, PathBuf) {
     let app_root = root.join("app-root");
     let state = app_root.join(s2i_facts::STATE_DIR);
-    fs::create_dir_all(app_root.join("lib/site-packages/six")).expect("mkdir");
-    fs::write(app_root.join("lib/site-packages/six/__init__.py"), "six").expect("write");
+    crate::put(&app_root.join("lib/site-packages/six/__init__.py"), "six");
     std::os::unix::fs::symlink("/usr/bin/python3", app_root.join("python")).expect("link");
-    fs::create_dir_all(app_root.join("src")).expect("mkdir");
-    fs::write(app_root.join("src/app.py"), "app").expect("write");
+    crate::put(&app_root.join("src/app.py"), "app");
     let cache = state.join("cache/uv");
-    fs::create_dir_all(cache.join("wheels")).expect("mkdir");
-    fs::write(cache.join("wheels/a.whl"), "wheel").expect("write");
+    crate::put(&cache.join("wheels/a.whl"), "wheel");
     write_manifest(&state, &record(&app_root, vec![("uv".into(), cache)])).expect("record");
-    let mut bytes = Vec::new();
-    let saved = save(&state, &mut bytes).expect("save");
+    let (saved, artifacts) = save_and_unpack(&state, root);
     assert_eq!(saved.caches, [DEPS_ARCHIVE, CACHES_ARCHIVE]);
+    (app_root, artifacts)
+}
+
+/// save-artifacts' stream of `state`, unpacked into `root/artifacts` as s2i does.
+fn save_and_unpack(state: &Path, root: &Path) -> (Saved, PathBuf) {
+    let mut bytes = Vec::new();
+    let saved = save(state, &mut bytes).expect("save");
     let artifacts = root.join("artifacts");
     tar::Archive::new(&bytes[..])
         .unpack(&artifacts)
         .expect("unpack");
-    (app_root, artifacts)
+    (saved, artifacts)
+}
+
+/// The artifacts in `dir`, opened for Python 3.11: usable, or the test fails.
+fn usable(dir: &Path) -> Box<Previous> {
+    match open(dir, "3.11") {
+        Opened::Usable(previous) => previous,
+        other => panic!("not usable: {other:?}"),
+    }
 }
 
 #[test]
@@ -66,15 +77,12 @@ fn few_files_restored_whole_when_inputs_match() {
     // A fresh APP_ROOT at the same place, as a new build container has it: the builder's
     // virtualenv (the link, as it was), nothing installed, a file the build removed.
     fs::remove_dir_all(&app_root).expect("rm");
-    fs::create_dir_all(app_root.join("lib/site-packages/gone")).expect("mkdir");
-    fs::write(app_root.join("lib/site-packages/gone/x.py"), "x").expect("write");
+    crate::put(&app_root.join("lib/site-packages/gone/x.py"), "x");
     fs::write(app_root.join("stray.cfg"), "x").expect("write");
     std::os::unix::fs::symlink("/usr/bin/python3", app_root.join("python")).expect("link");
     let state = app_root.join(s2i_facts::STATE_DIR);
     fs::create_dir_all(&state).expect("mkdir");
-    let Opened::Usable(previous) = open(&artifacts, "3.11") else {
-        panic!("not usable")
-    };
+    let previous = usable(&artifacts);
     let same = inputs("i", "b", &["django", "six"]);
     assert_eq!(
         previous.reuse(&app_root, Some(&same), "d"),
@@ -126,9 +134,7 @@ fn inputs(all: &str, base: &str, packages: &[&str]) -> Inputs {
 fn changed_requirements_reuse_the_dependencies_only_when_no_package_was_dropped() {
     let root = tempfile::tempdir().expect("tempdir");
     let (app_root, artifacts) = saved(root.path());
-    let Opened::Usable(previous) = open(&artifacts, "3.11") else {
-        panic!("not usable")
-    };
+    let previous = usable(&artifacts);
     let reuse = |inputs: &Inputs, digest: &str| previous.reuse(&app_root, Some(inputs), digest);
     // A package added, a version changed: restored, then installed over.
     assert_eq!(
@@ -174,13 +180,10 @@ fn changed_requirements_reuse_the_dependencies_only_when_no_package_was_dropped(
 fn caches_unpacked_when_dependencies_changed() {
     let root = tempfile::tempdir().expect("tempdir");
     let (app_root, artifacts) = saved(root.path());
-    let Opened::Usable(previous) = open(&artifacts, "3.11") else {
-        panic!("not usable")
-    };
+    let previous = usable(&artifacts);
     let state = app_root.join(s2i_facts::STATE_DIR);
     let target = root.path().join("new/uv");
-    fs::create_dir_all(target.join("wheels")).expect("mkdir");
-    fs::write(target.join("wheels/b.whl"), "in use").expect("write");
+    crate::put(&target.join("wheels/b.whl"), "in use");
     assert_eq!(
         previous.restore_caches(&[("uv".to_owned(), target.clone())], &state),
         ["uv"]
@@ -201,19 +204,14 @@ fn sockets_and_unreadable_files_in_a_cache_are_skipped_not_fatal() {
     let app_root = root.path().join("app-root");
     let state = app_root.join(s2i_facts::STATE_DIR);
     let cache = state.join("cache/uv");
-    fs::create_dir_all(&cache).expect("mkdir");
-    fs::write(cache.join("ok.whl"), "wheel").expect("write");
+    crate::put(&cache.join("ok.whl"), "wheel");
     let _socket = std::os::unix::net::UnixListener::bind(cache.join("lock.sock")).expect("socket");
     let mut manifest = record(&app_root, vec![("uv".into(), cache.clone())]);
     manifest.inputs = None;
     write_manifest(&state, &manifest).expect("record");
-    let mut bytes = Vec::new();
-    let saved = save(&state, &mut bytes).expect("a socket does not fail save-artifacts");
+    // A socket does not fail save-artifacts.
+    let (saved, artifacts) = save_and_unpack(&state, root.path());
     assert_eq!(saved.caches, [CACHES_ARCHIVE]);
-    let artifacts = root.path().join("artifacts");
-    tar::Archive::new(&bytes[..])
-        .unpack(&artifacts)
-        .expect("unpack");
     let names: Vec<String> = read_archive(&artifacts.join(CACHES_ARCHIVE))
         .expect("caches archive")
         .entries()
@@ -297,9 +295,7 @@ fn truncated_compressed_archive_with_matching_digest_leaves_the_virtualenv_alone
     let bytes = fs::read(&deps).expect("read");
     fs::write(&deps, &bytes[..bytes.len() / 2]).expect("truncate");
     rerecord(&artifacts, DEPS_ARCHIVE);
-    let Opened::Usable(previous) = open(&artifacts, "3.11") else {
-        panic!("the digest matches: usable")
-    };
+    let previous = usable(&artifacts);
     fs::write(app_root.join("lib/site-packages/six/__init__.py"), "mine").expect("write");
     let state = app_root.join(s2i_facts::STATE_DIR);
     let err = previous
@@ -316,9 +312,7 @@ fn truncated_compressed_archive_with_matching_digest_leaves_the_virtualenv_alone
     let bytes = fs::read(&caches).expect("read");
     fs::write(&caches, &bytes[..bytes.len() / 2]).expect("truncate");
     rerecord(&artifacts, CACHES_ARCHIVE);
-    let Opened::Usable(previous) = open(&artifacts, "3.11") else {
-        panic!("usable")
-    };
+    let previous = usable(&artifacts);
     let target = root.path().join("new/uv");
     assert!(previous
         .restore_caches(&[("uv".to_owned(), target.clone())], &state)
@@ -339,15 +333,8 @@ fn the_builders_files_are_left_out_and_must_be_found_as_they_were() {
     // Every file changed before the build started: all are the builder's.
     manifest.started = u64::MAX;
     write_manifest(&state, &manifest).expect("record");
-    let mut bytes = Vec::new();
-    save(&state, &mut bytes).expect("save");
-    let artifacts = root.path().join("artifacts");
-    tar::Archive::new(&bytes[..])
-        .unpack(&artifacts)
-        .expect("unpack");
-    let Opened::Usable(previous) = open(&artifacts, "3.11") else {
-        panic!("usable")
-    };
+    let (_, artifacts) = save_and_unpack(&state, root.path());
+    let previous = usable(&artifacts);
     let mut left_out: Vec<_> = previous
         .manifest
         .from_builder
