@@ -123,7 +123,8 @@ echo "package it asked for, so assemble restores the previous dependencies and i
 echo "incremental run starts from the same previous image (built once from the unchanged source with"
 echo "images/s2i-build, re-tagged before the run). **floor** is the same flow's incremental build from that"
 echo "image with a builder whose assemble does nothing (it only removes the artifacts it was given): what the"
-echo "flow costs whatever assemble does. \"over the floor\" is a build's mean minus its flow's floor."
+echo "flow costs whatever assemble does. \"over the floor\" is a build's mean minus its flow's floor. Every"
+echo "run starts after a \`sync\`, so it does not pay for writing back what the run before it wrote."
 echo
 podman image exists "$builder" || images/build "$python" >/dev/null
 measured "$builder"
@@ -201,14 +202,16 @@ builds() { # NAME SOURCE EXTRA_REQUIREMENT
     { tail -30 "$work/$name-previous.log" >&2; exit 1; }
   for flow in $flows; do
     : >"$work/assemble"
+    # Each run starts after a sync: no run pays for writing back what the one before it wrote
+    # (creating the restored files costs several times more while the disk is busy).
     hyperfine --style basic --runs "$runs" --export-json "$work/$name-$flow.json" \
-      --prepare "podman rmi -f $out >/dev/null 2>&1 || true" -n "clean" \
+      --prepare "podman rmi -f $out >/dev/null 2>&1; sync" -n "clean" \
       "$work/build $flow clean $work/$name $builder $out" \
-      --prepare "podman tag $out-previous $out" -n "incremental, unchanged" \
+      --prepare "podman tag $out-previous $out && sync" -n "incremental, unchanged" \
       "$work/build $flow unchanged $work/$name $builder $out" \
-      --prepare "podman tag $out-previous $out" -n "incremental, one dependency changed" \
+      --prepare "podman tag $out-previous $out && sync" -n "incremental, one dependency changed" \
       "$work/build $flow changed $work/$name-changed $builder $out" \
-      --prepare "podman tag $out-previous $out" -n "floor" \
+      --prepare "podman tag $out-previous $out && sync" -n "floor" \
       "$work/build $flow floor $work/$name $floor_builder $out" >"$work/$name-$flow-hyperfine.log" 2>&1 ||
       { tail -30 "$work/$name-$flow-hyperfine.log" >&2; echo "the $flow builds of $name failed" >&2; exit 1; }
     mv "$work/assemble" "$work/$name-$flow.assemble"
