@@ -18,7 +18,8 @@
 # BENCH_PYTHON (builder for 2-4, default 3.11; BENCH_BUILDER names another), BENCH_IMAGE_PREFIX
 # (default localhost/python-s2i: images are PREFIX:VERSION and PREFIX:VERSION-runtime), BENCH_RUNS (default 3),
 # BENCH_APPS (the apps of sections 2 and 4, default "demo django-40-deps"), BENCH_COMPRESSED=0
-# to skip the compressed sizes (they take ~20 s per image).
+# to skip the compressed sizes (they take ~20 s per image), BENCH_STORAGE=default to run sections
+# 2-4 on podman's own storage instead of a journaled ext4 of their own (as root, loop-mounted).
 # It appends to BENCH_MEASURED (when set, by test/bench/all.sh) an "image NAME=REVISION" line per
 # builder and runtime image it measured: the org.opencontainers.image.revision label images/build
 # sets, so the page can tell images older than the code.
@@ -132,13 +133,50 @@ work=$(mktemp -d /tmp/python-s2i-bench-images.XXXXXX)
 made=$work/images # every image id the section makes, removed at the end
 : >"$made"
 service=
+storage=
 cleanup() {
   [ -n "$service" ] && kill "$service" 2>/dev/null && wait "$service" 2>/dev/null
   podman rm -f -t 0 $(cat "$work/containers" 2>/dev/null) >/dev/null 2>&1 || true
   sort -u "$made" | xargs -r podman rmi -f >/dev/null 2>&1 || true
+  if [ -n "$storage" ]; then
+    umount "$storage" 2>/dev/null || umount -l "$storage"
+    rm -rf "$storage" "$storage.img" "/run/containers/$(basename "$storage")"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
+runtime=${BENCH_RUNTIME:-$builder-runtime}
+podman image exists "$runtime" || images/build "$python" runtime >/dev/null
+# Podman's storage for sections 2-4: a journaled ext4 (a sparse file of /var/tmp, loop-mounted),
+# as build nodes have (ext4 with its journal, or XFS). This machine's root filesystem is an ext4
+# without a journal: there the kernel skips every inode freed in the last 30 s or so when it
+# allocates one (ext4's recently_deleted), so a build creating thousands of files right after the
+# previous build's container was removed spends most of its time in the inode allocator. The
+# builder and runtime images are copied in. BENCH_STORAGE=default measures podman's own storage.
+if [ "${BENCH_STORAGE:-journaled}" = journaled ]; then
+  storage=$(mktemp -d /var/tmp/python-s2i-bench-storage.XXXXXX)
+  truncate -s 60G "$storage.img"
+  # Inode tables and journal written now, not by the kernel in the background during the runs.
+  if mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$storage.img" && mount -o loop "$storage.img" "$storage"; then
+    printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/graph"\nrunroot = "/run/containers/%s"\n' \
+      "$storage" "$(basename "$storage")" >"$work/storage.conf"
+    for image in "$builder" "$runtime"; do
+      podman save "$image" | CONTAINERS_STORAGE_CONF=$work/storage.conf podman load -q >/dev/null
+    done
+    export CONTAINERS_STORAGE_CONF=$work/storage.conf
+    echo "Podman's storage here (sections 2 to 4) is a journaled ext4, loop-mounted from a file of /var/tmp, as"
+    echo "on build nodes: on this machine's root filesystem, an ext4 without a journal, creating thousands of files"
+    echo "within half a minute of a removal of thousands of others (the previous build's container) costs several"
+    echo "times more in the kernel's inode allocator (BENCH_STORAGE=default measures it there)."
+  else
+    rm -rf "$storage" "$storage.img"
+    storage=
+    echo "Podman's own storage (a journaled ext4 could not be loop-mounted here)."
+  fi
+else
+  echo "Podman's own storage (BENCH_STORAGE=default)."
+fi
+echo
 # The Docker API s2i needs: a podman service of this run's own, on its own socket.
 sock=$work/podman.sock
 podman system service --time=0 "unix://$sock" >"$work/service.log" 2>&1 &
@@ -315,8 +353,6 @@ printf '|%s|%s|%s|\n' ---------------------------------------------- -----------
 for image in $(printf 'localhost/python-s2i-bench-%s-previous ' $apps); do
   printf '| %-44s | %12s | %15s |\n' "$image ($builder)" "$(size "$image")" "$(( $(size "$image") - $(size "$builder") ))"
 done
-runtime=${BENCH_RUNTIME:-$builder-runtime}
-podman image exists "$runtime" || images/build "$python" runtime >/dev/null
 measured "$runtime"
 for name in $apps; do
   out=localhost/python-s2i-bench-$name-runtime

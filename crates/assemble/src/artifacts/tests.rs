@@ -574,6 +574,28 @@ fn hard_links_never_reach_a_file_outside_the_root() {
 }
 
 #[test]
+fn a_hard_link_to_a_file_of_the_archive_is_made_once_that_file_is_written() {
+    // Files are created by a second thread: a link made before its target is written would
+    // fail, many files before it make that likely.
+    let root = tempfile::tempdir().expect("tempdir");
+    let archive = root.path().join("linked.tar.zst");
+    let into = root.path().join("into");
+    let names: Vec<String> = (0..500).map(|i| format!("lib/f{i}")).collect();
+    let mut members: Vec<_> = names
+        .iter()
+        .map(|n| (n.as_str(), "x", Planted::File))
+        .collect();
+    members.push(("lib/alias", "lib/f499", Planted::HardLink));
+    planted(&archive, &members);
+    fs::create_dir_all(&into).expect("mkdir");
+    unpack(&archive, &into).expect("unpack");
+    let ino =
+        |p: &str| std::os::unix::fs::MetadataExt::ino(&fs::metadata(into.join(p)).expect("stat"));
+    assert_eq!(ino("lib/alias"), ino("lib/f499"));
+    assert_eq!(fs::read_dir(into.join("lib")).expect("read").count(), 501);
+}
+
+#[test]
 fn a_manifest_names_only_the_archives_and_plain_entries() {
     let root = tempfile::tempdir().expect("tempdir");
     let (_, artifacts) = saved(root.path());

@@ -97,9 +97,10 @@ pub(super) fn inside(path: &Path) -> io::Result<PathBuf> {
 
 /// Writes tar members under a root, with as few system calls as the members need (the tar
 /// crate's own unpacking resolves every member's parent directories again): a directory is
-/// checked once, and never through a symlink. Directories get their modes last
-/// ([`MemberWriter::finish`]), once everything in them is written: a read-only directory
-/// (0555) is then read-only with its contents in it.
+/// checked once, and never through a symlink. Regular files are created by a second thread
+/// ([`FileThread`]) while this one decompresses and makes the directories. Directories get
+/// their modes last ([`MemberWriter::finish`]), once everything in them is written: a read-only
+/// directory (0555) is then read-only with its contents in it.
 pub(crate) struct MemberWriter<'a> {
     root: &'a Path,
     /// Directories (relative) known to be real directories, not links.
@@ -108,6 +109,99 @@ pub(crate) struct MemberWriter<'a> {
     modes: Vec<(PathBuf, u32)>,
     /// Directories (relative) this writer created: what is in them, it wrote.
     made: std::collections::HashSet<PathBuf>,
+    files: FileThread,
+}
+
+const STOPPED: &str = "the thread writing the files stopped";
+
+/// What [`FileThread`] is sent: a regular file to create (where, its mode, its modification
+/// time, its bytes), or a caller to tell once every file sent before is written.
+enum Job {
+    File(PathBuf, u32, i64, Vec<u8>),
+    Written(std::sync::mpsc::Sender<()>),
+}
+
+/// The thread that creates the regular files, in the order they are sent. Creating a file
+/// costs the kernel more than reading and decompressing it (the inode allocation above all),
+/// so the two overlap.
+struct FileThread {
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl FileThread {
+    fn start() -> Self {
+        let (jobs, queue) = std::sync::mpsc::sync_channel(256);
+        let thread = std::thread::spawn(move || {
+            for job in queue {
+                match job {
+                    Job::File(dest, mode, mtime, bytes) => create_file(&dest, mode, mtime, &bytes)?,
+                    Job::Written(caller) => drop(caller.send(())),
+                }
+            }
+            Ok(())
+        });
+        Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queues `job`; when the thread has stopped, the error that stopped it.
+    fn send(&mut self, job: Job) -> io::Result<()> {
+        if self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok())
+        {
+            return Ok(());
+        }
+        self.join().and(Err(io::Error::other(STOPPED)))
+    }
+
+    /// Returns once every file sent so far is written.
+    fn written(&mut self) -> io::Result<()> {
+        let (caller, wait) = std::sync::mpsc::channel();
+        self.send(Job::Written(caller))?;
+        wait.recv()
+            .or_else(|_| self.join().and(Err(io::Error::other(STOPPED))))
+    }
+
+    /// Waits for every file sent, then for the thread: the first error it met.
+    fn join(&mut self) -> io::Result<()> {
+        self.jobs = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(written)) => written,
+            Some(Err(_)) => Err(io::Error::other("the thread writing the files panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for FileThread {
+    /// Nothing is left writing under a directory its caller may remove next.
+    fn drop(&mut self) {
+        drop(self.join());
+    }
+}
+
+/// Creates the regular file `dest` (where nothing is) with `bytes`, `mode` whatever the umask,
+/// and `mtime`.
+fn create_file(dest: &Path, mode: u32, mtime: i64, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(dest)?;
+    file.write_all(bytes)?;
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    filetime::set_file_handle_times(
+        &file,
+        None,
+        Some(filetime::FileTime::from_unix_time(mtime, 0)),
+    )
 }
 
 impl<'a> MemberWriter<'a> {
@@ -117,6 +211,7 @@ impl<'a> MemberWriter<'a> {
             dirs: std::collections::HashSet::from([PathBuf::new()]),
             modes: Vec::new(),
             made: std::collections::HashSet::new(),
+            files: FileThread::start(),
         }
     }
 
@@ -126,9 +221,10 @@ impl<'a> MemberWriter<'a> {
     }
 
     /// Applies the directories' modes, deepest first (a parent made unreadable last).
-    pub(crate) fn finish(self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        let mut modes = self.modes;
+        self.files.join()?;
+        let mut modes = std::mem::take(&mut self.modes);
         modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
         for (relative, mode) in modes {
             let path = self.root.join(relative);
@@ -178,7 +274,6 @@ impl<'a> MemberWriter<'a> {
         entry: &mut tar::Entry<'_, R>,
         relative: &Path,
     ) -> io::Result<()> {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         if relative.as_os_str().is_empty() {
             return Ok(());
         }
@@ -202,27 +297,20 @@ impl<'a> MemberWriter<'a> {
                 io::Error::other(format!("{}: a link without a target", dest.display()))
             })?;
             // A hard link names a file of the archive: inside the root, and reached through
-            // real directories only (never through a link to a file elsewhere).
+            // real directories only (never through a link to a file elsewhere), and written.
             let target = inside(&target)?;
+            self.files.written()?;
             if let Some(parent) = target.parent() {
                 self.ensure_dir(parent)?;
             }
             fs::hard_link(self.root.join(target), &dest)?;
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             let mtime = i64::try_from(header.mtime()?).unwrap_or(0);
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .open(&dest)?;
-            io::copy(entry, &mut file)?;
-            // The mode as recorded, whatever the umask.
-            file.set_permissions(fs::Permissions::from_mode(mode))?;
-            filetime::set_file_handle_times(
-                &file,
-                None,
-                Some(filetime::FileTime::from_unix_time(mtime, 0)),
-            )?;
+            // The size a header claims reserves at most 64 MiB: the reader is bounded anyway.
+            let claimed = header.size()?.min(64 << 20);
+            let mut bytes = Vec::with_capacity(usize::try_from(claimed).unwrap_or(0));
+            entry.read_to_end(&mut bytes)?;
+            self.files.send(Job::File(dest, mode, mtime, bytes))?;
         }
         // Other members (devices, FIFOs) are never saved: skipped.
         Ok(())
@@ -316,6 +404,10 @@ pub(super) fn sync_in_place(
         // In a directory this restore made, only an earlier member can be there: not looked
         // up (a fresh virtualenv's restore is one file creation per file).
         let first = held.insert(path.clone());
+        if !first {
+            // A member seen before (a crafted archive): looked at once it is written.
+            writer.files.written()?;
+        }
         let existing = if first && path.parent().is_some_and(|p| writer.made.contains(p)) {
             Err(io::ErrorKind::NotFound.into())
         } else {
@@ -344,6 +436,7 @@ pub(super) fn sync_in_place(
         done.written += 1;
     }
     // What the virtualenv holds and the archive does not (what the previous build removed).
+    writer.files.written()?;
     for name in entries {
         // A venv's lib64 is a link to lib: not followed (its members are lib's).
         let mut walk = walkdir::WalkDir::new(app_root.join(name))
