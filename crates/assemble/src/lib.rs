@@ -348,11 +348,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
-    facts.processes = s2i_detect::process_types(&app)
-        .map_err(AssembleError::AppHome)?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    facts.processes = s2i_detect::process_types(&app).map_err(AssembleError::AppHome)?;
     facts.summary = Some(s2i_facts::Summary {
         app: choice.app.clone(),
         server: choice.describe(),

@@ -11,7 +11,7 @@ use crate::mode::{DeployMode, ModeKind};
 use crate::server::{Interface, ServerRequest};
 use crate::source::{
     app_callable, assigned_string, is_executable, is_identifier, is_module_path, looks_asgi,
-    procfile_web, pyproject_name, read_optional,
+    pyproject_name, read_optional,
 };
 use crate::{DetectError, Env, Verdict};
 
@@ -337,15 +337,14 @@ fn app_module(cx: &Context<'_>) -> Result<Outcome, DetectError> {
 }
 
 fn procfile(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    let path = cx.home.join("Procfile");
-    let Some(text) = read_optional(&path)? else {
+    let Some(procfile) = crate::source::procfile(cx.home)? else {
         return Ok(Outcome::Skip("no Procfile".to_owned()));
     };
-    match procfile_web(&text) {
+    match procfile.command(crate::process::WEB) {
         Some(command) => Ok(Outcome::Match(
             App::Procfile {
                 process: crate::process::WEB.to_owned(),
-                command: command.clone(),
+                command: command.to_owned(),
             },
             format!("Procfile has `web: {command}`"),
         )),
