@@ -47,6 +47,22 @@ pub fn pyproject_name(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The package's distribution name and the file that gives it: pyproject.toml (`[project]`,
+/// else `[tool.poetry]`), else setup.py's `name=`.
+pub fn package_name(home: &Path) -> Result<Option<(String, &'static str)>, DetectError> {
+    let pyproject = read_optional(&home.join("pyproject.toml"))?;
+    if let Some(name) = pyproject.and_then(|t| pyproject_name(&t)) {
+        return Ok(Some((name, "pyproject.toml")));
+    }
+    let setup = read_optional(&home.join("setup.py"))?;
+    Ok(setup.and_then(|t| Some((assigned_string(&t, "name")?, "setup.py"))))
+}
+
+/// The import name of a distribution name: `my-app` -> `my_app`.
+pub fn import_name(name: &str) -> String {
+    name.replace(['-', '.'], "_").to_ascii_lowercase()
+}
+
 /// The first quoted string after `DJANGO_SETTINGS_MODULE` at the start of `text`
 /// (`setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")` or
 /// `os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"`), when it is a module path.
