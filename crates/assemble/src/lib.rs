@@ -1187,19 +1187,12 @@ fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<
         .arg(src)
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
-    let name = value.get("name")?.as_str()?.to_owned();
-    let modules = value
-        .get("modules")?
-        .as_array()?
-        .iter()
-        .filter_map(|m| m.as_str().map(str::to_owned))
-        .collect();
+    let package: PackageFacts = serde_json::from_slice(&out.stdout).ok()?;
     output::info(&format!(
-        "The application is installed as the package {name}"
+        "The application is installed as the package {}",
+        package.name
     ));
-    Some(PackageFacts { name, modules })
+    Some(package)
 }
 
 /// Whether the virtualenv's Python imports `concurrent.futures`, which gunicorn's threaded
