@@ -5,7 +5,6 @@
 //! (`$APP_ROOT/.python-s2i/cache/npm`, `NPM_CACHE_DIR`) and is part of the incremental build's
 //! artifacts. `DISABLE_NPM_BUILD` skips the step.
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::output;
@@ -30,14 +29,8 @@ pub enum NpmError {
     BadPackageJson { path: PathBuf, detail: String },
     /// npm is not on PATH.
     NpmMissing { build_script: String },
-    /// npm could not be started.
-    Spawn { command: String, source: io::Error },
-    /// `npm ci` / `npm run build` failed.
-    Failed {
-        command: String,
-        code: Option<i32>,
-        tail: Vec<String>,
-    },
+    /// npm could not be started, or `npm ci` / `npm run build` failed.
+    Run(output::Failure),
 }
 
 /// The frontend build `app` asks for; `None` without a package.json with a `build` script.
@@ -80,18 +73,7 @@ pub fn build(frontend: &Frontend, app: &Path, env: &Env) -> Result<(), NpmError>
     for args in [install, &["run", "build"]] {
         let mut command = env.command(&npm);
         command.args(args).current_dir(app);
-        let quoted = output::quote_command(&command);
-        let finished = output::run(&mut command).map_err(|source| NpmError::Spawn {
-            command: quoted.clone(),
-            source,
-        })?;
-        if !finished.status.success() {
-            return Err(NpmError::Failed {
-                command: quoted,
-                code: finished.status.code(),
-                tail: finished.tail,
-            });
-        }
+        output::run_ok(&mut command).map_err(NpmError::Run)?;
     }
     Ok(())
 }
