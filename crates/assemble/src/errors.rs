@@ -2,6 +2,7 @@
 //! to fix it, then the details. Printed once, by the binary, to stderr.
 
 use crate::install::{Diagnosis, InstallError, MissingKind};
+use crate::output::Failure;
 use crate::package_manager::DeterminePackageManagerError;
 use crate::{django, hooks, npm, permissions, python_version, server, source, venv, AssembleError};
 use s2i_env::EnvError;
@@ -116,17 +117,13 @@ fn npm_error(e: &npm::NpmError) -> Message {
             ],
             vec![],
         ),
-        E::Spawn { command, source } => msg(
+        E::Run(Failure::Spawn { command, source }) => msg(
             "Could not start npm",
             format!("`{command}` could not start."),
             &[skip],
             vec![source.to_string()],
         ),
-        E::Failed {
-            command,
-            code,
-            tail,
-        } => msg(
+        E::Run(Failure::Failed { command, code, tail }) => msg(
             "The frontend build failed",
             format!("`{command}` {} (its output is above).", exit_code(*code)),
             &[
@@ -256,17 +253,17 @@ fn venv_error(e: &venv::CreateVenvError) -> Message {
         "On Debian install its venv module: `apt-get install python3-venv`; for Python 2.7 install virtualenv.",
     ];
     match e {
-        E::Spawn { command, source } => msg(
+        E::Run(Failure::Spawn { command, source }) => msg(
             "Could not create the virtualenv",
             format!("`{command}` could not start."),
             steps,
             vec![source.to_string()],
         ),
-        E::Failed {
+        E::Run(Failure::Failed {
             command,
             code,
             tail,
-        } => msg(
+        }) => msg(
             "Could not create the virtualenv",
             format!("`{command}` {}.", exit_code(*code)),
             steps,

@@ -86,10 +86,7 @@ pub fn run(app: &Path, phase: Phase, env: &Env) -> Result<Vec<&'static str>, Run
         let mut command = env.command(&path);
         command.current_dir(app);
         output::info(&format!("Running the {hook} hook"));
-        let finished = output::run(&mut command).map_err(|source| RunHookError::Spawn {
-            hook: (*hook).to_owned(),
-            source,
-        })?;
+        let finished = output::run(&mut command).map_err(spawn(hook))?;
         if !finished.status.success() {
             return Err(RunHookError::Failed {
                 hook: (*hook).to_owned(),
@@ -100,12 +97,17 @@ pub fn run(app: &Path, phase: Phase, env: &Env) -> Result<Vec<&'static str>, Run
     Ok(hooks)
 }
 
+/// The error of `hook` not starting.
+fn spawn(hook: &str) -> impl FnOnce(io::Error) -> RunHookError + '_ {
+    move |source| RunHookError::Spawn {
+        hook: hook.to_owned(),
+        source,
+    }
+}
+
 fn ensure_executable(path: &Path, hook: &str) -> Result<(), RunHookError> {
     let mode = fs::metadata(path)
-        .map_err(|source| RunHookError::Spawn {
-            hook: hook.to_owned(),
-            source,
-        })?
+        .map_err(spawn(hook))?
         .permissions()
         .mode();
     if mode & 0o100 != 0 {
@@ -115,12 +117,8 @@ fn ensure_executable(path: &Path, hook: &str) -> Result<(), RunHookError> {
         output::info(&format!(
             "{hook} is not executable: making it executable, as Heroku does"
         ));
-        return fs::set_permissions(path, fs::Permissions::from_mode(mode | 0o111)).map_err(
-            |source| RunHookError::Spawn {
-                hook: hook.to_owned(),
-                source,
-            },
-        );
+        return fs::set_permissions(path, fs::Permissions::from_mode(mode | 0o111))
+            .map_err(spawn(hook));
     }
     Err(RunHookError::NotExecutable {
         hook: hook.to_owned(),
@@ -145,16 +143,10 @@ pub fn source_build_env(app: &Path, env: &mut Env) -> Result<Option<Vec<String>>
         .args(s2i_env::hook::shell_args())
         .arg(&path)
         .current_dir(app);
-    let out = output::capture(&mut command).map_err(|source| RunHookError::Spawn {
-        hook: BUILD_ENV.to_owned(),
-        source,
-    })?;
+    let out = output::capture(&mut command).map_err(spawn(BUILD_ENV))?;
     let sourced = s2i_env::sourced(&path, out.status, &out.stdout, s2i_env::Phase::Build).map_err(
         |e| match e {
-            SourceError::Spawn { source, .. } => RunHookError::Spawn {
-                hook: BUILD_ENV.to_owned(),
-                source,
-            },
+            SourceError::Spawn { source, .. } => spawn(BUILD_ENV)(source),
             SourceError::Hook {
                 error: s2i_env::EnvHookError::Failed { code },
                 ..

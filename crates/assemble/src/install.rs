@@ -706,12 +706,7 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
         || lower.contains("invalid peer certificate")
         || lower.contains("unknownissuer")
     {
-        let detail = tail
-            .iter()
-            .rev()
-            .find(|l| l.to_ascii_lowercase().contains("certificate"))
-            .cloned()
-            .unwrap_or_default();
+        let detail = last_with(tail, &["certificate"]).to_owned();
         return Some(Diagnosis::Certificate { detail });
     }
     // Before a missing package: uv and pip say that too when the index refused them.
@@ -721,12 +716,7 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
         || lower.contains("403 client error")
         || lower.contains("lack of valid authentication credentials")
     {
-        let detail = tail
-            .iter()
-            .rev()
-            .find(|l| l.contains("401") || l.contains("403"))
-            .map(|l| l.trim().to_owned())
-            .unwrap_or_default();
+        let detail = last_with(tail, &["401", "403"]).trim().to_owned();
         return Some(Diagnosis::IndexAuth { detail });
     }
     if let Some(name) = text.find("Because ").and_then(|i| {
@@ -782,18 +772,19 @@ pub fn diagnose(tail: &[String]) -> Option<Diagnosis> {
         || lower.contains("python.h: no such file")
         || lower.contains("command 'gcc' failed")
     {
-        let detail = tail
-            .iter()
-            .rev()
-            .find(|l| {
-                let l = l.to_ascii_lowercase();
-                l.contains("apxs") || l.contains("gcc") || l.contains("python.h")
-            })
-            .cloned()
-            .unwrap_or_default();
+        let detail = last_with(tail, &["apxs", "gcc", "python.h"]).to_owned();
         return Some(Diagnosis::BuildToolMissing { detail });
     }
     None
+}
+
+/// The last line of `tail` with one of `words` (lower case) in it, any case; "" when none.
+fn last_with<'a>(tail: &'a [String], words: &[&str]) -> &'a str {
+    let has = |l: &String| words.iter().any(|w| l.to_ascii_lowercase().contains(w));
+    tail.iter()
+        .rev()
+        .find(|l| has(l))
+        .map_or("", String::as_str)
 }
 
 /// The word that follows the first `marker` in `text` (up to a space, comma or parenthesis),

@@ -348,11 +348,7 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     output::header("Recording what run needs");
     facts.servers_installed = server::installed(app_root);
-    facts.processes = s2i_detect::process_types(&app)
-        .map_err(AssembleError::AppHome)?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    facts.processes = s2i_detect::process_types(&app).map_err(AssembleError::AppHome)?;
     facts.summary = Some(s2i_facts::Summary {
         app: choice.app.clone(),
         server: choice.describe(),
@@ -1191,19 +1187,12 @@ fn package_facts(python: &Path, helper: &Path, src: &Path, env: &Env) -> Option<
         .arg(src)
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
-    let name = value.get("name")?.as_str()?.to_owned();
-    let modules = value
-        .get("modules")?
-        .as_array()?
-        .iter()
-        .filter_map(|m| m.as_str().map(str::to_owned))
-        .collect();
+    let package: PackageFacts = serde_json::from_slice(&out.stdout).ok()?;
     output::info(&format!(
-        "The application is installed as the package {name}"
+        "The application is installed as the package {}",
+        package.name
     ));
-    Some(PackageFacts { name, modules })
+    Some(package)
 }
 
 /// Whether the virtualenv's Python imports `concurrent.futures`, which gunicorn's threaded

@@ -5,8 +5,6 @@
 //! (`$APP_ROOT/.python-s2i/cache/npm`, `NPM_CACHE_DIR`) and is part of the incremental build's
 //! artifacts. `DISABLE_NPM_BUILD` skips the step.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::output;
@@ -31,14 +29,8 @@ pub enum NpmError {
     BadPackageJson { path: PathBuf, detail: String },
     /// npm is not on PATH.
     NpmMissing { build_script: String },
-    /// npm could not be started.
-    Spawn { command: String, source: io::Error },
-    /// `npm ci` / `npm run build` failed.
-    Failed {
-        command: String,
-        code: Option<i32>,
-        tail: Vec<String>,
-    },
+    /// npm could not be started, or `npm ci` / `npm run build` failed.
+    Run(output::Failure),
 }
 
 /// The frontend build `app` asks for; `None` without a package.json with a `build` script.
@@ -46,20 +38,14 @@ pub enum NpmError {
 /// # Errors
 /// package.json exists but does not parse.
 pub fn detect(app: &Path) -> Result<Option<Frontend>, NpmError> {
-    let path = app.join("package.json");
-    let Ok(text) = fs::read_to_string(&path) else {
+    let Some(json) = s2i_project::PackageJson::read(app) else {
         return Ok(None);
     };
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| NpmError::BadPackageJson {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-    let Some(build_script) = json
-        .pointer("/scripts/build")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-    else {
+    let json = json.map_err(|e| NpmError::BadPackageJson {
+        path: app.join("package.json"),
+        detail: e.to_string(),
+    })?;
+    let Some(build_script) = json.script("build").map(str::to_owned) else {
         return Ok(None);
     };
     let lock = ["package-lock.json", "npm-shrinkwrap.json"]
@@ -87,18 +73,7 @@ pub fn build(frontend: &Frontend, app: &Path, env: &Env) -> Result<(), NpmError>
     for args in [install, &["run", "build"]] {
         let mut command = env.command(&npm);
         command.args(args).current_dir(app);
-        let quoted = output::quote_command(&command);
-        let finished = output::run(&mut command).map_err(|source| NpmError::Spawn {
-            command: quoted.clone(),
-            source,
-        })?;
-        if !finished.status.success() {
-            return Err(NpmError::Failed {
-                command: quoted,
-                code: finished.status.code(),
-                tail: finished.tail,
-            });
-        }
+        output::run_ok(&mut command).map_err(NpmError::Run)?;
     }
     Ok(())
 }
@@ -131,23 +106,23 @@ mod tests {
     fn a_build_script_and_its_lock() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(detect(dir.path()).expect("none"), None);
-        fs::write(
+        std::fs::write(
             dir.path().join("package.json"),
             r#"{"scripts": {"dev": "vite"}}"#,
         )
         .expect("write");
         assert_eq!(detect(dir.path()).expect("no build"), None);
-        fs::write(
+        std::fs::write(
             dir.path().join("package.json"),
             r#"{"scripts": {"build": "esbuild src/app.js --bundle --outfile=static/app.js"}}"#,
         )
         .expect("write");
         let found = detect(dir.path()).expect("parse").expect("build");
         assert_eq!(found.lock, None);
-        fs::write(dir.path().join("package-lock.json"), "{}").expect("write");
+        std::fs::write(dir.path().join("package-lock.json"), "{}").expect("write");
         let found = detect(dir.path()).expect("parse").expect("build");
         assert_eq!(found.lock, Some("package-lock.json"));
-        fs::write(dir.path().join("package.json"), "{").expect("write");
+        std::fs::write(dir.path().join("package.json"), "{").expect("write");
         assert!(matches!(
             detect(dir.path()),
             Err(NpmError::BadPackageJson { .. })

@@ -93,6 +93,41 @@ pub fn run(command: &mut Command) -> io::Result<Finished> {
     spawn_streamed(command)
 }
 
+/// How a step's command failed: it could not start, or it did not exit 0 (`code` is `None`
+/// when a signal ended it; `tail`, the last lines it printed).
+#[derive(Debug)]
+pub enum Failure {
+    Spawn {
+        command: String,
+        source: io::Error,
+    },
+    Failed {
+        command: String,
+        code: Option<i32>,
+        tail: Vec<String>,
+    },
+}
+
+/// [`run`] for a step that must succeed.
+///
+/// # Errors
+/// It could not start, or did not exit 0.
+pub fn run_ok(command: &mut Command) -> Result<(), Failure> {
+    let quoted = quote_command(command);
+    let finished = run(command).map_err(|source| Failure::Spawn {
+        command: quoted.clone(),
+        source,
+    })?;
+    if finished.status.success() {
+        return Ok(());
+    }
+    Err(Failure::Failed {
+        command: quoted,
+        code: finished.status.code(),
+        tail: finished.tail,
+    })
+}
+
 /// Like [`run`], with the command's stdout written to `stdout` instead of the log (for tools
 /// whose output is data, e.g. a requirements file).
 ///

@@ -12,7 +12,6 @@
 //! images and why there is none; `S2I_IGNORE_PYTHON_VERSION` makes it a warning.
 
 use std::fmt;
-use std::fs;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -256,25 +255,16 @@ pub fn image_versions() -> Vec<String> {
 pub fn requests(app: &Path) -> (Vec<Request>, Vec<String>) {
     let mut found = Vec::new();
     let mut notes = Vec::new();
-    let read = |name: &str| fs::read_to_string(app.join(name)).ok();
-    if let Some(text) = read(".python-version") {
-        // pyenv/uv: the first non-comment line; `3.13`, `3.13.1`, `cpython-3.13`, `cpython@3.13`.
-        if let Some(line) = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            push_exact(&mut found, &mut notes, ".python-version", line);
+    let lock = s2i_project::PipfileLock::read(app).and_then(|l| l.python().map(str::to_owned));
+    let exact = [
+        (".python-version", s2i_project::python_version(app)),
+        ("runtime.txt", s2i_project::runtime_txt(app)),
+        ("Pipfile.lock", lock),
+    ];
+    for (file, value) in exact {
+        if let Some(value) = value {
+            push_exact(&mut found, &mut notes, file, &value);
         }
-    }
-    if let Some(text) = read("runtime.txt") {
-        let line = text.trim();
-        push_exact(&mut found, &mut notes, "runtime.txt", line);
-    }
-    if let Some(value) =
-        s2i_project::PipfileLock::read(app).and_then(|l| l.python().map(str::to_owned))
-    {
-        push_exact(&mut found, &mut notes, "Pipfile.lock", &value);
     }
     let uv = s2i_project::Lock::read(app, "uv.lock").and_then(|l| l.requires_python);
     let pyproject = s2i_project::Pyproject::read(app).and_then(|p| p.project?.requires_python);
@@ -375,7 +365,7 @@ mod tests {
     fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, text) in files {
-            fs::write(dir.path().join(name), text).expect("write");
+            std::fs::write(dir.path().join(name), text).expect("write");
         }
         dir
     }

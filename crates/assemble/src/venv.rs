@@ -3,7 +3,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::output;
 use s2i_env::Env;
@@ -11,14 +10,8 @@ use s2i_env::Env;
 /// Why the virtualenv could not be created or inspected.
 #[derive(Debug)]
 pub enum CreateVenvError {
-    /// The interpreter could not be started.
-    Spawn { command: String, source: io::Error },
-    /// The command ran and failed.
-    Failed {
-        command: String,
-        code: Option<i32>,
-        tail: Vec<String>,
-    },
+    /// The interpreter could not be started, or the command failed.
+    Run(output::Failure),
     /// The virtualenv's python does not report a version.
     Version { python: PathBuf, detail: String },
 }
@@ -105,7 +98,7 @@ pub fn ensure(root: &Path, env: &Env, uv: Option<&Path>) -> Result<Venv, CreateV
             command
                 .args(["venv", "--seed", "--allow-existing", "--python", &python])
                 .arg(root);
-            run(&mut command).is_ok() && exists(root)
+            output::run_ok(&mut command).is_ok() && exists(root)
         });
         if !by_uv {
             create_with_python(root, env, &python)?;
@@ -127,7 +120,7 @@ fn create_with_python(root: &Path, env: &Env, python: &str) -> Result<(), Create
         command.args(["-m", "virtualenv"]);
     }
     command.arg(root);
-    run(&mut command)
+    output::run_ok(&mut command).map_err(CreateVenvError::Run)
 }
 
 /// `major.minor.patch` of the interpreter the build will use: the virtualenv's when it exists,
@@ -155,21 +148,4 @@ fn inspect(root: &Path, env: &Env) -> Result<Venv, CreateVenvError> {
         python,
         version,
     })
-}
-
-fn run(command: &mut Command) -> Result<(), CreateVenvError> {
-    let quoted = output::quote_command(command);
-    let finished = output::run(command).map_err(|source| CreateVenvError::Spawn {
-        command: quoted.clone(),
-        source,
-    })?;
-    if finished.status.success() {
-        Ok(())
-    } else {
-        Err(CreateVenvError::Failed {
-            command: quoted,
-            code: finished.status.code(),
-            tail: finished.tail,
-        })
-    }
 }

@@ -11,7 +11,7 @@ use s2i_facts::ObjectKind::{self, Callable, Factory, Object};
 use s2i_facts::{AppObject, Facts, ModuleFacts};
 
 use crate::server::Interface;
-use crate::source::{app_callable, assigned_string, looks_asgi, pyproject_name, read_optional};
+use crate::source::{app_callable, import_name, looks_asgi, read_optional};
 use crate::DetectError;
 
 /// Files of the package directories that may hold the application, in the order they are
@@ -70,13 +70,8 @@ fn package_modules(home: &Path, facts: Option<&Facts>) -> Result<Vec<String>, De
     if let Some(p) = facts.and_then(|f| f.package.as_ref()) {
         return Ok(p.modules.clone());
     }
-    let name = match read_optional(&home.join("pyproject.toml"))?.and_then(|t| pyproject_name(&t)) {
-        Some(n) => Some(n),
-        None => read_optional(&home.join("setup.py"))?.and_then(|t| assigned_string(&t, "name")),
-    };
-    Ok(name
-        .map(|n| vec![n.replace(['-', '.'], "_").to_ascii_lowercase()])
-        .unwrap_or_default())
+    let name = crate::source::package_name(home)?;
+    Ok(name.map(|(n, _)| vec![import_name(&n)]).unwrap_or_default())
 }
 
 /// The import name of a candidate file: `app/main.py` -> `app.main`, `src/flaskr/__init__.py`

@@ -29,15 +29,14 @@ pub use home::app_home;
 pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
 pub use process::{
-    detect_process, is_process_name, process_choice, process_types, procfile_types, ProcessChoice,
-    ProcessType, PROCESS_TYPE_VARIABLES,
+    detect_process, process_choice, process_types, ProcessChoice, PROCESS_TYPE_VARIABLES,
 };
 pub use s2i_facts::Facts;
 pub use server::{
     auto_server, Interface, Server, ServerChoice, ServerPolicyError, ServerRequest, ServerSpec,
     AUTO_ASGI, AUTO_WSGI, OWN_SERVER, SERVERS,
 };
-pub use source::{is_executable, procfile_process};
+pub use source::is_executable;
 pub use workspace::{uv_workspace, UvWorkspace};
 
 /// The environment detection reads (crate `s2i-env`: empty means unset).

@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
+use s2i_project::is_process_name;
+
 use crate::app::App;
-use crate::source::read_optional;
 use crate::{DetectError, Detection, Inputs, Verdict};
 
 /// The variables that name the process type when the command's arguments cannot be changed,
@@ -22,13 +23,6 @@ pub const WEB: &str = "web";
 
 /// What asked for `web` when nothing did.
 const DEFAULT_SOURCE: &str = "the default";
-
-/// One line of a Procfile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessType {
-    pub name: String,
-    pub command: String,
-}
 
 /// The process type to start, and what asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,35 +44,6 @@ impl ProcessChoice {
     pub fn is_default(&self) -> bool {
         self.source == DEFAULT_SOURCE
     }
-}
-
-/// Whether `name` can be a process type (Heroku's `[A-Za-z0-9_-]+`).
-#[must_use]
-pub fn is_process_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-}
-
-/// Every process type of a Procfile's text, in file order (the first line of a type wins);
-/// comments, blank lines and lines that are not `TYPE: COMMAND` are left out.
-#[must_use]
-pub fn procfile_types(text: &str) -> Vec<ProcessType> {
-    let mut types: Vec<ProcessType> = Vec::new();
-    for line in text.lines() {
-        let Some((name, command)) = line.split_once(':') else {
-            continue;
-        };
-        let (name, command) = (name.trim(), command.trim());
-        if is_process_name(name) && !command.is_empty() && !types.iter().any(|t| t.name == name) {
-            types.push(ProcessType {
-                name: name.to_owned(),
-                command: command.to_owned(),
-            });
-        }
-    }
-    types
 }
 
 /// The process type asked for: the argument of `run TYPE`, else the first variable of
@@ -122,17 +87,13 @@ pub fn detect_process(
     }
     let src = inputs.app_root.join("src");
     let (home, home_source) = crate::home::app_home(&src, inputs.env, inputs.facts)?;
-    let procfile = home.join("Procfile");
-    let types = read_optional(&procfile)?.map(|text| procfile_types(&text));
-    let Some(found) = types
-        .as_ref()
-        .and_then(|t| t.iter().find(|t| t.name == choice.name))
-    else {
+    let procfile = crate::source::procfile(&home)?;
+    let Some(found) = procfile.as_ref().and_then(|p| p.get(&choice.name)) else {
         return Err(DetectError::UnknownProcessType {
             name: choice.name.clone(),
             origin: choice.source.clone(),
-            procfile,
-            types: types.map(|t| t.into_iter().map(|t| t.name).collect()),
+            procfile: home.join("Procfile"),
+            types: procfile.map(|p| p.names()),
         });
     };
     let mode = crate::mode::deploy_mode(&src, inputs.env)?;
@@ -160,32 +121,19 @@ pub fn detect_process(
     })
 }
 
-/// The process types of the Procfile in `home`, for the build summary (empty without one).
+/// The names of the process types of the Procfile in `home`, in file order, for the build
+/// summary (empty without one).
 ///
 /// # Errors
 /// The Procfile exists but cannot be read.
-pub fn process_types(home: &Path) -> Result<Vec<ProcessType>, DetectError> {
-    Ok(read_optional(&home.join("Procfile"))?
-        .map(|text| procfile_types(&text))
-        .unwrap_or_default())
+pub fn process_types(home: &Path) -> Result<Vec<String>, DetectError> {
+    Ok(crate::source::procfile(home)?.map_or_else(Vec::new, |p| p.names()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Env;
-
-    #[test]
-    fn procfile_lines() {
-        let text = "# processes\nweb: gunicorn app:app\nworker:  celery -A proj worker -l info\n\
-                    clock: celery -A proj beat\nbad name: x\nempty:\nweb: other\n";
-        let names: Vec<_> = procfile_types(text).into_iter().map(|t| t.name).collect();
-        assert_eq!(names, ["web", "worker", "clock"]);
-        assert_eq!(
-            procfile_types(text)[1].command,
-            "celery -A proj worker -l info"
-        );
-    }
 
     #[test]
     fn the_argument_then_our_variable_then_the_buildpacks() {

@@ -10,8 +10,8 @@ use crate::layouts;
 use crate::mode::{DeployMode, ModeKind};
 use crate::server::{Interface, ServerRequest};
 use crate::source::{
-    app_callable, assigned_string, is_executable, is_identifier, is_module_path, looks_asgi,
-    procfile_web, pyproject_name, read_optional,
+    app_callable, assigned_string, import_name, is_executable, is_identifier, is_module_path,
+    looks_asgi, read_optional,
 };
 use crate::{DetectError, Env, Verdict};
 
@@ -337,15 +337,14 @@ fn app_module(cx: &Context<'_>) -> Result<Outcome, DetectError> {
 }
 
 fn procfile(cx: &Context<'_>) -> Result<Outcome, DetectError> {
-    let path = cx.home.join("Procfile");
-    let Some(text) = read_optional(&path)? else {
+    let Some(procfile) = crate::source::procfile(cx.home)? else {
         return Ok(Outcome::Skip("no Procfile".to_owned()));
     };
-    match procfile_web(&text) {
+    match procfile.command(crate::process::WEB) {
         Some(command) => Ok(Outcome::Match(
             App::Procfile {
                 process: crate::process::WEB.to_owned(),
-                command: command.clone(),
+                command: command.to_owned(),
             },
             format!("Procfile has `web: {command}`"),
         )),
@@ -795,23 +794,8 @@ fn package(cx: &Context<'_>) -> Result<Outcome, DetectError> {
     });
     let found = match from_facts {
         Some(found) => Some(found),
-        None => {
-            let pyproject = read_optional(&cx.home.join("pyproject.toml"))?
-                .and_then(|t| pyproject_name(&t))
-                .map(|n| (n, "pyproject.toml"));
-            let setup = match pyproject {
-                Some(p) => Some(p),
-                None => read_optional(&cx.home.join("setup.py"))?
-                    .and_then(|t| assigned_string(&t, "name"))
-                    .map(|n| (n, "setup.py")),
-            };
-            setup.map(|(name, file)| {
-                (
-                    name.replace(['-', '.'], "_").to_ascii_lowercase(),
-                    format!("{file} names package {name}"),
-                )
-            })
-        }
+        None => crate::source::package_name(cx.home)?
+            .map(|(name, file)| (import_name(&name), format!("{file} names package {name}"))),
     };
     let Some((module, source)) = found else {
         return Ok(Outcome::Skip(

@@ -12,30 +12,20 @@ pub fn read_optional(path: &Path) -> Result<Option<String>, DetectError> {
     })
 }
 
-/// The first non-empty line of a one-value file (warpdrive's `home`, `deploy_mode`, ...).
+/// The value of a one-value file (warpdrive's `home`, `deploy_mode`, ...).
 pub fn read_value(path: &Path) -> Result<Option<String>, DetectError> {
-    Ok(read_optional(path)?.and_then(|text| {
-        text.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-    }))
+    Ok(read_optional(path)?.and_then(|text| s2i_project::first_value(&text).map(str::to_owned)))
+}
+
+/// The Procfile in `home`, `None` when there is none.
+pub fn procfile(home: &Path) -> Result<Option<s2i_project::Procfile>, DetectError> {
+    s2i_project::Procfile::read(home).map_err(|error| DetectError::Read {
+        path: home.join("Procfile"),
+        error,
+    })
 }
 
 pub use s2i_env::is_executable;
-
-/// The `web:` command of a Procfile.
-pub fn procfile_web(text: &str) -> Option<String> {
-    procfile_process(text, "web")
-}
-
-/// The command of the Procfile process `process` (`web`, `release`, ...).
-pub fn procfile_process(text: &str, process: &str) -> Option<String> {
-    crate::procfile_types(text)
-        .into_iter()
-        .find(|t| t.name == process)
-        .map(|t| t.command)
-}
 
 /// The value assigned to `key` in a Python-ish or TOML file, by text (`name = "x"`,
 /// `name='x'`, `name="x",`). Good enough for `setup.py` / `pyproject.toml` / gunicorn configs.
@@ -55,6 +45,22 @@ pub fn pyproject_name(text: &str) -> Option<String> {
     s2i_project::Pyproject::parse(text)?
         .name()
         .map(str::to_owned)
+}
+
+/// The package's distribution name and the file that gives it: pyproject.toml (`[project]`,
+/// else `[tool.poetry]`), else setup.py's `name=`.
+pub fn package_name(home: &Path) -> Result<Option<(String, &'static str)>, DetectError> {
+    let pyproject = read_optional(&home.join("pyproject.toml"))?;
+    if let Some(name) = pyproject.and_then(|t| pyproject_name(&t)) {
+        return Ok(Some((name, "pyproject.toml")));
+    }
+    let setup = read_optional(&home.join("setup.py"))?;
+    Ok(setup.and_then(|t| Some((assigned_string(&t, "name")?, "setup.py"))))
+}
+
+/// The import name of a distribution name: `my-app` -> `my_app`.
+pub fn import_name(name: &str) -> String {
+    name.replace(['-', '.'], "_").to_ascii_lowercase()
 }
 
 /// The first quoted string after `DJANGO_SETTINGS_MODULE` at the start of `text`
@@ -114,20 +120,6 @@ pub fn app_callable(text: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn procfile() {
-        assert_eq!(
-            procfile_web("release: x\nweb: gunicorn app:app --log-file -\n").as_deref(),
-            Some("gunicorn app:app --log-file -")
-        );
-        assert_eq!(procfile_web("worker: celery\n"), None);
-        assert_eq!(
-            procfile_process("web: x\nrelease: python manage.py migrate\n", "release").as_deref(),
-            Some("python manage.py migrate")
-        );
-        assert_eq!(procfile_process("release:\n", "release"), None);
-    }
 
     #[test]
     fn assignments() {

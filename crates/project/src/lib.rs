@@ -8,8 +8,10 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+pub mod procfile;
 pub mod requirements;
 
+pub use procfile::{is_process_name, ProcessType, Procfile};
 pub use requirements::{Kind, Line};
 
 /// The file's text (invalid UTF-8 replaced), `None` when it does not exist.
@@ -28,6 +30,29 @@ pub fn read_text(path: &Path) -> io::Result<Option<String>> {
 /// `dir/file` parsed as TOML into `T`; `None` when missing, unreadable or not of that shape.
 fn toml_file<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Option<T> {
     toml::from_str(&read_text(&dir.join(file)).ok()??).ok()
+}
+
+/// The first line of `text` that is neither blank nor a `#` comment, trimmed: the value of a
+/// one-value file (`.python-version`, warpdrive's `home` and `deploy_mode`).
+#[must_use]
+pub fn first_value(text: &str) -> Option<&str> {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// `.python-version` (pyenv, uv): its value (`3.13`, `3.13.1`, `cpython@3.13`); `None` when
+/// missing, unreadable or without one.
+#[must_use]
+pub fn python_version(dir: &Path) -> Option<String> {
+    first_value(&read_text(&dir.join(".python-version")).ok()??).map(str::to_owned)
+}
+
+/// `runtime.txt` (Heroku's `python-3.13.1`): its text, trimmed; `None` when missing or
+/// unreadable.
+#[must_use]
+pub fn runtime_txt(dir: &Path) -> Option<String> {
+    Some(read_text(&dir.join("runtime.txt")).ok()??.trim().to_owned())
 }
 
 /// A distribution name as PEP 503 compares them: lower case, each run of `-`, `_` and `.` one
@@ -138,6 +163,30 @@ impl Pipfile {
     }
 }
 
+/// `package.json`: the scripts npm runs (`npm run NAME`); the rest is npm's business.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PackageJson {
+    pub scripts: BTreeMap<String, serde_json::Value>,
+}
+
+impl PackageJson {
+    /// `dir/package.json`; `None` when missing or unreadable, the parser's error when it is
+    /// not JSON of this shape.
+    #[must_use]
+    pub fn read(dir: &Path) -> Option<serde_json::Result<Self>> {
+        Some(serde_json::from_str(
+            &read_text(&dir.join("package.json")).ok()??,
+        ))
+    }
+
+    /// The script `name` (`build`), when it is a string.
+    #[must_use]
+    pub fn script(&self, name: &str) -> Option<&str> {
+        self.scripts.get(name)?.as_str()
+    }
+}
+
 /// `poetry.lock` and `uv.lock`: the packages they pin, and uv's `requires-python`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
@@ -203,5 +252,68 @@ impl PipfileLock {
         let requires = self.meta.get("requires")?;
         let version = |key: &str| requires.get(key).and_then(serde_json::Value::as_str);
         version("python_full_version").or_else(|| version("python_version"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn python_version_files() {
+        let none = dir(&[]);
+        assert_eq!(python_version(none.path()), None);
+        assert_eq!(runtime_txt(none.path()), None);
+        // pyenv's `pyenv local` writes one version a line, comments allowed.
+        let d = dir(&[
+            (
+                ".python-version",
+                "# the app's Python\n\n  3.12.4  \n3.11\n",
+            ),
+            ("runtime.txt", "python-3.12.4\n"),
+        ]);
+        assert_eq!(python_version(d.path()).as_deref(), Some("3.12.4"));
+        assert_eq!(runtime_txt(d.path()).as_deref(), Some("python-3.12.4"));
+        let d = dir(&[(".python-version", "# nothing\n"), ("runtime.txt", "\n")]);
+        assert_eq!(python_version(d.path()), None);
+        assert_eq!(runtime_txt(d.path()).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn package_json_scripts() {
+        // What `npm create vite@latest -- --template react` writes.
+        let vite = r#"{
+  "name": "frontend",
+  "private": true,
+  "version": "0.0.0",
+  "type": "module",
+  "scripts": {
+    "dev": "vite",
+    "build": "vite build",
+    "lint": "eslint .",
+    "preview": "vite preview"
+  },
+  "dependencies": { "react": "^19.1.0", "react-dom": "^19.1.0" },
+  "devDependencies": { "@vitejs/plugin-react": "^4.6.0", "vite": "^7.0.4" }
+}"#;
+        let d = dir(&[("package.json", vite)]);
+        let p = PackageJson::read(d.path()).expect("some").expect("json");
+        assert_eq!(p.script("build"), Some("vite build"));
+        assert_eq!(p.script("start"), None);
+        assert!(PackageJson::read(dir(&[]).path()).is_none());
+        let d = dir(&[("package.json", r#"{"name": "x", "scripts": {"build": 1}}"#)]);
+        let p = PackageJson::read(d.path()).expect("some").expect("json");
+        assert_eq!(p.script("build"), None);
+        assert!(PackageJson::read(dir(&[("package.json", "{")]).path())
+            .expect("some")
+            .is_err());
     }
 }

@@ -63,7 +63,8 @@ impl ReleaseCommand {
 /// The release commands of the application, in the order they run.
 ///
 /// # Errors
-/// The hook exists but is not executable (a release phase must not skip a step silently).
+/// The hook exists but is not executable, or the Procfile cannot be read (a release phase
+/// must not skip a step silently).
 pub fn commands(src: &Path, home: &Path) -> Result<Vec<ReleaseCommand>, ReleaseError> {
     let mut list = Vec::new();
     let hook = src.join(RELEASE_HOOK);
@@ -73,10 +74,12 @@ pub fn commands(src: &Path, home: &Path) -> Result<Vec<ReleaseCommand>, ReleaseE
         }
         list.push(ReleaseCommand::Hook(hook));
     }
-    if let Ok(text) = std::fs::read_to_string(home.join("Procfile")) {
-        if let Some(line) = s2i_detect::procfile_process(&text, "release") {
-            list.push(ReleaseCommand::Procfile(line));
-        }
+    let procfile = s2i_project::Procfile::read(home).map_err(|error| ReleaseError::Unreadable {
+        path: home.join("Procfile"),
+        error,
+    })?;
+    if let Some(line) = procfile.as_ref().and_then(|p| p.command("release")) {
+        list.push(ReleaseCommand::Procfile(line.to_owned()));
     }
     Ok(list)
 }
@@ -87,6 +90,12 @@ pub enum ReleaseError {
     /// The hook is not executable.
     #[error("{path} exists but is not executable")]
     NotExecutable { path: PathBuf },
+    /// The Procfile cannot be read.
+    #[error("{path}: {error}")]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// A release command exited non-zero (or was ended by a signal: 128+N).
     #[error("{what} exited with status {code}")]
     Failed { what: String, code: u8 },
@@ -97,7 +106,7 @@ impl ReleaseError {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::NotExecutable { .. } => 1,
+            Self::NotExecutable { .. } | Self::Unreadable { .. } => 1,
             Self::Failed { code, .. } => *code,
         }
     }
@@ -110,6 +119,9 @@ impl ReleaseError {
                 "chmod +x {} (and commit the mode: git update-index --chmod=+x).",
                 path.display()
             )],
+            Self::Unreadable { .. } => {
+                vec!["Make the sources readable by the container's user (group 0).".into()]
+            }
             Self::Failed { .. } => {
                 vec!["Fix the release command (its output is above) and deploy again.".into()]
             }
@@ -147,6 +159,14 @@ mod tests {
                 ReleaseCommand::Procfile("./manage.py migrate".into())
             ]
         );
+    }
+
+    #[test]
+    fn an_unreadable_procfile_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("Procfile")).expect("mkdir");
+        let e = commands(dir.path(), dir.path()).expect_err("unreadable");
+        assert!(matches!(e, ReleaseError::Unreadable { .. }) && e.exit_code() == 1);
     }
 
     #[test]
