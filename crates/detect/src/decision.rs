@@ -2,9 +2,9 @@
 //! carried out as is, or decided again at start through one path, [`decide_at_start`], with the
 //! reason `run` prints on its `Decision:` line.
 
-use crate::process::{detect_process, ProcessChoice};
 use serde::Deserialize;
 
+use crate::process::{detect_process, ProcessChoice};
 use crate::{DetectError, Detection, Inputs};
 
 /// The `Decision:` line when `run` carries out the build's decision.
