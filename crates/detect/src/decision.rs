@@ -19,10 +19,8 @@ impl Detection {
     }
 }
 
-/// What `run` starts for `choice`, and where that came from: the build record's decision
-/// ([`FROM_THE_RECORD`]) when it holds one for the web process, made under this `$APP_ROOT`,
-/// and no deciding override is set at start (`Facts::deciding_overrides`); else decided again
-/// ([`decide_at_start`]).
+/// What `run` starts for `choice`, and where that came from: the build record's decision when
+/// [`recorded`] allows, else decided again ([`decide_at_start`]).
 ///
 /// # Errors
 /// What detection at start returns.
@@ -36,7 +34,8 @@ pub fn decision(
     }
 }
 
-/// The recorded decision, when `run` carries it out as is; else why it decides again.
+/// The recorded decision, when it is for the web process, made under this `$APP_ROOT`, and no
+/// deciding override is set at start (`Facts::deciding_overrides`); else why `run` decides again.
 fn recorded(inputs: Inputs<'_>, choice: &ProcessChoice) -> Result<Detection, String> {
     let Some(facts) = inputs.facts else {
         return Err(
@@ -64,19 +63,15 @@ fn recorded(inputs: Inputs<'_>, choice: &ProcessChoice) -> Result<Detection, Str
             detection.src.display()
         )));
     }
-    match facts
-        .deciding_overrides(|name| inputs.env.get(name))
-        .as_slice()
-    {
+    match facts.deciding_overrides(|n| inputs.env.get(n)).as_slice() {
         [] => Ok(detection),
         [one] => Err(again(format!("{one} differs from the build"))),
         more => Err(again(format!("{} differ from the build", more.join(", ")))),
     }
 }
 
-/// Detection at start, the one path that decides again (from the source, the environment and
-/// the record's facts): host mode without assemble, a record without a usable decision, a
-/// deciding override, a process type other than web. `why` is the `Decision:` line.
+/// Detection at start, the one path that decides again (the source, the environment and the
+/// record's facts); `why` ([`recorded`]'s) is the `Decision:` line.
 fn decide_at_start(
     inputs: Inputs<'_>,
     choice: &ProcessChoice,
