@@ -1462,6 +1462,84 @@ fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
     assert_eq!(page.body, "django ok\n");
 }
 
+/// `run --dry-run` for `root` (`APP_SERVER` as `env` says): its report, which must succeed.
+fn dry_run(root: &Path, env: &[(&str, &str)]) -> String {
+    let dry = Command::new(bin("run"))
+        .arg("--dry-run")
+        .env("APP_ROOT", root)
+        .env_remove("APP_SERVER")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run --dry-run");
+    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        dry.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    report
+}
+
+/// docs/run.md, "Deploy-time overrides": assemble decides, run carries it out. A file added
+/// to the sources after the build that detection would read first (an app.py starting its own
+/// server) changes nothing: the application and server the build decided answer. A deciding
+/// override set at start (APP_SERVER) makes run decide again, and it switches the server.
+#[test]
+fn run_carries_out_the_builds_decision_unless_an_override_decides_again() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = copy_fixture("run_wsgi_py", dir.path());
+    fs::write(app.join("requirements.txt"), "gunicorn\nwaitress\n").expect("requirements");
+    let root = dir.path().join("app-root");
+    let built = assemble(&app, &root, &[("APP_SERVER", "")]);
+    built.assert_contains(&["Server:       gunicorn (auto: requirements.txt lists gunicorn)"]);
+    fs::copy(
+        fixture("run_app_py").join("app.py"),
+        root.join("src/app.py"),
+    )
+    .expect("app.py");
+    let report = dry_run(&root, &[]);
+    for line in [
+        "Decision:    from the build record",
+        "Server:      gunicorn (auto: requirements.txt lists gunicorn)",
+    ] {
+        assert!(report.contains(line), "{line:?} missing:\n{report}");
+    }
+    assert!(
+        labelled(&report, "Application:").is_some_and(|a| a.ends_with("wsgi.py (application)")),
+        "{report}"
+    );
+    let (running, port) = start_run(&root, &[]);
+    let page = python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("answers");
+    assert!(page.body.starts_with("Hello from wsgi.py"), "{}", page.body);
+    assert_served_by(port, "gunicorn");
+    drop(running);
+    // Decided again, the sources as they are now: app.py comes first.
+    let report = dry_run(&root, &[("APP_SERVER", "waitress")]);
+    assert!(
+        report.contains("Decision:    decided again at start: APP_SERVER differs from the build"),
+        "{report}"
+    );
+    assert!(report.contains("Application: Python script "), "{report}");
+    fs::remove_file(root.join("src/app.py")).expect("rm app.py");
+    let report = dry_run(&root, &[("APP_SERVER", "waitress")]);
+    assert!(
+        report.contains("Server:      waitress (APP_SERVER=waitress)"),
+        "{report}"
+    );
+    let (_running, port) = start_run(&root, &[("APP_SERVER", "waitress")]);
+    let page = python_s2i_tests::wait_for_ok(port, "/", Duration::from_secs(60)).expect("answers");
+    assert!(page.body.starts_with("Hello from wsgi.py"), "{}", page.body);
+    assert_served_by(port, "waitress");
+}
+
+/// The server listening on `port`, as the kernel shows it (not run's report).
+#[track_caller]
+fn assert_served_by(port: u16, server: &str) {
+    let listening = python_s2i_tests::listener::listening_on(port, None).expect("listening");
+    assert_eq!(listening.server(), Some(server), "{:?}", listening.master);
+}
+
 /// docs/assemble.md: "A `Pipfile` without `Pipfile.lock` is ignored with a note".
 #[test]
 fn pipfile_without_its_lock_is_ignored_with_a_note() {

@@ -354,6 +354,10 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         server: choice.describe(),
         decided_with: s2i_facts::Summary::decided_with(|name| env.get(name)),
     });
+    facts.decision = choice
+        .decision
+        .as_ref()
+        .and_then(s2i_detect::Detection::to_record);
     facts.source = s2i_sbom::source_facts(&env, &options.source_dir);
     facts.save(app_root)?;
     output::info(&format!("Wrote {}", layout.record().display()));

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use s2i_detect::{
-    auto_server, DetectError, Facts, Server, ServerChoice, ServerPolicyError, ServerRequest,
+    auto_server, DetectError, Detection, Facts, Server, ServerChoice, ServerPolicyError,
+    ServerRequest,
 };
 
 use s2i_env::Env;
@@ -33,6 +34,8 @@ pub struct Choice {
     pub app: String,
     /// Why: the verdict of the detection rule that matched (what `run --dry-run` says).
     pub why: Option<String>,
+    /// What detection decided, recorded for `run` to carry out (`None`: nothing found yet).
+    pub decision: Option<Detection>,
 }
 
 impl Choice {
@@ -70,11 +73,12 @@ pub fn choose(
             .find(|v| v.matched)
             .map(|v| format!("{}: {}", v.rule, v.why))
     });
-    let (server, app) = match detected {
+    let (server, app, decision) = match detected {
         Ok(detection) => (
             auto_server(Some(&detection.app), &detection.server, &|_| true)
                 .map_err(ChooseServerError::Policy)?,
             detection.app.describe(),
+            Some(detection),
         ),
         Err(DetectError::UnknownServer { value, origin }) => {
             return Err(ChooseServerError::Unknown {
@@ -94,6 +98,7 @@ pub fn choose(
             (
                 server.map_err(ChooseServerError::Policy)?,
                 format!("nothing detected yet ({e})"),
+                None,
             )
         }
     };
@@ -104,7 +109,12 @@ pub fn choose(
             });
         }
     }
-    Ok(Choice { server, app, why })
+    Ok(Choice {
+        server,
+        app,
+        why,
+        decision,
+    })
 }
 
 /// The server executables present in the virtualenv's `bin/`.

@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::frameworks::Framework;
 use crate::server::{Interface, Server};
 
 /// How the application is started.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum App {
     /// An executable shell script that starts the server itself (`app.sh`, `APP_SCRIPT`).
     Shell { script: PathBuf },
@@ -28,7 +31,7 @@ pub enum App {
 }
 
 /// A WSGI/ASGI application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebApp {
     pub interface: Interface,
     pub target: Target,
@@ -39,7 +42,8 @@ pub struct WebApp {
 }
 
 /// Where the application object lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Target {
     /// An importable module and the callable in it (`module:callable`).
     Module { module: String, callable: String },
@@ -67,7 +71,7 @@ impl Target {
 }
 
 /// A URL prefix served from a directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaticMap {
     /// Starts and ends with `/`.
     pub url: String,
@@ -75,7 +79,7 @@ pub struct StaticMap {
 }
 
 /// What `run` needs to know about a Django project.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DjangoApp {
     /// The settings module to run with (assemble's wrapper when it supplied STATIC_ROOT).
     pub settings_module: String,

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 use crate::app::App;
 use crate::declared::declaring_file;
 use crate::source::read_optional;
@@ -16,7 +18,8 @@ use crate::DetectError;
 pub const SCRIPTS: [&str; 3] = ["streamlit_app.py", "app.py", "main.py"];
 
 /// A framework that serves the application itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Framework {
     Streamlit,
     Gradio,

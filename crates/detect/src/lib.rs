@@ -1,12 +1,14 @@
 //! What the application is and how it is served.
 //!
-//! `run` calls [`detect`] with the source tree, the environment and the build record
-//! (`facts.json`). Detection only looks at files and variables: it never starts Python. Every
-//! rule tried leaves a [`Verdict`] so `run --dry-run` can say why it chose what it chose.
+//! `assemble` calls [`detect`] with the source tree, the environment and what the build found,
+//! and records the [`Detection`]; `run` carries it out, or decides again ([`decision`]).
+//! Detection only looks at files and variables: it never starts Python. Every rule tried leaves
+//! a [`Verdict`] so `run --dry-run` can say why it chose what it chose.
 //!
 //! The rule order is documented in `docs/run.md`; it is the order of [`rule_names`].
 
 mod app;
+mod decision;
 mod declared;
 mod error;
 mod frameworks;
@@ -21,16 +23,17 @@ mod workspace;
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 pub use app::{App, DjangoApp, StaticMap, Target, WebApp};
+pub use decision::{decision, FROM_THE_RECORD};
 pub use declared::{declared_servers, normalized, requirement_names, Declared};
 pub use error::DetectError;
 pub use frameworks::{Framework, SCRIPTS as FRAMEWORK_SCRIPTS};
 pub use home::app_home;
 pub use layouts::{candidate_files, module_name};
 pub use mode::DeployMode;
-pub use process::{
-    detect_process, process_choice, process_types, ProcessChoice, PROCESS_TYPE_VARIABLES,
-};
+pub use process::{process_choice, process_types, ProcessChoice, PROCESS_TYPE_VARIABLES};
 pub use s2i_facts::Facts;
 pub use server::{
     auto_server, Interface, Server, ServerChoice, ServerPolicyError, ServerRequest, ServerSpec,
@@ -53,18 +56,19 @@ pub struct Inputs<'a> {
 }
 
 /// One rule tried, and what it concluded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// Short rule name, e.g. `wsgi.py`.
-    pub rule: &'static str,
+    pub rule: String,
     /// Whether this rule decided how the app starts.
     pub matched: bool,
     /// Why.
     pub why: String,
 }
 
-/// The outcome of detection.
-#[derive(Debug, Clone)]
+/// The outcome of detection: what assemble records for the web process (`Facts::decision`,
+/// [`Detection::to_record`]) and `run` carries out ([`decision`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Detection {
     /// `$APP_ROOT/src`.
     pub src: PathBuf,
@@ -188,6 +192,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+    use crate::process::detect_process;
 
     /// An app root whose `src/` holds `files` (`name` -> content; names ending in `*` are made
     /// executable).
@@ -214,11 +219,11 @@ mod tests {
         })
     }
 
-    fn matched(d: &Detection) -> &'static str {
+    fn matched(d: &Detection) -> &str {
         d.verdicts
             .iter()
             .find(|v| v.matched)
-            .map(|v| v.rule)
+            .map(|v| v.rule.as_str())
             .expect("a match")
     }
 
@@ -471,6 +476,87 @@ mod tests {
         assert!(
             error.message().render("run: ").contains("There is no "),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn run_carries_out_the_recorded_decision_unless_it_must_decide_again() {
+        fn decide(
+            dir: &tempfile::TempDir,
+            env: &Env,
+            facts: Option<&Facts>,
+            process: Option<&str>,
+        ) -> (Detection, String) {
+            let choice = process_choice(process, env).expect("process");
+            let inputs = Inputs {
+                app_root: dir.path(),
+                env,
+                facts,
+            };
+            decision(inputs, &choice).expect("decision")
+        }
+        let dir = root(&[("wsgi.py", WSGI)]);
+        let built = Env::of(&[("APP_SERVER", "gunicorn"), ("PORT", "8080")]);
+        let inputs = Inputs {
+            app_root: dir.path(),
+            env: &built,
+            facts: None,
+        };
+        let build = detect(inputs).expect("build");
+        let record = Facts {
+            decision: build.to_record(),
+            summary: Some(s2i_facts::Summary {
+                decided_with: s2i_facts::Summary::decided_with(|n| built.get(n)),
+                ..s2i_facts::Summary::default()
+            }),
+            ..Facts::default()
+        };
+        let json = serde_json::to_string(&record).expect("json");
+        let facts: Facts = serde_json::from_str(&json).expect("loads");
+        // Added after the build, app.py comes first for detection: the decision stands.
+        fs::write(dir.path().join("src/app.py"), "").expect("app.py");
+        let tuned = Env::of(&[
+            ("APP_SERVER", "gunicorn"),
+            ("PORT", "9"),
+            ("WEB_CONCURRENCY", "3"),
+        ]);
+        for env in [&built, &tuned] {
+            let from_record = (build.clone(), FROM_THE_RECORD.to_owned());
+            assert_eq!(decide(&dir, env, Some(&facts), None), from_record);
+        }
+        let waitress = Env::of(&[("APP_SERVER", "waitress")]);
+        let (again, why) = decide(&dir, &waitress, Some(&facts), None);
+        assert_eq!(
+            why,
+            "decided again at start: APP_SERVER differs from the build"
+        );
+        assert_eq!(matched(&again), "app.py");
+        let (_, why) = decide(&dir, &built, None, None);
+        assert_eq!(
+            why,
+            "no build record: detected from the source (host mode without assemble)"
+        );
+        let older = Facts {
+            decision: None,
+            ..facts.clone()
+        };
+        let (_, why) = decide(&dir, &built, Some(&older), None);
+        assert!(
+            why.starts_with("decided again at start: the build record holds no decision"),
+            "{why}"
+        );
+        let elsewhere = root(&[("wsgi.py", WSGI)]);
+        let (_, why) = decide(&elsewhere, &built, Some(&facts), None);
+        assert!(
+            why.contains("the build record's decision is for the sources in "),
+            "{why}"
+        );
+        fs::write(dir.path().join("src/Procfile"), "worker: celery\n").expect("Procfile");
+        let (d, why) = decide(&dir, &built, Some(&facts), Some("worker"));
+        assert!(matches!(d.app, App::Procfile { .. }), "{:?}", d.app);
+        assert!(
+            why.contains("the worker process is read from the Procfile"),
+            "{why}"
         );
     }
 

@@ -3,12 +3,15 @@
 use std::fmt;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use crate::server::{Server, ServerRequest};
 use crate::source::read_value;
 use crate::{DetectError, Env};
 
 /// warpdrive's deploy mode (`WARPDRIVE_DEPLOY_MODE` or `.warpdrive/deploy_mode`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeployMode {
     /// Every rule, in order.
     Auto { source: String },
@@ -19,7 +22,8 @@ pub enum DeployMode {
 }
 
 /// The kinds of application a forced deploy mode accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ModeKind {
     Shell,
     Python,

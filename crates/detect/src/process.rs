@@ -78,7 +78,7 @@ pub fn process_choice(
 /// # Errors
 /// What [`crate::detect`] returns; for another type, no Procfile line of that name
 /// ([`DetectError::UnknownProcessType`], which lists the Procfile's types).
-pub fn detect_process(
+pub(crate) fn detect_process(
     inputs: Inputs<'_>,
     choice: &ProcessChoice,
 ) -> Result<Detection, DetectError> {
@@ -98,7 +98,6 @@ pub fn detect_process(
     };
     let mode = crate::mode::deploy_mode(&src, inputs.env)?;
     let server = crate::mode::server_request(&src, inputs.env, &mode)?;
-    let rule = "Procfile process type";
     Ok(Detection {
         src,
         home,
@@ -111,7 +110,7 @@ pub fn detect_process(
         },
         django: None,
         verdicts: vec![Verdict {
-            rule,
+            rule: "Procfile process type".to_owned(),
             matched: true,
             why: format!(
                 "{}: Procfile has `{}: {}`",

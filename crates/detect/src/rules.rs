@@ -66,7 +66,7 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
     let mut verdicts = Vec::new();
     if let DeployMode::Manual { server, source } = cx.mode {
         verdicts.push(Verdict {
-            rule: "deploy mode",
+            rule: "deploy mode".to_owned(),
             matched: true,
             why: format!(
                 "{source}: auto detection is off; {server} is configured by .warpdrive/server_args"
@@ -78,7 +78,7 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
         if let DeployMode::Only { kind: only, source } = cx.mode {
             if *only != kind {
                 verdicts.push(Verdict {
-                    rule,
+                    rule: rule.to_owned(),
                     matched: false,
                     why: format!("skipped: deploy mode is {only} ({source})"),
                 });
@@ -88,14 +88,14 @@ pub fn run(cx: &Context<'_>) -> Result<(App, Vec<Verdict>), DetectError> {
         match check(cx)? {
             Outcome::Match(app, why) => {
                 verdicts.push(Verdict {
-                    rule,
+                    rule: rule.to_owned(),
                     matched: true,
                     why,
                 });
                 return Ok((app, verdicts));
             }
             Outcome::Skip(why) => verdicts.push(Verdict {
-                rule,
+                rule: rule.to_owned(),
                 matched: false,
                 why,
             }),

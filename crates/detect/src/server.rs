@@ -5,10 +5,13 @@
 use std::fmt;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use crate::App;
 
 /// The production servers `run` knows how to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Server {
     ModWsgi,
     Gunicorn,
@@ -258,7 +261,7 @@ impl fmt::Display for Server {
 }
 
 /// The server the user asked for, and where that came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerRequest {
     /// `None` is auto.
     pub server: Option<Server>,
@@ -305,7 +308,7 @@ pub fn users_choices(home: &Path, env: &crate::Env) -> Vec<ServerChoice> {
 pub const OWN_SERVER: &str = "none: the application starts its own server";
 
 /// The server that serves an application, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerChoice {
     pub server: Server,
     /// Why, e.g. `APP_SERVER=gunicorn`, `auto: the default for WSGI applications`.

@@ -5,11 +5,13 @@
 //! `$APP_ROOT/.python-s2i/facts.json`. `run` reads it so that it starts no Python of its own to
 //! find out the same things on every container start.
 //!
-//! What `run` reads: `app_home`, `package`, `django`. The rest is the build summary, for users
-//! (`python`, `package_manager`, `servers_installed`, `summary`). Every field is optional or
-//! defaulted: a record written by an older `assemble` still loads, and `run` falls back to
-//! looking at the source tree when a fact is missing; a record of a newer format loads too, and
-//! `run` warns ([`Facts::newer_than_this`]).
+//! What `run` reads: `decision` (what to start, carried out as is unless a deciding override is
+//! set at start: [`Facts::deciding_overrides`]), and `app_home`, `package`, `django`, `modules`
+//! when it decides again. The rest is the build summary, for users (`python`,
+//! `package_manager`, `servers_installed`, `summary`). Every field is optional or defaulted: a
+//! record written by an older `assemble` still loads, and `run` decides again from the source
+//! tree when the decision is missing; a record of a newer format loads too, and `run` warns
+//! ([`Facts::newer_than_this`]).
 //!
 //! [`Layout`] names every path under `$APP_ROOT/.python-s2i`; [`StartDirs`] decides where
 //! `run` writes when that directory is not writable (a private directory under `/tmp`).
@@ -153,8 +155,13 @@ pub struct Facts {
     pub processes: Vec<String>,
     /// The end of the build summary: what `run` will serve and with which server, in the words
     /// of `run --dry-run`'s `Application:` and `Server:` lines. For users and tests; `run`
-    /// decides again from the fields above.
+    /// carries out `decision`.
     pub summary: Option<Summary>,
+    /// What the build decided for the web process (`s2i_detect::Detection`: home, deploy mode,
+    /// server asked for, application, Django, every rule's verdict), which `run` carries out;
+    /// `None` when the build found nothing to serve. Opaque here: `s2i-detect` writes and reads
+    /// it.
+    pub decision: Option<serde_json::Value>,
     /// Where the source came from (the commit, the repository without credentials, the
     /// OpenShift build), when the build was told: for the bill of materials, which a runtime
     /// image writes again without the source (`s2i_sbom`).
@@ -201,6 +208,18 @@ pub const OVERRIDES: [&str; 14] = [
     "WARPDRIVE_SERVER_TYPE",
     "WARPDRIVE_DEPLOY_MODE",
     "DJANGO_SETTINGS_MODULE",
+    "GUNICORN_CMD_ARGS",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "DISABLE_MIGRATE",
+];
+
+/// The [`OVERRIDES`] that leave the build's decision as it is: they tune the server (the port,
+/// the workers, gunicorn's options), decide migrate, or start another process type (read from
+/// the Procfile at start). Set at start, `run` still carries out the recorded decision. One
+/// exception: `GUNICORN_CMD_ARGS` set where the build saw none asks for gunicorn in auto mode.
+pub const TUNING: [&str; 5] = [
+    "APP_PROCESS_TYPE",
     "GUNICORN_CMD_ARGS",
     "PORT",
     "WEB_CONCURRENCY",
@@ -428,6 +447,25 @@ impl Facts {
             .collect()
     }
 
+    /// The [`Facts::overrides`] that change what the build decided (all but [`TUNING`]): with
+    /// one set, `run` decides again at start.
+    pub fn deciding_overrides<'a>(
+        &self,
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Vec<&'static str> {
+        let built = |name| {
+            self.summary
+                .as_ref()
+                .is_some_and(|s| s.decided_with.contains_key(name))
+        };
+        self.overrides(get)
+            .into_iter()
+            .filter(|name| {
+                !TUNING.contains(name) || (*name == "GUNICORN_CMD_ARGS" && !built(*name))
+            })
+            .collect()
+    }
+
     /// Writes the record under `app_root` atomically (temp file + rename).
     ///
     /// # Errors
@@ -534,6 +572,18 @@ mod tests {
             ("APP_HOME", "web"),
         ];
         assert_eq!(facts.overrides(get(&start)), ["APP_HOME", "APP_MODULE"]);
+        let tuned = [
+            ("PORT", "9"),
+            ("WEB_CONCURRENCY", "3"),
+            ("GUNICORN_CMD_ARGS", "-t 5"),
+        ];
+        assert_eq!(facts.overrides(get(&tuned)).len(), 3);
+        // Only GUNICORN_CMD_ARGS newly set decides (it asks for gunicorn in auto mode).
+        assert_eq!(facts.deciding_overrides(get(&tuned)), ["GUNICORN_CMD_ARGS"]);
+        assert_eq!(
+            facts.deciding_overrides(get(&start)),
+            ["APP_HOME", "APP_MODULE"]
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! What `run` does, as a library: `s2i/src/bin/run.rs` only reads its arguments.
 //!
-//! - [`start_process`]: decides the [`Plan`] (detection in `s2i-detect`, the server command in
-//!   `s2i-servers`, tuning, migrate), prints it, runs the deploy hooks and migrate
-//!   ([`hooks`]), and starts the server under the init (`s2i-init`).
+//! - [`start_process`]: decides the [`Plan`] (the build's decision, or detection at start:
+//!   `s2i_detect::decision`; the server command in `s2i-servers`, tuning, migrate), prints it,
+//!   runs the deploy hooks and migrate ([`hooks`]), and starts the server under the init
+//!   (`s2i-init`).
 //! - `report`: what `run --dry-run` prints.
 //! - [`release`]: `run --release`; [`probe`]: `run --check-ready` / `run --check-live`
 //!   (migrate under the database lock, the release commands and the probes are `s2i-release`'s).
@@ -58,6 +59,9 @@ pub struct Plan {
     /// The process type started (`web` unless `run TYPE` / `APP_PROCESS_TYPE` asked).
     pub process: s2i_detect::ProcessChoice,
     pub detection: Detection,
+    /// Where the decision came from: the build record, or why it was decided again at start
+    /// ([`s2i_detect::decision`]).
+    pub decided: String,
     pub tuning_reason: String,
     pub launch: Launch,
     pub runtime_dir: PathBuf,
@@ -138,7 +142,7 @@ impl Plan {
         }
         let process =
             s2i_detect::process_choice(process.as_deref(), &env).map_err(RunError::Detect)?;
-        let detection = s2i_detect::detect_process(
+        let (detection, decided) = s2i_detect::decision(
             Inputs {
                 app_root: &app_root,
                 env: &env,
@@ -204,6 +208,7 @@ impl Plan {
             env,
             process,
             detection,
+            decided,
             tuning_reason: launch.tuning.clone().unwrap_or(tuning.reason),
             launch,
             runtime_dir,
@@ -291,6 +296,7 @@ fn report(plan: &Plan, dry_run: bool) -> String {
             plan.process.name, plan.process.source
         );
     }
+    let _ = writeln!(out, "Decision:    {}", plan.decided);
     if dry_run {
         out.push_str("Detection (first match wins):\n");
         for v in &d.verdicts {
@@ -723,6 +729,10 @@ mod tests {
             "{report}"
         );
         assert!(report.contains("[MATCH] wsgi.py"), "{report}");
+        assert!(
+            report.contains("Decision:    no build record: detected from the source"),
+            "{report}"
+        );
         assert!(
             report.contains("Stop:        SIGTERM is sent as SIGWINCH"),
             "{report}"
