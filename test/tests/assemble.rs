@@ -1463,6 +1463,7 @@ fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
 }
 
 /// `run --dry-run` for `root` (`APP_SERVER` as `env` says): its report, which must succeed.
+#[track_caller]
 fn dry_run(root: &Path, env: &[(&str, &str)]) -> String {
     let dry = Command::new(bin("run"))
         .arg("--dry-run")
@@ -1603,19 +1604,7 @@ fn labelled<'a>(text: &'a str, label: &str) -> Option<&'a str> {
 #[track_caller]
 fn assert_assemble_and_run_agree(root: &Path, built: &Built, env: &[(&str, &str)]) {
     built.assert_ok();
-    let dry = Command::new(bin("run"))
-        .arg("--dry-run")
-        .env("APP_ROOT", root)
-        .env_remove("APP_SERVER")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run --dry-run");
-    let report = String::from_utf8_lossy(&dry.stdout).into_owned();
-    assert!(
-        dry.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&dry.stderr)
-    );
+    let report = dry_run(root, env);
     let summary = built
         .stdout
         .split("-----> Summary")
