@@ -76,18 +76,13 @@ fn declared_names(home: &Path) -> Vec<(String, &'static str)> {
     names
 }
 
-/// The server a distribution name installs.
+/// The server a distribution name installs (the server table's `distributions`).
 fn server_of(name: &str) -> Option<Server> {
-    match normalized(name).as_str() {
-        "mod-wsgi" | "mod-wsgi-standalone" => Some(Server::ModWsgi),
-        "gunicorn" => Some(Server::Gunicorn),
-        "uwsgi" | "pyuwsgi" => Some(Server::Uwsgi),
-        "waitress" => Some(Server::Waitress),
-        "uvicorn" => Some(Server::Uvicorn),
-        "hypercorn" => Some(Server::Hypercorn),
-        "granian" => Some(Server::Granian),
-        _ => None,
-    }
+    let name = normalized(name);
+    crate::SERVERS
+        .iter()
+        .find(|s| s.distributions.contains(&name.as_str()))
+        .map(|s| s.server)
 }
 
 /// The distribution names requirements.txt in `home` asks an index for (includes followed),

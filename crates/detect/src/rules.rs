@@ -8,7 +8,7 @@ use crate::app::{App, DjangoApp, StaticMap, Target, WebApp};
 use crate::frameworks::{self, Framework};
 use crate::layouts;
 use crate::mode::{DeployMode, ModeKind};
-use crate::server::{Interface, ServerRequest};
+use crate::server::{Interface, Server, ServerRequest};
 use crate::source::{
     app_callable, assigned_string, import_name, is_executable, is_identifier, is_module_path,
     looks_asgi, read_optional,
@@ -176,7 +176,7 @@ fn gunicorn_config(cx: &Context<'_>) -> Result<Outcome, DetectError> {
         )));
     };
     match cx.server.server {
-        Some(server) if server.name() != "gunicorn" => {
+        Some(server) if server != Server::Gunicorn => {
             let target = parse_module_spec(&wsgi_app, "application").map_err(|why| {
                 DetectError::BadAppModule {
                     value: wsgi_app.clone(),

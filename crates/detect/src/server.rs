@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
+pub use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use crate::App;
@@ -36,6 +37,8 @@ pub struct ServerSpec {
     pub executable: &'static str,
     /// What assemble installs on Python 3.
     pub requirement: &'static str,
+    /// The distributions (PEP 503 names) that install it, as a project declares them.
+    pub distributions: &'static [&'static str],
     /// What assemble installs on Python 2.7; `None`: the server does not run on Python 2.
     pub requirement_py2: Option<&'static str>,
     pub wsgi: bool,
@@ -43,6 +46,8 @@ pub struct ServerSpec {
     /// warpdrive's manual mode: the arguments before `.warpdrive/server_args` (`{port}` is
     /// `$PORT`; mod_wsgi-express also gets its server root and `MOD_WSGI_*` options).
     pub manual: &'static [&'static str],
+    /// What the platform's SIGTERM is turned into so the server stops gracefully.
+    pub stop: Signal,
 }
 
 /// Every server `run` can start: the one table usage, errors and docs lists derive from.
@@ -53,6 +58,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &["mod-wsgi", "mod_wsgi-express", "modwsgi"],
         executable: "mod_wsgi-express",
         requirement: "mod_wsgi",
+        distributions: &["mod-wsgi", "mod-wsgi-standalone"],
         requirement_py2: Some("mod_wsgi<5"),
         wsgi: true,
         asgi: false,
@@ -63,6 +69,8 @@ pub const SERVERS: [ServerSpec; 7] = [
             "--port",
             "{port}",
         ],
+        // Apache: SIGWINCH is graceful-stop, SIGTERM stops at once.
+        stop: Signal::SIGWINCH,
     },
     ServerSpec {
         server: Server::Gunicorn,
@@ -70,10 +78,12 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &[],
         executable: "gunicorn",
         requirement: "gunicorn",
+        distributions: &["gunicorn"],
         requirement_py2: Some("gunicorn<20"),
         wsgi: true,
         asgi: false,
         manual: &["--bind", "0.0.0.0:{port}", "--access-logfile", "-"],
+        stop: Signal::SIGTERM,
     },
     ServerSpec {
         server: Server::Uwsgi,
@@ -81,6 +91,7 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &["pyuwsgi"],
         executable: "uwsgi",
         requirement: "uwsgi",
+        distributions: &["uwsgi", "pyuwsgi"],
         requirement_py2: Some("uwsgi<2.0.22"),
         wsgi: true,
         asgi: false,
@@ -91,6 +102,7 @@ pub const SERVERS: [ServerSpec; 7] = [
             "--hook-master-start",
             "unix_signal:15 gracefully_kill_them_all",
         ],
+        stop: Signal::SIGTERM,
     },
     ServerSpec {
         server: Server::Waitress,
@@ -98,10 +110,12 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &["waitress-serve"],
         executable: "waitress-serve",
         requirement: "waitress",
+        distributions: &["waitress"],
         requirement_py2: Some("waitress<2"),
         wsgi: true,
         asgi: false,
         manual: &["--listen=0.0.0.0:{port}"],
+        stop: Signal::SIGTERM,
     },
     ServerSpec {
         server: Server::Uvicorn,
@@ -109,10 +123,12 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &[],
         executable: "uvicorn",
         requirement: "uvicorn",
+        distributions: &["uvicorn"],
         requirement_py2: None,
         wsgi: false,
         asgi: true,
         manual: &["--host", "0.0.0.0", "--port", "{port}"],
+        stop: Signal::SIGTERM,
     },
     ServerSpec {
         server: Server::Hypercorn,
@@ -120,10 +136,12 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &[],
         executable: "hypercorn",
         requirement: "hypercorn",
+        distributions: &["hypercorn"],
         requirement_py2: None,
         wsgi: true,
         asgi: true,
         manual: &["--bind", "0.0.0.0:{port}"],
+        stop: Signal::SIGTERM,
     },
     ServerSpec {
         server: Server::Granian,
@@ -131,10 +149,12 @@ pub const SERVERS: [ServerSpec; 7] = [
         aliases: &[],
         executable: "granian",
         requirement: "granian",
+        distributions: &["granian"],
         requirement_py2: None,
         wsgi: true,
         asgi: true,
         manual: &["--host", "0.0.0.0", "--port", "{port}"],
+        stop: Signal::SIGTERM,
     },
 ];
 

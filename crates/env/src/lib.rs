@@ -234,6 +234,14 @@ impl Env {
     /// # Errors
     /// [`EnvError::Refused`] for the first one set.
     pub fn check_refused(&self, phase: Phase, source: &str) -> Result<(), EnvError> {
+        if self.get("APP_ROOT").is_some_and(|root| root.contains(':')) {
+            return Err(EnvError::Refused {
+                name: "APP_ROOT".to_owned(),
+                why: "it holds a `:`, which separates the directories of PATH and PYTHONPATH: \
+                      the virtualenv's bin cannot be put on PATH; choose a directory without one",
+                origin: source.to_owned(),
+            });
+        }
         for refused in &REFUSED {
             if (phase == Phase::Build || refused.at_start) && self.get(refused.name).is_some() {
                 return Err(EnvError::Refused {
@@ -682,6 +690,13 @@ mod tests {
         ));
         let env = Env::of(&[("PIP_USER", "1")]);
         assert!(env.check_refused(Phase::Build, "x").is_err());
+        let colon = Env::of(&[("APP_ROOT", "/srv/a:b")]);
+        for phase in [Phase::Build, Phase::Start] {
+            assert!(matches!(
+                colon.check_refused(phase, "x"),
+                Err(EnvError::Refused { name, .. }) if name == "APP_ROOT"
+            ));
+        }
         assert!(env.check_refused(Phase::Start, "x").is_ok());
 
         let dir = tempfile::tempdir().expect("tempdir");

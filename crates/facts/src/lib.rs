@@ -30,6 +30,9 @@ pub use start_dirs::{Make, StartDirError, StartDirs};
 /// the app (paths in it: [`Layout`]).
 pub const STATE_DIR: &str = ".python-s2i";
 
+/// The artifacts archive of the installers' caches (`uv/`, `pip/`, `npm/`).
+pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar.zst";
+
 /// Every path under `$APP_ROOT/.python-s2i`: the one place that spells out that layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
@@ -55,6 +58,13 @@ impl Layout {
     #[must_use]
     pub fn record(&self) -> PathBuf {
         self.dir.join("facts.json")
+    }
+
+    /// The previous build's caches archive, kept in the image when its dependencies were
+    /// restored (a runtime image removes it with [`Layout::cache`]).
+    #[must_use]
+    pub fn kept_caches(&self) -> PathBuf {
+        self.dir.join(CACHES_ARCHIVE)
     }
 
     /// The download caches of uv and pip (`cache/uv`, `cache/pip`).

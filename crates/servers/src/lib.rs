@@ -257,16 +257,6 @@ fn manual(
     })
 }
 
-/// The signal that stops each server gracefully (SIGTERM is translated to it).
-#[must_use]
-pub fn stop_signal(server: Server) -> Signal {
-    match server {
-        // Apache: SIGWINCH is graceful-stop, SIGTERM stops at once.
-        Server::ModWsgi => Signal::SIGWINCH,
-        _ => Signal::SIGTERM,
-    }
-}
-
 /// Seconds a server may spend finishing requests after the stop signal: the init's grace
 /// period minus two seconds for the server's own exit, at least one.
 pub(crate) fn graceful_seconds(cx: &Context<'_>) -> String {
@@ -287,7 +277,7 @@ pub(crate) fn base(
         cwd: detection.home.clone(),
         server: Some(server),
         server_reason: String::new(),
-        stop: stop_signal(server),
+        stop: server.spec().stop,
         notes: Vec::new(),
         tuning: None,
         files: Vec::new(),

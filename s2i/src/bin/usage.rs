@@ -13,6 +13,10 @@ fn main() -> ExitCode {
         }
     }
     let env = s2i_env::Env::from_process();
+    if args == ["--layout"] {
+        print!("{}", layout(&env));
+        return ExitCode::SUCCESS;
+    }
     // The image's own name by default: PYTHON_VERSION is the image's (images/Containerfile).
     let image = env.get("S2I_IMAGE_NAME").map_or_else(
         || format!("python-s2i:{}", env.get("PYTHON_VERSION").unwrap_or("3.11")),
@@ -55,6 +59,21 @@ fn image_facts(version: &str) -> String {
             .requirement(python2)
             .unwrap_or(default.spec().requirement),
         u8::from(s2i_assemble::install::uv_supports(version))
+    )
+}
+
+/// `usage --layout`: the paths the image scripts use (`images/assemble-runtime`), as
+/// `NAME=path` lines: `$APP_ROOT` made absolute and the paths under it from the one `Layout`,
+/// so no script spells them out again.
+fn layout(env: &s2i_env::Env) -> String {
+    let app_root = env.app_root();
+    let layout = s2i_facts::Layout::new(&app_root);
+    format!(
+        "APP_ROOT={}\nSTATE_DIR={}\nCACHE_DIR={}\nKEPT_CACHES={}\n",
+        app_root.display(),
+        layout.dir().display(),
+        layout.cache().display(),
+        layout.kept_caches().display()
     )
 }
 

@@ -41,8 +41,7 @@ pub const CACHES: [&str; 3] = ["uv", "pip", "npm"];
 /// The installed dependencies (top-level entries of `$APP_ROOT`).
 pub const DEPS_ARCHIVE: &str = "python-s2i-dependencies.tar.zst";
 
-/// The installers' caches (`uv/`, `pip/`, `npm/`).
-pub const CACHES_ARCHIVE: &str = "python-s2i-caches.tar.zst";
+pub use s2i_facts::CACHES_ARCHIVE;
 
 /// Every archive an artifacts tar may hold: the only names a manifest may give, so the only
 /// files assemble reads, moves or removes in the artifacts directory (with [`MANIFEST`]). A
