@@ -1785,6 +1785,24 @@ fn pythonhome_is_refused_wherever_it_is_set() {
     assert!(stderr.contains("deploy-env"), "{stderr}");
 }
 
+/// An `APP_ROOT` with a `:` is refused by name (PATH and PYTHONPATH split on it: the
+/// virtualenv's `bin` could not be put on PATH), though the application there is fine.
+#[test]
+fn an_app_root_with_a_colon_is_refused() {
+    let root = AppRoot::new("run_wsgi_py");
+    let colon = tempfile::tempdir().expect("tempdir");
+    let link = colon.path().join("app:root");
+    std::os::unix::fs::symlink(root.path(), &link).expect("link");
+    fails(
+        &root,
+        &[("APP_ROOT", link.to_str().expect("utf-8"))],
+        &[
+            "APP_ROOT is set",
+            "it holds a `:`, which separates the directories of PATH",
+        ],
+    );
+}
+
 #[test]
 fn app_home_outside_the_sources() {
     let root = AppRoot::new("run_app_home");
