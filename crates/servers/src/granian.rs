@@ -1,20 +1,13 @@
 //! granian: a Rust HTTP server for ASGI and WSGI applications.
 
-use std::path::PathBuf;
+use s2i_detect::Interface;
 
-use s2i_detect::{Detection, Interface, Server, WebApp};
+use crate::passthrough::has_option;
+use crate::{asgi_target, factory_flag, wsgi_wrapper, Launch, ServerError, Start};
 
-use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, factory_flag, wsgi_wrapper, Context, Launch, ServerError};
-
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
-    let extra = server_args(&detection.src, Server::Granian, cx.env)?;
-    let mut launch = base(detection, Server::Granian, program, Vec::new());
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     let interface = match web.interface {
         Interface::Asgi => "asgi",
         Interface::Wsgi => "wsgi",

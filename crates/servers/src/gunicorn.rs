@@ -4,24 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use s2i_detect::{Detection, Server, WebApp};
+use s2i_detect::Detection;
 
-use crate::passthrough::{has_option, server_args};
-use crate::{base, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
-
-/// The options the user already gives gunicorn (`GUNICORN_CMD_ARGS` and `server_args`).
-fn user_options(
-    detection: &Detection,
-    cx: &Context<'_>,
-) -> Result<(Vec<String>, Vec<String>), ServerError> {
-    let from_env = cx
-        .env
-        .get("GUNICORN_CMD_ARGS")
-        .and_then(|v| shell_words::split(v).ok())
-        .unwrap_or_default();
-    let extra = server_args(&detection.src, Server::Gunicorn, cx.env)?;
-    Ok((from_env, extra))
-}
+use crate::passthrough::has_option;
+use crate::{graceful_seconds, wsgi_wrapper, Context, Launch, ServerError, Start};
 
 /// The configuration file in play: `APP_CONFIG`, or `gunicorn.conf.py` in the home directory
 /// (gunicorn reads that one by itself).
@@ -43,15 +29,21 @@ fn config_sets(config_text: &str, setting: &str) -> bool {
     })
 }
 
+/// gunicorn's arguments for `launch` (its environment, notes and tuning line filled in), given
+/// the configuration file in play and `extra` (`server_args`).
 fn args(
-    detection: &Detection,
     cx: &Context<'_>,
     config: Option<&Path>,
-    launch_env: &mut Vec<(String, String)>,
-    notes: &mut Vec<String>,
-    tuning: &mut Option<String>,
-) -> Result<Vec<String>, ServerError> {
-    let (from_env, extra) = user_options(detection, cx)?;
+    extra: Vec<String>,
+    launch: &mut Launch,
+) -> Vec<String> {
+    // The options the user already gives gunicorn: GUNICORN_CMD_ARGS and server_args.
+    let from_env = cx
+        .env
+        .get("GUNICORN_CMD_ARGS")
+        .and_then(|v| shell_words::split(v).ok())
+        .unwrap_or_default();
+    let notes = &mut launch.notes;
     let mut user = from_env.clone();
     user.extend(extra.iter().cloned());
     // Options on gunicorn's command line beat its configuration file, so run's defaults are
@@ -68,7 +60,7 @@ fn args(
     });
     let processes = sync.unwrap_or(cx.tuning).processes;
     if let Some(sync) = sync {
-        *tuning = Some(sync.reason.clone());
+        launch.tuning = Some(sync.reason.clone());
         notes.push(format!(
             "gunicorn runs its sync workers, {} processes without threads: its threaded worker (gthread) needs concurrent.futures, which the build found this Python cannot import (the `futures` package in requirements.txt gives threads)",
             sync.processes
@@ -98,7 +90,9 @@ fn args(
         ));
         if !cx.env.contains("WEB_CONCURRENCY") {
             // gunicorn's own default for `workers` when the file does not set them.
-            launch_env.push(("WEB_CONCURRENCY".into(), processes.to_string()));
+            launch
+                .env
+                .push(("WEB_CONCURRENCY".into(), processes.to_string()));
         }
     } else if !has_option(&user, &["--workers", "-w"]) {
         args.extend(["--workers".into(), processes.to_string()]);
@@ -126,58 +120,30 @@ fn args(
         );
     }
     args.extend(extra);
-    Ok(args)
+    args
 }
 
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
-    let mut launch = base(detection, Server::Gunicorn, program, Vec::new());
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     let config = config_file(detection, cx);
-    let mut env = Vec::new();
-    let mut notes = Vec::new();
-    let mut args = args(
-        detection,
-        cx,
-        config.as_deref(),
-        &mut env,
-        &mut notes,
-        &mut launch.tuning,
-    )?;
     let target = wsgi_wrapper::target(web, &detection.home, cx, &mut launch);
+    let mut args = args(cx, config.as_deref(), extra, &mut launch);
     args.push(target);
     launch.args = args;
-    launch.env.extend(env);
-    launch.notes.extend(notes);
     Ok(launch)
 }
 
-/// A gunicorn configuration that names the application itself (`wsgi_app`).
+/// A gunicorn configuration that names the application itself (`wsgi_app`): `launch` and
+/// `extra` as [`Start`] has them.
 pub fn with_config(
-    detection: &Detection,
     cx: &Context<'_>,
-    program: PathBuf,
-    reason: String,
     config: &Path,
-) -> Result<Launch, ServerError> {
-    let mut launch = base(detection, Server::Gunicorn, program, Vec::new());
-    let mut env = Vec::new();
-    let mut notes = Vec::new();
-    launch.args = args(
-        detection,
-        cx,
-        Some(config),
-        &mut env,
-        &mut notes,
-        &mut launch.tuning,
-    )?;
-    launch.env.extend(env);
-    launch.notes.extend(notes);
-    launch.server_reason = reason;
-    Ok(launch)
+    mut launch: Launch,
+    extra: Vec<String>,
+) -> Launch {
+    launch.args = args(cx, Some(config), extra, &mut launch);
+    launch
 }
 
 #[cfg(test)]

@@ -1,20 +1,13 @@
 //! hypercorn: ASGI (and WSGI), worker processes.
 
-use std::path::PathBuf;
+use s2i_detect::Interface;
 
-use s2i_detect::{Detection, Interface, Server, WebApp};
+use crate::passthrough::has_option;
+use crate::{asgi_target, graceful_seconds, wsgi_wrapper, Launch, ServerError, Start};
 
-use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
-
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
-    let extra = server_args(&detection.src, Server::Hypercorn, cx.env)?;
-    let mut launch = base(detection, Server::Hypercorn, program, Vec::new());
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     let mut args: Vec<String> = vec![
         "--bind".into(),
         format!("0.0.0.0:{}", cx.settings.port),

@@ -115,23 +115,34 @@ pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerE
         (App::Framework { framework, script }, _) => {
             frameworks::launch(detection, cx, *framework, script)
         }
-        (App::GunicornConfig { config }, Some((_, program, reason))) => {
-            gunicorn::with_config(detection, cx, program, reason, config)?
+        (App::GunicornConfig { config }, Some(chosen)) => {
+            let (launch, extra) = opening(detection, cx, chosen)?;
+            gunicorn::with_config(cx, config, launch, extra)
         }
         (App::Manual { server }, Some((_, program, reason))) => {
-            manual(detection, cx, *server, program, reason)?
+            let (launch, extra) = opening(detection, cx, (*server, program, reason))?;
+            manual(cx, *server, launch, extra)
         }
-        (App::Web(web), Some((server, program, reason))) => {
-            let mut launch = match server {
-                Server::ModWsgi => mod_wsgi::launch(detection, cx, web, program)?,
-                Server::Gunicorn => gunicorn::launch(detection, cx, web, program)?,
-                Server::Uwsgi => uwsgi::launch(detection, cx, web, program)?,
-                Server::Waitress => waitress::launch(detection, cx, web, program)?,
-                Server::Uvicorn => uvicorn::launch(detection, cx, web, program)?,
-                Server::Hypercorn => hypercorn::launch(detection, cx, web, program)?,
-                Server::Granian => granian::launch(detection, cx, web, program)?,
+        (App::Web(web), Some(chosen)) => {
+            let server = chosen.0;
+            let (launch, extra) = opening(detection, cx, chosen)?;
+            let start = Start {
+                detection,
+                cx,
+                web,
+                launch,
+                extra,
             };
-            launch.server_reason = reason;
+            // Each row of the server table (`s2i_detect::SERVERS`) launched by its module.
+            let mut launch = match server {
+                Server::ModWsgi => mod_wsgi::launch(start)?,
+                Server::Gunicorn => gunicorn::launch(start)?,
+                Server::Uwsgi => uwsgi::launch(start)?,
+                Server::Waitress => waitress::launch(start)?,
+                Server::Uvicorn => uvicorn::launch(start)?,
+                Server::Hypercorn => hypercorn::launch(start)?,
+                Server::Granian => granian::launch(start)?,
+            };
             if let Some(django) = &web.django {
                 launch.env.push((
                     "DJANGO_SETTINGS_MODULE".into(),
@@ -223,38 +234,25 @@ fn choose(
     Ok(Some((choice.server, program, reason)))
 }
 
-/// warpdrive's manual mode: port and logging defaults, the rest from `server_args`.
-fn manual(
-    detection: &Detection,
-    cx: &Context<'_>,
-    server: Server,
-    program: PathBuf,
-    reason: String,
-) -> Result<Launch, ServerError> {
+/// warpdrive's manual mode: port and logging defaults, the rest from `server_args` (`extra`).
+fn manual(cx: &Context<'_>, server: Server, mut launch: Launch, extra: Vec<String>) -> Launch {
     let port = cx.settings.port.to_string();
-    let mut args: Vec<String> = server
-        .spec()
-        .manual
-        .iter()
-        .map(|a| a.replace("{port}", &port))
-        .collect();
-    let mut notes =
-        vec!["manual mode: the application is configured by .warpdrive/server_args".into()];
+    let manual = server.spec().manual.iter();
+    launch.args = manual.map(|a| a.replace("{port}", &port)).collect();
+    launch
+        .notes
+        .push("manual mode: the application is configured by .warpdrive/server_args".into());
     if server == Server::ModWsgi {
-        args.extend([
+        launch.args.extend([
             "--server-root".into(),
             mod_wsgi::server_root(cx).display().to_string(),
         ]);
-        args.extend(mod_wsgi::user_args(cx, &[]));
-        args.extend(mod_wsgi_options(cx.env));
-        notes.extend(mod_wsgi_ignored(cx.env));
+        launch.args.extend(mod_wsgi::user_args(cx, &[]));
+        launch.args.extend(mod_wsgi_options(cx.env));
+        launch.notes.extend(mod_wsgi_ignored(cx.env));
     }
-    args.extend(passthrough::server_args(&detection.src, server, cx.env)?);
-    Ok(Launch {
-        server_reason: reason,
-        notes,
-        ..base(detection, server, program, args)
-    })
+    launch.args.extend(extra);
+    launch
 }
 
 /// Seconds a server may spend finishing requests after the stop signal: the init's grace
@@ -263,25 +261,38 @@ pub(crate) fn graceful_seconds(cx: &Context<'_>) -> String {
     cx.grace.as_secs().saturating_sub(2).max(1).to_string()
 }
 
-/// Common shape of the per-server `launch` functions.
-pub(crate) fn base(
+/// What one server's module is given to launch it.
+pub(crate) struct Start<'a> {
+    pub detection: &'a Detection,
+    pub cx: &'a Context<'a>,
+    pub web: &'a WebApp,
+    /// The chosen server's command, no arguments yet, with the reason it was chosen.
+    pub launch: Launch,
+    /// What `.warpdrive/server_args` adds for this server (the last arguments).
+    pub extra: Vec<String>,
+}
+
+/// The start every server's launch builds on: the base command of the chosen server (from
+/// `choose`) and what `.warpdrive/server_args` adds for it.
+fn opening(
     detection: &Detection,
-    server: Server,
-    program: PathBuf,
-    args: Vec<String>,
-) -> Launch {
-    Launch {
+    cx: &Context<'_>,
+    (server, program, reason): (Server, PathBuf, String),
+) -> Result<(Launch, Vec<String>), ServerError> {
+    let extra = passthrough::server_args(&detection.src, server, cx.env)?;
+    let launch = Launch {
         program,
-        args,
+        args: Vec::new(),
         env: Vec::new(),
         cwd: detection.home.clone(),
         server: Some(server),
-        server_reason: String::new(),
+        server_reason: reason,
         stop: server.spec().stop,
         notes: Vec::new(),
         tuning: None,
         files: Vec::new(),
-    }
+    };
+    Ok((launch, extra))
 }
 
 /// For servers that take a factory as `--factory module:create_app` (uvicorn, granian): the

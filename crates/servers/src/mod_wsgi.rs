@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use s2i_detect::{Detection, Server, Target, WebApp};
+use s2i_detect::Target;
 
-use crate::passthrough::{has_option, mod_wsgi_options, server_args};
+use crate::passthrough::{has_option, mod_wsgi_options};
 use crate::{
-    base, graceful_seconds, python_dirs, tuning, wsgi_wrapper, Context, Launch, ServerError,
+    graceful_seconds, python_dirs, tuning, wsgi_wrapper, Context, Launch, ServerError, Start,
 };
 
 /// Writable server root for Apache's generated configuration, pid file and sockets.
@@ -64,14 +64,10 @@ fn overload_args(cx: &Context<'_>, user: &[&[String]], args: &mut Vec<String>) -
     notes
 }
 
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     let home = detection.home.display().to_string();
-    let extra = server_args(&detection.src, Server::ModWsgi, cx.env)?;
     let mut args: Vec<String> = vec![
         "start-server".into(),
         "--server-root".into(),
@@ -185,7 +181,7 @@ pub fn launch(
         args.push("--reload-on-changes".into());
     }
     args.extend(extra);
-    let mut launch = base(detection, Server::ModWsgi, program, args);
+    launch.args = args;
     launch.notes = notes;
     if !static_conf.is_empty() {
         launch.files.push((

@@ -1,20 +1,11 @@
 //! uvicorn: ASGI, one process per CPU.
 
-use std::path::PathBuf;
+use crate::passthrough::has_option;
+use crate::{asgi_target, factory_flag, graceful_seconds, Launch, ServerError, Start};
 
-use s2i_detect::{Detection, Server, WebApp};
-
-use crate::passthrough::{has_option, server_args};
-use crate::{asgi_target, base, factory_flag, graceful_seconds, Context, Launch, ServerError};
-
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
-    let extra = server_args(&detection.src, Server::Uvicorn, cx.env)?;
-    let mut launch = base(detection, Server::Uvicorn, program, Vec::new());
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     let mut args: Vec<String> = vec![
         "--host".into(),
         "0.0.0.0".into(),

@@ -1,20 +1,14 @@
 //! uWSGI (`uwsgi` or `pyuwsgi`): master + workers with threads, static files with
 //! `--static-map`.
 
-use std::path::PathBuf;
+use s2i_detect::Target;
 
-use s2i_detect::{Detection, Server, Target, WebApp};
+use crate::passthrough::has_option;
+use crate::{graceful_seconds, wsgi_wrapper, Launch, ServerError, Start};
 
-use crate::passthrough::{has_option, server_args};
-use crate::{base, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
-
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
-    let extra = server_args(&detection.src, Server::Uwsgi, cx.env)?;
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     let home = detection.home.display().to_string();
     let mut args: Vec<String> = vec![
         "--master".into(),
@@ -93,7 +87,7 @@ pub fn launch(
         );
     }
     args.extend(extra);
-    let mut launch = base(detection, Server::Uwsgi, program, args);
+    launch.args = args;
     launch.notes = notes;
     if factory {
         wsgi_wrapper::target(web, &detection.home, cx, &mut launch);

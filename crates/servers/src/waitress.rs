@@ -4,34 +4,23 @@
 //! `s2i_waitress` runner (same arguments as `waitress-serve`), which finishes the requests in
 //! flight first.
 
-use std::path::PathBuf;
-
-use s2i_detect::{Detection, Server, WebApp};
-
-use crate::passthrough::{has_option, server_args};
-use crate::{base, find_program, graceful_seconds, wsgi_wrapper, Context, Launch, ServerError};
+use crate::passthrough::has_option;
+use crate::{find_program, graceful_seconds, wsgi_wrapper, Launch, ServerError, Start};
 
 /// The graceful runner's source and import name.
 const RUNNER: &str = include_str!("../python/s2i_waitress.py");
 const RUNNER_MODULE: &str = "s2i_waitress";
 
-pub fn launch(
-    detection: &Detection,
-    cx: &Context<'_>,
-    web: &WebApp,
-    program: PathBuf,
-) -> Result<Launch, ServerError> {
-    let extra = server_args(&detection.src, Server::Waitress, cx.env)?;
+pub fn launch(start: Start<'_>) -> Result<Launch, ServerError> {
+    let (detection, cx, web) = (start.detection, start.cx, start.web);
+    let (mut launch, extra) = (start.launch, start.extra);
     // waitress-serve is installed (checked by the caller); the runner needs the venv's python.
-    let python = find_program("python", cx.app_root, cx.env)
-        .or_else(|| {
-            program
-                .parent()
-                .map(|bin| bin.join("python"))
-                .filter(|p| p.exists())
-        })
-        .unwrap_or(program);
-    let mut launch = base(detection, Server::Waitress, python, Vec::new());
+    if let Some(python) = find_program("python", cx.app_root, cx.env).or_else(|| {
+        let python = launch.program.parent()?.join("python");
+        python.exists().then_some(python)
+    }) {
+        launch.program = python;
+    }
     launch.files.push((
         cx.python_dir.join(format!("{RUNNER_MODULE}.py")),
         RUNNER.to_owned(),
