@@ -20,8 +20,9 @@ pub enum Role {
 }
 
 /// One row: names shown together, their default (empty: none), what they mean to users
-/// (Markdown; `{servers}` stands for the server names, from the server table), the docs that
-/// say exactly what they do (`FILE.md#anchor` under `docs/`), and their [`Role`] for `run`.
+/// (Markdown; `{servers}` and `{auto}` stand for the server names and auto mode's WSGI server,
+/// from the server table), the docs that say exactly what they do (`FILE.md#anchor` under
+/// `docs/`), and their [`Role`] for `run`.
 #[derive(Debug, Clone, Copy)]
 pub struct Variable {
     pub names: &'static [&'static str],
@@ -68,7 +69,7 @@ pub const VARIABLES: [Variable; 32] = [
         default: "auto",
         role: Deciding,
         docs: &["run.md#switching-auto-mode-off"],
-        meaning: "`auto` (mod_wsgi-express for WSGI, an ASGI server for ASGI), {servers}",
+        meaning: "`auto` ({auto} for WSGI, an ASGI server for ASGI), {servers}",
     },
     Variable {
         names: &["APP_PROCESS_TYPE"],
@@ -103,7 +104,7 @@ pub const VARIABLES: [Variable; 32] = [
         default: "",
         role: Tuning,
         docs: &["run.md#servers-and-their-defaults"],
-        meaning: "gunicorn's options (sclorg); set where the build saw none, it asks for gunicorn in auto mode",
+        meaning: "gunicorn's options (sclorg); in auto mode, setting it asks for gunicorn",
     },
     Variable {
         names: &["PORT"],
