@@ -1,7 +1,7 @@
 //! What the host-mode suites (assemble, faults, layouts) share: `assemble` started the way they
 //! all start it (Debian's python3, uv from `build/tools/bin`, the shared download caches, none of
-//! the test process's own settings), and a finished command's exit code and output, collected
-//! with a limit that only a hang reaches.
+//! the test process's own settings: [`clean_command`]), and a finished command's exit code and
+//! output, collected with a limit that only a hang reaches.
 
 use std::fs;
 use std::io::Read;
@@ -11,30 +11,10 @@ use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
 
-use crate::{bin, repo, Running};
+use crate::{bin, clean_command, repo, Running};
 
 /// Longer than any build of the fixtures; only a hang reaches it.
 pub const BUILD_LIMIT: Duration = Duration::from_secs(180);
-
-/// Variables that change what assemble decides: removed from the test process's environment,
-/// so a test sees only what it sets itself.
-const DECIDING: [&str; 15] = [
-    "APP_SERVER",
-    "APP_HOME",
-    "APP_MODULE",
-    "APP_FILE",
-    "S2I_INSTALLER",
-    "S2I_PACKAGE_MANAGER",
-    "S2I_DEPENDENCY_GROUPS",
-    "S2I_EXTRAS",
-    "S2I_IGNORE_PYTHON_VERSION",
-    "DISABLE_NPM_BUILD",
-    "DISABLE_COLLECTSTATIC",
-    "DJANGO_SETTINGS_MODULE",
-    "VIRTUAL_ENV",
-    "PIP_FIND_LINKS",
-    "LD_PRELOAD",
-];
 
 /// The download cache `name` (`uv`, `pip`) shared by the suites and kept across runs, in
 /// `build/test-cache/`.
@@ -84,15 +64,12 @@ fn build_mod_wsgi_wheel() -> PathBuf {
         .arg(&venv)
         .env("UV_CACHE_DIR", cache_dir("uv"));
     finish(&mut command).assert_ok();
-    let mut command = Command::new(venv.join("bin/python"));
+    let mut command = clean_command(venv.join("bin/python"));
     command
         .args(["-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir"])
         .arg(&out)
         .arg("mod_wsgi")
         .env("PIP_CACHE_DIR", cache_dir("pip"));
-    for var in DECIDING {
-        command.env_remove(var);
-    }
     finish(&mut command).assert_ok();
     for wheel in fs::read_dir(&out).expect("built wheels") {
         let wheel = wheel.expect("entry");
@@ -112,7 +89,7 @@ pub fn assemble_command(source: &Path, app_root: &Path) -> Command {
         repo().join("build/tools/bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut command = Command::new(bin("assemble"));
+    let mut command = clean_command(bin("assemble"));
     command
         .arg(source)
         .env("APP_ROOT", app_root)
@@ -121,9 +98,6 @@ pub fn assemble_command(source: &Path, app_root: &Path) -> Command {
         .env("UV_CACHE_DIR", cache_dir("uv"))
         .env("PIP_CACHE_DIR", cache_dir("pip"))
         .env("S2I_ARTIFACTS_DIR", app_root.with_extension("no-artifacts"));
-    for var in DECIDING {
-        command.env_remove(var);
-    }
     command
 }
 

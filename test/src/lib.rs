@@ -42,6 +42,40 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The machine's way to the package index (a TLS-inspecting proxy's CA, a mirror): kept, or
+/// no build here could download anything. A test of them sets or removes them itself.
+const MACHINE: [&str; 4] = [
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_CERT",
+    "SSL_CERT_FILE",
+];
+
+/// Besides the variables users set, what changes what the executables do: a virtualenv or
+/// Python path of the test process's own, pip's find-links, a preloaded library.
+const ALSO_CLEARED: [&str; 4] = ["VIRTUAL_ENV", "PYTHONPATH", "PIP_FIND_LINKS", "LD_PRELOAD"];
+
+/// `program` as a command without the test process's settings: every variable of the
+/// variables table (`s2i_env::variables`; `MOD_WSGI_<OPTION>` is every `MOD_WSGI_` name) but
+/// the [`MACHINE`]'s, and [`ALSO_CLEARED`], are removed from what it inherits, so that a
+/// developer's or CI's environment cannot leak into a test: it sees only what the test sets.
+#[must_use]
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    let names = s2i_env::variables::VARIABLES.iter().flat_map(|v| v.names);
+    for name in names.filter(|n| !MACHINE.contains(n)).chain(&ALSO_CLEARED) {
+        if let Some(prefix) = name.strip_suffix("<OPTION>") {
+            let set = std::env::vars_os().map(|(var, _)| var);
+            for var in set.filter(|var| var.to_string_lossy().starts_with(prefix)) {
+                command.env_remove(var);
+            }
+        } else {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// A fixture app under `test/fixtures/`.
 #[must_use]
 pub fn fixture(name: &str) -> PathBuf {

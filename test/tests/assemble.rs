@@ -13,7 +13,7 @@ use python_s2i_tests::host::{
     assemble_with_gunicorn as assemble, finish, gunicorn_assemble_command as assemble_command,
     Finished as Built,
 };
-use python_s2i_tests::{bin, copy_fixture, fixture, repo};
+use python_s2i_tests::{bin, clean_command, copy_fixture, fixture, repo};
 use tempfile::TempDir;
 
 /// A fresh APP_ROOT built from a fixture: its temp dir (keep it alive), the root, the result.
@@ -1372,11 +1372,10 @@ fn environment_file_lines_s2i_accepts_never_fail_the_build() {
 /// `run` in host mode for an assembled APP_ROOT, in its own process group.
 fn start_run(app_root: &Path, env: &[(&str, &str)]) -> (python_s2i_tests::Running, u16) {
     let port = python_s2i_tests::free_port();
-    let mut command = Command::new(bin("run"));
+    let mut command = clean_command(bin("run"));
     command
         .env("APP_ROOT", app_root)
         .env("PORT", port.to_string())
-        .env_remove("APP_SERVER")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -1442,11 +1441,10 @@ fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
         built.all()
     );
     let server = "mod_wsgi-express";
-    let dry = Command::new(bin("run"))
+    let dry = clean_command(bin("run"))
         .arg("--dry-run")
         .env("APP_ROOT", &root)
         .env("PORT", "8080")
-        .env_remove("APP_SERVER")
         .output()
         .expect("run --dry-run");
     let text =
@@ -1465,10 +1463,9 @@ fn auto_installs_the_server_run_picks_and_run_serves_with_it() {
 /// `run --dry-run` for `root` (`APP_SERVER` as `env` says): its report, which must succeed.
 #[track_caller]
 fn dry_run(root: &Path, env: &[(&str, &str)]) -> String {
-    let dry = Command::new(bin("run"))
+    let dry = clean_command(bin("run"))
         .arg("--dry-run")
         .env("APP_ROOT", root)
-        .env_remove("APP_SERVER")
         .envs(env.iter().copied())
         .output()
         .expect("run --dry-run");
@@ -1665,11 +1662,10 @@ fn zero_means_not_disabled_for_collectstatic_and_migrate_alike() {
         "collectstatic did not run:\n{}",
         built.stdout
     );
-    let dry = Command::new(bin("run"))
+    let dry = clean_command(bin("run"))
         .arg("--dry-run")
         .env("APP_ROOT", &root)
         .env("DISABLE_MIGRATE", "0")
-        .env_remove("APP_SERVER")
         .output()
         .expect("run --dry-run");
     let report = String::from_utf8_lossy(&dry.stdout);
@@ -1926,10 +1922,9 @@ fn agree(name: &str) -> Result<(), String> {
         .find(|(fixture, _, _)| *fixture == name)
         .ok_or("builds, but is not in EXPECTED")?;
     // In host mode run reads .s2i/environment itself, as assemble did.
-    let dry = Command::new(bin("run"))
+    let dry = clean_command(bin("run"))
         .arg("--dry-run")
         .env("APP_ROOT", &root)
-        .env_remove("APP_SERVER")
         .output()
         .map_err(|e| e.to_string())?;
     let report = String::from_utf8_lossy(&dry.stdout).into_owned();

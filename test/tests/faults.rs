@@ -18,7 +18,7 @@ use python_s2i_tests::host::{
     assemble_with_gunicorn as assemble, finish_within,
     gunicorn_assemble_command as assemble_command, Finished as Done, BUILD_LIMIT,
 };
-use python_s2i_tests::{bin, copy_fixture, fixture, repo, Running};
+use python_s2i_tests::{bin, clean_command, copy_fixture, fixture, repo, Running};
 use tempfile::TempDir;
 
 fn write_hook(app: &Path, name: &str, body: &str, mode: u32) {
@@ -567,25 +567,10 @@ fn app_root_with_servers(root: &Path, fixture_name: &str) {
 
 /// `run` as an arbitrary UID without a passwd entry (OpenShift), GID 0.
 fn run_as_arbitrary_uid(root: &Path, port: u16, env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new("setpriv");
+    let mut command = clean_command("setpriv");
     command
         .args(["--reuid", "1000123", "--regid", "0", "--clear-groups", "--"])
         .arg(bin("run"));
-    for name in [
-        "APP_MODULE",
-        "APP_SCRIPT",
-        "APP_FILE",
-        "APP_HOME",
-        "APP_CONFIG",
-        "GUNICORN_CMD_ARGS",
-        "WEB_CONCURRENCY",
-        "VIRTUAL_ENV",
-        "PYTHONPATH",
-        "LD_PRELOAD",
-        "DISABLE_MIGRATE",
-    ] {
-        command.env_remove(name);
-    }
     command
         .env("APP_ROOT", root)
         .env("PORT", port.to_string())
@@ -738,12 +723,11 @@ impl Watched {
 /// `run` in host mode on an assembled APP_ROOT answers `faults ok`.
 fn assert_serves(root: &Path) {
     let port = python_s2i_tests::free_port();
-    let mut command = Command::new(bin("run"));
+    let mut command = clean_command(bin("run"));
     command
         .env("APP_ROOT", root)
         .env("PORT", port.to_string())
         .env("APP_SERVER", "gunicorn")
-        .env_remove("VIRTUAL_ENV")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let _running = Running::spawn(&mut command);
@@ -1002,30 +986,12 @@ impl Start {
         let mut command = match mode {
             Mode::Pid1 => {
                 require_root("unshare a PID namespace");
-                let mut c = Command::new("unshare");
+                let mut c = clean_command("unshare");
                 c.args(["--pid", "--fork", "--mount-proc"]).arg(bin("run"));
                 c
             }
-            Mode::NotPid1 => Command::new(bin("run")),
+            Mode::NotPid1 => clean_command(bin("run")),
         };
-        for name in [
-            "APP_MODULE",
-            "APP_SCRIPT",
-            "APP_FILE",
-            "APP_HOME",
-            "APP_CONFIG",
-            "GUNICORN_CMD_ARGS",
-            "WEB_CONCURRENCY",
-            "VIRTUAL_ENV",
-            "PYTHONPATH",
-            "DISABLE_MIGRATE",
-            "RUN_DEBUG",
-            "STOP_GRACE_PERIOD",
-            "LD_PRELOAD",
-            "DJANGO_SETTINGS_MODULE",
-        ] {
-            command.env_remove(name);
-        }
         command
             .env("APP_ROOT", root)
             .env("PORT", port.to_string())

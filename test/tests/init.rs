@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use python_s2i_tests::{bin, Running};
+use python_s2i_tests::{bin, clean_command, Running};
 
 /// How long any wait may take before the test fails (the machine may be busy).
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -82,16 +82,13 @@ fn helper(name: &str) -> PathBuf {
 fn command(mode: Mode, init: &Path, args: &[&str]) -> Command {
     let mut command = match mode {
         Mode::Pid1 => {
-            let mut c = Command::new("unshare");
+            let mut c = clean_command("unshare");
             c.args(["--pid", "--fork", "--mount-proc"]).arg(init);
             c
         }
-        Mode::NotPid1 => Command::new(init),
+        Mode::NotPid1 => clean_command(init),
     };
-    command
-        .args(args)
-        .env_remove("RUN_DEBUG")
-        .env_remove("STOP_GRACE_PERIOD");
+    command.args(args);
     command
 }
 
@@ -661,20 +658,17 @@ fn started_with_sigchld_ignored_it_still_sees_its_child_end(mode: Mode) {
     );
     let mut command = match mode {
         Mode::Pid1 => {
-            let mut c = Command::new("unshare");
+            let mut c = clean_command("unshare");
             c.args(["--pid", "--fork", "--mount-proc", "bash", "-c", &script]);
             c
         }
         Mode::NotPid1 => {
-            let mut c = Command::new("bash");
+            let mut c = clean_command("bash");
             c.args(["-c", &script]);
             c
         }
     };
-    command
-        .env_remove("RUN_DEBUG")
-        .env("STOP_GRACE_PERIOD", "2")
-        .stdout(Stdio::null());
+    command.env("STOP_GRACE_PERIOD", "2").stdout(Stdio::null());
     let mut started = Started::spawn(command, mode);
     let status = started
         .running

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use python_s2i_tests::host;
-use python_s2i_tests::{bin, fixture, free_port, wait_for_ok, Running};
+use python_s2i_tests::{bin, clean_command, fixture, free_port, wait_for_ok, Running};
 use tempfile::TempDir;
 
 /// How long a freshly built app may take to answer (mod_wsgi-express and uvicorn start in
@@ -99,13 +99,10 @@ impl Built {
 }
 
 fn run_command(root: &Path, env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(bin("run"));
+    let mut command = clean_command(bin("run"));
     command
         .env("APP_ROOT", root)
         .env("PORT", "8080")
-        .env_remove("APP_SERVER")
-        .env_remove("APP_MODULE")
-        .env_remove("APP_FILE")
         .envs(env.iter().copied());
     command
 }

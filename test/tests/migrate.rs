@@ -15,7 +15,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use python_s2i_tests::{bin, fixture, free_port, get, repo, wait_for_ok, PortWatch, Running};
+use python_s2i_tests::{
+    bin, clean_command, fixture, free_port, get, repo, wait_for_ok, PortWatch, Running,
+};
 use tempfile::TempDir;
 
 /// Starting Django and gunicorn on a busy 2-core machine can take a while.
@@ -23,23 +25,18 @@ const START: Duration = Duration::from_secs(120);
 /// The catalogue has three rows: the data migration takes 3 x this.
 const SLOW_ROW: &str = "2";
 
-/// Variables of the outer environment that would change what `run` or the fixture do.
-const CLEARED: [&str; 14] = [
-    "APP_SERVER",
-    "APP_MODULE",
-    "APP_HOME",
-    "GUNICORN_CMD_ARGS",
-    "WEB_CONCURRENCY",
-    "DISABLE_MIGRATE",
-    "MIGRATE_LOCK_TIMEOUT",
-    "DATABASE_URL",
-    "SEED_FILE",
-    "SEED_ROW_SECONDS",
-    "DJANGO_SETTINGS_MODULE",
-    "VIRTUAL_ENV",
-    "PYTHONPATH",
-    "PORT",
-];
+/// The fixture's own variables in the outer environment, removed besides the settings
+/// [`clean_command`] removes.
+const FIXTURE: [&str; 3] = ["DATABASE_URL", "SEED_FILE", "SEED_ROW_SECONDS"];
+
+/// `program` without the outer environment's settings ([`clean_command`]) and the fixture's.
+fn clean(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = clean_command(program);
+    for name in FIXTURE {
+        command.env_remove(name);
+    }
+    command
+}
 
 fn pg_port() -> String {
     std::env::var("PGTEST_PORT").unwrap_or_else(|_| "55432".into())
@@ -64,10 +61,7 @@ fn app_root() -> &'static Path {
             repo().join("build/tools/bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let mut command = Command::new(bin("assemble"));
-        for name in CLEARED {
-            command.env_remove(name);
-        }
+        let mut command = clean(bin("assemble"));
         let out = command
             .arg(fixture("migrate_django"))
             .env("APP_ROOT", &root)
@@ -234,10 +228,7 @@ struct Replica {
 }
 
 fn run_command(db: &Database, port: u16, envs: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(bin("run"));
-    for name in CLEARED {
-        command.env_remove(name);
-    }
+    let mut command = clean(bin("run"));
     command
         .env("APP_ROOT", app_root())
         .env("PORT", port.to_string())

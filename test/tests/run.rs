@@ -17,33 +17,13 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use python_s2i_tests::listener::{children, listening_on, with_workers, Listening};
 use python_s2i_tests::{
-    address_in_use, bin, cannot_run, fixture, free_port, get, raw_get, repo, wait_for_ok, Response,
-    Running,
+    address_in_use, bin, cannot_run, clean_command, fixture, free_port, get, raw_get, repo,
+    wait_for_ok, Response, Running,
 };
 use tempfile::TempDir;
 
 /// Starting a server on a busy 2-core machine can take a while.
 const START: Duration = Duration::from_secs(60);
-
-/// Variables of the outer environment that would change what `run` detects.
-const CLEARED: [&str; 16] = [
-    "APP_SERVER",
-    "APP_MODULE",
-    "APP_SCRIPT",
-    "APP_FILE",
-    "APP_HOME",
-    "APP_CONFIG",
-    "GUNICORN_CMD_ARGS",
-    "WEB_CONCURRENCY",
-    "WARPDRIVE_SERVER_TYPE",
-    "WARPDRIVE_DEPLOY_MODE",
-    "DISABLE_MIGRATE",
-    "MOD_WSGI_RELOAD_ON_CHANGES",
-    "MOD_WSGI_PROCESSES",
-    "MOD_WSGI_THREADS",
-    "VIRTUAL_ENV",
-    "PYTHONPATH",
-];
 
 fn venv() -> PathBuf {
     let venv = repo().join("build/test-venvs/servers");
@@ -121,10 +101,7 @@ impl AppRoot {
     }
 
     fn command(&self, port: u16, envs: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(bin("run"));
-        for name in CLEARED {
-            command.env_remove(name);
-        }
+        let mut command = clean_command(bin("run"));
         command
             .env("APP_ROOT", self.path())
             .env("PORT", port.to_string())
@@ -1115,13 +1092,10 @@ fn arbitrary_uid_gets_a_passwd_entry() {
         "UID {uid} must have no entry for this test"
     );
     let port = free_port();
-    let mut command = Command::new("setpriv");
+    let mut command = clean_command("setpriv");
     command
         .args(["--reuid", uid, "--regid", "0", "--clear-groups", "--"])
         .arg(bin("run"));
-    for name in CLEARED {
-        command.env_remove(name);
-    }
     command
         .env("APP_ROOT", root.path())
         .env("PORT", port.to_string())
@@ -1902,15 +1876,13 @@ fn tuning_follows_the_cgroup_limits() {
         return;
     };
     let root = AppRoot::new("run_wsgi_py");
-    let out = Command::new("sh")
+    let out = clean_command("sh")
         .arg("-c")
         .arg(group.enter_and_exec())
         .arg("sh")
         .arg(bin("run"))
         .arg("--dry-run")
         .env("APP_ROOT", root.path())
-        .env_remove("WEB_CONCURRENCY")
-        .env_remove("APP_SERVER")
         .output()
         .expect("run");
     let stdout = text(&out.stdout);
@@ -1949,13 +1921,10 @@ fn gunicorn_under_run_as_pid1_stops_gracefully() {
     }
     let root = AppRoot::new("run_wsgi_py");
     let port = free_port();
-    let mut command = Command::new("unshare");
+    let mut command = clean_command("unshare");
     command
         .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(bin("run"));
-    for name in CLEARED {
-        command.env_remove(name);
-    }
     command
         .env("APP_ROOT", root.path())
         .env("PORT", port.to_string())
@@ -2324,14 +2293,11 @@ fn kubernetes_service_link_variables_are_not_mod_wsgi_options() {
 
 /// `run` as a UID that cannot write `$APP_ROOT/.python-s2i`, with `TMPDIR` of the test's own.
 fn run_as_uid(root: &AppRoot, uid: &str, tmp: &Path, port: u16, args: &[&str]) -> Command {
-    let mut command = Command::new("setpriv");
+    let mut command = clean_command("setpriv");
     command
         .args(["--reuid", uid, "--regid", "0", "--clear-groups", "--"])
         .arg(bin("run"))
         .args(args);
-    for name in CLEARED {
-        command.env_remove(name);
-    }
     command
         .env("APP_ROOT", root.path())
         .env("PORT", port.to_string())

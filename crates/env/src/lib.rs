@@ -16,6 +16,8 @@
 //! - [`REFUSED`]: variables that break the virtualenv, refused from every source (the
 //!   inherited environment, environment files, env hooks).
 //! - [`source_hook`]: warpdrive's `build-env` / `deploy-env`, sourced by `/bin/sh`.
+//! - [`variables::VARIABLES`]: the variables users set, their defaults and meanings, and which
+//!   are deploy-time overrides.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 pub mod hook;
+pub mod variables;
 pub use hook::EnvHookError;
 
 /// When a variable is read.

@@ -21,6 +21,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use s2i_env::variables::{overrides, Role};
 use serde::{Deserialize, Serialize};
 
 pub mod start_dirs;
@@ -198,50 +199,16 @@ pub struct SourceFacts {
 pub struct Summary {
     pub app: String,
     pub server: String,
-    /// The [`OVERRIDES`] set in the build's environment, with their values.
+    /// The deploy-time overrides (`s2i_env::variables`) set in the build's environment, with
+    /// their values.
     pub decided_with: BTreeMap<String, String>,
 }
 
-/// The deploy-time overrides, the one list: the variables `run` reads when it starts that
-/// change what the build decided (the app, its home, the server, Django's settings) or decide
-/// what the build leaves to the deployment (the port, the workers, migrate). assemble records
-/// the values it saw ([`Summary::decided_with`]); `run` names each one set to another value
-/// ([`Facts::overrides`]) in its log and `--dry-run`, by name only (a value may be a secret).
-pub const OVERRIDES: [&str; 14] = [
-    "APP_HOME",
-    "APP_MODULE",
-    "APP_FILE",
-    "APP_SCRIPT",
-    "APP_CONFIG",
-    "APP_SERVER",
-    "APP_PROCESS_TYPE",
-    "WARPDRIVE_SERVER_TYPE",
-    "WARPDRIVE_DEPLOY_MODE",
-    "DJANGO_SETTINGS_MODULE",
-    "GUNICORN_CMD_ARGS",
-    "PORT",
-    "WEB_CONCURRENCY",
-    "DISABLE_MIGRATE",
-];
-
-/// The [`OVERRIDES`] that leave the build's decision as it is: they tune the server (the port,
-/// the workers, gunicorn's options), decide migrate, or start another process type (read from
-/// the Procfile at start). Set at start, `run` still carries out the recorded decision. One
-/// exception: `GUNICORN_CMD_ARGS` set where the build saw none asks for gunicorn in auto mode.
-pub const TUNING: [&str; 5] = [
-    "APP_PROCESS_TYPE",
-    "GUNICORN_CMD_ARGS",
-    "PORT",
-    "WEB_CONCURRENCY",
-    "DISABLE_MIGRATE",
-];
-
 impl Summary {
-    /// The [`OVERRIDES`] that `get` (the build's environment) sets, with their values.
+    /// The deploy-time overrides that `get` (the build's environment) sets, with their values.
     pub fn decided_with<'a>(get: impl Fn(&str) -> Option<&'a str>) -> BTreeMap<String, String> {
-        OVERRIDES
-            .iter()
-            .filter_map(|name| get(name).map(|v| ((*name).to_owned(), v.to_owned())))
+        overrides()
+            .filter_map(|(name, _)| get(name).map(|v| (name.to_owned(), v.to_owned())))
             .collect()
     }
 }
@@ -445,20 +412,21 @@ impl Facts {
         })
     }
 
-    /// The [`OVERRIDES`] that `get` (the environment `run` starts with) sets to another value
-    /// than the build saw: those `run` applies over the record.
+    /// The deploy-time overrides (`s2i_env::variables`) that `get` (the environment `run` starts
+    /// with) sets to another value than the build saw: those `run` applies over the record.
     pub fn overrides<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Vec<&'static str> {
         let built = self.summary.as_ref().map(|s| &s.decided_with);
-        OVERRIDES
-            .into_iter()
+        overrides()
+            .map(|(name, _)| name)
             .filter(|name| {
                 get(name).is_some_and(|v| built.and_then(|b| b.get(*name)).is_none_or(|b| b != v))
             })
             .collect()
     }
 
-    /// The [`Facts::overrides`] that change what the build decided (all but [`TUNING`]): with
-    /// one set, `run` decides again at start.
+    /// The [`Facts::overrides`] that change what the build decided ([`Role::Deciding`]): with
+    /// one set, `run` decides again at start. One exception: `GUNICORN_CMD_ARGS` set where the
+    /// build saw none asks for gunicorn in auto mode.
     pub fn deciding_overrides<'a>(
         &self,
         get: impl Fn(&str) -> Option<&'a str>,
@@ -471,7 +439,8 @@ impl Facts {
         self.overrides(get)
             .into_iter()
             .filter(|name| {
-                !TUNING.contains(name) || (*name == "GUNICORN_CMD_ARGS" && !built(*name))
+                overrides().any(|o| o == (*name, Role::Deciding))
+                    || (*name == "GUNICORN_CMD_ARGS" && !built(*name))
             })
             .collect()
     }

@@ -74,7 +74,7 @@ pub struct Plan {
     pub migrate_note: Option<String>,
     /// The init's options (grace period, debug), from the same environment.
     pub init: s2i_init::Options,
-    /// The deploy-time overrides applied over the build record ([`s2i_facts::OVERRIDES`]).
+    /// The deploy-time overrides applied over the build record ([`s2i_env::variables::Role`]).
     pub overrides: Vec<&'static str>,
 }
 

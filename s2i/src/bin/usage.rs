@@ -1,22 +1,27 @@
 //! `usage`: how to use the builder image (also what `s2i usage IMAGE` shows). The server
-//! names come from the one server table (`s2i_detect::SERVERS`).
+//! names come from the one server table (`s2i_detect::SERVERS`), the variables from the one
+//! variables table (`s2i_env::variables`), which `usage --variables-markdown` prints as the
+//! README's table.
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use s2i_env::variables::{Role, Variable, VARIABLES};
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, version] = &args[..] {
-        if flag == "--image-facts" {
-            print!("{}", image_facts(version));
-            return ExitCode::SUCCESS;
-        }
+    match &args[..] {
+        [flag, version] if flag == "--image-facts" => print!("{}", image_facts(version)),
+        [flag] if flag == "--variables-markdown" => print!("{}", variables_markdown()),
+        [flag] if flag == "--layout" => print!("{}", layout(&s2i_env::Env::from_process())),
+        _ => return usage(),
     }
+    ExitCode::SUCCESS
+}
+
+/// The text, the image's name in its examples.
+fn usage() -> ExitCode {
     let env = s2i_env::Env::from_process();
-    if args == ["--layout"] {
-        print!("{}", layout(&env));
-        return ExitCode::SUCCESS;
-    }
     // The image's own name by default: PYTHON_VERSION is the image's (images/Containerfile).
     let image = env.get("S2I_IMAGE_NAME").map_or_else(
         || format!("python-s2i:{}", env.get("PYTHON_VERSION").unwrap_or("3.11")),
@@ -77,15 +82,80 @@ fn layout(env: &s2i_env::Env) -> String {
     )
 }
 
+/// A variable's meaning, `{servers}` replaced with the names of the one server table and
+/// `{auto}` with auto mode's WSGI server.
+fn meaning(variable: &Variable) -> String {
+    let servers = s2i_detect::SERVERS.iter().map(|s| format!("`{}`", s.name));
+    (variable.meaning)
+        .replace("{servers}", &servers.collect::<Vec<_>>().join(", "))
+        .replace("{auto}", s2i_detect::AUTO_WSGI[0].executable())
+}
+
+/// The variables table for the terminal: names, then the meaning and default wrapped in a
+/// column.
+fn variables_text() -> String {
+    const COLUMN: usize = 24;
+    let mut out = String::new();
+    for variable in VARIABLES {
+        let names = variable.names.join(", ");
+        let mut line = format!("  {names:<w$} ", w = COLUMN - 3);
+        if line.len() > COLUMN {
+            out.push_str(&format!("  {names}\n"));
+            line = " ".repeat(COLUMN);
+        }
+        let mut text = meaning(&variable);
+        if !variable.default.is_empty() {
+            text.push_str(&format!(" (default {})", variable.default));
+        }
+        for (i, word) in text.split(' ').enumerate() {
+            if i > 0 && line.len() + 1 + word.len() > 100 {
+                out.push_str(&line);
+                out.push('\n');
+                line = " ".repeat(COLUMN - 1);
+            }
+            line.push_str(if i > 0 { " " } else { "" });
+            line.push_str(word);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `usage --variables-markdown`: the README's table of the variables.
+fn variables_markdown() -> String {
+    let mut out =
+        "| variable | default | meaning | override | docs |\n| --- | --- | --- | --- | --- |\n"
+            .to_owned();
+    let code = |s: &&str| format!("`{s}`");
+    for variable in VARIABLES {
+        let names = variable.names.iter().map(code).collect::<Vec<_>>();
+        let default = Some(&variable.default).filter(|d| !d.is_empty()).map(code);
+        let role = match variable.role {
+            Role::Setting => "",
+            Role::Deciding => "decides",
+            Role::Tuning => "tunes",
+        };
+        let docs = variable.docs.iter().map(|doc| {
+            let name = doc.split_once('.').map_or(*doc, |(name, _)| name);
+            format!("[{name}](docs/{doc})")
+        });
+        out.push_str(&format!(
+            "| {} | {} | {} | {role} | {} |\n",
+            names.join(", "),
+            default.unwrap_or_default(),
+            meaning(&variable),
+            docs.collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
 /// How to use the builder image; `image` is the image name to show in examples.
 #[must_use]
 pub fn text(image: &str) -> String {
     let default = s2i_detect::AUTO_WSGI[0].executable();
-    let servers = s2i_detect::SERVERS
-        .iter()
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(" | ");
+    let variables = variables_text();
     format!(
         r#"This is a python-s2i builder image: it turns the source of a Python web application into a
 runnable image with Source-to-Image (S2I).
@@ -124,33 +194,7 @@ What the build does (assemble):
   - in a uv workspace, installs the member that holds the web app from the root's uv.lock.
 
 Variables (set them in .s2i/environment, `s2i build -e NAME=value`, or the BuildConfig):
-  APP_SERVER            auto ({default}) | {servers}
-  APP_HOME              directory of the app inside the repository (default: its root, or the
-                        uv workspace member with the web app)
-  APP_PROCESS_TYPE      the Procfile process type run starts (default web), as `run worker` does
-  APP_MODULE, APP_FILE, APP_SCRIPT, APP_CONFIG, GUNICORN_CMD_ARGS, WEB_CONCURRENCY   (as in the sclorg images)
-  PIP_INDEX_URL, PIP_EXTRA_INDEX_URL   package indexes (used by uv and pip); no credentials here:
-                                       inject a netrc at /etc/python-s2i/secrets/netrc instead
-                                       (an OpenShift build volume, or `s2i build --inject DIR:/etc/python-s2i/secrets`)
-  PIP_CERT, SSL_CERT_FILE              CA bundle for TLS-inspecting proxies (used by uv and pip)
-  UPGRADE_PIP_TO_LATEST                upgrade pip, setuptools and wheel before installing
-  S2I_INSTALLER         auto | uv | pip
-  S2I_PACKAGE_MANAGER   pip | pipenv | poetry | uv  (when the app has files of several)
-  S2I_ARTIFACTS_DIR     where assemble reads artifacts outside the image (yours, not writable by others)
-  S2I_CACHE_BUDGET_MB   size of the caches kept in the image (default 512; 0: none)
-  ENABLE_PIPENV, PIN_PIPENV_VERSION    install pipenv (that version) and Pipfile.lock (a lone Pipfile is locked)
-  ENABLE_MICROPIPENV                   Pipfile.lock, else requirements.txt
-  ENABLE_INIT_WRAPPER                  accepted, no effect: run is always the container's init
-  S2I_DEPENDENCY_GROUPS dependency groups to install too (uv.lock, poetry.lock, PEP 735); none by default, not even dev
-  S2I_EXTRAS            extras (optional dependencies) to install too
-  S2I_IGNORE_PYTHON_VERSION   build even when the project asks for another Python (a warning)
-  DISABLE_NPM_BUILD     do not run package.json's build script
-  DISABLE_SETUP_PY_PROCESSING, DISABLE_PYPROJECT_TOML_PROCESSING   do not install the app as a package
-  DISABLE_COLLECTSTATIC, DISABLE_MIGRATE   skip collectstatic (build) / migrate (start)
-  MIGRATE_LOCK_TIMEOUT  seconds a replica waits for another one's migration (default 600)
-  WARPDRIVE_SERVER_TYPE, WARPDRIVE_DEPLOY_MODE, MOD_WSGI_<OPTION>  (warpdrive compatibility)
-  PORT                  port the server listens on (default 8080)
-
+{variables}
 Outside a container (host mode):
 
     APP_ROOT=/tmp/myapp assemble ./myapp
@@ -161,4 +205,28 @@ Django with several replicas: migrate runs under a database lock (PostgreSQL, My
 `run --check-ready` / `run --check-live` are exec readiness and liveness probes.
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    const BEGIN: &str =
+        "<!-- variables: made by `usage --variables-markdown` from crates/env/src/variables.rs -->";
+    const END: &str = "<!-- end of variables -->";
+
+    /// README.md holds the table `usage --variables-markdown` makes, as it makes it.
+    #[test]
+    fn readme_holds_the_variables_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let block = readme
+            .split_once(BEGIN)
+            .and_then(|(_, rest)| rest.split_once(END))
+            .map(|(block, _)| block);
+        assert!(
+            block == Some(&format!("\n{}", super::variables_markdown())),
+            "README.md's variables table is not the one crates/env/src/variables.rs makes: put the \
+             output of `cargo run -q --bin usage -- --variables-markdown` between the lines \
+             `{BEGIN}` and `{END}` of README.md"
+        );
+    }
 }
