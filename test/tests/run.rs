@@ -1772,7 +1772,7 @@ fn an_app_root_with_a_colon_is_refused() {
         &[("APP_ROOT", link.to_str().expect("utf-8"))],
         &[
             "APP_ROOT is set",
-            "it holds a `:`, which separates the directories of PATH",
+            "app:root\" holds a `:`, which separates the directories of PATH",
         ],
     );
 }

@@ -89,7 +89,7 @@ pub enum EnvError {
     #[error("{name} is set ({origin}): {why}")]
     Refused {
         name: String,
-        why: &'static str,
+        why: String,
         origin: String,
     },
     /// An environment file could not be read.
@@ -237,11 +237,14 @@ impl Env {
     /// # Errors
     /// [`EnvError::Refused`] for the first one set.
     pub fn check_refused(&self, phase: Phase, source: &str) -> Result<(), EnvError> {
-        if self.get("APP_ROOT").is_some_and(|root| root.contains(':')) {
+        if let Some(root) = self.get("APP_ROOT").filter(|root| root.contains(':')) {
             return Err(EnvError::Refused {
                 name: "APP_ROOT".to_owned(),
-                why: "it holds a `:`, which separates the directories of PATH and PYTHONPATH: \
-                      the virtualenv's bin cannot be put on PATH; choose a directory without one",
+                why: format!(
+                    "{root:?} holds a `:`, which separates the directories of PATH and \
+                     PYTHONPATH: the virtualenv's bin cannot be put on PATH; choose a directory \
+                     without one"
+                ),
                 origin: source.to_owned(),
             });
         }
@@ -249,7 +252,7 @@ impl Env {
             if (phase == Phase::Build || refused.at_start) && self.get(refused.name).is_some() {
                 return Err(EnvError::Refused {
                     name: refused.name.to_owned(),
-                    why: refused.why,
+                    why: refused.why.to_owned(),
                     origin: source.to_owned(),
                 });
             }

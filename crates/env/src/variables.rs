@@ -41,7 +41,7 @@ pub const VARIABLES: [Variable; 32] = [
         default: "/opt/app-root",
         role: Setting,
         docs: &["assemble.md"],
-        meaning: "the virtualenv; sources are installed into `$APP_ROOT/src`",
+        meaning: "the virtualenv; sources are installed into `$APP_ROOT/src` (a path without `:`)",
     },
     Variable {
         names: &["PYTHON"],
