@@ -13,7 +13,6 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 const INDENT: &str = "       ";
@@ -247,22 +246,20 @@ fn supervise(
     };
     collect(&mut open, Instant::now() + DRAIN);
     if s2i_init::group::exists(group) {
-        let members = s2i_init::group::members(group);
+        let (count, listed, _) = s2i_init::group::leftovers(group);
         warning(&format!(
-            "`{}` exited but left {} running in its process group {group}{}: \
-             ending them (SIGTERM, then SIGKILL after {LEFTOVER_GRACE:?}), so the build does not wait on them.\n\
+            "`{}` exited but left {count} running in its process group {group}{listed}: ending them (SIGTERM, then SIGKILL after {LEFTOVER_GRACE:?}), \
+             so the build does not wait on them.\n\
              A build step must not leave background processes (`something &`): the image keeps none of them.",
             quote_command(command),
-            if members.len() == 1 { "a process".to_owned() } else { format!("{} processes", members.len().max(1)) },
-            if members.is_empty() { String::new() } else { format!(" ({})", members.join(", ")) },
         ));
-        let _ = killpg(group, Signal::SIGTERM);
-        let _ = killpg(group, Signal::SIGCONT);
-        let deadline = Instant::now() + LEFTOVER_GRACE;
-        while s2i_init::group::exists(group) && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = killpg(group, Signal::SIGKILL);
+        s2i_init::group::end(group, LEFTOVER_GRACE, |grace| {
+            let deadline = Instant::now() + grace;
+            while s2i_init::group::exists(group) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+            !s2i_init::group::exists(group)
+        });
         collect(&mut open, Instant::now() + LEFTOVER_GRACE);
     }
     if open > 0 {
