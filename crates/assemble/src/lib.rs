@@ -1011,7 +1011,7 @@ fn install_dependencies(
                 member.root.join("uv.lock").display(),
                 install.name()
             ));
-            install.workspace_member(&plan.selection, member)?;
+            install.uv_sync(&plan.selection, &member.root, Some(&member.package))?;
         }
         (Some(manager), None) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
