@@ -718,24 +718,26 @@ mod tests {
         )
     }
 
+    /// Fails naming the first of `lines` that `text` does not hold.
+    fn assert_holds(text: &str, lines: &[&str]) {
+        for line in lines {
+            assert!(text.contains(line), "{line:?} missing:\n{text}");
+        }
+    }
+
     #[test]
     fn a_wsgi_script_gets_mod_wsgi_and_the_report_says_why() {
         let root = app_root("run_wsgi_py");
         let plan = plan(root.path(), &[]).expect("plan");
         assert_eq!(plan.launch.server, Some(s2i_detect::Server::ModWsgi));
-        let report = report(&plan, true);
-        assert!(
-            report.contains("Server:      mod_wsgi (auto: the default for WSGI applications)"),
-            "{report}"
-        );
-        assert!(report.contains("[MATCH] wsgi.py"), "{report}");
-        assert!(
-            report.contains("Decision:    no build record: detected from the source"),
-            "{report}"
-        );
-        assert!(
-            report.contains("Stop:        SIGTERM is sent as SIGWINCH"),
-            "{report}"
+        assert_holds(
+            &report(&plan, true),
+            &[
+                "Server:      mod_wsgi (auto: the default for WSGI applications)",
+                "[MATCH] wsgi.py",
+                "Decision:    no build record: detected from the source",
+                "Stop:        SIGTERM is sent as SIGWINCH",
+            ],
         );
         assert!(plan.migrate.is_none());
     }
@@ -788,23 +790,17 @@ mod tests {
         let planned = plan(root.path(), &[("APP_PROCESS_TYPE", "worker")]).expect("plan");
         assert_eq!(planned.process.name, "worker");
         assert!(planned.migrate.is_none());
-        let report = report(&planned, true);
-        for line in [
+        assert_holds(&report(&planned, true), &[
             "Process:     worker (APP_PROCESS_TYPE=worker)",
             "[MATCH] Procfile process type: APP_PROCESS_TYPE=worker: Procfile has `worker: celery -A tasks worker --loglevel=INFO --concurrency=1`",
             "Application: Procfile worker process `celery -A tasks worker --loglevel=INFO --concurrency=1`",
             "Stop:        SIGTERM is passed on (graceful stop)",
             "Command:     /bin/sh -c 'exec celery -A tasks worker --loglevel=INFO --concurrency=1'",
             "migrate: not run by the worker process",
-        ] {
-            assert!(report.contains(line), "{line:?} missing:\n{report}");
-        }
-        let web = super::report(&plan(root.path(), &[]).expect("plan"), true);
+        ]);
+        let web = report(&plan(root.path(), &[]).expect("plan"), true);
         assert!(!web.contains("Process:"), "{web}");
-        assert!(
-            web.contains("Application: Procfile web process `gunicorn"),
-            "{web}"
-        );
+        assert_holds(&web, &["Application: Procfile web process `gunicorn"]);
     }
 
     #[test]
@@ -812,12 +808,7 @@ mod tests {
         let root = app_root("apps_streamlit");
         let planned = plan(root.path(), &[("PORT", "8123")]).expect("plan");
         let report = report(&planned, true);
-        assert!(
-            report.contains(
-                "run streamlit_app.py --server.address 0.0.0.0 --server.port 8123 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false"
-            ),
-            "{report}"
-        );
+        assert_holds(&report, &["run streamlit_app.py --server.address 0.0.0.0 --server.port 8123 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false"]);
         assert!(
             !report.contains("enableCORS") && !report.contains("enableXsrf"),
             "{report}"
@@ -852,8 +843,13 @@ mod tests {
             text.starts_with("run: ERROR: Nothing to run was found"),
             "{text}"
         );
-        assert!(text.contains("run:   - wsgi.py: no wsgi.py"), "{text}");
-        assert!(text.contains("run: How to fix:\nrun:   1. "), "{text}");
+        assert_holds(
+            &text,
+            &[
+                "run:   - wsgi.py: no wsgi.py",
+                "run: How to fix:\nrun:   1. ",
+            ],
+        );
         assert_eq!(errors::exit_code(&error), 1);
     }
 
@@ -866,14 +862,12 @@ mod tests {
         fs::create_dir(bare.path().join("bin")).expect("bin");
         std::os::unix::fs::symlink(root.path().join("src"), bare.path().join("src")).expect("src");
         let error = plan(bare.path(), &[("APP_SERVER", "waitress")]).expect_err("missing");
-        let text = errors::render(&error);
-        assert!(
-            text.contains("The server waitress was chosen but is not installed"),
-            "{text}"
-        );
-        assert!(
-            text.contains("Add `waitress` to requirements.txt"),
-            "{text}"
+        assert_holds(
+            &errors::render(&error),
+            &[
+                "The server waitress was chosen but is not installed",
+                "Add `waitress` to requirements.txt",
+            ],
         );
     }
 }
