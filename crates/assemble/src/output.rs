@@ -14,6 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
+// Between SIGTERM and SIGKILL for what a command left running: as for a deploy hook's.
+use s2i_init::options::DEFAULT_LEFTOVER_GRACE as LEFTOVER_GRACE;
 
 const INDENT: &str = "       ";
 /// How many lines of a tool's output are kept for error messages.
@@ -168,8 +170,6 @@ pub fn capture(command: &mut Command) -> io::Result<Captured> {
 /// How long the output of a command that has exited may stay open: longer means a process it
 /// started in the background still holds it.
 pub const DRAIN: Duration = Duration::from_secs(2);
-/// Between SIGTERM and SIGKILL for what a command left running.
-const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 
 fn spawn_streamed(command: &mut Command) -> io::Result<Finished> {
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));

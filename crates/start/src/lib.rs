@@ -132,7 +132,7 @@ impl Plan {
         if let (false, Some(init)) = (dry_run, init) {
             // The grace period of the process environment: deploy-env may change it for later.
             let options = s2i_init::Options::from_env(&env).unwrap_or_default();
-            if let Some(sourced) = hooks::source_deploy_env(init, &options, &src, &src, &env)? {
+            if let Some(sourced) = hooks::source_deploy_env(init, &options, &src, &env)? {
                 env = sourced;
             }
         }
@@ -426,10 +426,7 @@ fn step(
 ) -> Result<u8, RunError> {
     match init.step(command, options, name) {
         Ok(s2i_init::Step::Ended(ended)) => Ok(ended.exit_code()),
-        Ok(s2i_init::Step::Stopped { signal, code }) => Err(RunError::Stopped {
-            signal: signal.as_str().to_owned(),
-            code,
-        }),
+        Ok(s2i_init::Step::Stopped { signal, code }) => Err(hooks::stopped(signal, code)),
         Err(e) => {
             eprintln!("{PREFIX}{e}");
             Ok(e.exit_code())
@@ -553,16 +550,12 @@ pub fn probe(check: &Check) -> u8 {
             return 1;
         }
     };
-    match s2i_release::ready::check(&state, check) {
-        Ok(why) => {
-            println!("{why}");
-            0
-        }
-        Err(why) => {
-            println!("{why}");
-            1
-        }
-    }
+    let (code, why) = match s2i_release::ready::check(&state, check) {
+        Ok(why) => (0, why),
+        Err(why) => (1, why),
+    };
+    println!("{why}");
+    code
 }
 
 /// The state file the probes read, from `env` (the environment run was started with, with
