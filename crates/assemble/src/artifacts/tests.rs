@@ -56,6 +56,20 @@ fn save_and_unpack(state: &Path, root: &Path) -> (Saved, PathBuf) {
     (saved, artifacts)
 }
 
+/// The member names of the zstd tar `archive`, in order.
+pub(crate) fn member_names(archive: &Path) -> Vec<String> {
+    let mut tar = read_archive(archive).expect("archive");
+    let entries = tar.entries().expect("entries");
+    let name = |e: io::Result<tar::Entry<_>>| {
+        e.expect("entry")
+            .path()
+            .expect("path")
+            .display()
+            .to_string()
+    };
+    entries.map(name).collect()
+}
+
 /// The artifacts in `dir`, opened for Python 3.11: usable, or the test fails.
 fn usable(dir: &Path) -> Box<Previous> {
     match open(dir, "3.11") {
@@ -212,18 +226,7 @@ fn sockets_and_unreadable_files_in_a_cache_are_skipped_not_fatal() {
     // A socket does not fail save-artifacts.
     let (saved, artifacts) = save_and_unpack(&state, root.path());
     assert_eq!(saved.caches, [CACHES_ARCHIVE]);
-    let names: Vec<String> = read_archive(&artifacts.join(CACHES_ARCHIVE))
-        .expect("caches archive")
-        .entries()
-        .expect("entries")
-        .map(|e| {
-            e.expect("entry")
-                .path()
-                .expect("path")
-                .display()
-                .to_string()
-        })
-        .collect();
+    let names = member_names(&artifacts.join(CACHES_ARCHIVE));
     assert!(names.contains(&"uv/ok.whl".to_owned()), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("lock.sock")), "{names:?}");
 }
