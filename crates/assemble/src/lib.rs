@@ -1507,3 +1507,13 @@ pub(crate) fn put(path: &Path, content: impl AsRef<[u8]>) {
     fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     fs::write(path, content).expect("write");
 }
+
+/// A temporary directory holding `files` (relative path, content), for tests.
+#[cfg(test)]
+pub(crate) fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        put(&dir.path().join(name), text);
+    }
+    dir
+}

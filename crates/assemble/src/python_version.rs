@@ -362,14 +362,6 @@ pub fn check(requests: &[Request], interpreter: (u64, u64, u64)) -> Vec<Checked>
 mod tests {
     use super::*;
 
-    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).expect("write");
-        }
-        dir
-    }
-
     #[test]
     fn the_image_list_comes_from_images_versions() {
         let versions = image_versions();
@@ -395,7 +387,7 @@ mod tests {
 
     #[test]
     fn files_are_read_in_order() {
-        let dir = app(&[
+        let dir = crate::tree(&[
             (".python-version", "# pinned\n3.13\n"),
             ("runtime.txt", "python-3.13.2\n"),
             (
@@ -449,7 +441,7 @@ mod tests {
     }
 
     fn mismatch_for(files: &[(&str, &str)], interpreter: (u64, u64, u64)) -> Mismatch {
-        let dir = app(files);
+        let dir = crate::tree(files);
         let (found, _) = requests(dir.path());
         Mismatch {
             checked: check(&found, interpreter)[0].clone(),
@@ -534,7 +526,7 @@ mod tests {
 
     #[test]
     fn unparsable_values_are_notes() {
-        let dir = app(&[
+        let dir = crate::tree(&[
             (".python-version", "pypy3.10\n"),
             ("pyproject.toml", "[project]\nrequires-python = \"^3.11\"\n"),
         ]);

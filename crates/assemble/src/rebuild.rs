@@ -474,18 +474,16 @@ mod tests {
 
     #[test]
     fn keys_follow_their_inputs() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let settings_py =
+            "SECRET_KEY = os.environ['SECRET_KEY']\nALLOWED_HOSTS = [os.environ['HOSTNAME']]";
+        let dir = crate::tree(&[
+            ("app/manage.py", "import os"),
+            ("app/site/settings.py", settings_py),
+            ("app/site/views.py", "def index(): pass"),
+            ("app/site/static/site.css", "body {}"),
+        ]);
         let app = dir.path().join("app");
         let static_dir = app.join("site/static");
-        fs::create_dir_all(&static_dir).expect("mkdir");
-        fs::write(app.join("manage.py"), "import os").expect("write");
-        fs::write(
-            app.join("site/settings.py"),
-            "SECRET_KEY = os.environ['SECRET_KEY']\nALLOWED_HOSTS = [os.environ['HOSTNAME']]",
-        )
-        .expect("write");
-        fs::write(app.join("site/views.py"), "def index(): pass").expect("write");
-        fs::write(static_dir.join("site.css"), "body {}").expect("write");
         let s = settings(Some(vec![static_dir.clone()]));
         let root = app.join("staticfiles");
         let env = Env::of(&[("SECRET_KEY", "a"), ("OTHER", "x"), ("HOSTNAME", "h1")]);
