@@ -1,5 +1,6 @@
-//! Process groups: whether one still has members, and which. Used by the init for the leftovers
-//! of its child's group, and by `assemble` for what a build hook left running.
+//! Process groups: whether one still has members, which, and how what is left is ended. Used by
+//! the init for the leftovers of its child's group, and by `assemble` for what a build hook left
+//! running.
 
 use std::time::Duration;
 
