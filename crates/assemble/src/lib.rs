@@ -620,15 +620,15 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
             return None;
         }
     };
-    if let Err(why) = trust::check_dir(
-        &dir,
-        nix::unistd::geteuid().as_raw(),
-        options.artifacts_dir.is_none(),
-    ) {
+    let not_used = |why: String| {
         output::warning(&format!(
             "{why}.\nThe artifacts are not used: this is a clean build."
         ));
-        return None;
+        None
+    };
+    let euid = nix::unistd::geteuid().as_raw();
+    if let Err(why) = trust::check_dir(&dir, euid, options.artifacts_dir.is_none()) {
+        return not_used(why);
     }
     let dir = &dir;
     match artifacts::open(dir, python) {
@@ -636,12 +636,7 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
             output::info(&format!("None in {}: a clean build", dir.display()));
             None
         }
-        Opened::Ignored(why) => {
-            output::warning(&format!(
-                "{why}.\nThe artifacts are not used: this is a clean build."
-            ));
-            None
-        }
+        Opened::Ignored(why) => not_used(why),
         Opened::Usable(previous) => {
             let archives: Vec<String> = previous
                 .manifest

@@ -461,21 +461,15 @@ fn distribution(dir: &Path, locked: &Locked) -> Option<Component> {
         .or_else(|| record_hash(dir))
         .map(|(alg, content)| vec![Hash { alg, content }])
         .unwrap_or_default();
-    let licenses = headers
-        .get("license-expression")
-        .map(|e| {
-            vec![License {
-                expression: e.clone(),
-            }]
-        })
-        .unwrap_or_default();
+    let expression = headers.get("license-expression").cloned();
+    let licenses = expression.map(|expression| License { expression });
     Some(Component {
         kind: "library",
         name,
         version: Some(version),
         purl: Some(purl),
         hashes,
-        licenses,
+        licenses: licenses.into_iter().collect(),
         ..Component::default()
     })
 }

@@ -455,18 +455,16 @@ fn prepare(plan: &Plan) -> Result<Env, RunError> {
     if let Some(extra) = passwd_entry(plan)? {
         env.extend(extra);
     }
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| RunError::Prepare { path, error }
+    };
     for (path, text) in &plan.launch.files {
         if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|error| RunError::Prepare {
-                    path: dir.to_path_buf(),
-                    error,
-                })?;
+                std::fs::create_dir_all(dir).map_err(failed(dir))?;
             }
-            std::fs::write(path, text).map_err(|error| RunError::Prepare {
-                path: path.clone(),
-                error,
-            })?;
+            std::fs::write(path, text).map_err(failed(path))?;
         }
     }
     Ok(env)
