@@ -481,14 +481,9 @@ impl Install<'_> {
             command
                 .args(["requirements", "--no-dev", "--method", method])
                 .current_dir(app);
-            let quoted = output::quote_command(&command);
-            let finished = output::run_to_file(&mut command, &requirements).map_err(|source| {
-                InstallError::Spawn {
-                    command: quoted.clone(),
-                    source,
-                }
-            })?;
-            check(&what, quoted, &finished)
+            run_with(&what, &mut command, |c| {
+                output::run_to_file(c, &requirements)
+            })
         })?;
         if manager == PackageManager::Poetry {
             add_poetry_indexes(app, &requirements);
@@ -631,24 +626,30 @@ mod lock_index {
 }
 
 fn run(what: &str, command: &mut Command) -> Result<(), InstallError> {
+    run_with(what, command, output::run)
+}
+
+/// Runs `command` for `what` with `run` ([`output::run`], or to a file); a failure is
+/// diagnosed from its last lines.
+fn run_with(
+    what: &str,
+    command: &mut Command,
+    run: impl FnOnce(&mut Command) -> io::Result<output::Finished>,
+) -> Result<(), InstallError> {
     let quoted = output::quote_command(command);
-    let finished = output::run(command).map_err(|source| InstallError::Spawn {
+    let finished = run(command).map_err(|source| InstallError::Spawn {
         command: quoted.clone(),
         source,
     })?;
-    check(what, quoted, &finished)
-}
-
-fn check(what: &str, command: String, finished: &output::Finished) -> Result<(), InstallError> {
     if finished.status.success() {
         return Ok(());
     }
     Err(InstallError::Failed {
         what: what.to_owned(),
-        command,
+        command: quoted,
         code: finished.status.code(),
         diagnosis: diagnose(&finished.tail).map(Box::new),
-        tail: finished.tail.clone(),
+        tail: finished.tail,
     })
 }
 
