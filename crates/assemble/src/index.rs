@@ -193,13 +193,10 @@ mod tests {
 
     #[test]
     fn injected_files_are_given_to_pip_and_uv_by_path() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("netrc"), "machine h login u password p\n").expect("w");
-        std::fs::write(
-            dir.path().join("pip.conf"),
-            "[global]\nindex-url = https://h/simple\n",
-        )
-        .expect("w");
+        let dir = crate::tree(&[
+            ("netrc", "machine h login u password p\n"),
+            ("pip.conf", "[global]\nindex-url = https://h/simple\n"),
+        ]);
         let mut env = Env::default();
         env.set(SECRETS_DIR_VARIABLE, dir.path());
         let secrets = use_secrets(&mut env);

@@ -224,6 +224,40 @@ impl Install<'_> {
         }
     }
 
+    /// The same installer and virtualenv, with `env`.
+    fn with_env<'e>(&self, env: &'e Env) -> Install<'e>
+    where
+        Self: 'e,
+    {
+        Install {
+            installer: self.installer.clone(),
+            venv: self.venv,
+            env,
+        }
+    }
+
+    /// uv, which `what` needs (only uv can do it): an error on pip.
+    fn uv(&self, what: &str) -> Result<&Path, InstallError> {
+        match &self.installer {
+            Installer::Uv(uv) => Ok(uv),
+            Installer::Pip => Err(InstallError::UvUnsupported {
+                python: self.venv.short_version(),
+                reason: what.to_owned(),
+            }),
+        }
+    }
+
+    /// `uv tool run --python PY --from FROM ARGS` (nothing added to the virtualenv).
+    fn uv_tool_run(&self, env: &Env, uv: &Path, from: &str, args: &[&str]) -> Command {
+        let mut command = env.command(uv);
+        command
+            .args(["tool", "run", "--python"])
+            .arg(&self.venv.python)
+            .args(["--from", from])
+            .args(args);
+        command
+    }
+
     /// `uv pip install --python PY ARGS` or `PY -m pip install ARGS`.
     fn pip_install(&self, args: &[&str]) -> Command {
         let mut command = match &self.installer {
@@ -281,13 +315,7 @@ impl Install<'_> {
     /// Both attempts failed; the error is the second one's.
     pub fn tool_packages(&self, what: &str, args: &[&str]) -> Result<(), InstallError> {
         with_index_fallback(self.env, what, |env| {
-            let install = Install {
-                installer: self.installer.clone(),
-                venv: self.venv,
-                env,
-            };
-            let mut command = install.pip_install(args);
-            run(what, &mut command)
+            run(what, &mut self.with_env(env).pip_install(args))
         })
     }
 
@@ -403,30 +431,14 @@ impl Install<'_> {
         app: &Path,
         layout: &s2i_facts::Layout,
     ) -> Result<(), InstallError> {
-        let Installer::Uv(uv) = &self.installer else {
-            return Err(InstallError::UvUnsupported {
-                python: self.venv.short_version(),
-                reason: "poetry.lock with S2I_DEPENDENCY_GROUPS or S2I_EXTRAS is exported by Poetry, which runs through uv".to_owned(),
-            });
-        };
+        let uv = self.uv("poetry.lock with S2I_DEPENDENCY_GROUPS or S2I_EXTRAS is exported by Poetry, which runs through uv")?;
         let requirements = layout.exported_requirements("poetry");
         let mut only = vec!["main".to_owned()];
         only.extend(selection.groups.iter().cloned());
-        let mut command = self.env.command(uv);
+        let export = ["--with", "poetry-plugin-export", "poetry", "export"];
+        let mut command = self.uv_tool_run(self.env, uv, "poetry", &export);
         command
-            .args(["tool", "run", "--python"])
-            .arg(&self.venv.python)
-            .args([
-                "--from",
-                "poetry",
-                "--with",
-                "poetry-plugin-export",
-                "poetry",
-                "export",
-                "--format",
-                "requirements.txt",
-                "--only",
-            ])
+            .args(["--format", "requirements.txt", "--only"])
             .arg(only.join(","));
         for extra in &selection.extras {
             command.args(["--extras", extra]);
@@ -458,11 +470,7 @@ impl Install<'_> {
         with_index_fallback(self.env, &what, |env| {
             let mut command = match &self.installer {
                 Installer::Uv(uv) => {
-                    let mut c = env.command(uv);
-                    c.args(["tool", "run", "--python"])
-                        .arg(&self.venv.python)
-                        .args(["--from", "micropipenv[toml]", "micropipenv"]);
-                    c
+                    self.uv_tool_run(env, uv, "micropipenv[toml]", &["micropipenv"])
                 }
                 Installer::Pip => {
                     let mut c = env.command(&self.venv.python);
@@ -473,14 +481,9 @@ impl Install<'_> {
             command
                 .args(["requirements", "--no-dev", "--method", method])
                 .current_dir(app);
-            let quoted = output::quote_command(&command);
-            let finished = output::run_to_file(&mut command, &requirements).map_err(|source| {
-                InstallError::Spawn {
-                    command: quoted.clone(),
-                    source,
-                }
-            })?;
-            check(&what, quoted, &finished)
+            run_with(&what, &mut command, |c| {
+                output::run_to_file(c, &requirements)
+            })
         })?;
         if manager == PackageManager::Poetry {
             add_poetry_indexes(app, &requirements);
@@ -498,43 +501,25 @@ impl Install<'_> {
             manager.name()
         ));
         let env = self.env.without_user_index();
-        let install = Install {
-            installer: self.installer.clone(),
-            venv: self.venv,
-            env: &env,
-        };
-        install.packages(&what, &["-r", &file], Some(app))
+        self.with_env(&env)
+            .packages(&what, &["-r", &file], Some(app))
     }
 
-    /// A member of a uv workspace: `uv sync --package NAME` in the workspace root, so the root's
-    /// uv.lock decides and only that member and its dependencies are installed (no group unless
-    /// named, as for [`Self::dependencies`]).
+    /// uv.lock: `uv sync --locked` into the virtualenv, keeping packages it did not install (the
+    /// server, uv itself). No dependency group (not even uv's default `dev`) unless named in
+    /// `S2I_DEPENDENCY_GROUPS`. A member of a uv workspace: `--package NAME` run in the workspace
+    /// root (`app`), so the root's uv.lock decides and only that member and its dependencies are
+    /// installed.
     ///
     /// # Errors
     /// The installer is not uv, or uv failed (a lock that does not match included).
-    pub fn workspace_member(
-        &self,
-        selection: &Selection,
-        member: &crate::package_manager::WorkspaceMember,
-    ) -> Result<(), InstallError> {
-        self.uv_sync(selection, &member.root, Some(&member.package))
-    }
-
-    /// uv.lock: `uv sync --locked` into the virtualenv (`--package` for a workspace member),
-    /// keeping packages it did not install (the server, uv itself). No dependency group (not
-    /// even uv's default `dev`) unless named in `S2I_DEPENDENCY_GROUPS`.
-    fn uv_sync(
+    pub fn uv_sync(
         &self,
         selection: &Selection,
         app: &Path,
         package: Option<&str>,
     ) -> Result<(), InstallError> {
-        let Installer::Uv(uv) = &self.installer else {
-            return Err(InstallError::UvUnsupported {
-                python: self.venv.short_version(),
-                reason: "the app has a uv.lock, which only uv can install".to_owned(),
-            });
-        };
+        let uv = self.uv("the app has a uv.lock, which only uv can install")?;
         let mut command = self.env.command(uv);
         command
             .args([
@@ -641,24 +626,30 @@ mod lock_index {
 }
 
 fn run(what: &str, command: &mut Command) -> Result<(), InstallError> {
+    run_with(what, command, output::run)
+}
+
+/// Runs `command` for `what` with `run` ([`output::run`], or to a file); a failure is
+/// diagnosed from its last lines.
+fn run_with(
+    what: &str,
+    command: &mut Command,
+    run: impl FnOnce(&mut Command) -> io::Result<output::Finished>,
+) -> Result<(), InstallError> {
     let quoted = output::quote_command(command);
-    let finished = output::run(command).map_err(|source| InstallError::Spawn {
+    let finished = run(command).map_err(|source| InstallError::Spawn {
         command: quoted.clone(),
         source,
     })?;
-    check(what, quoted, &finished)
-}
-
-fn check(what: &str, command: String, finished: &output::Finished) -> Result<(), InstallError> {
     if finished.status.success() {
         return Ok(());
     }
     Err(InstallError::Failed {
         what: what.to_owned(),
-        command,
+        command: quoted,
         code: finished.status.code(),
         diagnosis: diagnose(&finished.tail).map(Box::new),
-        tail: finished.tail.clone(),
+        tail: finished.tail,
     })
 }
 

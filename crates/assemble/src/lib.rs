@@ -165,22 +165,14 @@ pub fn assemble(options: &Options) -> Result<Facts, AssembleError> {
     })
 }
 
+/// The build's steps, in order; each is a function below that logs its own section.
 fn build(options: &Options) -> Result<Facts, AssembleError> {
     let started = Instant::now();
     // Whole seconds, as file times are compared: what is written from here on is this build's.
     let build_started = SystemTime::now() - std::time::Duration::from_secs(1);
     let app_root = &options.app_root;
     let layout = options.layout();
-    let state_dir = layout.dir().to_path_buf();
-    check_writable(&layout)?;
-    let in_progress = layout.in_progress();
-    let unfinished = fs::read_to_string(&in_progress).ok();
-    fs::write(&in_progress, format!("pid {}\n", std::process::id())).map_err(|source| {
-        AssembleError::AppRootNotWritable {
-            path: in_progress.clone(),
-            source,
-        }
-    })?;
+    let unfinished = mark_in_progress(&layout)?;
     let mut env = Env::from_process();
     env.check_refused(Phase::Build, "the build environment")?;
     let src = app_root.join("src");
@@ -193,69 +185,16 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
 
     // Decided before anything slow, so conflicting files fail the build at once.
     let plan = package_manager::determine_in(&src, &app, &env)?;
-
-    let user_index: Vec<(&str, String)> = index::INDEX_VARIABLES
-        .iter()
-        .filter_map(|name| env.get(name).map(|value| (*name, value.to_owned())))
-        .collect();
-    install::configure(&mut env, &layout.cache());
-    npm::configure(&mut env, &layout.cache());
-    report_index(&user_index, &index::use_secrets(&mut env));
-    let caches = cache_dirs(&env);
+    let caches = configure_tools(&mut env, &layout);
     // A uv workspace member's dependencies are decided by the workspace root's uv.lock.
     let digest = artifacts::dependency_digest(plan.workspace.as_ref().map_or(&app, |w| &w.root));
     let release = venv::planned_release(app_root, &env);
     check_python_version(&app, release, &env)?;
     let python_version = release.map_or_else(String::new, |(ma, mi, _)| format!("{ma}.{mi}"));
     let previous = open_artifacts(options, &python_version);
-    // The caches that stay in the image (under APP_ROOT): marked before the install, to tell
-    // what this build reads (prune.rs).
-    let kept_caches: Vec<PathBuf> = caches
-        .iter()
-        .map(|(_, dir)| dir.clone())
-        .filter(|dir| dir.starts_with(app_root))
-        .collect();
 
-    output::header("Preparing the virtualenv");
-    if unfinished.is_some() && venv::any_part_exists(app_root) {
-        output::warning(&format!(
-            "The previous build in {} did not finish (interrupted: killed, out of memory or cancelled; or failed).\n\
-             Its virtualenv may be half made or half installed: it is removed and made again.",
-            app_root.display()
-        ));
-        venv::remove(app_root).map_err(|source| AssembleError::Untrusted {
-            path: app_root.clone(),
-            source,
-        })?;
-    }
-    // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
-    let uv_on_path = (install::wants_uv(&env) && install::uv_supports(&python_version))
-        .then(|| env.which("uv"))
-        .flatten();
-    let venv = venv::ensure(app_root, &env, uv_on_path.as_deref())?;
-    output::info(&format!(
-        "Python {}.{}.{} ({})",
-        venv.version.0,
-        venv.version.1,
-        venv.version.2,
-        venv.python.display()
-    ));
-    python_support_warning(venv.version);
-    env.activate(app_root);
-
-    output::header("Running pre-build hooks");
-    let mut hooks_run: Vec<&str> = Vec::new();
-    if let Some(changed) = hooks::source_build_env(&app, &mut env)? {
-        hooks_run.push(hooks::BUILD_ENV);
-        if !changed.is_empty() {
-            output::info(&format!("{} sets {}", hooks::BUILD_ENV, changed.join(", ")));
-        }
-    }
-    hooks_run.extend(report_hooks(hooks::run(
-        &app,
-        hooks::Phase::PreBuild,
-        &env,
-    )?));
+    let venv = prepare_venv(app_root, unfinished.is_some(), &mut env, &python_version)?;
+    let mut hooks_run = pre_build_hooks(&app, &mut env)?;
 
     output::header("Installing dependencies");
     let install = Install {
@@ -263,45 +202,23 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         venv: &venv,
         env: &env,
     };
-    let inputs = dependency_inputs(&plan, &install, &app, &digest);
-    let reused = match &previous {
-        Some(previous) => {
-            restore_dependencies(previous, app_root, &state_dir, inputs.as_ref(), &digest)?
-        }
-        None => None,
-    };
-    let restored_whole = reused == Some(artifacts::Reuse::Whole);
-    // Restoring the dependencies kept the previous build's caches archive whole: it holds the
-    // files that build collected.
-    let kept_archive = state_dir.join(artifacts::CACHES_ARCHIVE);
-    let kept_archive = (reused.is_some() && kept_archive.is_file()).then_some(kept_archive);
-    let previous_django = previous.as_ref().and_then(|p| p.manifest.django.clone());
-    let mut caches_restored = Vec::new();
-    if let Some(previous) = &previous {
-        if reused.is_none() {
-            caches_restored = restore_caches(previous, &caches, &state_dir, &digest);
-        }
-        // What no step used is not committed into the image.
-        previous.remove_archives();
-    }
-    let marked = prune::mark(&kept_caches);
-    // Over restored dependencies, what the install adds is what needs compiling.
-    let before_install = matches!(reused, Some(artifacts::Reuse::Base { .. }))
-        .then(|| bytecode::distributions(&venv));
-    if !restored_whole {
-        install_dependencies(&plan, &install, &app, &layout)?;
-        index::scrub_exported(&state_dir);
-    }
-    let installed_over = before_install.map(|before| bytecode::installed_since(&venv, &before));
+    let mut deps = dependencies_step(
+        previous.as_ref(),
+        &plan,
+        &install,
+        &app,
+        &layout,
+        &caches,
+        &digest,
+    )?;
 
     output::header("Running build hooks");
     hooks_run.extend(report_hooks(hooks::run(&app, hooks::Phase::Build, &env)?));
-
     frontend_step(&app, &env)?;
-
-    let previous_django = previous_django.as_ref().map(|record| rebuild::Previous {
+    let previous_django = previous.as_ref().and_then(|p| p.manifest.django.as_ref());
+    let previous_django = previous_django.map(|record| rebuild::Previous {
         record,
-        caches: kept_archive.as_deref(),
+        caches: deps.kept_archive.as_deref(),
     });
     let (django, django_pending, django_reused) = django_step(
         &venv,
@@ -309,9 +226,136 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         &layout,
         &env,
         previous_django,
-        kept_archive.as_deref(),
+        deps.kept_archive.as_deref(),
     )?;
-    let helper = django::write_helper(&layout)?;
+    let mut facts = app_facts(&install, &plan, home, django, &src, &app, &layout)?;
+    let (choice, server_installed) = install_server(&install, &facts)?;
+    let django_record = django_pending.map(|pending| pending.record(&venv));
+    if let Some(python) = facts.python.as_mut() {
+        python.concurrent_futures = Some(concurrent_futures(&venv, &env));
+    }
+    let venv_part = deps.venv_part(!hooks_run.is_empty() || server_installed);
+    compile_bytecode(&venv, &env, &[&src, &layout.python()], &venv_part);
+
+    record(options, &mut facts, &choice, &venv, &app, &env)?;
+    prune_caches(&deps.kept_caches, deps.marked, build_started, &env);
+    let reused = describe_reuse(previous.is_some(), &deps, &django_reused);
+    save_manifest(
+        &venv,
+        digest,
+        caches,
+        deps.inputs,
+        build_started,
+        django_record,
+    );
+
+    fix_permissions(app_root)?;
+    // Last: everything above is complete.
+    let _ = fs::remove_file(layout.in_progress());
+    summary(
+        &facts,
+        &choice,
+        &hooks_run,
+        install.name(),
+        &reused,
+        started,
+    );
+    Ok(facts)
+}
+
+/// Checks that `$APP_ROOT/.python-s2i` is writable and marks the build unfinished until its
+/// end; returns the mark a previous build left (it did not finish).
+fn mark_in_progress(layout: &s2i_facts::Layout) -> Result<Option<String>, AssembleError> {
+    let err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| AssembleError::AppRootNotWritable { path, source }
+    };
+    let state_dir = layout.dir();
+    fs::create_dir_all(state_dir).map_err(err(state_dir))?;
+    let probe = layout.write_probe();
+    fs::write(&probe, b"").map_err(err(state_dir))?;
+    fs::remove_file(&probe).map_err(err(state_dir))?;
+    let in_progress = layout.in_progress();
+    let unfinished = fs::read_to_string(&in_progress).ok();
+    let pid = format!("pid {}\n", std::process::id());
+    fs::write(&in_progress, pid).map_err(err(&in_progress))?;
+    Ok(unfinished)
+}
+
+/// The installers' and npm's settings (caches under `$APP_ROOT/.python-s2i`, the injected index
+/// credentials), logged; returns where each cache of [`artifacts::CACHES`] lives.
+fn configure_tools(env: &mut Env, layout: &s2i_facts::Layout) -> Vec<(String, PathBuf)> {
+    let user_index: Vec<(&str, String)> = index::INDEX_VARIABLES
+        .iter()
+        .filter_map(|name| env.get(name).map(|value| (*name, value.to_owned())))
+        .collect();
+    install::configure(env, &layout.cache());
+    npm::configure(env, &layout.cache());
+    report_index(&user_index, &index::use_secrets(env));
+    cache_dirs(env)
+}
+
+/// The virtualenv, made again when the previous build did not finish, then activated in `env`.
+fn prepare_venv(
+    app_root: &Path,
+    unfinished: bool,
+    env: &mut Env,
+    python_version: &str,
+) -> Result<venv::Venv, AssembleError> {
+    output::header("Preparing the virtualenv");
+    if unfinished && venv::any_part_exists(app_root) {
+        output::warning(&format!(
+            "The previous build in {} did not finish (interrupted: killed, out of memory or cancelled; or failed).\n\
+             Its virtualenv may be half made or half installed: it is removed and made again.",
+            app_root.display()
+        ));
+        venv::remove(app_root).map_err(|source| AssembleError::Untrusted {
+            path: app_root.to_owned(),
+            source,
+        })?;
+    }
+    // uv creates the virtualenv only for Pythons it supports (not 2.7: no failed attempt in the log).
+    let uv_on_path = (install::wants_uv(env) && install::uv_supports(python_version))
+        .then(|| env.which("uv"))
+        .flatten();
+    let venv = venv::ensure(app_root, env, uv_on_path.as_deref())?;
+    let (major, minor, patch) = venv.version;
+    output::info(&format!(
+        "Python {major}.{minor}.{patch} ({})",
+        venv.python.display()
+    ));
+    python_support_warning(venv.version);
+    env.activate(app_root);
+    Ok(venv)
+}
+
+/// The `build-env` hook (sourced into `env`) and the pre-build hooks; returns those that ran.
+fn pre_build_hooks(app: &Path, env: &mut Env) -> Result<Vec<&'static str>, AssembleError> {
+    output::header("Running pre-build hooks");
+    let mut hooks_run = Vec::new();
+    if let Some(changed) = hooks::source_build_env(app, env)? {
+        hooks_run.push(hooks::BUILD_ENV);
+        if !changed.is_empty() {
+            output::info(&format!("{} sets {}", hooks::BUILD_ENV, changed.join(", ")));
+        }
+    }
+    hooks_run.extend(report_hooks(hooks::run(app, hooks::Phase::PreBuild, env)?));
+    Ok(hooks_run)
+}
+
+/// What the build record says of the app before the server is chosen: the interpreter, the
+/// package manager, the package installed from the source, Django, the application objects.
+fn app_facts(
+    install: &Install<'_>,
+    plan: &package_manager::Plan,
+    home: PathBuf,
+    django: Option<DjangoFacts>,
+    src: &Path,
+    app: &Path,
+    layout: &s2i_facts::Layout,
+) -> Result<Facts, AssembleError> {
+    let (venv, env) = (install.venv, install.env);
+    let helper = django::write_helper(layout)?;
     let mut facts = Facts {
         python: Some(PythonFacts {
             version: venv.short_version(),
@@ -323,32 +367,27 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
             .manager
             .map(|m| m.name().to_owned())
             .or_else(|| plan.install_package.map(|_| "pip".to_owned())),
-        package: package_facts(&venv.python, &helper, &src, &env),
+        package: package_facts(&venv.python, &helper, src, env),
         django,
         ..Facts::default()
     };
-    facts.modules = module_facts(&venv.python, &helper, &app, &facts, &env);
+    facts.modules = module_facts(&venv.python, &helper, app, &facts, env);
+    Ok(facts)
+}
 
-    let (choice, server_installed) = install_server(&install, &facts)?;
-    let django_record = django_pending.map(|pending| pending.record(&venv));
-    if let Some(python) = facts.python.as_mut() {
-        python.concurrent_futures = Some(concurrent_futures(&venv, &env));
-    }
-    // Restored dependencies carry the previous build's bytecode: of the virtualenv, only what
-    // the install over them wrote is compiled, and all of it when a hook or the server install
-    // may have written into it.
-    let untouched = hooks_run.is_empty() && !server_installed;
-    let venv_part = match installed_over {
-        _ if !untouched => bytecode::VenvPart::Whole,
-        _ if restored_whole => bytecode::VenvPart::Nothing,
-        Some(paths) => bytecode::VenvPart::Only(paths),
-        None => bytecode::VenvPart::Whole,
-    };
-    compile_bytecode(&venv, &env, &[&src, &layout.python()], &venv_part);
-
+/// Writes the build record (what run will serve, and why) and the bill of materials.
+fn record(
+    options: &Options,
+    facts: &mut Facts,
+    choice: &server::Choice,
+    venv: &venv::Venv,
+    app: &Path,
+    env: &Env,
+) -> Result<(), AssembleError> {
     output::header("Recording what run needs");
+    let app_root = &options.app_root;
     facts.servers_installed = server::installed(app_root);
-    facts.processes = s2i_detect::process_types(&app).map_err(AssembleError::AppHome)?;
+    facts.processes = s2i_detect::process_types(app).map_err(AssembleError::AppHome)?;
     facts.summary = Some(s2i_facts::Summary {
         app: choice.app.clone(),
         server: choice.describe(),
@@ -358,53 +397,12 @@ fn build(options: &Options) -> Result<Facts, AssembleError> {
         .decision
         .as_ref()
         .and_then(s2i_detect::Detection::to_record);
-    facts.source = s2i_sbom::source_facts(&env, &options.source_dir);
+    facts.source = s2i_sbom::source_facts(env, &options.source_dir);
     facts.save(app_root)?;
+    let layout = options.layout();
     output::info(&format!("Wrote {}", layout.record().display()));
-    write_sbom(&venv, &app, &facts, &env, &layout);
-    prune_caches(&kept_caches, marked, build_started, &env);
-    let manifest = artifacts::Manifest {
-        format: artifacts::FORMAT,
-        python_version: venv.short_version(),
-        dependency_digest: digest,
-        caches,
-        inputs: inputs.as_ref().map(|i| i.all.clone()),
-        base_inputs: inputs.as_ref().map(|i| i.base.clone()),
-        packages: inputs.and_then(|i| i.asked).map(|a| a.packages),
-        app_root: app_root.clone(),
-        entries: artifacts::dependency_entries(app_root),
-        started: build_started
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        from_builder: Vec::new(),
-        archives: Vec::new(),
-        django: django_record,
-    };
-    if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
-        output::warning(&format!(
-            "the next build cannot reuse this one's caches: {e}"
-        ));
-    }
-
-    fix_permissions(app_root)?;
-    // Last: everything above is complete.
-    let _ = fs::remove_file(&in_progress);
-    let mut reused = describe_reuse(previous.is_some(), reused.as_ref(), &caches_restored);
-    if !django_reused.is_empty() {
-        reused.push_str(&format!(
-            "; {} (nothing they read changed)",
-            django_reused.join(" and ")
-        ));
-    }
-    summary(
-        &facts,
-        &choice,
-        &hooks_run,
-        install.name(),
-        &reused,
-        started,
-    );
-    Ok(facts)
+    write_sbom(venv, app, facts, env, &layout);
+    Ok(())
 }
 
 /// The Python version the project asks for against the interpreter the build will use: notes
@@ -551,17 +549,13 @@ fn install_source(options: &Options, src: &Path, env: &mut Env) -> Result<PathBu
 /// logged.
 fn write_sbom(venv: &venv::Venv, app: &Path, facts: &Facts, env: &Env, layout: &s2i_facts::Layout) {
     let started = Instant::now();
-    let (dpkg_status, os_release) = s2i_sbom::system_paths();
     let inputs = s2i_sbom::Inputs {
         venv: &venv.root,
         python: &venv.python,
         python_version: venv.version,
         app,
-        package: facts.package.as_ref().map(|p| p.name.as_str()),
-        source: facts.source.as_ref(),
+        facts,
         env,
-        dpkg_status: &dpkg_status,
-        os_release: &os_release,
         tool: "assemble",
     };
     match s2i_sbom::write(&inputs, &layout.sbom()) {
@@ -626,15 +620,15 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
             return None;
         }
     };
-    if let Err(why) = trust::check_dir(
-        &dir,
-        nix::unistd::geteuid().as_raw(),
-        options.artifacts_dir.is_none(),
-    ) {
+    let not_used = |why: String| {
         output::warning(&format!(
             "{why}.\nThe artifacts are not used: this is a clean build."
         ));
-        return None;
+        None
+    };
+    let euid = nix::unistd::geteuid().as_raw();
+    if let Err(why) = trust::check_dir(&dir, euid, options.artifacts_dir.is_none()) {
+        return not_used(why);
     }
     let dir = &dir;
     match artifacts::open(dir, python) {
@@ -642,12 +636,7 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
             output::info(&format!("None in {}: a clean build", dir.display()));
             None
         }
-        Opened::Ignored(why) => {
-            output::warning(&format!(
-                "{why}.\nThe artifacts are not used: this is a clean build."
-            ));
-            None
-        }
+        Opened::Ignored(why) => not_used(why),
         Opened::Usable(previous) => {
             let archives: Vec<String> = previous
                 .manifest
@@ -667,6 +656,92 @@ fn open_artifacts(options: &Options, python: &str) -> Option<Previous> {
             Some(*previous)
         }
     }
+}
+
+/// What the dependencies step did, for the steps after it.
+struct Dependencies {
+    /// What decides the installed dependencies ([`dependency_inputs`]).
+    inputs: Option<artifacts::Inputs>,
+    /// How the previous build's installed dependencies were restored, when they were.
+    reused: Option<artifacts::Reuse>,
+    /// The caches unpacked instead, when they were not.
+    caches_restored: Vec<String>,
+    /// The previous build's caches archive, kept whole when the dependencies were restored: it
+    /// holds the files that build collected.
+    kept_archive: Option<PathBuf>,
+    /// Over restored dependencies, what the install added (what needs compiling).
+    installed_over: Option<Vec<PathBuf>>,
+    /// The caches that stay in the image (under `$APP_ROOT`), and whether they were marked
+    /// before the install to tell what this build reads ([`prune::mark`]).
+    kept_caches: Vec<PathBuf>,
+    marked: bool,
+}
+
+impl Dependencies {
+    /// Which part of the virtualenv is compiled: restored dependencies carry the previous
+    /// build's bytecode, so only what the install over them wrote, and all of it when `touched`
+    /// (a hook or the server install may have written into it).
+    fn venv_part(&mut self, touched: bool) -> bytecode::VenvPart {
+        match self.installed_over.take() {
+            _ if touched => bytecode::VenvPart::Whole,
+            _ if self.reused == Some(artifacts::Reuse::Whole) => bytecode::VenvPart::Nothing,
+            Some(paths) => bytecode::VenvPart::Only(paths),
+            None => bytecode::VenvPart::Whole,
+        }
+    }
+}
+
+/// The installed dependencies: the previous build's restored (whole, or as the base the
+/// installer runs over), else its caches unpacked; then the install, unless restored whole.
+fn dependencies_step(
+    previous: Option<&Previous>,
+    plan: &package_manager::Plan,
+    install: &Install<'_>,
+    app: &Path,
+    layout: &s2i_facts::Layout,
+    caches: &[(String, PathBuf)],
+    digest: &str,
+) -> Result<Dependencies, AssembleError> {
+    let (app_root, state_dir) = (&install.venv.root, layout.dir());
+    let inputs = dependency_inputs(plan, install, app, digest);
+    let reused = match previous {
+        Some(previous) => {
+            restore_dependencies(previous, app_root, state_dir, inputs.as_ref(), digest)?
+        }
+        None => None,
+    };
+    let kept_archive = state_dir.join(artifacts::CACHES_ARCHIVE);
+    let kept_archive = (reused.is_some() && kept_archive.is_file()).then_some(kept_archive);
+    let mut caches_restored = Vec::new();
+    if let Some(previous) = previous {
+        if reused.is_none() {
+            caches_restored = restore_caches(previous, caches, state_dir, digest);
+        }
+        // What no step used is not committed into the image.
+        previous.remove_archives();
+    }
+    let kept_caches: Vec<PathBuf> = caches
+        .iter()
+        .map(|(_, dir)| dir.clone())
+        .filter(|dir| dir.starts_with(app_root))
+        .collect();
+    let marked = prune::mark(&kept_caches);
+    let before_install = matches!(reused, Some(artifacts::Reuse::Base { .. }))
+        .then(|| bytecode::distributions(install.venv));
+    if reused != Some(artifacts::Reuse::Whole) {
+        install_dependencies(plan, install, app, layout)?;
+        index::scrub_exported(state_dir);
+    }
+    Ok(Dependencies {
+        installed_over: before_install
+            .map(|before| bytecode::installed_since(install.venv, &before)),
+        inputs,
+        reused,
+        caches_restored,
+        kept_archive,
+        kept_caches,
+        marked,
+    })
 }
 
 /// What decides the installed dependencies, hashed; `None` when they cannot be restored as a
@@ -795,13 +870,10 @@ fn restore_caches(
     restored
 }
 
-/// What the build took from the previous one, for the summary.
-fn describe_reuse(
-    had_artifacts: bool,
-    reused: Option<&artifacts::Reuse>,
-    caches: &[String],
-) -> String {
-    match reused {
+/// What the build took from the previous one, for the summary: the dependencies or caches
+/// (`had_artifacts`: there were artifacts), and the Django steps it did not run again.
+fn describe_reuse(had_artifacts: bool, deps: &Dependencies, django_reused: &[&str]) -> String {
+    let mut reused = match &deps.reused {
         Some(artifacts::Reuse::Whole) => {
             "the previous build's installed dependencies, whole (nothing that decides them changed)"
                 .to_owned()
@@ -810,14 +882,57 @@ fn describe_reuse(
             "the previous build's installed dependencies, with {file} installed over them{}",
             reuse.added().map(|a| format!(" ({a})")).unwrap_or_default()
         ),
-        None if !caches.is_empty() => format!(
+        None if !deps.caches_restored.is_empty() => format!(
             "the previous build's {} cache(s); the dependencies were installed afresh",
-            caches.join(" and ")
+            deps.caches_restored.join(" and ")
         ),
         None if had_artifacts => {
             "nothing usable from the previous build's artifacts (see above)".to_owned()
         }
         None => "nothing (no previous build's artifacts: a clean build)".to_owned(),
+    };
+    if !django_reused.is_empty() {
+        reused.push_str(&format!(
+            "; {} (nothing they read changed)",
+            django_reused.join(" and ")
+        ));
+    }
+    reused
+}
+
+/// What the next build reads to reuse this one's ([`artifacts::Manifest`]); a failure to write
+/// it is a warning.
+fn save_manifest(
+    venv: &venv::Venv,
+    dependency_digest: String,
+    caches: Vec<(String, PathBuf)>,
+    inputs: Option<artifacts::Inputs>,
+    started: SystemTime,
+    django: Option<rebuild::DjangoRecord>,
+) {
+    let app_root = &venv.root;
+    let manifest = artifacts::Manifest {
+        format: artifacts::FORMAT,
+        python_version: venv.short_version(),
+        dependency_digest,
+        caches,
+        inputs: inputs.as_ref().map(|i| i.all.clone()),
+        base_inputs: inputs.as_ref().map(|i| i.base.clone()),
+        packages: inputs.and_then(|i| i.asked).map(|a| a.packages),
+        app_root: app_root.clone(),
+        entries: artifacts::dependency_entries(app_root),
+        started: started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        from_builder: Vec::new(),
+        archives: Vec::new(),
+        django,
+    };
+    let state_dir = s2i_facts::Layout::new(app_root).dir().to_path_buf();
+    if let Err(e) = artifacts::write_manifest(&state_dir, &manifest) {
+        output::warning(&format!(
+            "the next build cannot reuse this one's caches: {e}"
+        ));
     }
 }
 
@@ -891,7 +1006,7 @@ fn install_dependencies(
                 member.root.join("uv.lock").display(),
                 install.name()
             ));
-            install.workspace_member(&plan.selection, member)?;
+            install.uv_sync(&plan.selection, &member.root, Some(&member.package))?;
         }
         (Some(manager), None) => {
             output::info(&format!("Installing {} with {}", manager.file(), install.name()));
@@ -913,7 +1028,6 @@ fn install_dependencies(
     Ok(())
 }
 
-/// Installs the server `run` will pick, when it is not installed yet.
 /// Installs the chosen server when the virtualenv lacks it; says whether it did.
 fn install_server(
     install: &Install<'_>,
@@ -1009,18 +1123,6 @@ fn fix_permissions(app_root: &Path) -> Result<(), AssembleError> {
         ));
     }
     Ok(())
-}
-
-fn check_writable(layout: &s2i_facts::Layout) -> Result<(), AssembleError> {
-    let state_dir = layout.dir();
-    let err = |source| AssembleError::AppRootNotWritable {
-        path: state_dir.to_owned(),
-        source,
-    };
-    fs::create_dir_all(state_dir).map_err(err)?;
-    let probe = layout.write_probe();
-    fs::write(&probe, b"").map_err(err)?;
-    fs::remove_file(&probe).map_err(err)
 }
 
 /// The app home relative to the source root, by `s2i_detect::app_home`, the resolver run uses.
@@ -1399,4 +1501,14 @@ fn summary(
 pub(crate) fn put(path: &Path, content: impl AsRef<[u8]>) {
     fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     fs::write(path, content).expect("write");
+}
+
+/// A temporary directory holding `files` (relative path, content), for tests.
+#[cfg(test)]
+pub(crate) fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        put(&dir.path().join(name), text);
+    }
+    dir
 }

@@ -13,8 +13,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+// Between SIGTERM and SIGKILL for what a command left running: as for a deploy hook's.
+use s2i_init::options::DEFAULT_LEFTOVER_GRACE as LEFTOVER_GRACE;
 
 const INDENT: &str = "       ";
 /// How many lines of a tool's output are kept for error messages.
@@ -169,8 +170,6 @@ pub fn capture(command: &mut Command) -> io::Result<Captured> {
 /// How long the output of a command that has exited may stay open: longer means a process it
 /// started in the background still holds it.
 pub const DRAIN: Duration = Duration::from_secs(2);
-/// Between SIGTERM and SIGKILL for what a command left running.
-const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 
 fn spawn_streamed(command: &mut Command) -> io::Result<Finished> {
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
@@ -247,22 +246,20 @@ fn supervise(
     };
     collect(&mut open, Instant::now() + DRAIN);
     if s2i_init::group::exists(group) {
-        let members = s2i_init::group::members(group);
+        let (count, listed, _) = s2i_init::group::leftovers(group);
         warning(&format!(
-            "`{}` exited but left {} running in its process group {group}{}: \
-             ending them (SIGTERM, then SIGKILL after {LEFTOVER_GRACE:?}), so the build does not wait on them.\n\
+            "`{}` exited but left {count} running in its process group {group}{listed}: ending them (SIGTERM, then SIGKILL after {LEFTOVER_GRACE:?}), \
+             so the build does not wait on them.\n\
              A build step must not leave background processes (`something &`): the image keeps none of them.",
             quote_command(command),
-            if members.len() == 1 { "a process".to_owned() } else { format!("{} processes", members.len().max(1)) },
-            if members.is_empty() { String::new() } else { format!(" ({})", members.join(", ")) },
         ));
-        let _ = killpg(group, Signal::SIGTERM);
-        let _ = killpg(group, Signal::SIGCONT);
-        let deadline = Instant::now() + LEFTOVER_GRACE;
-        while s2i_init::group::exists(group) && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = killpg(group, Signal::SIGKILL);
+        s2i_init::group::end(group, LEFTOVER_GRACE, |grace| {
+            let deadline = Instant::now() + grace;
+            while s2i_init::group::exists(group) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+            !s2i_init::group::exists(group)
+        });
         collect(&mut open, Instant::now() + LEFTOVER_GRACE);
     }
     if open > 0 {

@@ -464,38 +464,20 @@ mod tests {
 
     #[test]
     fn packages_and_their_switches() {
+        let package = |dir: &Path, env: &[(&str, &str)]| {
+            determine(dir, &Env::of(env)).expect("plan").install_package
+        };
         let dir = app(&["setup.py"]);
-        assert_eq!(
-            determine(dir.path(), &Env::of(&[]))
-                .expect("plan")
-                .install_package,
-            Some("setup.py")
-        );
-        let off = Env::of(&[("DISABLE_SETUP_PY_PROCESSING", "1")]);
-        assert_eq!(
-            determine(dir.path(), &off).expect("plan").install_package,
-            None
-        );
+        assert_eq!(package(dir.path(), &[]), Some("setup.py"));
+        let off = ("DISABLE_SETUP_PY_PROCESSING", "1");
+        assert_eq!(package(dir.path(), &[off]), None);
         let dir = app(&["requirements.txt", "pyproject.toml"]);
-        assert_eq!(
-            determine(dir.path(), &Env::of(&[]))
-                .expect("plan")
-                .install_package,
-            Some("pyproject.toml")
-        );
+        assert_eq!(package(dir.path(), &[]), Some("pyproject.toml"));
         fs::write(dir.path().join("requirements.txt"), "six\n-e .[extra]\n").expect("write");
-        assert_eq!(
-            determine(dir.path(), &Env::of(&[]))
-                .expect("plan")
-                .install_package,
-            None
-        );
+        assert_eq!(package(dir.path(), &[]), None);
         fs::write(dir.path().join("requirements.txt"), "six\n").expect("write");
-        let off = Env::of(&[("DISABLE_PYPROJECT_TOML_PROCESSING", "true")]);
-        assert_eq!(
-            determine(dir.path(), &off).expect("plan").install_package,
-            None
-        );
+        let off = ("DISABLE_PYPROJECT_TOML_PROCESSING", "true");
+        assert_eq!(package(dir.path(), &[off]), None);
     }
 
     #[test]

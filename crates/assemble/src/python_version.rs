@@ -362,14 +362,6 @@ pub fn check(requests: &[Request], interpreter: (u64, u64, u64)) -> Vec<Checked>
 mod tests {
     use super::*;
 
-    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).expect("write");
-        }
-        dir
-    }
-
     #[test]
     fn the_image_list_comes_from_images_versions() {
         let versions = image_versions();
@@ -395,7 +387,7 @@ mod tests {
 
     #[test]
     fn files_are_read_in_order() {
-        let dir = app(&[
+        let dir = crate::tree(&[
             (".python-version", "# pinned\n3.13\n"),
             ("runtime.txt", "python-3.13.2\n"),
             (
@@ -439,64 +431,33 @@ mod tests {
         assert!(fits(&range("==3.11.*"), 3, 11, 2));
         assert!(!fits(&range(">=3.12"), 3, 11, 2));
         assert!(!fits(&range(">=3.8,<3.11"), 3, 11, 0));
-        assert!(fits(
-            &Wanted::Exact {
-                major: 3,
-                minor: 11,
-                patch: Some(4)
-            },
-            3,
-            11,
-            9
-        ));
-        assert!(!fits(
-            &Wanted::Exact {
-                major: 3,
-                minor: 13,
-                patch: None
-            },
-            3,
-            11,
-            2
-        ));
-    }
-
-    #[test]
-    fn mismatches_name_the_image_that_fits() {
-        let dir = app(&[(".python-version", "3.13\n")]);
-        let (found, _) = requests(dir.path());
-        let checked = check(&found, (3, 11, 2));
-        assert!(!checked[0].fits);
-        let mismatch = Mismatch {
-            checked: checked[0].clone(),
-            interpreter: "3.11.2".into(),
+        let exact = |minor, patch| Wanted::Exact {
+            major: 3,
+            minor,
+            patch,
         };
-        assert_eq!(mismatch.image_advice(), "python-s2i:3.13");
-        // A range: the newest image in it.
-        let dir = app(&[(
-            "pyproject.toml",
-            "[project]\nrequires-python = \">=3.12\"\n",
-        )]);
-        let (found, _) = requests(dir.path());
-        let checked = check(&found, (3, 11, 2));
-        assert_eq!(checked[0].images.last().map(String::as_str), Some("3.15"));
-        // No image has it.
-        let dir = app(&[(".python-version", "3.12\n")]);
-        let (found, _) = requests(dir.path());
-        let mismatch = Mismatch {
-            checked: check(&found, (3, 11, 2))[0].clone(),
-            interpreter: "3.11.2".into(),
-        };
-        assert!(mismatch.image_advice().starts_with("none"), "{mismatch:?}");
+        assert!(fits(&exact(11, Some(4)), 3, 11, 9));
+        assert!(!fits(&exact(13, None), 3, 11, 2));
     }
 
     fn mismatch_for(files: &[(&str, &str)], interpreter: (u64, u64, u64)) -> Mismatch {
-        let dir = app(files);
+        let dir = crate::tree(files);
         let (found, _) = requests(dir.path());
         Mismatch {
             checked: check(&found, interpreter)[0].clone(),
             interpreter: format!("{}.{}.{}", interpreter.0, interpreter.1, interpreter.2),
         }
+    }
+
+    #[test]
+    fn mismatches_name_the_image_that_fits() {
+        let m = mismatch_for(&[(".python-version", "3.13\n")], (3, 11, 2));
+        assert!(!m.checked.fits);
+        assert_eq!(m.image_advice(), "python-s2i:3.13");
+        // A range: the newest image in it.
+        let range = "[project]\nrequires-python = \">=3.12\"\n";
+        let m = mismatch_for(&[("pyproject.toml", range)], (3, 11, 2));
+        assert_eq!(m.checked.images.last().map(String::as_str), Some("3.15"));
     }
 
     #[test]
@@ -547,22 +508,25 @@ mod tests {
 
     #[test]
     fn a_minor_version_means_any_patch_of_it() {
-        let dir = app(&[(".python-version", "3.11\n")]);
-        let (found, _) = requests(dir.path());
-        assert_eq!(found[0].wanted.to_string(), "Python 3.11");
+        let fits = |version: &str, interpreter| {
+            mismatch_for(&[(".python-version", version)], interpreter).checked
+        };
+        assert_eq!(
+            fits("3.11", (3, 11, 0)).request.wanted.to_string(),
+            "Python 3.11"
+        );
         for patch in [0, 2, 19] {
-            assert!(check(&found, (3, 11, patch))[0].fits);
+            assert!(fits("3.11", (3, 11, patch)).fits);
         }
-        let dir = app(&[(".python-version", "3.11.4\n")]);
-        let (found, _) = requests(dir.path());
-        assert_eq!(found[0].wanted.to_string(), "Python 3.11.4");
-        assert!(check(&found, (3, 11, 2))[0].fits);
-        assert!(!check(&found, (3, 13, 4))[0].fits);
+        let exact = fits("3.11.4", (3, 11, 2));
+        assert_eq!(exact.request.wanted.to_string(), "Python 3.11.4");
+        assert!(exact.fits);
+        assert!(!fits("3.11.4", (3, 13, 4)).fits);
     }
 
     #[test]
     fn unparsable_values_are_notes() {
-        let dir = app(&[
+        let dir = crate::tree(&[
             (".python-version", "pypy3.10\n"),
             ("pyproject.toml", "[project]\nrequires-python = \"^3.11\"\n"),
         ]);

@@ -474,18 +474,16 @@ mod tests {
 
     #[test]
     fn keys_follow_their_inputs() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let settings_py =
+            "SECRET_KEY = os.environ['SECRET_KEY']\nALLOWED_HOSTS = [os.environ['HOSTNAME']]";
+        let dir = crate::tree(&[
+            ("app/manage.py", "import os"),
+            ("app/site/settings.py", settings_py),
+            ("app/site/views.py", "def index(): pass"),
+            ("app/site/static/site.css", "body {}"),
+        ]);
         let app = dir.path().join("app");
         let static_dir = app.join("site/static");
-        fs::create_dir_all(&static_dir).expect("mkdir");
-        fs::write(app.join("manage.py"), "import os").expect("write");
-        fs::write(
-            app.join("site/settings.py"),
-            "SECRET_KEY = os.environ['SECRET_KEY']\nALLOWED_HOSTS = [os.environ['HOSTNAME']]",
-        )
-        .expect("write");
-        fs::write(app.join("site/views.py"), "def index(): pass").expect("write");
-        fs::write(static_dir.join("site.css"), "body {}").expect("write");
         let s = settings(Some(vec![static_dir.clone()]));
         let root = app.join("staticfiles");
         let env = Env::of(&[("SECRET_KEY", "a"), ("OTHER", "x"), ("HOSTNAME", "h1")]);
@@ -494,44 +492,32 @@ mod tests {
             base.introspection(&s),
             base.collectstatic(&s, &root, None).expect("known"),
         );
-        let again = |env: &Env| {
+        // Which of the two keys differ from the first ones: (introspection, collectstatic).
+        let changed = |env: &Env| {
             let k = keys(&app, env);
-            (
-                k.introspection(&s),
-                k.collectstatic(&s, &root, None).expect("known"),
-            )
+            let collect_now = k.collectstatic(&s, &root, None).expect("known");
+            (k.introspection(&s) != introspection, collect_now != collect)
         };
         // Unnamed and per-container variables are not inputs.
         let other = Env::of(&[("SECRET_KEY", "a"), ("OTHER", "y"), ("HOSTNAME", "h2")]);
-        assert_eq!(again(&other), (introspection.clone(), collect.clone()));
+        assert_eq!(changed(&other), (false, false));
         // A variable the settings name is.
-        let secret = Env::of(&[("SECRET_KEY", "b")]);
-        let changed = again(&secret);
-        assert_ne!(changed.0, introspection);
-        assert_ne!(changed.1, collect);
+        assert_eq!(changed(&Env::of(&[("SECRET_KEY", "b")])), (true, true));
         // A static file: collectstatic only.
         fs::write(static_dir.join("site.css"), "body { color: red }").expect("write");
-        let changed = again(&env);
-        assert_eq!(changed.0, introspection);
-        assert_ne!(changed.1, collect);
+        assert_eq!(changed(&env), (false, true));
         fs::write(static_dir.join("site.css"), "body {}").expect("write");
         // Code outside the settings' directory: the introspection only.
         crate::put(&app.join("blog/models.py"), "x = 1");
-        let changed = again(&env);
-        assert_ne!(changed.0, introspection);
-        assert_eq!(changed.1, collect);
+        assert_eq!(changed(&env), (true, false));
         fs::remove_dir_all(app.join("blog")).expect("rm");
         // The settings: both.
         fs::write(app.join("site/settings.py"), "STATIC_URL = '/s/'").expect("write");
-        let changed = again(&env);
-        assert_ne!(changed.0, introspection);
-        assert_ne!(changed.1, collect);
+        assert_eq!(changed(&env), (true, true));
         // An installed distribution: both.
         let record = app.with_file_name("venv/lib/python3.11/site-packages/six-1.16.0.dist-info");
         crate::put(&record.join("RECORD"), "six.py,sha256=a,1");
-        let changed = again(&env);
-        assert_ne!(changed.0, introspection);
-        assert_ne!(changed.1, collect);
+        assert_eq!(changed(&env), (true, true));
         // A finder or storage whose inputs are unknown: never reused.
         assert_eq!(base.collectstatic(&settings(None), &root, None), None);
     }
@@ -588,21 +574,7 @@ mod tests {
         assert!(!root.exists());
         // The other caches are kept; removing the static files leaves them alone.
         replace_static(&archive, None).expect("replace");
-        let mut names = Vec::new();
-        for entry in artifacts::read_archive(&archive)
-            .expect("read")
-            .entries()
-            .expect("entries")
-        {
-            names.push(
-                entry
-                    .expect("entry")
-                    .path()
-                    .expect("path")
-                    .display()
-                    .to_string(),
-            );
-        }
+        let names = artifacts::tests::member_names(&archive);
         assert!(names.contains(&"uv/wheels/a.whl".to_owned()), "{names:?}");
         assert!(
             !names.iter().any(|n| n.starts_with(STATIC_MEMBER)),

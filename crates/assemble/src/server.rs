@@ -133,14 +133,6 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn app_root(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, text) in files {
-            crate::put(&dir.path().join("src").join(name), text);
-        }
-        dir
-    }
-
     fn name(
         env_pairs: &[(&str, &str)],
         root: &Path,
@@ -153,7 +145,7 @@ mod tests {
     #[test]
     fn precedence_and_names() {
         let wsgi = "def application(environ, start_response):\n    pass\n";
-        let dir = app_root(&[("wsgi.py", wsgi)]);
+        let dir = crate::tree(&[("src/wsgi.py", wsgi)]);
         assert_eq!(name(&[], dir.path(), false).expect("auto"), "mod_wsgi");
         fs::create_dir_all(dir.path().join("src/.warpdrive")).expect("mkdir");
         fs::write(dir.path().join("src/.warpdrive/server_type"), "waitress\n").expect("write");
@@ -183,10 +175,10 @@ mod tests {
     #[test]
     fn asgi_apps_get_uvicorn_and_empty_apps_mod_wsgi() {
         let asgi = "async def application(scope, receive, send):\n    pass\n";
-        let dir = app_root(&[("asgi.py", asgi)]);
+        let dir = crate::tree(&[("src/asgi.py", asgi)]);
         let chosen = name(&[], dir.path(), false).expect("auto");
         assert_eq!(chosen, "uvicorn");
-        let empty = app_root(&[]);
+        let empty = crate::tree(&[]);
         assert_eq!(name(&[], empty.path(), false).expect("auto"), "mod_wsgi");
         // Nothing to serve yet (APP_MODULE comes at deploy time): the server asked for is
         // installed, the one run will start.
@@ -200,9 +192,9 @@ mod tests {
     #[test]
     fn gunicorn_configuration_installs_gunicorn_and_scripts_nothing() {
         let conf = "wsgi_app = \"hello:application\"\n";
-        let dir = app_root(&[("gunicorn.conf.py", conf), ("hello.py", "")]);
+        let dir = crate::tree(&[("src/gunicorn.conf.py", conf), ("src/hello.py", "")]);
         assert_eq!(name(&[], dir.path(), false).expect("auto"), "gunicorn");
-        let dir = app_root(&[("Procfile", "web: python -m http.server $PORT\n")]);
+        let dir = crate::tree(&[("src/Procfile", "web: python -m http.server $PORT\n")]);
         assert_eq!(name(&[], dir.path(), false).expect("auto"), "none");
     }
 }

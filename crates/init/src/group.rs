@@ -1,8 +1,11 @@
-//! Process groups: whether one still has members, and which. Used by the init for the leftovers
-//! of its child's group, and by `assemble` for what a build hook left running.
+//! Process groups: whether one still has members, which, and how what is left is ended. Used by
+//! the init for the leftovers of its child's group, and by `assemble` for what a build hook left
+//! running.
+
+use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::signal::killpg;
+use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 /// Whether any process (zombies included) is still in process group `group`.
@@ -35,6 +38,36 @@ pub fn members(group: Pid) -> Vec<String> {
         .into_iter()
         .map(|(pid, comm)| format!("{pid} ({comm})"))
         .collect()
+}
+
+/// What is left in `group`, as the messages about it name it: `a process` or `2 processes`, the
+/// list (` (12 (sleep))`, empty when `/proc` cannot be read), and how many.
+#[must_use]
+pub fn leftovers(group: Pid) -> (String, String, usize) {
+    let members = members(group);
+    let count = match members.len() {
+        1 => "a process".to_owned(),
+        n => format!("{} processes", n.max(1)),
+    };
+    let listed = if members.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", members.join(", "))
+    };
+    (count, listed, members.len())
+}
+
+/// Ends what is left in `group`: SIGTERM, then SIGCONT so a stopped process acts on it, and
+/// SIGKILL when `gone_within(grace)` says the group is still there. Returns whether it went
+/// before SIGKILL.
+pub fn end(group: Pid, grace: Duration, mut gone_within: impl FnMut(Duration) -> bool) -> bool {
+    let _ = killpg(group, Signal::SIGTERM);
+    let _ = killpg(group, Signal::SIGCONT);
+    if gone_within(grace) {
+        return true;
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    false
 }
 
 #[cfg(test)]

@@ -47,12 +47,10 @@ pub fn end_leftovers(
     let mut stop = None;
     match announce {
         Some(name) => {
-            let members = crate::group::members(group);
+            let (count, listed, n) = crate::group::leftovers(group);
+            let them = if n == 1 { "it" } else { "them" };
             crate::log::line(format_args!(
-                "{name} exited but left {} running in its process group{}: ending {} (SIGTERM, SIGKILL after {grace:?})",
-                if members.len() == 1 { "a process".to_owned() } else { format!("{} processes", members.len().max(1)) },
-                if members.is_empty() { String::new() } else { format!(" ({})", members.join(", ")) },
-                if members.len() == 1 { "it" } else { "them" },
+                "{name} exited but left {count} running in its process group{listed}: ending {them} (SIGTERM, SIGKILL after {grace:?})"
             ));
         }
         None => crate::log::debug(
@@ -60,16 +58,15 @@ pub fn end_leftovers(
             format_args!("sending SIGTERM to what is left of process group {group}"),
         ),
     }
-    let _ = killpg(group, Signal::SIGTERM);
-    let _ = killpg(group, Signal::SIGCONT);
-    if wait_until_gone(signals, group, grace, debug, &mut stop) {
+    if crate::group::end(group, grace, |grace| {
+        wait_until_gone(signals, group, grace, debug, &mut stop)
+    }) {
         return stop;
     }
     crate::log::debug(
         debug,
         format_args!("process group {group} still there after {grace:?}"),
     );
-    let _ = killpg(group, Signal::SIGKILL);
     if !wait_until_gone(signals, group, AFTER_KILL, debug, &mut stop) {
         crate::log::line(format_args!(
             "processes of group {group} survived SIGKILL for {AFTER_KILL:?}; exiting without them"

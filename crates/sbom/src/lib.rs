@@ -134,14 +134,10 @@ pub struct Inputs<'a> {
     pub python_version: (u32, u32, u32),
     /// The application home (where the lock files are).
     pub app: &'a Path,
-    /// The distribution installed from the source, when there was one.
-    pub package: Option<&'a str>,
-    /// Where the source came from, as the build recorded it.
-    pub source: Option<&'a SourceFacts>,
+    /// The build record: the distribution installed from the source, where the source came from.
+    pub facts: &'a Facts,
     /// For `SOURCE_DATE_EPOCH`.
     pub env: &'a Env,
-    pub dpkg_status: &'a Path,
-    pub os_release: &'a Path,
     /// Which step wrote it (`metadata.tools`): `assemble` or `write-sbom`.
     pub tool: &'a str,
 }
@@ -227,17 +223,13 @@ pub fn write_for_image(app_root: &Path, env: &Env) -> Result<(PathBuf, usize), I
     let app = app_root
         .join("src")
         .join(facts.app_home.clone().unwrap_or_default());
-    let (dpkg_status, os_release) = system_paths();
     let inputs = Inputs {
         venv: app_root,
         python: &python,
         python_version,
         app: &app,
-        package: facts.package.as_ref().map(|p| p.name.as_str()),
-        source: facts.source.as_ref(),
+        facts: &facts,
         env,
-        dpkg_status: &dpkg_status,
-        os_release: &os_release,
         tool: "write-sbom",
     };
     let count = write(&inputs, &path).map_err(|source| ImageSbomError::Write {
@@ -317,7 +309,7 @@ pub fn make(inputs: &Inputs) -> Bom {
         )],
         ..Component::default()
     });
-    let distro = os_release(inputs.os_release);
+    let distro = os_release(Path::new("/etc/os-release"));
     if let Some((id, version)) = &distro {
         components.push(Component {
             kind: "operating-system",
@@ -327,7 +319,7 @@ pub fn make(inputs: &Inputs) -> Bom {
             ..Component::default()
         });
     }
-    for mut c in debian_packages(inputs.dpkg_status, distro.as_ref()) {
+    for mut c in debian_packages(Path::new(DPKG_STATUS), distro.as_ref()) {
         c.bom_ref = Some(unique_ref(c.purl.clone().unwrap_or_default(), &mut refs));
         components.push(c);
     }
@@ -377,13 +369,14 @@ fn unique_ref(wanted: String, taken: &mut HashSet<String>) -> String {
 /// The app: the distribution installed from the source (name and version) or `application`,
 /// with the commit it was built from.
 fn application(inputs: &Inputs, components: &[Component]) -> Component {
+    let package = inputs.facts.package.as_ref().map(|p| p.name.as_str());
     let mut app = Component {
         kind: "application",
         bom_ref: Some("application".to_owned()),
-        name: inputs.package.unwrap_or("application").to_owned(),
+        name: package.unwrap_or("application").to_owned(),
         ..Component::default()
     };
-    if let Some(package) = inputs.package {
+    if let Some(package) = package {
         let wanted = normalize(package);
         app.version = components
             .iter()
@@ -395,7 +388,7 @@ fn application(inputs: &Inputs, components: &[Component]) -> Component {
             })
             .and_then(|c| c.version.clone());
     }
-    let Some(source) = inputs.source else {
+    let Some(source) = &inputs.facts.source else {
         return app;
     };
     if let Some(uid) = &source.commit {
@@ -468,21 +461,15 @@ fn distribution(dir: &Path, locked: &Locked) -> Option<Component> {
         .or_else(|| record_hash(dir))
         .map(|(alg, content)| vec![Hash { alg, content }])
         .unwrap_or_default();
-    let licenses = headers
-        .get("license-expression")
-        .map(|e| {
-            vec![License {
-                expression: e.clone(),
-            }]
-        })
-        .unwrap_or_default();
+    let expression = headers.get("license-expression").cloned();
+    let licenses = expression.map(|expression| License { expression });
     Some(Component {
         kind: "library",
         name,
         version: Some(version),
         purl: Some(purl),
         hashes,
-        licenses,
+        licenses: licenses.into_iter().collect(),
         ..Component::default()
     })
 }
@@ -713,12 +700,6 @@ fn timestamp(env: &Env) -> String {
         rest % 3600 / 60,
         rest % 60
     )
-}
-
-/// The paths the image's document is made from.
-#[must_use]
-pub fn system_paths() -> (PathBuf, PathBuf) {
-    (PathBuf::from(DPKG_STATUS), PathBuf::from("/etc/os-release"))
 }
 
 #[cfg(test)]

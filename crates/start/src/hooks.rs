@@ -68,7 +68,8 @@ fn status(ended: Ended) -> ExitStatus {
     }
 }
 
-fn stopped(signal: s2i_init::Signal, code: u8) -> RunError {
+/// The error of a start that a stop signal ended before the server.
+pub(crate) fn stopped(signal: s2i_init::Signal, code: u8) -> RunError {
     RunError::Stopped {
         signal: signal.as_str().to_owned(),
         code,
@@ -113,8 +114,8 @@ fn run_hook(
     }
 }
 
-/// Sources `deploy-env` in `/bin/sh` under the init and returns the resulting environment
-/// (`s2i_env::sourced`: the same reading as `build-env` at build time).
+/// Sources `deploy-env` in `/bin/sh`, in the sources `src`, under the init and returns the
+/// resulting environment (`s2i_env::sourced`: the same reading as `build-env` at build time).
 ///
 /// # Errors
 /// The script fails, ends its shell early (`exit 0`) or sets a refused variable: the message
@@ -123,7 +124,6 @@ pub fn source_deploy_env(
     init: &mut Init,
     options: &Options,
     src: &Path,
-    cwd: &Path,
     env: &Env,
 ) -> Result<Option<Env>, RunError> {
     let path = src.join(DEPLOY_ENV);
@@ -134,7 +134,7 @@ pub fn source_deploy_env(
     let failed = |why: String| RunError::DeployEnv(format!("{}: {why}", path.display()));
     let (mut reader, writer) =
         std::io::pipe().map_err(|e| failed(format!("cannot make a pipe: {e}")))?;
-    let mut sh = command(Path::new("/bin/sh"), cwd, env);
+    let mut sh = command(Path::new("/bin/sh"), src, env);
     sh.args(s2i_env::hook::shell_args())
         .arg(&path)
         .stdout(Stdio::from(writer))

@@ -132,7 +132,7 @@ impl Plan {
         if let (false, Some(init)) = (dry_run, init) {
             // The grace period of the process environment: deploy-env may change it for later.
             let options = s2i_init::Options::from_env(&env).unwrap_or_default();
-            if let Some(sourced) = hooks::source_deploy_env(init, &options, &src, &src, &env)? {
+            if let Some(sourced) = hooks::source_deploy_env(init, &options, &src, &env)? {
                 env = sourced;
             }
         }
@@ -426,10 +426,7 @@ fn step(
 ) -> Result<u8, RunError> {
     match init.step(command, options, name) {
         Ok(s2i_init::Step::Ended(ended)) => Ok(ended.exit_code()),
-        Ok(s2i_init::Step::Stopped { signal, code }) => Err(RunError::Stopped {
-            signal: signal.as_str().to_owned(),
-            code,
-        }),
+        Ok(s2i_init::Step::Stopped { signal, code }) => Err(hooks::stopped(signal, code)),
         Err(e) => {
             eprintln!("{PREFIX}{e}");
             Ok(e.exit_code())
@@ -458,18 +455,16 @@ fn prepare(plan: &Plan) -> Result<Env, RunError> {
     if let Some(extra) = passwd_entry(plan)? {
         env.extend(extra);
     }
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| RunError::Prepare { path, error }
+    };
     for (path, text) in &plan.launch.files {
         if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|error| RunError::Prepare {
-                    path: dir.to_path_buf(),
-                    error,
-                })?;
+                std::fs::create_dir_all(dir).map_err(failed(dir))?;
             }
-            std::fs::write(path, text).map_err(|error| RunError::Prepare {
-                path: path.clone(),
-                error,
-            })?;
+            std::fs::write(path, text).map_err(failed(path))?;
         }
     }
     Ok(env)
@@ -553,16 +548,12 @@ pub fn probe(check: &Check) -> u8 {
             return 1;
         }
     };
-    match s2i_release::ready::check(&state, check) {
-        Ok(why) => {
-            println!("{why}");
-            0
-        }
-        Err(why) => {
-            println!("{why}");
-            1
-        }
-    }
+    let (code, why) = match s2i_release::ready::check(&state, check) {
+        Ok(why) => (0, why),
+        Err(why) => (1, why),
+    };
+    println!("{why}");
+    code
 }
 
 /// The state file the probes read, from `env` (the environment run was started with, with
@@ -718,24 +709,26 @@ mod tests {
         )
     }
 
+    /// Fails naming the first of `lines` that `text` does not hold.
+    fn assert_holds(text: &str, lines: &[&str]) {
+        for line in lines {
+            assert!(text.contains(line), "{line:?} missing:\n{text}");
+        }
+    }
+
     #[test]
     fn a_wsgi_script_gets_mod_wsgi_and_the_report_says_why() {
         let root = app_root("run_wsgi_py");
         let plan = plan(root.path(), &[]).expect("plan");
         assert_eq!(plan.launch.server, Some(s2i_detect::Server::ModWsgi));
-        let report = report(&plan, true);
-        assert!(
-            report.contains("Server:      mod_wsgi (auto: the default for WSGI applications)"),
-            "{report}"
-        );
-        assert!(report.contains("[MATCH] wsgi.py"), "{report}");
-        assert!(
-            report.contains("Decision:    no build record: detected from the source"),
-            "{report}"
-        );
-        assert!(
-            report.contains("Stop:        SIGTERM is sent as SIGWINCH"),
-            "{report}"
+        assert_holds(
+            &report(&plan, true),
+            &[
+                "Server:      mod_wsgi (auto: the default for WSGI applications)",
+                "[MATCH] wsgi.py",
+                "Decision:    no build record: detected from the source",
+                "Stop:        SIGTERM is sent as SIGWINCH",
+            ],
         );
         assert!(plan.migrate.is_none());
     }
@@ -788,23 +781,17 @@ mod tests {
         let planned = plan(root.path(), &[("APP_PROCESS_TYPE", "worker")]).expect("plan");
         assert_eq!(planned.process.name, "worker");
         assert!(planned.migrate.is_none());
-        let report = report(&planned, true);
-        for line in [
+        assert_holds(&report(&planned, true), &[
             "Process:     worker (APP_PROCESS_TYPE=worker)",
             "[MATCH] Procfile process type: APP_PROCESS_TYPE=worker: Procfile has `worker: celery -A tasks worker --loglevel=INFO --concurrency=1`",
             "Application: Procfile worker process `celery -A tasks worker --loglevel=INFO --concurrency=1`",
             "Stop:        SIGTERM is passed on (graceful stop)",
             "Command:     /bin/sh -c 'exec celery -A tasks worker --loglevel=INFO --concurrency=1'",
             "migrate: not run by the worker process",
-        ] {
-            assert!(report.contains(line), "{line:?} missing:\n{report}");
-        }
-        let web = super::report(&plan(root.path(), &[]).expect("plan"), true);
+        ]);
+        let web = report(&plan(root.path(), &[]).expect("plan"), true);
         assert!(!web.contains("Process:"), "{web}");
-        assert!(
-            web.contains("Application: Procfile web process `gunicorn"),
-            "{web}"
-        );
+        assert_holds(&web, &["Application: Procfile web process `gunicorn"]);
     }
 
     #[test]
@@ -812,12 +799,7 @@ mod tests {
         let root = app_root("apps_streamlit");
         let planned = plan(root.path(), &[("PORT", "8123")]).expect("plan");
         let report = report(&planned, true);
-        assert!(
-            report.contains(
-                "run streamlit_app.py --server.address 0.0.0.0 --server.port 8123 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false"
-            ),
-            "{report}"
-        );
+        assert_holds(&report, &["run streamlit_app.py --server.address 0.0.0.0 --server.port 8123 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false"]);
         assert!(
             !report.contains("enableCORS") && !report.contains("enableXsrf"),
             "{report}"
@@ -852,8 +834,13 @@ mod tests {
             text.starts_with("run: ERROR: Nothing to run was found"),
             "{text}"
         );
-        assert!(text.contains("run:   - wsgi.py: no wsgi.py"), "{text}");
-        assert!(text.contains("run: How to fix:\nrun:   1. "), "{text}");
+        assert_holds(
+            &text,
+            &[
+                "run:   - wsgi.py: no wsgi.py",
+                "run: How to fix:\nrun:   1. ",
+            ],
+        );
         assert_eq!(errors::exit_code(&error), 1);
     }
 
@@ -866,14 +853,12 @@ mod tests {
         fs::create_dir(bare.path().join("bin")).expect("bin");
         std::os::unix::fs::symlink(root.path().join("src"), bare.path().join("src")).expect("src");
         let error = plan(bare.path(), &[("APP_SERVER", "waitress")]).expect_err("missing");
-        let text = errors::render(&error);
-        assert!(
-            text.contains("The server waitress was chosen but is not installed"),
-            "{text}"
-        );
-        assert!(
-            text.contains("Add `waitress` to requirements.txt"),
-            "{text}"
+        assert_holds(
+            &errors::render(&error),
+            &[
+                "The server waitress was chosen but is not installed",
+                "Add `waitress` to requirements.txt",
+            ],
         );
     }
 }

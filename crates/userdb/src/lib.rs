@@ -239,6 +239,14 @@ mod tests {
         }
     }
 
+    /// A directory with a passwd file holding [`PASSWD`].
+    fn passwd_file() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let passwd = dir.path().join("passwd");
+        fs::write(&passwd, PASSWD).expect("write");
+        (dir, passwd)
+    }
+
     #[test]
     fn parses_accounts_and_groups() {
         let a = accounts(PASSWD);
@@ -252,23 +260,15 @@ mod tests {
 
     #[test]
     fn present_uid_is_left_alone() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let passwd = dir.path().join("passwd");
-        fs::write(&passwd, PASSWD).expect("write");
+        let (dir, passwd) = passwd_file();
         let p = ensure_entry(&request(dir.path(), &passwd, &[], 65534)).expect("ok");
-        assert_eq!(
-            p,
-            Provision::Present {
-                name: "nobody".into()
-            }
-        );
+        let name = "nobody".into();
+        assert_eq!(p, Provision::Present { name });
     }
 
     #[test]
     fn writable_passwd_gets_an_entry() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let passwd = dir.path().join("passwd");
-        fs::write(&passwd, PASSWD).expect("write");
+        let (dir, passwd) = passwd_file();
         let p = ensure_entry(&request(dir.path(), &passwd, &[], 1000123)).expect("ok");
         assert!(
             matches!(p, Provision::Appended { ref name, .. } if name == "default"),
@@ -289,9 +289,7 @@ mod tests {
             // root can write a 0444 file; the unprivileged case is covered by test/tests/run.rs.
             return;
         }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let passwd = dir.path().join("passwd");
-        fs::write(&passwd, PASSWD).expect("write");
+        let (dir, passwd) = passwd_file();
         fs::set_permissions(&passwd, fs::Permissions::from_mode(0o444)).expect("chmod");
         let lib = dir.path().join("libnss_wrapper.so");
         fs::write(&lib, "").expect("lib");
@@ -328,9 +326,7 @@ mod tests {
 
     #[test]
     fn colon_or_newline_in_the_home_is_refused_and_nothing_written() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let passwd = dir.path().join("passwd");
-        fs::write(&passwd, PASSWD).expect("write");
+        let (dir, passwd) = passwd_file();
         for home in ["/opt/app:root/src", "/opt/app\nroot:x:0:0::/:/bin/sh/src"] {
             let mut req = request(dir.path(), &passwd, &[], 1000123);
             req.home = Path::new(home);

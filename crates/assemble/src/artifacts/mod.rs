@@ -59,4 +59,4 @@ pub use save::*;
 pub use unpack::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

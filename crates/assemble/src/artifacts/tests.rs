@@ -56,6 +56,25 @@ fn save_and_unpack(state: &Path, root: &Path) -> (Saved, PathBuf) {
     (saved, artifacts)
 }
 
+/// The content of the file at `path`.
+fn text(path: impl AsRef<Path>) -> String {
+    fs::read_to_string(path).expect("read")
+}
+
+/// The member names of the zstd tar `archive`, in order.
+pub(crate) fn member_names(archive: &Path) -> Vec<String> {
+    let mut tar = read_archive(archive).expect("archive");
+    let entries = tar.entries().expect("entries");
+    let name = |e: io::Result<tar::Entry<_>>| {
+        e.expect("entry")
+            .path()
+            .expect("path")
+            .display()
+            .to_string()
+    };
+    entries.map(name).collect()
+}
+
 /// The artifacts in `dir`, opened for Python 3.11: usable, or the test fails.
 fn usable(dir: &Path) -> Box<Previous> {
     match open(dir, "3.11") {
@@ -103,7 +122,7 @@ fn few_files_restored_whole_when_inputs_match() {
     assert!(!app_root.join("stray.cfg").exists());
     assert!(!app_root.join("lib/site-packages/gone").exists());
     assert_eq!(
-        fs::read_to_string(app_root.join("lib/site-packages/six/__init__.py")).expect("read"),
+        text(app_root.join("lib/site-packages/six/__init__.py")),
         "six"
     );
     assert_eq!(
@@ -188,14 +207,8 @@ fn caches_unpacked_when_dependencies_changed() {
         previous.restore_caches(&[("uv".to_owned(), target.clone())], &state),
         ["uv"]
     );
-    assert_eq!(
-        fs::read_to_string(target.join("wheels/a.whl")).expect("read"),
-        "wheel"
-    );
-    assert_eq!(
-        fs::read_to_string(target.join("wheels/b.whl")).expect("read"),
-        "in use"
-    );
+    assert_eq!(text(target.join("wheels/a.whl")), "wheel");
+    assert_eq!(text(target.join("wheels/b.whl")), "in use");
 }
 
 #[test]
@@ -212,18 +225,7 @@ fn sockets_and_unreadable_files_in_a_cache_are_skipped_not_fatal() {
     // A socket does not fail save-artifacts.
     let (saved, artifacts) = save_and_unpack(&state, root.path());
     assert_eq!(saved.caches, [CACHES_ARCHIVE]);
-    let names: Vec<String> = read_archive(&artifacts.join(CACHES_ARCHIVE))
-        .expect("caches archive")
-        .entries()
-        .expect("entries")
-        .map(|e| {
-            e.expect("entry")
-                .path()
-                .expect("path")
-                .display()
-                .to_string()
-        })
-        .collect();
+    let names = member_names(&artifacts.join(CACHES_ARCHIVE));
     assert!(names.contains(&"uv/ok.whl".to_owned()), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("lock.sock")), "{names:?}");
 }
@@ -304,7 +306,7 @@ fn truncated_compressed_archive_with_matching_digest_leaves_the_virtualenv_alone
     assert!(matches!(err, RestoreError::Unpack { .. }), "{err:?}");
     // Nothing was written: the build installs into the virtualenv as it was.
     assert_eq!(
-        fs::read_to_string(app_root.join("lib/site-packages/six/__init__.py")).expect("read"),
+        text(app_root.join("lib/site-packages/six/__init__.py")),
         "mine"
     );
     // The caches archive, truncated the same way, is not restored either.
@@ -369,10 +371,7 @@ fn the_builders_files_are_left_out_and_must_be_found_as_they_were() {
         .expect("restore");
     assert_eq!(restored.removed, 1, "{restored:?}");
     assert!(!app_root.join("lib/extra.py").exists());
-    assert_eq!(
-        fs::read_to_string(app_root.join("lib/site-packages/pip.py")).expect("read"),
-        "pip"
-    );
+    assert_eq!(text(app_root.join("lib/site-packages/pip.py")), "pip");
 }
 
 /// Writes a zstd tar to `path` holding what `add` appends.
@@ -480,10 +479,7 @@ fn a_restore_writes_into_a_fresh_tree_once_and_leaves_a_matching_tree_alone() {
     archive_of(&archive, &[&dirs[..], &twice[..]].concat(), &outside);
     let first = restore();
     assert_eq!((first.written, first.removed), (6, 0), "{first:?}");
-    assert_eq!(
-        fs::read_to_string(app_root.join("lib/a/x.py")).expect("read"),
-        "second"
-    );
+    assert_eq!(text(app_root.join("lib/a/x.py")), "second");
     assert!(fs::symlink_metadata(app_root.join("lib/a/l"))
         .expect("l")
         .is_file());

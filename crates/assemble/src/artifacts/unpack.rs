@@ -284,18 +284,19 @@ impl<'a> MemberWriter<'a> {
         let header = entry.header();
         let kind = header.entry_type();
         let mode = header.mode()? & 0o7777;
+        let link_target = |entry: &tar::Entry<'_, R>| {
+            let target = entry.link_name()?.map(std::borrow::Cow::into_owned);
+            target.ok_or_else(|| {
+                io::Error::other(format!("{}: a link without a target", dest.display()))
+            })
+        };
         if kind.is_dir() {
             self.ensure_dir(relative)?;
             self.dir_mode(relative, mode);
         } else if kind.is_symlink() {
-            let target = entry.link_name()?.ok_or_else(|| {
-                io::Error::other(format!("{}: a link without a target", dest.display()))
-            })?;
-            std::os::unix::fs::symlink(target, &dest)?;
+            std::os::unix::fs::symlink(link_target(entry)?, &dest)?;
         } else if kind.is_hard_link() {
-            let target = entry.link_name()?.ok_or_else(|| {
-                io::Error::other(format!("{}: a link without a target", dest.display()))
-            })?;
+            let target = link_target(entry)?;
             // A hard link names a file of the archive: inside the root, and reached through
             // real directories only (never through a link to a file elsewhere), and written.
             let target = inside(&target)?;
