@@ -710,7 +710,7 @@ fn dependencies_step(
         }
         None => None,
     };
-    let kept_archive = state_dir.join(artifacts::CACHES_ARCHIVE);
+    let kept_archive = layout.kept_caches();
     let kept_archive = (reused.is_some() && kept_archive.is_file()).then_some(kept_archive);
     let mut caches_restored = Vec::new();
     if let Some(previous) = previous {

@@ -119,9 +119,10 @@ pub fn launch(detection: &Detection, cx: &Context<'_>) -> Result<Launch, ServerE
             let (launch, extra) = opening(detection, cx, chosen)?;
             gunicorn::with_config(cx, config, launch, extra)
         }
-        (App::Manual { server }, Some((_, program, reason))) => {
-            let (launch, extra) = opening(detection, cx, (*server, program, reason))?;
-            manual(cx, *server, launch, extra)
+        (App::Manual { .. }, Some(chosen)) => {
+            let server = chosen.0;
+            let (launch, extra) = opening(detection, cx, chosen)?;
+            manual(cx, server, launch, extra)
         }
         (App::Web(web), Some(chosen)) => {
             let server = chosen.0;
