@@ -126,13 +126,15 @@ pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// What installers print when the package index could not be reached at all (uv, pip, npm):
 /// the network failed, not the build.
-const NETWORK_FAILURES: [&str; 8] = [
+const NETWORK_FAILURES: [&str; 9] = [
     "client error (Connect)",
     "operation timed out",
     "Max retries exceeded with url",
     "ConnectTimeoutError",
     "ReadTimeoutError",
     "Temporary failure in name resolution",
+    // npm's (node's getaddrinfo) word for the same.
+    "EAI_AGAIN",
     "ETIMEDOUT",
     "ECONNRESET",
 ];
@@ -369,6 +371,9 @@ mod tests {
                    'ConnectTimeoutError(<HTTPSConnection>, 'Connection to pypi.org timed out.')'\n\
                    ERROR: No matching distribution found for packaging\n";
         assert!(failed_on_the_network(&build_log("", pip)));
+        let npm = "npm error code EAI_AGAIN\n\
+                   npm error request to https://registry.npmjs.org/esbuild failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org\n";
+        assert!(failed_on_the_network(&build_log("", npm)));
     }
 
     #[test]
